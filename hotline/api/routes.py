@@ -1,0 +1,348 @@
+"""The advocate/admin JSON API. Envelopes only: the server never opens one.
+
+Every tip route checks that the advocate is on the tip (sealed to it);
+every fetch of an envelope is audited. A client-made envelope is checked
+against the tip before it is stored: right instance, tip, fresh message id,
+direction, channel, and the recipients policy (the recovery key always; the
+reporter's receipt key on a web reply and never on a note).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import sqlite3
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+
+from crypto import CryptoError, EnvelopeHeader, read_header, unwrap, wrap
+
+from ..app import SERVICES
+from ..domain import Channel, Direction, Role, Status, Urgency, is_valid_message_id
+from ..errors import BadRequest, Conflict, Forbidden, NotFound, UnsupportedMediaType
+from ..services import Services
+from ..store import queries as q
+from .auth import Advocate
+
+_REQ_ADVOCATE: web.RequestKey[Advocate] = web.RequestKey("advocate", Advocate)
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def setup_api(app: web.Application) -> None:
+    r = app.router
+    r.add_post("/api/auth/challenge", challenge)
+    r.add_post("/api/auth/token", token)
+    r.add_get("/api/me", authed(me))
+    r.add_get("/api/tips", authed(list_tips))
+    r.add_get("/api/tips/{tip}", authed(get_tip))
+    r.add_get("/api/tips/{tip}/recipients", authed(tip_recipients))
+    r.add_get("/api/tips/{tip}/messages/{message}/attachments/{part}", authed(get_attachment))
+    r.add_post("/api/tips/{tip}/messages", authed(post_message))
+    r.add_post("/api/tips/{tip}/triage", authed(triage))
+    r.add_post("/api/tips/{tip}/ack", authed(ack))
+    r.add_get("/api/admin/advocates", authed(list_advocates, Role.ADMIN))
+    r.add_get("/api/admin/audit", authed(audit_log, Role.ADMIN))
+
+
+def authed(handler: Handler, role: Role | None = None) -> Handler:
+    async def wrapped(request: web.Request) -> web.StreamResponse:
+        s = request.app[SERVICES]
+        advocate = await s.auth.advocate_for(request.headers.get("Authorization"))
+        if role is Role.ADMIN and advocate.role is not Role.ADMIN:
+            raise Forbidden("this needs the admin role")
+        request[_REQ_ADVOCATE] = advocate
+        return await handler(request)
+
+    return wrapped
+
+
+def _advocate(request: web.Request) -> Advocate:
+    return request[_REQ_ADVOCATE]
+
+
+async def _json(request: web.Request) -> dict[str, Any]:
+    if request.content_type != "application/json":
+        raise UnsupportedMediaType("send application/json")
+    try:
+        data = json.loads(await request.read())
+    except (ValueError, UnicodeDecodeError):
+        raise BadRequest("the body is not valid JSON") from None
+    if not isinstance(data, dict):
+        raise BadRequest("the body must be a JSON object")
+    return data
+
+
+def _field(data: dict[str, Any], name: str, kind: type) -> Any:
+    value = data.get(name)
+    if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
+        raise BadRequest(f"'{name}' is missing or not a {kind.__name__}")
+    return value
+
+
+def _b64(data: dict[str, Any], name: str) -> bytes:
+    try:
+        return base64.b64decode(_field(data, name, str), validate=True)
+    except binascii.Error:
+        raise BadRequest(f"'{name}' is not base64") from None
+
+
+def _enc(b: bytes) -> str:
+    return base64.b64encode(b).decode()
+
+
+# -- login ---------------------------------------------------------------------
+
+async def challenge(request: web.Request) -> web.Response:
+    data = await _json(request)
+    c = request.app[SERVICES].auth.challenge(_field(data, "fingerprint", str)[:100])
+    return web.json_response({"nonce": _enc(c.nonce), "expires_at": c.expires_at,
+                              "origin": c.origin, "instance_id": c.instance_id})
+
+
+async def token(request: web.Request) -> web.Response:
+    data = await _json(request)
+    tok, expires, advocate = await request.app[SERVICES].auth.login(
+        _field(data, "fingerprint", str), _b64(data, "nonce"),
+        _field(data, "expires_at", int), _b64(data, "signature"))
+    return web.json_response({"token": tok, "expires_at": expires, "role": advocate.role.value,
+                              "name": advocate.name, "fingerprint": advocate.fingerprint})
+
+
+async def me(request: web.Request) -> web.Response:
+    a = _advocate(request)
+    return web.json_response({"name": a.name, "fingerprint": a.fingerprint, "role": a.role.value})
+
+
+# -- tips ----------------------------------------------------------------------
+
+_TIP_COLUMNS = ("t.id, t.ref, t.channel, t.urgency, t.urgency_source, t.status, t.created_at,"
+                " t.updated_at, t.acked_at, (SELECT COUNT(*) FROM messages m WHERE m.tip_id = t.id)"
+                " AS message_count")
+
+
+def _tip_json(row: sqlite3.Row) -> dict[str, Any]:
+    return {k: row[k] for k in ("id", "ref", "channel", "urgency", "urgency_source", "status",
+                                "created_at", "updated_at", "acked_at", "message_count")}
+
+
+async def list_tips(request: web.Request) -> web.Response:
+    s, a = request.app[SERVICES], _advocate(request)
+    rows = await s.db.fetchall(
+        f"SELECT {_TIP_COLUMNS} FROM tips t JOIN tip_advocates ta ON ta.tip_id = t.id"
+        " WHERE ta.advocate_id = ? ORDER BY CASE t.urgency WHEN 'critical' THEN 0"
+        " WHEN 'high' THEN 1 WHEN 'normal' THEN 2 ELSE 3 END, t.created_at", (a.id,))
+    return web.json_response({"tips": [_tip_json(r) for r in rows]})
+
+
+async def _tip_row(s: Services, a: Advocate, tip_id: str) -> sqlite3.Row:
+    row = await s.db.fetchone(
+        f"SELECT {_TIP_COLUMNS}, t.reply_public, t.reply_fingerprint FROM tips t"
+        " JOIN tip_advocates ta ON ta.tip_id = t.id WHERE t.id = ? AND ta.advocate_id = ?",
+        (tip_id, a.id))
+    if row is None:  # the same answer for "no such tip" and "not yours"
+        raise NotFound("no such tip, or it is not shared with you")
+    return row
+
+
+async def get_tip(request: web.Request) -> web.Response:
+    s, a = request.app[SERVICES], _advocate(request)
+    tip_id = request.match_info["tip"]
+    tip = await _tip_row(s, a, tip_id)
+    key = await s.keystore.get(tip_id)
+    if key is None:
+        raise NotFound("this tip has been deleted")
+    rows = await s.db.fetchall(
+        "SELECT m.id, m.seq, m.direction, m.created_at, m.urgency, m.ruleset_version,"
+        " m.envelope, adv.fingerprint AS author FROM messages m LEFT JOIN advocates adv"
+        " ON adv.id = m.author_id WHERE m.tip_id = ? ORDER BY m.seq", (tip_id,))
+    parts = await s.db.fetchall(
+        "SELECT a.message_id, a.part, a.size FROM attachments a JOIN messages m"
+        " ON m.id = a.message_id WHERE m.tip_id = ? ORDER BY a.part", (tip_id,))
+    by_message: dict[str, list[dict[str, int]]] = {}
+    for p in parts:
+        by_message.setdefault(p["message_id"], []).append({"part": p["part"], "size": p["size"]})
+    messages = [{
+        "id": r["id"], "seq": r["seq"], "direction": r["direction"],
+        "created_at": r["created_at"], "urgency": r["urgency"],
+        "ruleset_version": r["ruleset_version"], "author": r["author"],
+        "envelope": _enc(unwrap(key, bytes(r["envelope"]), label=tip_id)),
+        "attachments": by_message.get(r["id"], []),
+    } for r in rows]
+    await s.db.write(lambda c: q.audit(c, a.fingerprint, "tip.fetch", tip_id,
+                                       f"messages={len(messages)}"))
+    return web.json_response({**_tip_json(tip), "instance_id": s.instance_id,
+                              "messages": messages})
+
+
+async def get_attachment(request: web.Request) -> web.Response:
+    s, a = request.app[SERVICES], _advocate(request)
+    tip_id, message_id = request.match_info["tip"], request.match_info["message"]
+    await _tip_row(s, a, tip_id)
+    try:
+        part = int(request.match_info["part"])
+    except ValueError:
+        raise NotFound("no such attachment") from None
+    row = await s.db.fetchone(
+        "SELECT a.blob FROM attachments a JOIN messages m ON m.id = a.message_id"
+        " WHERE m.tip_id = ? AND a.message_id = ? AND a.part = ?", (tip_id, message_id, part))
+    if row is None:
+        raise NotFound("no such attachment")
+    await s.db.write(lambda c: q.audit(c, a.fingerprint, "attachment.fetch", tip_id,
+                                       f"message={message_id} part={part}"))
+    return web.Response(body=bytes(row["blob"]), content_type="application/octet-stream")
+
+
+async def tip_recipients(request: web.Request) -> web.Response:
+    """Whom a new advocate message on this tip must be sealed to."""
+    s, a = request.app[SERVICES], _advocate(request)
+    tip_id = request.match_info["tip"]
+    tip = await _tip_row(s, a, tip_id)
+    advocates = await s.db.fetchall(
+        "SELECT a.name, a.fingerprint, a.pub_file FROM tip_advocates t JOIN advocates a"
+        " ON a.id = t.advocate_id WHERE t.tip_id = ? AND a.active = 1 ORDER BY a.id", (tip_id,))
+    reporter = None
+    if tip["reply_public"] is not None:
+        reporter = {"fingerprint": tip["reply_fingerprint"],
+                    "box_public": _enc(bytes(tip["reply_public"]))}
+    return web.json_response({
+        "instance_id": s.instance_id,
+        "channel": tip["channel"],
+        "recovery": {"fingerprint": s.recovery.fingerprint,
+                     "pub_file": _enc(s.recovery.to_pub_file())},
+        "advocates": [{"name": r["name"], "fingerprint": r["fingerprint"],
+                       "pub_file": _enc(bytes(r["pub_file"]))} for r in advocates],
+        "reporter": reporter,
+    })
+
+
+def _check_envelope(header: EnvelopeHeader, s: Services, tip: sqlite3.Row, message_id: str,
+                    direction: Direction, author: Advocate) -> None:
+    ctx = header.context
+    if (ctx.instance_id, ctx.tip_id, ctx.message_id) != (s.instance_id, tip["id"], message_id):
+        raise BadRequest("the envelope is bound to another instance, tip or message")
+    if ctx.direction != direction.value or ctx.channel != tip["channel"]:
+        raise BadRequest("the envelope's direction or channel does not match")
+    recipients = set(header.recipients)
+    if s.recovery.fingerprint not in recipients:
+        raise BadRequest("the envelope must be sealed to the recovery key")
+    if author.fingerprint not in recipients:
+        raise BadRequest("the envelope must be sealed to its author")
+    reporter = tip["reply_fingerprint"]
+    if direction is Direction.NOTE and reporter in recipients:
+        raise BadRequest("a private note must not be sealed to the reporter")
+    if direction is Direction.OUT and reporter not in recipients:
+        raise BadRequest("a reply must be sealed to the reporter's receipt key")
+
+
+async def post_message(request: web.Request) -> web.Response:
+    s, a = request.app[SERVICES], _advocate(request)
+    tip_id = request.match_info["tip"]
+    tip = await _tip_row(s, a, tip_id)
+    data = await _json(request)
+    message_id = _field(data, "id", str)
+    if not is_valid_message_id(message_id):
+        raise BadRequest("'id' is not a message id")
+    try:
+        direction = Direction(_field(data, "direction", str))
+    except ValueError:
+        raise BadRequest("'direction' must be 'out' or 'note'") from None
+    if direction is Direction.IN:
+        raise BadRequest("'direction' must be 'out' or 'note'")
+    if direction is Direction.OUT and tip["channel"] != Channel.WEB.value:
+        raise Conflict("replies on this channel are sent by its own channel, not yet available")
+    envelope = _b64(data, "envelope")
+    try:
+        header = read_header(envelope)
+    except CryptoError as e:
+        raise BadRequest(f"the envelope is malformed: {e}") from None
+    _check_envelope(header, s, tip, message_id, direction, a)
+    key = await s.keystore.get(tip_id)
+    if key is None:
+        raise NotFound("this tip has been deleted")
+    row = q.NewMessage(id=message_id, tip_id=tip_id, direction=direction.value,
+                       created_at=q.utc_now_text(), author_id=a.id,
+                       envelope=wrap(key, envelope, label=tip_id))
+
+    def store(conn: sqlite3.Connection) -> int:
+        if conn.execute("SELECT 1 FROM messages WHERE id = ?", (message_id,)).fetchone():
+            raise Conflict("a message with this id already exists")
+        seq = q.insert_message(conn, row)
+        if tip["status"] == Status.NEW.value:
+            conn.execute("UPDATE tips SET status = 'in_progress' WHERE id = ?", (tip_id,))
+        conn.execute("UPDATE tips SET updated_at = ? WHERE id = ?", (row.created_at, tip_id))
+        q.audit(conn, a.fingerprint, f"message.{direction.value}", tip_id, f"message={message_id}")
+        return seq
+
+    seq = await s.db.write(store)
+    return web.json_response({"id": message_id, "seq": seq}, status=201)
+
+
+async def triage(request: web.Request) -> web.Response:
+    s, a = request.app[SERVICES], _advocate(request)
+    tip_id = request.match_info["tip"]
+    tip = await _tip_row(s, a, tip_id)
+    data = await _json(request)
+    urgency = status = None
+    try:
+        if "urgency" in data:
+            urgency = Urgency.parse(_field(data, "urgency", str))
+        if "status" in data:
+            status = Status(_field(data, "status", str))
+    except ValueError as e:
+        raise BadRequest(str(e)) from None
+    if urgency is None and status is None:
+        raise BadRequest("give 'urgency' and/or 'status'")
+
+    def store(conn: sqlite3.Connection) -> None:
+        now = q.utc_now_text()
+        if urgency is not None:
+            conn.execute("UPDATE tips SET urgency = ?, urgency_source = 'advocate',"
+                         " updated_at = ? WHERE id = ?", (urgency.value, now, tip_id))
+            q.audit(conn, a.fingerprint, "tip.urgency", tip_id,
+                    f"from={tip['urgency']} to={urgency.value}")
+        if status is not None:
+            conn.execute("UPDATE tips SET status = ?, updated_at = ? WHERE id = ?",
+                         (status.value, now, tip_id))
+            q.audit(conn, a.fingerprint, "tip.status", tip_id,
+                    f"from={tip['status']} to={status.value}")
+
+    await s.db.write(store)
+    return web.json_response(_tip_json(await _tip_row(s, a, tip_id)))
+
+
+async def ack(request: web.Request) -> web.Response:
+    s, a = request.app[SERVICES], _advocate(request)
+    tip_id = request.match_info["tip"]
+    await _tip_row(s, a, tip_id)
+
+    def store(conn: sqlite3.Connection) -> None:
+        now = q.utc_now_text()
+        conn.execute("UPDATE tips SET acked_at = COALESCE(acked_at, ?), acked_by ="
+                     " COALESCE(acked_by, ?), status = CASE status WHEN 'new' THEN"
+                     " 'acknowledged' ELSE status END, updated_at = ? WHERE id = ?",
+                     (now, a.id, now, tip_id))
+        q.audit(conn, a.fingerprint, "tip.ack", tip_id)
+
+    await s.db.write(store)
+    return web.json_response(_tip_json(await _tip_row(s, a, tip_id)))
+
+
+# -- admin -----------------------------------------------------------------------
+
+async def list_advocates(request: web.Request) -> web.Response:
+    rows = await request.app[SERVICES].db.fetchall(
+        "SELECT name, fingerprint, role, active, created_at FROM advocates ORDER BY id")
+    return web.json_response({"advocates": [dict(r) for r in rows]})
+
+
+async def audit_log(request: web.Request) -> web.Response:
+    tip = request.query.get("tip")
+    sql = "SELECT at, actor, action, tip_id, detail FROM audit"
+    rows = await request.app[SERVICES].db.fetchall(
+        sql + (" WHERE tip_id = ? ORDER BY id" if tip else " ORDER BY id DESC LIMIT 500"),
+        (tip,) if tip else ())
+    return web.json_response({"events": [dict(r) for r in rows]})

@@ -1,0 +1,143 @@
+"""The aiohttp application factory: routes, middleware, start-up and shutdown.
+
+No module globals: everything lives in typed ``AppKey`` state opened in a
+``cleanup_ctx``, so tests build as many independent apps as they like.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from pathlib import Path
+
+from aiohttp import web
+
+from .config import load_config
+from .errors import HotlineError, PayloadTooLarge
+from .logging import get_logger
+from .services import Services
+from .web import CONTENT_SECURITY_POLICY, STATIC_DIR, PageRenderer
+from .web import messages as M
+
+SERVICES: web.AppKey[Services] = web.AppKey("services", Services)
+RENDERER: web.AppKey[PageRenderer] = web.AppKey("renderer", PageRenderer)
+
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def _security_headers(request: web.Request, response: web.StreamResponse) -> None:
+    h = response.headers
+    h.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    h["X-Content-Type-Options"] = "nosniff"
+    h["Referrer-Policy"] = "no-referrer"
+    h["X-Frame-Options"] = "DENY"
+    h["Cross-Origin-Opener-Policy"] = "same-origin"
+    h["Cross-Origin-Resource-Policy"] = "same-origin"
+    h["Permissions-Policy"] = "camera=(), microphone=(), geolocation=(), interest-cohort=()"
+    if request.path.startswith("/static/"):
+        h["Cache-Control"] = "public, max-age=3600"
+    else:
+        h["Cache-Control"] = "no-store"
+        h["Pragma"] = "no-cache"
+    if request.app[SERVICES].config["service.public_url"].startswith("https://"):
+        h["Strict-Transport-Security"] = "max-age=63072000"
+
+
+def _is_api(request: web.Request) -> bool:
+    return request.path.startswith("/api/") or request.path.startswith("/twilio/")
+
+
+def error_response(request: web.Request, status: int, message: str) -> web.Response:
+    if _is_api(request) or request.path in ("/healthz", "/metrics"):
+        return web.json_response({"error": message}, status=status)
+    renderer = request.app[RENDERER]
+    lang = renderer.negotiate(request.headers.get("Accept-Language"), request.query.get("lang"))
+    title, default = _PAGE_ERRORS.get(status, (M.BAD_REQUEST_TITLE, M.BAD_REQUEST))
+    if message not in M.ALL:  # only catalogued text reaches a reporter, in their language
+        message = default
+    html = renderer.render("error.html", lang, status=status, title=renderer.gettext(lang, title),
+                           message=renderer.gettext(lang, message))
+    return web.Response(text=html, status=status, content_type="text/html")
+
+
+_PAGE_ERRORS = {
+    404: (M.NOT_FOUND_TITLE, M.NOT_FOUND),
+    405: (M.NOT_FOUND_TITLE, M.NOT_FOUND),
+    413: (M.TOO_LARGE_TITLE, M.TOO_LARGE),
+    429: (M.BUSY_TITLE, M.TOO_MANY_TRIES),
+    500: (M.SERVER_ERROR_TITLE, M.SERVER_ERROR),
+    503: (M.BUSY_TITLE, M.BUSY),
+}
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Every failure becomes one clear status and message, logged without content."""
+    log = get_logger("hotline.http")
+    try:
+        response = await handler(request)
+    except HotlineError as e:
+        log.info("request.refused", route=_route(request), method=request.method,
+                 status_code=e.http_status, error=type(e).__name__)
+        response = error_response(request, e.http_status, e.public_message)
+    except web.HTTPRequestEntityTooLarge:
+        response = error_response(request, 413, PayloadTooLarge().public_message)
+    except web.HTTPException as e:
+        if e.status >= 400:
+            log.info("request.refused", route=_route(request), method=request.method,
+                     status_code=e.status, error=type(e).__name__)
+            response = error_response(request, e.status, e.reason)
+        else:
+            response = e
+    except Exception:
+        log.error("request.failed", route=_route(request), method=request.method, exc_info=True)
+        response = error_response(request, 500, M.SERVER_ERROR)
+    _security_headers(request, response)
+    return response
+
+
+def _route(request: web.Request) -> str:
+    info = request.match_info.route.resource
+    return info.canonical if info is not None else "unmatched"
+
+
+async def healthz(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    ok = await services.db.ping()
+    body = {"status": "ok" if ok else "unavailable",
+            "rules": services.rules.current.version, "instance": services.instance_id}
+    return web.Response(text=json.dumps(body), status=200 if ok else 503,
+                        content_type="application/json")
+
+
+def make_app(instance_dir: Path, env: Mapping[str, str] | None = None,
+             services: Services | None = None) -> web.Application:
+    from .api.routes import setup_api
+    from .channels.web import setup_web
+
+    async def lifecycle(app: web.Application) -> AsyncIterator[None]:
+        opened = services or await Services.open(config, env)
+        app[SERVICES] = opened
+        cfg = opened.config
+        app[RENDERER] = PageRenderer(
+            site_title=cfg["organisation.site_title"], org_name=cfg["organisation.name"],
+            emergency_number=cfg["organisation.emergency_number"],
+            quick_exit_url=cfg["organisation.quick_exit_url"],
+        )
+        get_logger().info("service.ready", instance=opened.instance_id,
+                          rules=opened.rules.current.version)
+        yield
+        await opened.close()  # the writer finishes every queued commit first
+        get_logger().info("service.stopped")
+
+    config = load_config(instance_dir, env)
+    max_body = config["web.max_attachments"] * config["web.max_attachment_size"] + 1024 * 1024
+    app = web.Application(middlewares=[error_middleware], client_max_size=max_body)
+    app.cleanup_ctx.append(lifecycle)
+    app.router.add_get("/healthz", healthz)
+    setup_web(app)
+    setup_api(app)
+    app.router.add_static("/static/", STATIC_DIR, follow_symlinks=False)
+    return app
+

@@ -1,0 +1,1 @@
+"""The ``hotline`` command tree: parse, call, print. No logic lives here."""

@@ -1,0 +1,143 @@
+"""Administrator commands: init, serve, advocates, on-call, rules, demo."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from crypto import CryptoError, Identity, PublicIdentity, encrypt_identity
+from triage_rules import RulesLoadError, load_rules
+
+from ..config import load_config
+from ..domain import Role
+from ..errors import UsageError
+from ..instance_setup import (
+    add_advocate,
+    create_instance,
+    list_advocates,
+    on_call,
+    remove_advocate,
+    set_on_call,
+)
+from .common import passphrase, print_json, print_table
+
+
+def read_pub(path: str) -> PublicIdentity:
+    try:
+        return PublicIdentity.from_pub_file(Path(path).read_bytes())
+    except OSError as e:
+        raise UsageError(f"{path}: cannot read ({e.strerror})") from None
+    except CryptoError as e:
+        raise UsageError(f"{path}: {e}") from None
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    root = Path(args.dir)
+    if args.recovery_pubkey:
+        recovery = read_pub(args.recovery_pubkey)
+    else:
+        if not args.recovery_key_out:
+            raise UsageError("give --recovery-pubkey FILE (production) or --recovery-key-out "
+                             "FILE to generate one here (demo only)")
+        recovery = _generate_recovery(Path(args.recovery_key_out))
+    instance_id = create_instance(root, recovery, public_url=args.public_url)
+    print(f"Created instance {instance_id} in {root}")
+    print(f"Recovery key fingerprint: {recovery.fingerprint}")
+    return 0
+
+
+def _generate_recovery(out: Path) -> PublicIdentity:
+    if out.exists():
+        raise UsageError(f"{out}: already exists; refusing to overwrite a key")
+    print("WARNING: generating the recovery key on this machine is for demos only. In "
+          "production make it offline ('hotline keygen' on an offline computer) and pass "
+          "--recovery-pubkey.", file=sys.stderr)
+    identity = Identity.generate("recovery")
+    secret = encrypt_identity(identity, passphrase("Recovery key passphrase: ", confirm=True))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(secret)
+    out.chmod(0o600)
+    Path(str(out) + ".pub").write_bytes(identity.public.to_pub_file())
+    print(f"Recovery secret key written to {out}: move it offline.", file=sys.stderr)
+    return identity.public
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from ..server import serve
+
+    serve(Path(args.dir), host=args.host, port=args.port)
+    return 0
+
+
+def cmd_advocate_add(args: argparse.Namespace) -> int:
+    public = read_pub(args.pubkey)
+    print(f"Key for {args.name}: fingerprint {public.fingerprint}")
+    if args.fingerprint:
+        if args.fingerprint.replace(" ", "").upper() != public.fingerprint.upper():
+            raise UsageError(f"{args.pubkey}: fingerprint does not match --fingerprint; "
+                             "do not register this key")
+    elif sys.stdin.isatty():
+        answer = input("Have you confirmed this fingerprint with the advocate over another "
+                       "channel (phone, in person)? [yes/no] ")
+        if answer.strip().lower() not in ("y", "yes"):
+            raise UsageError("not registered: confirm the fingerprint first")
+    else:
+        print("Confirm this fingerprint with the advocate over another channel.", file=sys.stderr)
+    add_advocate(Path(args.dir), public, name=args.name, role=Role(args.role),
+                 phone=args.phone, email=args.email)
+    print(f"Registered {args.name} ({args.role}).")
+    return 0
+
+
+def cmd_advocate_list(args: argparse.Namespace) -> int:
+    rows = [vars(r) for r in list_advocates(Path(args.dir), include_removed=args.all)]
+    if args.json:
+        print_json(rows)
+    else:
+        print_table(rows, ["name", "role", "fingerprint", "on_call", "active"])
+    return 0
+
+
+def cmd_advocate_remove(args: argparse.Namespace) -> int:
+    fp = remove_advocate(Path(args.dir), args.name)
+    print(f"Removed {args.name} ({fp}); their tokens are revoked and no new message is sealed "
+          "to them.")
+    return 0
+
+
+def cmd_oncall_set(args: argparse.Namespace) -> int:
+    set_on_call(Path(args.dir), args.names)
+    print("On call now: " + (", ".join(args.names) or "(nobody)"))
+    return 0
+
+
+def cmd_oncall_show(args: argparse.Namespace) -> int:
+    names = on_call(Path(args.dir))
+    if args.json:
+        print_json(names)
+    else:
+        print("On call now: " + (", ".join(names) or "(nobody)"))
+    return 0
+
+
+def cmd_rules_check(args: argparse.Namespace) -> int:
+    if args.path:
+        paths = [Path(p) for p in args.path]
+    else:
+        paths = load_config(Path(args.dir)).rule_paths() if args.dir else []
+    if not paths:
+        raise UsageError("give rule files or folders, or --dir INSTANCE")
+    try:
+        rules = load_rules(paths)
+    except RulesLoadError as e:
+        if args.json:
+            print_json({"ok": False, "errors": [vars(i) for i in e.issues]})
+        else:
+            print(str(e), file=sys.stderr)
+        return 1
+    if args.json:
+        print_json({"ok": True, "version": rules.version, "rules": len(rules.rules)})
+    else:
+        print(f"OK: {len(rules.rules)} rules, version {rules.version}")
+    return 0

@@ -1,0 +1,130 @@
+"""Advocate commands: keygen and the client (inbox, read, reply, triage, ack)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from mnemonic import Mnemonic
+
+from crypto import LAPTOP, PHONE, TESTING, Identity, encrypt_identity
+
+from ..client.advocate import AdvocateClient
+from ..errors import UsageError
+from .common import load_key, passphrase, print_json, print_table
+
+KDF_PROFILES = {"laptop": LAPTOP, "phone": PHONE, "testing": TESTING}
+
+
+def suggest_passphrase(words: int = 6) -> str:
+    import secrets
+
+    wordlist = Mnemonic("english").wordlist
+    return " ".join(secrets.choice(wordlist) for _ in range(words))
+
+
+def cmd_keygen(args: argparse.Namespace) -> int:
+    out = Path(args.out)
+    pub = Path(str(out) + ".pub")
+    if out.exists() or pub.exists():
+        raise UsageError(f"{out}: already exists; refusing to overwrite a key")
+    if "HOTLINE_PASSPHRASE" not in os.environ and sys.stdin.isatty():
+        print(f"Suggested passphrase (6 random words): {suggest_passphrase()}")
+    secret = passphrase("New passphrase: ", confirm=True)
+    if len(secret) < 8 and args.kdf != "testing":
+        raise UsageError("the passphrase is too short (use at least 8 characters; 6 words is best)")
+    identity = Identity.generate(args.name or out.stem)
+    data = encrypt_identity(identity, secret, KDF_PROFILES[args.kdf])
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+    pub.write_bytes(identity.public.to_pub_file())
+    print(f"Secret key: {out} (keep it on this device)")
+    print(f"Public key: {pub} (give it to your administrator)")
+    print(f"Fingerprint: {identity.fingerprint}")
+    return 0
+
+
+def _client(args: argparse.Namespace) -> AdvocateClient:
+    client = AdvocateClient(args.server, load_key(args.key))
+    client.login()
+    return client
+
+
+def cmd_inbox(args: argparse.Namespace) -> int:
+    tips = _client(args).inbox()
+    if args.json:
+        print_json(tips)
+    else:
+        print_table(tips, ["id", "ref", "channel", "urgency", "status", "created_at",
+                           "message_count"])
+    return 0
+
+
+def cmd_read(args: argparse.Namespace) -> int:
+    if not args.all and not args.tip:
+        raise UsageError("give a TIP id or --all")
+    client = _client(args)
+    ids = [t["id"] for t in client.inbox()] if args.all else [args.tip]
+    save = Path(args.save_attachments) if args.save_attachments else None
+    tips = []
+    for tip_id in ids:
+        opened = client.read(tip_id, save)
+        tips.append({**opened.tip, "messages": opened.messages})
+    if args.json:
+        print_json(tips if args.all else tips[0])
+    else:
+        for t in tips:
+            _print_tip(t)
+    return 0
+
+
+def _print_tip(t: dict[str, Any]) -> None:
+    print(f"Tip {t['id']} ({t['ref']}) — {t['channel']}, {t['urgency']}, {t['status']}, "
+          f"created {t['created_at']}")
+    for m in t["messages"]:
+        who = {"in": "reporter", "out": "reply", "note": "note"}[m["direction"]]
+        print(f"\n[{m['created_at']}] {who}" + (f" from {m['sender']}" if m.get("sender") else ""))
+        if m.get("error"):
+            print(f"  (cannot open: {m['error']})")
+            continue
+        print("  " + (m["body"] or "").replace("\n", "\n  "))
+        for a in m["attachments"]:
+            saved = f" -> {a['saved_to']}" if a.get("saved_to") else ""
+            print(f"  attachment: {a['name']} ({a['content_type']}, {a['size']} bytes){saved}")
+        print(f"  sealed to: {', '.join(m.get('sealed_to', []))}")
+    print()
+
+
+def _text(args: argparse.Namespace) -> str:
+    text = args.message if args.message is not None else sys.stdin.read()
+    if not text.strip():
+        raise UsageError("the message is empty")
+    return text
+
+
+def cmd_reply(args: argparse.Namespace) -> int:
+    result = _client(args).send(args.tip, _text(args), note=args.note)
+    if args.json:
+        print_json(result)
+    else:
+        print(f"Sent {'note' if args.note else 'reply'} {result['id']}.")
+    return 0
+
+
+def cmd_triage(args: argparse.Namespace) -> int:
+    if args.urgency is None and args.status is None:
+        raise UsageError("give --urgency and/or --status")
+    tip = _client(args).triage(args.tip, args.urgency, args.status)
+    print_json(tip) if args.json else print(f"{tip['id']}: {tip['urgency']}, {tip['status']}")
+    return 0
+
+
+def cmd_ack(args: argparse.Namespace) -> int:
+    tip = _client(args).ack(args.tip)
+    print_json(tip) if args.json else print(f"Acknowledged {tip['id']} ({tip['ref']}).")
+    return 0

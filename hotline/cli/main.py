@@ -1,0 +1,141 @@
+"""``hotline``: the command tree. ``main(argv)`` parses, calls, prints.
+
+A user mistake is one line on stderr and a non-zero exit, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+
+from crypto import CryptoError
+from triage_rules import RuleError
+
+from ..errors import HotlineError
+from . import admin, advocate_cmds, demo
+
+DEFAULT_SERVER = "http://127.0.0.1:8080"
+
+
+def _client_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--server", default=os.environ.get("HOTLINE_SERVER", DEFAULT_SERVER),
+                   help="the Hotline server URL (env HOTLINE_SERVER)")
+    p.add_argument("--key", default=os.environ.get("HOTLINE_KEY"),
+                   help="your key file (env HOTLINE_KEY); passphrase from HOTLINE_PASSPHRASE or prompted")
+    p.add_argument("--json", action="store_true", help="print JSON")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="hotline", description="Secure, anonymous tip intake.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("init", help="create an instance folder")
+    p.add_argument("dir")
+    p.add_argument("--recovery-pubkey", help="the organisation's recovery public key (.pub), made offline")
+    p.add_argument("--recovery-key-out", help="DEMO ONLY: generate the recovery key here and write its secret part to this file")
+    p.add_argument("--public-url", help="the URL the public reaches the service at")
+    p.set_defaults(func=admin.cmd_init)
+
+    p = sub.add_parser("serve", help="run the service")
+    p.add_argument("dir")
+    p.add_argument("--host")
+    p.add_argument("--port", type=int)
+    p.set_defaults(func=admin.cmd_serve)
+
+    p = sub.add_parser("demo", help="create (if needed) and run a local demo instance")
+    p.add_argument("dir")
+    p.add_argument("--port", type=int, default=8080)
+    p.add_argument("--no-serve", action="store_true", help="only set the instance up")
+    p.set_defaults(func=demo.cmd_demo)
+
+    p = sub.add_parser("keygen", help="make your key pair (on your own device)")
+    p.add_argument("--out", required=True, help="secret key file; the public key goes to FILE.pub")
+    p.add_argument("--name", help="your name as the administrator will see it")
+    p.add_argument("--kdf", choices=["laptop", "phone", "testing"], default="laptop",
+                   help="Argon2id cost: laptop (256 MiB), phone (64 MiB); testing is for automated tests only")
+    p.set_defaults(func=advocate_cmds.cmd_keygen)
+
+    adv = sub.add_parser("advocate", help="manage advocates").add_subparsers(dest="sub", required=True, metavar="ACTION")
+    p = adv.add_parser("add", help="register an advocate's public key")
+    p.add_argument("dir")
+    p.add_argument("--name", required=True)
+    p.add_argument("--pubkey", required=True)
+    p.add_argument("--role", choices=["advocate", "admin"], default="advocate")
+    p.add_argument("--phone", help="paging phone number (E.164)")
+    p.add_argument("--email", help="paging e-mail address")
+    p.add_argument("--fingerprint", help="the fingerprint the advocate read to you")
+    p.set_defaults(func=admin.cmd_advocate_add)
+    p = adv.add_parser("list", help="list advocates")
+    p.add_argument("dir")
+    p.add_argument("--all", action="store_true", help="include removed advocates")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=admin.cmd_advocate_list)
+    p = adv.add_parser("remove", help="remove an advocate")
+    p.add_argument("dir")
+    p.add_argument("name")
+    p.set_defaults(func=admin.cmd_advocate_remove)
+
+    oc = sub.add_parser("oncall", help="who is on call").add_subparsers(dest="sub", required=True, metavar="ACTION")
+    p = oc.add_parser("set", help="set who is on call now (in order)")
+    p.add_argument("dir")
+    p.add_argument("names", nargs="*")
+    p.set_defaults(func=admin.cmd_oncall_set)
+    p = oc.add_parser("show", help="show who is on call now")
+    p.add_argument("dir")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=admin.cmd_oncall_show)
+
+    rules = sub.add_parser("rules", help="triage rule tooling").add_subparsers(dest="sub", required=True, metavar="ACTION")
+    p = rules.add_parser("check", help="validate rule files and run their examples")
+    p.add_argument("path", nargs="*")
+    p.add_argument("--dir", help="check the rules an instance uses")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=admin.cmd_rules_check)
+
+    p = sub.add_parser("inbox", help="list the tips shared with you")
+    _client_args(p)
+    p.set_defaults(func=advocate_cmds.cmd_inbox)
+    p = sub.add_parser("read", help="read a tip, decrypted on this device")
+    p.add_argument("tip", nargs="?")
+    p.add_argument("--all", action="store_true", help="every tip your key can open")
+    p.add_argument("--save-attachments", metavar="DIR", help="decrypt attachments into DIR")
+    _client_args(p)
+    p.set_defaults(func=advocate_cmds.cmd_read)
+    p = sub.add_parser("reply", help="reply to the reporter (or --note)")
+    p.add_argument("tip")
+    p.add_argument("--message", "-m", help="the text (default: read stdin)")
+    p.add_argument("--note", action="store_true", help="a private note for advocates only")
+    _client_args(p)
+    p.set_defaults(func=advocate_cmds.cmd_reply)
+    p = sub.add_parser("triage", help="set a tip's urgency and/or status")
+    p.add_argument("tip")
+    p.add_argument("--urgency", choices=["low", "normal", "high", "critical"])
+    p.add_argument("--status", choices=["new", "acknowledged", "in_progress", "closed"])
+    _client_args(p)
+    p.set_defaults(func=advocate_cmds.cmd_triage)
+    p = sub.add_parser("ack", help="acknowledge a tip")
+    p.add_argument("tip")
+    _client_args(p)
+    p.set_defaults(func=advocate_cmds.cmd_ack)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except HotlineError as e:
+        print(f"hotline: error: {e.public_message}", file=sys.stderr)
+        return e.exit_code
+    except (CryptoError, RuleError) as e:
+        print(f"hotline: error: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("hotline: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

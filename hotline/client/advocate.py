@@ -1,0 +1,154 @@
+"""What an advocate does, decrypting and sealing only here, on their device.
+
+The server hands out envelopes and public keys; this module checks what it
+is given (self-signed public keys whose fingerprints match, envelopes bound
+to the tip and message they claim) before trusting it.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from crypto import (
+    CryptoError,
+    EnvelopeContext,
+    Identity,
+    PublicIdentity,
+    Recipient,
+    decrypt_part_bytes,
+    open_envelope,
+    seal,
+    sign_login,
+)
+
+from ..domain import new_message_id
+from ..errors import ClientError
+from .http import Http
+
+
+def _b64(s: str) -> bytes:
+    return base64.b64decode(s)
+
+
+@dataclass(frozen=True)
+class OpenedTip:
+    tip: dict[str, Any]
+    messages: list[dict[str, Any]]
+
+
+class AdvocateClient:
+    def __init__(self, server: str, identity: Identity) -> None:
+        self.http = Http(server)
+        self.server = server.rstrip("/")
+        self.identity = identity
+
+    def login(self) -> None:
+        fp = self.identity.fingerprint
+        c = self.http.post_json("/api/auth/challenge", {"fingerprint": fp})
+        nonce = _b64(c["nonce"])
+        # Sign the origin as *we* know it: a relaying server cannot reuse the signature.
+        origin = _origin(self.server)
+        signature = sign_login(self.identity, origin, c["instance_id"], fp, nonce, c["expires_at"])
+        t = self.http.post_json("/api/auth/token", {
+            "fingerprint": fp, "nonce": c["nonce"], "expires_at": c["expires_at"],
+            "signature": base64.b64encode(signature).decode()})
+        self.http.token = t["token"]
+
+    def inbox(self) -> list[dict[str, Any]]:
+        return list(self.http.get_json("/api/tips")["tips"])
+
+    def read(self, tip_id: str, save_attachments: Path | None = None) -> OpenedTip:
+        tip = self.http.get_json(f"/api/tips/{tip_id}")
+        messages = [self._open(tip, m, save_attachments) for m in tip.pop("messages")]
+        return OpenedTip(tip, messages)
+
+    def _open(self, tip: dict[str, Any], m: dict[str, Any], save: Path | None) -> dict[str, Any]:
+        ctx = EnvelopeContext(tip["instance_id"], tip["id"], m["id"], m["direction"],
+                              tip["channel"])
+        out: dict[str, Any] = {k: m[k] for k in ("id", "seq", "direction", "created_at",
+                                                 "urgency", "ruleset_version", "author")}
+        try:
+            opened = open_envelope(_b64(m["envelope"]), self.identity, expected=ctx)
+            doc = json.loads(opened.body)
+        except (CryptoError, ValueError) as e:
+            out.update(body=None, sender=None, attachments=[], error=str(e))
+            return out
+        atts = doc.get("attachments", [])
+        out.update(body=doc.get("text"), sender=doc.get("sender"), lang=doc.get("lang"),
+                   triage=doc.get("triage"), meta=doc.get("meta", {}),
+                   sealed_to=list(opened.recipients), attachments=[
+                       {"part": a["part"], "name": a["name"], "content_type": a["content_type"],
+                        "size": a["size"]} for a in atts])
+        if save is not None:
+            for a in atts:
+                blob = self.http.get_bytes(
+                    f"/api/tips/{tip['id']}/messages/{m['id']}/attachments/{a['part']}")
+                data = decrypt_part_bytes(ctx, opened.message_key, a["part"], blob)
+                out_path = _safe_path(save, m["id"], a["part"], a["name"])
+                out_path.write_bytes(data)
+                a["saved_to"] = str(out_path)
+        return out
+
+    def _recipients(self, tip_id: str, to_reporter: bool) -> tuple[str, str, list[Recipient]]:
+        r = self.http.get_json(f"/api/tips/{tip_id}/recipients")
+        recipients = [_verified(r["recovery"])]
+        recipients += [_verified(a) for a in r["advocates"]]
+        if to_reporter:
+            if r["reporter"] is None:
+                raise ClientError("this tip has no reporter key to reply to")
+            rep = r["reporter"]
+            recipients.append(Recipient(rep["fingerprint"], _b64(rep["box_public"])))
+        if self.identity.fingerprint not in {x.fingerprint for x in recipients}:
+            recipients.append(self.identity.public.recipient())
+        return r["instance_id"], r["channel"], recipients
+
+    def send(self, tip_id: str, text: str, *, note: bool) -> dict[str, Any]:
+        instance_id, channel, recipients = self._recipients(tip_id, to_reporter=not note)
+        direction = "note" if note else "out"
+        message_id = new_message_id()
+        ctx = EnvelopeContext(instance_id, tip_id, message_id, direction, channel)
+        body = json.dumps({"v": 1, "text": text, "author": self.identity.fingerprint,
+                           "author_name": self.identity.name}, ensure_ascii=False).encode()
+        sealed = seal(ctx, body, recipients)
+        return dict(self.http.post_json(f"/api/tips/{tip_id}/messages", {
+            "id": message_id, "direction": direction,
+            "envelope": base64.b64encode(sealed.envelope).decode()}))
+
+    def triage(self, tip_id: str, urgency: str | None, status: str | None) -> dict[str, Any]:
+        body = {k: v for k, v in (("urgency", urgency), ("status", status)) if v is not None}
+        return dict(self.http.post_json(f"/api/tips/{tip_id}/triage", body))
+
+    def ack(self, tip_id: str) -> dict[str, Any]:
+        return dict(self.http.post_json(f"/api/tips/{tip_id}/ack", {}))
+
+
+def _verified(entry: dict[str, Any]) -> Recipient:
+    """A public key the server listed, checked: self-signed, and the fingerprint it claims."""
+    try:
+        pub = PublicIdentity.from_pub_file(_b64(entry["pub_file"]))
+    except CryptoError as e:
+        raise ClientError(f"the server sent an invalid public key: {e}") from None
+    if pub.fingerprint != entry["fingerprint"]:
+        raise ClientError("the server sent a public key whose fingerprint does not match")
+    return pub.recipient()
+
+
+def _origin(url: str) -> str:
+    from ..api.auth import origin_of
+
+    return origin_of(url)
+
+
+def _safe_path(folder: Path, message_id: str, part: int, name: str) -> Path:
+    """Never trust a sealed file name as a path: keep only a safe base name."""
+    base = "".join(c for c in Path(name).name if c.isalnum() or c in "._- ")[:100].strip(". ")
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{message_id}-{part}-{base or 'attachment'}"
+    if path.exists():
+        path = folder / f"{message_id}-{part}-{secrets.token_hex(3)}-{base or 'attachment'}"
+    return path

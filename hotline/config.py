@@ -1,0 +1,244 @@
+"""Typed settings from the instance's TOML file and the environment.
+
+One table (``SETTINGS``) names every setting once: its TOML key, the
+environment variable that overrides it, its type, default and help. The CLI,
+the docs test and ``Config`` are all fed from it, so a setting cannot exist
+undocumented. Every secret may also come from ``<VAR>_FILE``.
+Validated once at start: a bad value stops the service with the file and key.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from triage_rules import Urgency
+
+from .errors import ConfigError
+from .units import parse_duration, parse_size
+
+CONFIG_FILENAME = "hotline.toml"
+
+
+def _str(v: Any) -> str:
+    if not isinstance(v, str):
+        raise ValueError("must be a string")
+    return v
+
+
+def _int(v: Any) -> int:
+    if isinstance(v, bool):
+        raise ValueError("must be an integer")
+    try:
+        return int(v)
+    except (TypeError, ValueError):
+        raise ValueError("must be an integer") from None
+
+
+def _str_list(v: Any) -> tuple[str, ...]:
+    if isinstance(v, str):
+        return tuple(p.strip() for p in v.split(",") if p.strip())
+    if not isinstance(v, list) or not all(isinstance(x, str) for x in v):
+        raise ValueError("must be a list of strings")
+    return tuple(v)
+
+
+def _url(v: Any) -> str:
+    s = _str(v).rstrip("/")
+    parts = urlsplit(s)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError("must be an http(s) URL")
+    return s
+
+
+def _choice(*allowed: str) -> Callable[[Any], str]:
+    def parse(v: Any) -> str:
+        s = _str(v)
+        if s not in allowed:
+            raise ValueError(f"must be one of {', '.join(allowed)}")
+        return s
+
+    return parse
+
+
+@dataclass(frozen=True)
+class Setting:
+    key: str  # "section.name" in the TOML file
+    env: str
+    parse: Callable[[Any], Any]
+    default: Any
+    help: str
+    secret: bool = False
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("service.public_url", "HOTLINE_PUBLIC_URL", _url, "http://127.0.0.1:8080",
+            "URL the public reaches the service at; Twilio signatures are checked against it."),
+    Setting("service.host", "HOTLINE_HOST", _str, "127.0.0.1", "Address to listen on."),
+    Setting("service.port", "HOTLINE_PORT", _int, 8080, "Port to listen on."),
+    Setting("service.log_format", "HOTLINE_LOG_FORMAT", _choice("console", "json"), "console",
+            "Log rendering: readable 'console' or 'json' for production."),
+    Setting("service.log_level", "HOTLINE_LOG_LEVEL", _choice("debug", "info", "warning", "error"),
+            "info", "Lowest level logged."),
+    Setting("service.log_file", "HOTLINE_LOG_FILE", _str, "logs/hotline.log",
+            "Log file, relative to the instance folder; empty for stderr only."),
+    Setting("organisation.name", "HOTLINE_ORG_NAME", _str, "Demo Organisation",
+            "Organisation name shown to reporters."),
+    Setting("organisation.site_title", "HOTLINE_SITE_TITLE", _str, "Community Help Line",
+            "Neutral page title (what a browser tab or history shows)."),
+    Setting("organisation.emergency_number", "HOTLINE_EMERGENCY_NUMBER", _str, "911",
+            "Emergency number shown on every page."),
+    Setting("organisation.quick_exit_url", "HOTLINE_QUICK_EXIT_URL", _url,
+            "https://www.wikipedia.org", "Where 'leave this site quickly' goes."),
+    Setting("web.max_message_chars", "HOTLINE_WEB_MAX_MESSAGE_CHARS", _int, 20000,
+            "Longest web message, in characters."),
+    Setting("web.max_attachments", "HOTLINE_WEB_MAX_ATTACHMENTS", _int, 3,
+            "Most files per web submission."),
+    Setting("web.max_attachment_size", "HOTLINE_WEB_MAX_ATTACHMENT_SIZE", parse_size, "10MB",
+            "Largest single attachment (e.g. 10MB)."),
+    Setting("web.receipt_failures_per_minute", "HOTLINE_WEB_RECEIPT_FAILURES_PER_MINUTE", _int,
+            60, "Wrong receipts accepted per minute, globally (no per-address state)."),
+    Setting("web.csrf_max_age", "HOTLINE_WEB_CSRF_MAX_AGE", parse_duration, "2h",
+            "How long a form stays valid."),
+    Setting("rules.paths", "HOTLINE_RULES_PATHS", _str_list, ("rules",),
+            "Rule files or folders, relative to the instance folder."),
+    Setting("paging.page_at", "HOTLINE_PAGE_AT", Urgency.parse, "high",
+            "Lowest urgency that pages the on-call advocate."),
+    Setting("api.token_ttl", "HOTLINE_API_TOKEN_TTL", parse_duration, "15m",
+            "Lifetime of an advocate API token (at most 15m)."),
+    Setting("api.challenge_ttl", "HOTLINE_API_CHALLENGE_TTL", parse_duration, "60s",
+            "Lifetime of a login challenge (at most 60s)."),
+    Setting("store.batch_max", "HOTLINE_STORE_BATCH_MAX", _int, 256,
+            "Most writes committed together by the single writer."),
+    Setting("twilio.account_sid", "HOTLINE_TWILIO_ACCOUNT_SID", _str, "",
+            "Twilio account SID; Twilio channels are off without it."),
+    Setting("twilio.auth_token", "HOTLINE_TWILIO_AUTH_TOKEN", _str, "",
+            "Twilio auth token.", secret=True),
+    Setting("twilio.number", "HOTLINE_TWILIO_NUMBER", _str, "",
+            "The hotline's own number (sender of replies and pages)."),
+    Setting("twilio.api_base", "HOTLINE_TWILIO_API_BASE", _url, "https://api.twilio.com",
+            "Twilio REST base URL; tests point it at a local stand-in."),
+)
+
+SETTINGS_BY_KEY = {s.key: s for s in SETTINGS}
+
+
+@dataclass(frozen=True)
+class Config:
+    """Validated settings of one instance."""
+
+    instance_dir: Path
+    values: Mapping[str, Any]
+
+    def __getitem__(self, key: str) -> Any:
+        return self.values[key]
+
+    def path(self, key: str) -> Path:
+        return self.instance_dir / str(self.values[key])
+
+    @property
+    def twilio_enabled(self) -> bool:
+        return bool(self.values["twilio.account_sid"] and self.values["twilio.auth_token"])
+
+    def rule_paths(self) -> list[Path]:
+        return [self.instance_dir / p for p in self.values["rules.paths"]]
+
+
+def _lookup(data: Mapping[str, Any], key: str) -> Any:
+    section, name = key.split(".", 1)
+    table = data.get(section, {})
+    return table.get(name, _MISSING) if isinstance(table, dict) else _MISSING
+
+
+_MISSING = object()
+
+
+def _env_value(setting: Setting, env: Mapping[str, str], source: str) -> Any:
+    if setting.env in env:
+        return env[setting.env]
+    file_var = setting.env + "_FILE"
+    if setting.secret and file_var in env:
+        try:
+            return Path(env[file_var]).read_text(encoding="utf-8").strip()
+        except OSError as e:
+            raise ConfigError(f"{file_var}: cannot read {env[file_var]}: {e.strerror}") from None
+    return _MISSING
+
+
+def _check_unknown(data: Mapping[str, Any], path: Path) -> None:
+    for section, table in data.items():
+        if not isinstance(table, dict):
+            raise ConfigError(f"{path}: '{section}' must be a [table]")
+        for name in table:
+            if f"{section}.{name}" not in SETTINGS_BY_KEY:
+                raise ConfigError(f"{path}: unknown setting '{section}.{name}'")
+
+
+def load_config(instance_dir: Path, env: Mapping[str, str] | None = None) -> Config:
+    """Read ``hotline.toml`` then apply environment overrides; fail with file and key."""
+    env = os.environ if env is None else env
+    path = instance_dir / CONFIG_FILENAME
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: not found (is {instance_dir} an instance? run 'hotline init')") from None
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"{path}: {e}") from None
+    _check_unknown(data, path)
+    values: dict[str, Any] = {}
+    for s in SETTINGS:
+        raw, origin = _env_value(s, env, str(path)), s.env
+        if raw is _MISSING:
+            raw, origin = _lookup(data, s.key), f"{path}: {s.key}"
+        if raw is _MISSING:
+            raw, origin = s.default, f"default {s.key}"
+        try:
+            values[s.key] = s.parse(raw)
+        except ValueError as e:
+            raise ConfigError(f"{origin}: {e}") from None
+    _check_limits(values)
+    return Config(instance_dir=instance_dir, values=values)
+
+
+def _check_limits(values: Mapping[str, Any]) -> None:
+    if values["api.token_ttl"] > 15 * 60:
+        raise ConfigError("api.token_ttl: must be at most 15m")
+    if values["api.challenge_ttl"] > 60:
+        raise ConfigError("api.challenge_ttl: must be at most 60s")
+    for key in ("web.max_attachments", "web.max_message_chars", "store.batch_max"):
+        if values[key] < 0 or (key != "web.max_attachments" and values[key] == 0):
+            raise ConfigError(f"{key}: must be positive")
+
+
+def render_default_config() -> str:
+    """The commented ``hotline.toml`` that ``hotline init`` writes."""
+    lines = ["# Hotline instance configuration. Every setting can be overridden by the",
+             "# environment variable named beside it; secrets also by <VAR>_FILE.", ""]
+    section = None
+    for s in SETTINGS:
+        sec, name = s.key.split(".", 1)
+        if sec != section:
+            lines += ["", f"[{sec}]"] if section else [f"[{sec}]"]
+            section = sec
+        lines.append(f"# {s.help} (env {s.env})")
+        default = s.default
+        if s.secret or s.key.startswith("twilio.") and s.key != "twilio.api_base":
+            lines.append(f"# {name} = \"\"")
+            continue
+        lines.append(f"{name} = {_toml_value(default)}")
+    return "\n".join(lines) + "\n"
+
+
+def _toml_value(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int | float):
+        return str(v)
+    if isinstance(v, tuple | list):
+        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
+    return '"' + str(v).replace("\\", "\\\\").replace('"', '\\"') + '"'

@@ -1,0 +1,266 @@
+"""The one pipeline: Inbound → triage → seal → store → (page).
+
+Every channel turns its request into one ``Inbound`` and awaits ``submit``.
+This is the only place where plaintext, triage, sealing and storage meet;
+``submit`` returns only after the commit, so a channel acknowledges a reporter
+(or Twilio) only for what is on disk. Nothing after ``seal`` sees plaintext.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from crypto import EnvelopeContext, Recipient, ReceiptKeys, encrypt_part_bytes, seal, wrap
+
+from .domain import Channel, Direction, MessageId, TipId, Urgency, new_message_id, new_tip_id, new_tip_ref
+from .errors import NotFound, ServiceUnavailable
+from .keystore import KeyStore
+from .logging import get_logger
+from .recipients import RecipientPlan, inbound_recipients
+from .rules_holder import RulesHolder
+from .server_secret import ServerSecret
+from .store import Database
+from .store import queries as q
+
+BODY_FORMAT = 1
+THREAD_LABEL = "phone-thread"
+RECEIPT_LABEL = "receipt-lookup"
+EXTERNAL_LABEL = "external-id"
+
+
+@dataclass(frozen=True)
+class InboundAttachment:
+    name: str = field(repr=False)
+    content_type: str
+    data: bytes = field(repr=False)
+
+
+@dataclass(frozen=True)
+class Inbound:
+    """One message from a reporter, as any channel hands it over.
+
+    ``repr`` never shows content: an Inbound in a traceback leaks nothing.
+    """
+
+    channel: Channel
+    text: str = field(repr=False)
+    lang: str | None = None
+    sender: str | None = field(default=None, repr=False)  # E.164; sealed, threads SMS/voice
+    tip_id: TipId | None = None  # a follow-up to a known tip (web receipt)
+    receipt: ReceiptKeys | None = field(default=None, repr=False)  # a new web tip's receipt
+    external_id: str | None = field(default=None, repr=False)  # a Twilio SID, stored once
+    attachments: tuple[InboundAttachment, ...] = ()
+    meta: Mapping[str, str] = field(default_factory=dict, repr=False)  # sealed extras
+    urgency_floor: Urgency | None = None  # channel facts, e.g. "speak now" was pressed
+
+
+@dataclass(frozen=True)
+class IntakeResult:
+    tip_id: TipId
+    tip_ref: str
+    message_id: MessageId
+    urgency: Urgency
+    new_tip: bool
+    duplicate: bool
+    page: bool
+
+
+@dataclass(frozen=True)
+class _TipTarget:
+    id: TipId
+    ref: str
+    new: bool
+    storage_key: bytes
+
+
+class _ThreadRace(Exception):
+    """Another message created this reporter's thread first; seal again for that tip."""
+
+
+class Intake:
+    def __init__(
+        self, *, db: Database, keystore: KeyStore, secret: ServerSecret, rules: RulesHolder,
+        instance_id: str, recovery: Recipient, page_at: Urgency,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._db, self._keystore, self._secret = db, keystore, secret
+        self._rules, self._instance_id, self._recovery = rules, instance_id, recovery
+        self._page_at, self._clock = page_at, clock
+        self._log = get_logger("hotline.intake")
+
+    async def submit(self, inbound: Inbound) -> IntakeResult:
+        for _attempt in range(3):
+            try:
+                return await self._submit_once(inbound)
+            except _ThreadRace:
+                continue
+        raise ServiceUnavailable("could not store the message, please try again")
+
+    async def _submit_once(self, inbound: Inbound) -> IntakeResult:
+        external_key = self._external_key(inbound)
+        if external_key is not None:
+            duplicate = await self._find_duplicate(external_key)
+            if duplicate is not None:
+                return duplicate
+        decision = self._rules.current.evaluate(
+            inbound.text, lang=inbound.lang, channel=inbound.channel.value
+        )
+        urgency = max(decision.urgency, inbound.urgency_floor or Urgency.LOW)
+        target = await self._target_tip(inbound)
+        plan = await self._recipients(target)
+        message_id = new_message_id()
+        ctx = EnvelopeContext(self._instance_id, target.id, message_id, Direction.IN.value,
+                              inbound.channel.value)
+        now = self._clock()
+        body = _body(inbound, now, urgency, decision.rule_ids, decision.ruleset_version)
+        sealed = seal(ctx, body, plan.recipients)
+        parts = [(i, encrypt_part_bytes(ctx, sealed.message_key, i, a.data))
+                 for i, a in enumerate(inbound.attachments, start=1)]
+        row = q.NewMessage(
+            id=message_id, tip_id=target.id, direction=Direction.IN.value,
+            created_at=q.utc_now_text(now), urgency=urgency.value,
+            ruleset_version=decision.ruleset_version, external_key=external_key,
+            envelope=wrap(target.storage_key, sealed.envelope, label=target.id), attachments=parts,
+        )
+        stored = await self._db.write(
+            lambda conn: self._store(conn, inbound, target, row, plan, urgency, now)
+        )
+        if stored is not None:  # the same external id was committed meanwhile
+            return stored
+        result = IntakeResult(target.id, target.ref, message_id, urgency, target.new, False,
+                              urgency >= self._page_at)
+        self._log.info("intake.stored", tip=target.id, channel=inbound.channel.value,
+                       urgency=urgency.value, ruleset_version=decision.ruleset_version,
+                       new_tip=target.new, attachments=len(parts))
+        if result.page:
+            self._log.warning("page.console", tip_ref=target.ref, channel=inbound.channel.value,
+                              urgency=urgency.value)
+        return result
+
+    # -- tip resolution --------------------------------------------------------
+
+    async def _target_tip(self, inbound: Inbound) -> _TipTarget:
+        if inbound.tip_id is not None:
+            row = await self._db.fetchone("SELECT id, ref FROM tips WHERE id = ?", (inbound.tip_id,))
+            if row is None:
+                raise NotFound("no such tip")
+            return await self._existing(TipId(row["id"]), row["ref"])
+        if inbound.sender is not None:
+            for h in self._secret.hashes(THREAD_LABEL, inbound.sender.encode()):
+                row = await self._db.fetchone("SELECT id, ref FROM tips WHERE thread_hash = ?", (h,))
+                if row is not None:
+                    return await self._existing(TipId(row["id"]), row["ref"])
+        tip_id = new_tip_id()
+        return _TipTarget(tip_id, new_tip_ref(), True, await self._keystore.create(tip_id))
+
+    async def _existing(self, tip_id: TipId, ref: str) -> _TipTarget:
+        key = await self._keystore.get(tip_id)
+        if key is None:
+            raise NotFound("this conversation has been deleted")
+        return _TipTarget(tip_id, ref, False, key)
+
+    async def _recipients(self, target: _TipTarget) -> RecipientPlan:
+        on_tip = [] if target.new else await q.tip_advocate_keys(self._db, target.id)
+        plan = inbound_recipients(on_call=await q.on_call_keys(self._db), on_tip=on_tip,
+                                  recovery=self._recovery)
+        if not plan.advocate_ids:
+            self._log.error("intake.no_advocate", tip=target.id,
+                            reason="sealed to the recovery key only; nobody is on call")
+        return plan
+
+    # -- idempotency -------------------------------------------------------------
+
+    def _external_key(self, inbound: Inbound) -> bytes | None:
+        if inbound.external_id is None:
+            return None
+        return self._secret.hash(EXTERNAL_LABEL, inbound.external_id.encode())
+
+    async def _find_duplicate(self, key: bytes) -> IntakeResult | None:
+        row = await self._db.fetchone(
+            "SELECT m.id, m.tip_id, m.urgency, t.ref FROM messages m JOIN tips t ON t.id = m.tip_id"
+            " WHERE m.external_key = ?", (key,))
+        if row is None:
+            return None
+        return IntakeResult(TipId(row["tip_id"]), row["ref"], MessageId(row["id"]),
+                            Urgency.parse(row["urgency"]), False, True, False)
+
+    # -- the write (runs on the writer thread) -----------------------------------
+
+    def _store(self, conn: sqlite3.Connection, inbound: Inbound, target: _TipTarget,
+               row: q.NewMessage, plan: RecipientPlan, urgency: Urgency,
+               now: datetime) -> IntakeResult | None:
+        if row.external_key is not None:
+            found = conn.execute(
+                "SELECT m.id, m.tip_id, m.urgency, t.ref FROM messages m JOIN tips t"
+                " ON t.id = m.tip_id WHERE m.external_key = ?", (row.external_key,)).fetchone()
+            if found is not None:
+                return IntakeResult(TipId(found[1]), found[3], MessageId(found[0]),
+                                    Urgency.parse(found[2]), False, True, False)
+        stamp = q.utc_now_text(now)
+        if target.new:
+            self._insert_tip(conn, inbound, target, urgency, stamp)
+        else:
+            self._raise_tip_urgency(conn, target.id, urgency, stamp)
+        q.insert_message(conn, row)
+        q.add_tip_advocates(conn, target.id, plan.advocate_ids)
+        q.audit(conn, "intake", "message.received", target.id,
+                f"channel={inbound.channel.value} urgency={urgency.value}", at=stamp)
+        return None
+
+    def _insert_tip(self, conn: sqlite3.Connection, inbound: Inbound, target: _TipTarget,
+                    urgency: Urgency, stamp: str) -> None:
+        thread_hash = (self._secret.hash(THREAD_LABEL, inbound.sender.encode())
+                       if inbound.sender is not None else None)
+        receipt_lookup = reply_public = reply_fp = None
+        if inbound.receipt is not None:
+            receipt_lookup = self._secret.hash(RECEIPT_LABEL, inbound.receipt.lookup_id)
+            reply_public = inbound.receipt.reply.box_public
+            reply_fp = inbound.receipt.reply.fingerprint
+        try:
+            conn.execute(
+                "INSERT INTO tips (id, ref, channel, urgency, urgency_source, status, created_at,"
+                " updated_at, thread_hash, receipt_lookup, reply_public, reply_fingerprint)"
+                " VALUES (?,?,?,?, 'rules', 'new', ?,?,?,?,?,?)",
+                (target.id, target.ref, inbound.channel.value, urgency.value, stamp, stamp,
+                 thread_hash, receipt_lookup, reply_public, reply_fp),
+            )
+        except sqlite3.IntegrityError as e:
+            if thread_hash is not None and "thread_hash" in str(e):
+                raise _ThreadRace from None
+            raise
+
+    @staticmethod
+    def _raise_tip_urgency(conn: sqlite3.Connection, tip_id: str, urgency: Urgency,
+                           stamp: str) -> None:
+        row = conn.execute("SELECT urgency, urgency_source FROM tips WHERE id = ?",
+                           (tip_id,)).fetchone()
+        new = row[0]
+        if row[1] == "rules" and urgency > Urgency.parse(row[0]):
+            new = urgency.value
+        conn.execute("UPDATE tips SET urgency = ?, updated_at = ? WHERE id = ?",
+                     (new, stamp, tip_id))
+
+
+def _body(inbound: Inbound, now: datetime, urgency: Urgency, rule_ids: tuple[str, ...],
+          ruleset_version: str) -> bytes:
+    """The sealed document: content plus everything about it that is not stored in clear."""
+    doc = {
+        "v": BODY_FORMAT,
+        "text": inbound.text,
+        "sender": inbound.sender,
+        "lang": inbound.lang,
+        "channel": inbound.channel.value,
+        "received_at": now.isoformat(),
+        "attachments": [
+            {"part": i, "name": a.name, "content_type": a.content_type, "size": len(a.data)}
+            for i, a in enumerate(inbound.attachments, start=1)
+        ],
+        "triage": {"urgency": urgency.value, "rules": list(rule_ids),
+                   "ruleset_version": ruleset_version},
+        "meta": dict(inbound.meta),
+    }
+    return json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode()

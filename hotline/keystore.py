@@ -1,0 +1,103 @@
+"""Per-tip storage keys, kept outside the database (crypto-shredding).
+
+Every envelope at rest is wrapped once more under its tip's storage key.
+Deleting a tip destroys this key first; then even an old backup, the WAL or a
+free page holding the envelope can no longer be opened, whoever holds
+advocate or recovery keys. The store is its own SQLite file under
+``secrets/``, written through its own group-commit writer so a new tip's key
+is durable before any envelope that needs it is.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections import OrderedDict
+from pathlib import Path
+
+import aiosqlite
+
+from crypto import new_storage_key
+
+from .store.connection import open_sqlite
+from .store.writer import Writer
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS tip_keys (
+    tip_id TEXT PRIMARY KEY,
+    key    BLOB NOT NULL
+) STRICT, WITHOUT ROWID
+"""
+
+
+def initialise_keystore(path: Path) -> None:
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    conn = open_sqlite(path)
+    try:
+        conn.execute(_SCHEMA)
+    finally:
+        conn.close()
+    path.chmod(0o600)
+
+
+class KeyStore:
+    def __init__(self, path: Path, *, cache_size: int = 4096) -> None:
+        self._path = path
+        self._writer = Writer(path, name="keystore")
+        self._reader: aiosqlite.Connection | None = None
+        self._cache: OrderedDict[str, bytes] = OrderedDict()
+        self._cache_size = cache_size
+
+    async def open(self) -> None:
+        initialise_keystore(self._path)
+        self._writer.start()
+        self._reader = await aiosqlite.connect(self._path, isolation_level=None)
+
+    async def close(self) -> None:
+        self._writer.close()
+        if self._reader is not None:
+            await self._reader.close()
+            self._reader = None
+
+    async def create(self, tip_id: str) -> bytes:
+        """A fresh key for a new tip, durable before it is returned."""
+        key = new_storage_key()
+
+        def insert(conn: sqlite3.Connection) -> bytes:
+            row = conn.execute("SELECT key FROM tip_keys WHERE tip_id = ?", (tip_id,)).fetchone()
+            if row is not None:
+                return bytes(row[0])
+            conn.execute("INSERT INTO tip_keys (tip_id, key) VALUES (?, ?)", (tip_id, key))
+            return key
+
+        stored = await self._writer.run(insert)
+        self._remember(tip_id, stored)
+        return stored
+
+    async def get(self, tip_id: str) -> bytes | None:
+        if tip_id in self._cache:
+            self._cache.move_to_end(tip_id)
+            return self._cache[tip_id]
+        assert self._reader is not None, "keystore not open"
+        async with self._reader.execute(
+            "SELECT key FROM tip_keys WHERE tip_id = ?", (tip_id,)
+        ) as cur:
+            row = await cur.fetchone()
+        if row is None:
+            return None
+        key = bytes(row[0])
+        self._remember(tip_id, key)
+        return key
+
+    async def destroy(self, tip_id: str) -> None:
+        self._cache.pop(tip_id, None)
+
+        def delete(conn: sqlite3.Connection) -> None:
+            conn.execute("DELETE FROM tip_keys WHERE tip_id = ?", (tip_id,))
+
+        await self._writer.run(delete)
+
+    def _remember(self, tip_id: str, key: bytes) -> None:
+        self._cache[tip_id] = key
+        self._cache.move_to_end(tip_id)
+        while len(self._cache) > self._cache_size:
+            self._cache.popitem(last=False)

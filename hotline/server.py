@@ -1,0 +1,43 @@
+"""Run the service: logging, the aiohttp runner, graceful shutdown on SIGTERM/SIGINT.
+
+On a signal the listener closes first, in-flight requests finish, then the
+writer commits whatever is queued before the database closes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+from pathlib import Path
+
+from aiohttp import web
+
+from .app import make_app
+from .config import load_config
+from .logging import configure_logging, get_logger
+
+
+def serve(instance_dir: Path, *, host: str | None = None, port: int | None = None) -> None:
+    config = load_config(instance_dir)
+    log_file = config["service.log_file"]
+    configure_logging(config["service.log_format"], config["service.log_level"],
+                      instance_dir / log_file if log_file else None)
+    asyncio.run(_run(instance_dir, host or config["service.host"],
+                     port if port is not None else config["service.port"]))
+
+
+async def _run(instance_dir: Path, host: str, port: int) -> None:
+    app = make_app(instance_dir)
+    runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=10)
+    await runner.setup()
+    site = web.TCPSite(runner, host, port)
+    await site.start()
+    get_logger().info("service.listening", host=host, port=port, pid=os.getpid())
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    get_logger().info("service.stopping")
+    await runner.cleanup()

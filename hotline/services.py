@@ -1,0 +1,84 @@
+"""Everything a running instance holds, opened in order and closed in reverse.
+
+Start-up fails closed: no readable recovery key, server secret or rule set →
+the service refuses to start and says which file is wrong (SecureDrop refuses
+to open its form when the submission key is invalid, for the same reason).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from crypto import CryptoError, PublicIdentity
+
+from .api.auth import Authenticator, origin_of
+from .config import Config
+from .errors import InstanceError
+from .instance import InstancePaths
+from .intake import Intake
+from .keystore import KeyStore
+from .ratelimit import GlobalFailureLimit
+from .rules_holder import RulesHolder
+from .server_secret import ServerSecret, load_server_secret
+from .store import Database
+from .store.queries import get_meta
+
+
+def load_recovery(path: Path) -> PublicIdentity:
+    try:
+        return PublicIdentity.from_pub_file(path.read_bytes())
+    except FileNotFoundError:
+        raise InstanceError(f"{path}: recovery public key not found") from None
+    except CryptoError as e:
+        raise InstanceError(f"{path}: {e}") from None
+
+
+@dataclass
+class Services:
+    config: Config
+    paths: InstancePaths
+    db: Database
+    keystore: KeyStore
+    secret: ServerSecret
+    rules: RulesHolder
+    recovery: PublicIdentity
+    instance_id: str
+    intake: Intake
+    receipt_limit: GlobalFailureLimit
+    auth: Authenticator
+
+    @classmethod
+    async def open(cls, config: Config, env: Mapping[str, str] | None = None) -> Services:
+        paths = InstancePaths(config.instance_dir)
+        secret = load_server_secret(paths.server_secret, env)
+        recovery = load_recovery(paths.recovery_pub)
+        rules = RulesHolder(config.rule_paths())
+        if not paths.database.exists():
+            raise InstanceError(f"{paths.database}: no database (run 'hotline init')")
+        db = Database(paths.database, batch_max=config["store.batch_max"])
+        await db.open()
+        keystore = KeyStore(paths.keystore)
+        try:
+            await keystore.open()
+            instance_id = await get_meta(db, "instance_id")
+            if not instance_id:
+                raise InstanceError(f"{paths.database}: no instance id (run 'hotline init')")
+        except BaseException:
+            await keystore.close()
+            await db.close()
+            raise
+        intake = Intake(db=db, keystore=keystore, secret=secret, rules=rules,
+                        instance_id=instance_id, recovery=recovery.recipient(),
+                        page_at=config["paging.page_at"])
+        limit = GlobalFailureLimit(config["web.receipt_failures_per_minute"])
+        auth = Authenticator(db=db, origin=origin_of(config["service.public_url"]),
+                             instance_id=instance_id, challenge_ttl=config["api.challenge_ttl"],
+                             token_ttl=config["api.token_ttl"])
+        return cls(config, paths, db, keystore, secret, rules, recovery, instance_id, intake,
+                   limit, auth)
+
+    async def close(self) -> None:
+        await self.db.close()
+        await self.keystore.close()

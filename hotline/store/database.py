@@ -1,0 +1,70 @@
+"""The store's one entry point: a single writer for changes, aiosqlite for reads.
+
+A small interface (``write``, ``fetchone``, ``fetchall``) so a server database
+can later stand behind it without touching channels or intake.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import aiosqlite
+
+from .connection import PRAGMAS, open_sqlite
+from .migrate import migrate
+from .writer import Writer
+
+T = TypeVar("T")
+DB_FILENAME = "hotline.db"
+
+
+def initialise(path: Path) -> list[str]:
+    """Create or upgrade the schema synchronously (CLI and start-up)."""
+    conn = open_sqlite(path)
+    try:
+        return migrate(conn)
+    finally:
+        conn.close()
+
+
+class Database:
+    def __init__(self, path: Path, *, batch_max: int = 256) -> None:
+        self.path = path
+        self.writer = Writer(path, batch_max=batch_max)
+        self._reader: aiosqlite.Connection | None = None
+
+    async def open(self) -> None:
+        initialise(self.path)
+        self.writer.start()
+        self._reader = await aiosqlite.connect(self.path, isolation_level=None)
+        self._reader.row_factory = sqlite3.Row
+        for pragma in PRAGMAS:
+            await self._reader.execute(pragma)
+
+    async def close(self) -> None:
+        self.writer.close()
+        if self._reader is not None:
+            await self._reader.close()
+            self._reader = None
+
+    async def write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        return await self.writer.run(fn)
+
+    async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[sqlite3.Row]:
+        assert self._reader is not None, "database not open"
+        async with self._reader.execute(sql, tuple(params)) as cur:
+            return list(await cur.fetchall())
+
+    async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> sqlite3.Row | None:
+        rows = await self.fetchall(sql, params)
+        return rows[0] if rows else None
+
+    async def ping(self) -> bool:
+        try:
+            await self.fetchone("SELECT 1")
+            return True
+        except Exception:
+            return False

@@ -1,0 +1,98 @@
+"""Fixtures that start the real thing: instance folders, the aiohttp server on
+127.0.0.1 over real HTTP, and a cookie-keeping browser stand-in."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import aiohttp
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+
+from hotline.app import SERVICES, make_app
+from hotline.logging import configure_logging
+
+from tests.helpers.html import Form, form_by_action
+from tests.helpers.instance import TestInstance, make_instance
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(autouse=True)
+def _quiet_logs(tmp_path: Path) -> None:
+    configure_logging("json", "info", tmp_path / "instance" / "logs" / "hotline.log")
+
+
+@dataclass
+class Live:
+    instance: TestInstance
+    url: str
+    app: web.Application
+
+    @property
+    def services(self):  # type: ignore[no-untyped-def]
+        return self.app[SERVICES]
+
+
+@pytest.fixture
+def instance_factory(tmp_path: Path):  # type: ignore[no-untyped-def]
+    def make(public_url: str = "http://127.0.0.1:8080") -> TestInstance:
+        return make_instance(tmp_path, public_url)
+    return make
+
+
+@pytest.fixture
+async def live(tmp_path: Path) -> AsyncIterator[Live]:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    inst = make_instance(tmp_path, public_url=url)
+    app = make_app(inst.root, env={})
+    server = TestServer(app, host="127.0.0.1", port=port)
+    await server.start_server()
+    try:
+        yield Live(inst, url, app)
+    finally:
+        await server.close()
+
+
+class Browser:
+    """Keeps cookies, reads forms, posts them back the way a browser does."""
+
+    def __init__(self, base: str, session: aiohttp.ClientSession) -> None:
+        self.base, self.session = base, session
+
+    async def get(self, path: str, **kw: object) -> tuple[int, str]:
+        async with self.session.get(self.base + path, **kw) as r:  # type: ignore[arg-type]
+            return r.status, await r.text()
+
+    async def submit(self, form: Form, values: dict[str, str],
+                     files: list[tuple[str, bytes, str]] = ()) -> tuple[int, str]:  # type: ignore[assignment]
+        data = aiohttp.FormData()
+        for k, v in {**form.fields, **values}.items():
+            data.add_field(k, v)
+        for name, content, ctype in files:
+            data.add_field("attachment", content, filename=name, content_type=ctype)
+        if not files and "multipart" in form.enctype:
+            data.add_field("attachment", b"", filename="", content_type="application/octet-stream")
+        async with self.session.post(self.base + form.action, data=data) as r:
+            return r.status, await r.text()
+
+    async def report(self, text: str, files: list[tuple[str, bytes, str]] = (),  # type: ignore[assignment]
+                     lang: str | None = None) -> tuple[int, str]:
+        _, html = await self.get("/" + (f"?lang={lang}" if lang else ""))
+        return await self.submit(form_by_action(html, "/report"), {"message": text}, files)
+
+
+@pytest.fixture
+async def browser(live: Live) -> AsyncIterator[Browser]:
+    jar = aiohttp.CookieJar(unsafe=True)
+    async with aiohttp.ClientSession(cookie_jar=jar) as session:
+        yield Browser(live.url, session)

@@ -1,0 +1,38 @@
+"""Real instance folders for tests: real keys (cheap Argon2id), real SQLite."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from crypto import TESTING, Identity, encrypt_identity
+from hotline.domain import Role
+from hotline.instance_setup import add_advocate, create_instance, set_on_call
+
+PASSPHRASE = "correct horse battery staple"
+
+
+@dataclass
+class TestInstance:
+    root: Path
+    instance_id: str
+    recovery: Identity
+    alice: Identity  # admin, on call
+    bob: Identity  # advocate, not on call
+
+    def key_file(self, who: str) -> Path:
+        return self.root.parent / f"{who}.key"
+
+
+def make_instance(tmp_path: Path, public_url: str = "http://127.0.0.1:8080") -> TestInstance:
+    root = tmp_path / "instance"
+    recovery = Identity.generate("recovery")
+    instance_id = create_instance(root, recovery.public, public_url=public_url)
+    alice, bob = Identity.generate("alice"), Identity.generate("bob")
+    for who, ident, role in (("alice", alice, Role.ADMIN), ("bob", bob, Role.ADVOCATE)):
+        add_advocate(root, ident.public, name=who, role=role)
+        (tmp_path / f"{who}.key").write_bytes(encrypt_identity(ident, PASSPHRASE, TESTING))
+        (tmp_path / f"{who}.key.pub").write_bytes(ident.public.to_pub_file())
+    (tmp_path / "recovery.key").write_bytes(encrypt_identity(recovery, PASSPHRASE, TESTING))
+    set_on_call(root, ["alice"])
+    return TestInstance(root, instance_id, recovery, alice, bob)

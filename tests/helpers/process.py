@@ -1,0 +1,77 @@
+"""The service as a real process: ``hotline serve`` in a subprocess, the CLI as
+a subprocess, so tests see exactly what an operator and an advocate see."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from tests.helpers.instance import PASSPHRASE
+
+HOTLINE = [sys.executable, "-m", "hotline.cli.main"]
+
+
+def cli_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HOTLINE_")}
+    env.update(HOTLINE_PASSPHRASE=PASSPHRASE, **extra)
+    return env
+
+
+def run_cli(*args: str, input: str | None = None, check: bool = True,
+            **env: str) -> subprocess.CompletedProcess[str]:
+    proc = subprocess.run([*HOTLINE, *args], capture_output=True, text=True, input=input,
+                          env=cli_env(**env), timeout=120)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"hotline {' '.join(args)} failed ({proc.returncode}): {proc.stderr}")
+    return proc
+
+
+def cli_json(*args: str, **env: str) -> object:
+    return json.loads(run_cli(*args, "--json", **env).stdout)
+
+
+class ServerProcess:
+    def __init__(self, root: Path, port: int) -> None:
+        self.root, self.port = root, port
+        self.url = f"http://127.0.0.1:{port}"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout: float = 30) -> ServerProcess:
+        env = cli_env(HOTLINE_PUBLIC_URL=self.url)
+        self.proc = subprocess.Popen([*HOTLINE, "serve", str(self.root), "--port", str(self.port)],
+                                     env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"server exited: {self.proc.stderr.read().decode()}")  # type: ignore[union-attr]
+            try:
+                with urllib.request.urlopen(self.url + "/healthz", timeout=1) as r:
+                    if r.status == 200:
+                        return self
+            except OSError:
+                time.sleep(0.1)
+        raise AssertionError("server did not become healthy")
+
+    def kill9(self) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(timeout=10)
+
+    def stop(self) -> int:
+        assert self.proc is not None
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if self.proc.stderr:
+            self.proc.stderr.close()
+        return int(self.proc.returncode)

@@ -1,0 +1,150 @@
+"""The advocate API: login, roles, sharing, envelope checks, audit."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import sqlite3
+import time
+
+import aiohttp
+import pytest
+
+from crypto import EnvelopeContext, Identity, seal, sign_login
+from hotline.client.advocate import AdvocateClient
+from hotline.domain import new_message_id
+from hotline.errors import ClientError
+from hotline.instance_setup import remove_advocate
+from tests.conftest import Browser, Live
+
+
+async def _login(live: Live, who: Identity) -> AdvocateClient:
+    client = AdvocateClient(live.url, who)
+    await asyncio.to_thread(client.login)
+    return client
+
+
+async def _tip(live: Live, browser: Browser, text: str = "they keep my papers") -> str:
+    await browser.report(text)
+    conn = sqlite3.connect(live.instance.root / "hotline.db")
+    try:
+        return str(conn.execute("SELECT id FROM tips ORDER BY created_at DESC, rowid DESC").fetchone()[0])
+    finally:
+        conn.close()
+
+
+async def _raw(live: Live, method: str, path: str, token: str | None = None, **kw):  # type: ignore[no-untyped-def]
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    async with aiohttp.ClientSession() as s, s.request(method, live.url + path, headers=headers, **kw) as r:
+        return r.status, await r.json()
+
+
+async def test_login_inbox_read_triage_ack(live: Live, browser: Browser) -> None:
+    tip_id = await _tip(live, browser)
+    alice = await _login(live, live.instance.alice)
+    inbox = await asyncio.to_thread(alice.inbox)
+    assert [t["id"] for t in inbox] == [tip_id]
+    assert {"id", "channel", "urgency", "status", "created_at"} <= set(inbox[0])
+    opened = await asyncio.to_thread(alice.read, tip_id)
+    assert opened.messages[0]["body"] == "they keep my papers"
+    assert live.instance.recovery.fingerprint in opened.messages[0]["sealed_to"]
+    tip = await asyncio.to_thread(alice.triage, tip_id, "critical", "in_progress")
+    assert (tip["urgency"], tip["urgency_source"], tip["status"]) == ("critical", "advocate", "in_progress")
+    tip = await asyncio.to_thread(alice.ack, tip_id)
+    assert tip["acked_at"]
+    status, audit = await _raw(live, "GET", f"/api/admin/audit?tip={tip_id}", alice.http.token)
+    assert status == 200
+    actions = [e["action"] for e in audit["events"]]
+    assert {"message.received", "tip.fetch", "tip.urgency", "tip.status", "tip.ack"} <= set(actions)
+
+
+async def test_tips_are_visible_only_to_their_advocates(live: Live, browser: Browser) -> None:
+    tip_id = await _tip(live, browser)
+    bob = await _login(live, live.instance.bob)
+    assert await asyncio.to_thread(bob.inbox) == []
+    with pytest.raises(ClientError, match="404"):
+        await asyncio.to_thread(bob.read, tip_id)
+
+
+async def test_advocate_cannot_call_admin_endpoint(live: Live) -> None:
+    bob = await _login(live, live.instance.bob)
+    status, body = await _raw(live, "GET", "/api/admin/audit", bob.http.token)
+    assert status == 403 and "admin" in body["error"]
+
+
+async def test_forged_missing_and_expired_tokens(live: Live) -> None:
+    assert (await _raw(live, "GET", "/api/tips"))[0] == 401
+    assert (await _raw(live, "GET", "/api/tips", "forged-token"))[0] == 401
+    alice = await _login(live, live.instance.alice)
+    live.services.auth._clock = lambda: time.time() + 16 * 60
+    status, body = await _raw(live, "GET", "/api/tips", alice.http.token)
+    assert status == 401 and "expired" in body["error"]
+
+
+async def test_login_signature_and_nonce_checks(live: Live) -> None:
+    inst = live.instance
+    fp = inst.alice.fingerprint
+    _, c = await _raw(live, "POST", "/api/auth/challenge", json={"fingerprint": fp})
+    nonce = base64.b64decode(c["nonce"])
+
+    def body(sig: bytes) -> dict:  # type: ignore[type-arg]
+        return {"fingerprint": fp, "nonce": c["nonce"], "expires_at": c["expires_at"],
+                "signature": base64.b64encode(sig).decode()}
+
+    # bob signs for alice's fingerprint
+    forged = sign_login(inst.bob, c["origin"], c["instance_id"], fp, nonce, c["expires_at"])
+    assert (await _raw(live, "POST", "/api/auth/token", json=body(forged)))[0] == 401
+    # the nonce was used up by the failed attempt
+    good = sign_login(inst.alice, c["origin"], c["instance_id"], fp, nonce, c["expires_at"])
+    assert (await _raw(live, "POST", "/api/auth/token", json=body(good)))[0] == 401
+    # a signature over another origin (a relaying server) fails
+    _, c = await _raw(live, "POST", "/api/auth/challenge", json={"fingerprint": fp})
+    nonce = base64.b64decode(c["nonce"])
+    relayed = sign_login(inst.alice, "https://evil.example", c["instance_id"], fp, nonce, c["expires_at"])
+    assert (await _raw(live, "POST", "/api/auth/token", json=body(relayed)))[0] == 401
+    assert (await _raw(live, "POST", "/api/auth/token", json={"x": 1}))[0] == 400
+    assert (await _raw(live, "POST", "/api/auth/token", data=b"{"))[0] == 415
+
+
+async def test_removed_advocate_loses_access_at_once(live: Live, browser: Browser) -> None:
+    alice = await _login(live, live.instance.alice)
+    remove_advocate(live.instance.root, "alice")
+    status, _ = await _raw(live, "GET", "/api/tips", alice.http.token)
+    assert status == 401
+    await _tip(live, browser)
+    conn = sqlite3.connect(live.instance.root / "hotline.db")
+    assert conn.execute("SELECT COUNT(*) FROM tip_advocates").fetchone()[0] == 0
+    conn.close()
+
+
+async def test_client_envelopes_are_checked(live: Live, browser: Browser) -> None:
+    tip_id = await _tip(live, browser)
+    other_tip = await _tip(live, browser, "another tip")
+    inst = live.instance
+    alice = await _login(live, inst.alice)
+    token = alice.http.token
+    _, r = await _raw(live, "GET", f"/api/tips/{tip_id}/recipients", token)
+    reporter = r["reporter"]
+    from crypto import Recipient
+    rep = Recipient(reporter["fingerprint"], base64.b64decode(reporter["box_public"]))
+    everyone = [inst.alice.public.recipient(), inst.recovery.public.recipient(), rep]
+
+    async def post(ctx_tip: str, direction: str, recipients, mid: str | None = None):  # type: ignore[no-untyped-def]
+        mid = mid or new_message_id()
+        env = seal(EnvelopeContext(inst.instance_id, ctx_tip, mid, direction, "web"), b"{}", recipients).envelope
+        return await _raw(live, "POST", f"/api/tips/{tip_id}/messages", token,
+                          json={"id": mid, "direction": direction, "envelope": base64.b64encode(env).decode()})
+
+    assert (await post(other_tip, "out", everyone))[0] == 400  # bound to another tip
+    assert (await post(tip_id, "note", everyone))[0] == 400  # a note sealed to the reporter
+    assert (await post(tip_id, "out", everyone[:1] + everyone[2:]))[0] == 400  # no recovery key
+    assert (await post(tip_id, "out", everyone[:2]))[0] == 400  # reply the reporter cannot read
+    assert (await post(tip_id, "in", everyone))[0] == 400
+    status, _ = await post(tip_id, "out", everyone)
+    assert status == 201
+    mid = new_message_id()
+    assert (await post(tip_id, "out", everyone, mid))[0] == 201
+    assert (await post(tip_id, "out", everyone, mid))[0] == 409
+    status, body = await _raw(live, "POST", f"/api/tips/{tip_id}/messages", token,
+                              json={"id": new_message_id(), "direction": "out", "envelope": "bm90IGFuIGVudmVsb3Bl"})
+    assert status == 400 and "malformed" in body["error"]

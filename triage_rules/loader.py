@@ -1,0 +1,604 @@
+"""Load rule files: parse, validate, compile, run every rule's examples.
+
+Any issue in any file fails the whole load (``RulesLoadError`` lists them all),
+so a service refuses to start on broken rules and a reload keeps the last good
+set. The file format is documented in ``RULES.md``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import itertools
+import tomllib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from ._re2 import PatternError, Regex
+from .errors import RuleIssue, RulesLoadError
+from .matching import Doc, NearMatcher, Negation, TermMatcher, check_pattern, compile_terms
+from .model import Examples, Near, Rule, RuleSet
+from .normalize import normalize, shorthand_bytes
+from .positions import Positions, Section
+from .urgency import Urgency
+
+__all__ = [
+    "DEFAULT_NEGATION_WINDOW",
+    "KNOWN_CHANNELS",
+    "default_pack_dir",
+    "load_rules",
+]
+
+ENGINE = b"triage_rules/1"
+KNOWN_CHANNELS = frozenset({"web", "sms", "voice"})
+DEFAULT_NEGATION_WINDOW = 3
+MAX_NEGATION_WINDOW = 20
+MAX_WITHIN = 50
+MAX_ID_LENGTH = 100
+
+TOP_KEYS = ("pack", "rule")
+PACK_KEYS = ("name", "description", "default_urgency", "thresholds")
+RULE_KEYS = (
+    "id",
+    "description",
+    "lang",
+    "channels",
+    "phrases",
+    "patterns",
+    "near",
+    "unless",
+    "negation_window",
+    "urgency",
+    "score",
+    "examples",
+)
+NEAR_KEYS = ("a", "b", "a_patterns", "b_patterns", "within")
+EXAMPLE_KEYS = ("match", "no_match")
+_ID_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_.-")
+
+
+def default_pack_dir() -> Path:
+    """The directory of the default pack shipped with the package."""
+    packs = resources.files(__package__).joinpath("packs", "default")
+    return packs if isinstance(packs, Path) else Path(str(packs))
+
+
+def load_rules(paths: Sequence[Path]) -> RuleSet:
+    """Load every rule file in ``paths`` (files, or directories of ``*.toml``).
+
+    Raises RulesLoadError listing every issue in every file; nothing is loaded
+    unless everything is valid and every rule's examples pass.
+    """
+    loader = _Loader()
+    for file, name in _rule_files(paths, loader.issues):
+        loader.load_file(file, name)
+    return loader.finish(paths)
+
+
+def _rule_files(paths: Sequence[Path], issues: list[RuleIssue]) -> list[tuple[Path, str]]:
+    """(file, name used in the version hash) for every file to load, each once."""
+    found: list[tuple[Path, str]] = []
+    seen: set[Path] = set()
+    for given in paths:
+        path = Path(given)
+        if path.is_dir():
+            files = sorted(p for p in path.iterdir() if p.suffix == ".toml" and p.is_file())
+            if not files:
+                issues.append(RuleIssue(str(path), None, None, "no *.toml rule files in directory"))
+        elif path.is_file():
+            files = [path]
+        else:
+            issues.append(RuleIssue(str(path), None, None, "no such file or directory"))
+            continue
+        for file in files:
+            if file.resolve() not in seen:
+                seen.add(file.resolve())
+                found.append((file, file.name))
+    return found
+
+
+@dataclass
+class _Origin:
+    path: str
+    line: int | None
+
+
+@dataclass
+class _Loader:
+    issues: list[RuleIssue] = field(default_factory=list)
+    rules: list[Rule] = field(default_factory=list)
+    contents: list[tuple[str, bytes]] = field(default_factory=list)
+    sources: list[str] = field(default_factory=list)
+    first_seen: dict[str, _Origin] = field(default_factory=dict)
+    default_urgency: tuple[Urgency, _Origin] | None = None
+    thresholds: dict[Urgency, tuple[int, _Origin]] = field(default_factory=dict)
+
+    def load_file(self, file: Path, name: str) -> None:
+        path = str(file)
+        try:
+            data = file.read_bytes()
+        except OSError as exc:
+            self.issues.append(RuleIssue(path, None, None, f"cannot read: {exc.strerror}"))
+            return
+        self.contents.append((name, data))
+        self.sources.append(path)
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            line = data[: exc.start].count(b"\n") + 1
+            self.issues.append(RuleIssue(path, line, None, "not valid UTF-8 text"))
+            return
+        try:
+            document = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            self.issues.append(_syntax_issue(path, text, exc))
+            return
+        _FileReader(self, path, Positions(text)).read(document)
+
+    def finish(self, paths: Sequence[Path]) -> RuleSet:
+        self._check_thresholds()
+        if not self.rules and not self.issues:
+            where = ", ".join(str(p) for p in paths) or "(no paths)"
+            self.issues.append(RuleIssue(where, None, None, "no rules found"))
+        if self.issues:
+            raise RulesLoadError(self.issues)
+        return RuleSet(
+            version=_version(self.contents),
+            rules=tuple(self.rules),
+            sources=tuple(self.sources),
+            default_urgency=self.default_urgency[0] if self.default_urgency else Urgency.NORMAL,
+            thresholds=tuple(sorted((u, n) for u, (n, _) in self.thresholds.items())),
+        )
+
+    def _check_thresholds(self) -> None:
+        ordered = sorted(self.thresholds.items())
+        for (lower, (low, _)), (higher, (high, origin)) in itertools.pairwise(ordered):
+            if high <= low:
+                self.issues.append(
+                    RuleIssue(
+                        origin.path,
+                        origin.line,
+                        None,
+                        f"threshold for {higher} ({high}) must be above the threshold "
+                        f"for {lower} ({low})",
+                    )
+                )
+
+
+def _version(contents: list[tuple[str, bytes]]) -> str:
+    digest = hashlib.sha256()
+    digest.update(ENGINE + b"\0")
+    for name, data in [("(shorthand.toml)", shorthand_bytes()), *sorted(contents)]:
+        encoded = name.encode("utf-8")
+        digest.update(b"%d:%s%d:" % (len(encoded), encoded, len(data)))
+        digest.update(data)
+    return "rs-" + digest.hexdigest()[:16]
+
+
+def _syntax_issue(path: str, text: str, exc: tomllib.TOMLDecodeError) -> RuleIssue:
+    message = str(exc)
+    line: int | None = None
+    marker = message.rfind(" (at line ")
+    if marker >= 0:
+        digits = message[marker + len(" (at line ") :].split(",", 1)[0]
+        line = int(digits) if digits.isdigit() else None
+        column = message[marker:].rsplit("column ", 1)[-1].rstrip(")")
+        message = message[:marker] + (f" (column {column})" if column.isdigit() else "")
+    elif message.endswith(" (at end of document)"):
+        message = message.removesuffix(" (at end of document)") + " (at end of file)"
+        line = max(len(text.splitlines()), 1)
+    return RuleIssue(path, line, None, f"invalid TOML: {message}")
+
+
+def _unknown_key_message(key: str, allowed: Sequence[str], where: str) -> str:
+    message = f"unknown key {key!r} in {where}"
+    close = difflib.get_close_matches(key, allowed, n=1)
+    if close:
+        message += f" (did you mean {close[0]!r}?)"
+    return message + f"; allowed: {', '.join(allowed)}"
+
+
+class _FileReader:
+    """Reads one parsed file: its [pack] table and its [[rule]] blocks."""
+
+    def __init__(self, loader: _Loader, path: str, positions: Positions) -> None:
+        self.loader, self.path, self.positions = loader, path, positions
+
+    def issue(self, line: int | None, rule_id: str | None, message: str) -> None:
+        self.loader.issues.append(RuleIssue(self.path, line, rule_id, message))
+
+    def read(self, document: dict[str, Any]) -> None:
+        for key in document:
+            if key not in TOP_KEYS:
+                line = self.positions.table_line(key)
+                self.issue(line, None, _unknown_key_message(key, TOP_KEYS, "the file"))
+        if "pack" in document:
+            self._read_pack(document["pack"])
+        rules = document.get("rule", [])
+        if not isinstance(rules, list) or not all(isinstance(r, dict) for r in rules):
+            line = self.positions.table_line("rule")
+            self.issue(line, None, "'rule' must be written as [[rule]] blocks")
+            return
+        for index, raw in enumerate(rules):
+            section = self.positions.rule_section(index, len(rules))
+            rule = _RuleReader(self, raw, section).read()
+            if rule is not None:
+                self._add(rule)
+
+    def _add(self, rule: Rule) -> None:
+        first = self.loader.first_seen.get(rule.id)
+        if first is not None:
+            where = first.path if first.line is None else f"{first.path}:{first.line}"
+            self.issue(rule.line, rule.id, f"duplicate rule id (first defined at {where})")
+            return
+        self.loader.first_seen[rule.id] = _Origin(self.path, rule.line)
+        self.loader.rules.append(rule)
+
+    def _read_pack(self, pack: Any) -> None:
+        section = self.positions.pack_section()
+        header = section.first if section else self.positions.table_line("pack")
+
+        def line_of(key: str, table: str = "pack") -> int | None:
+            found = self.positions.key_line(section, key, table) if section else None
+            return found or header
+
+        if not isinstance(pack, dict):
+            self.issue(header, None, "[pack] must be a table")
+            return
+        for key in pack:
+            if key not in PACK_KEYS:
+                self.issue(line_of(key), None, _unknown_key_message(key, PACK_KEYS, "[pack]"))
+        for key in ("name", "description"):
+            if key in pack and not isinstance(pack[key], str):
+                self.issue(line_of(key), None, f"[pack] {key} must be a text")
+        if "default_urgency" in pack:
+            self._pack_default(pack["default_urgency"], line_of("default_urgency"))
+        thresholds = pack.get("thresholds", {})
+        if not isinstance(thresholds, dict):
+            self.issue(line_of("thresholds"), None, "[pack.thresholds] must be a table")
+            return
+        for key, value in thresholds.items():
+            self._pack_threshold(key, value, line_of(key, "pack.thresholds"))
+
+    def _pack_default(self, value: Any, line: int | None) -> None:
+        try:
+            urgency = Urgency.parse(value) if isinstance(value, str) else Urgency.parse(repr(value))
+        except ValueError as exc:
+            self.issue(line, None, f"[pack] default_urgency: {exc}")
+            return
+        known = self.loader.default_urgency
+        if known is not None and known[0] is not urgency:
+            origin = known[1]
+            self.issue(
+                line,
+                None,
+                f"[pack] default_urgency {urgency} conflicts with {known[0]} set in {origin.path}",
+            )
+            return
+        self.loader.default_urgency = (urgency, _Origin(self.path, line))
+
+    def _pack_threshold(self, key: str, value: Any, line: int | None) -> None:
+        try:
+            urgency = Urgency.parse(key)
+        except ValueError as exc:
+            self.issue(line, None, f"[pack.thresholds]: {exc}")
+            return
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            self.issue(line, None, f"[pack.thresholds] {key} must be a whole number of at least 1")
+            return
+        known = self.loader.thresholds.get(urgency)
+        if known is not None and known[0] != value:
+            self.issue(
+                line,
+                None,
+                f"[pack.thresholds] {key} = {value} conflicts with {known[0]} set in "
+                f"{known[1].path}",
+            )
+            return
+        if known is None:
+            self.loader.thresholds[urgency] = (value, _Origin(self.path, line))
+
+
+class _RuleReader:
+    """Validates and compiles one [[rule]] block, reporting issues with lines."""
+
+    def __init__(self, file: _FileReader, raw: dict[str, Any], section: Section | None) -> None:
+        self.file, self.raw, self.section = file, raw, section
+        self.rule_id: str | None = None
+        self.failed = False
+
+    # -- where --------------------------------------------------------------
+
+    def header_line(self) -> int | None:
+        if self.section is not None:
+            return self.section.first
+        raw_id = self.raw.get("id")
+        return self.file.positions.id_line(raw_id) if isinstance(raw_id, str) else None
+
+    def line(
+        self, key: str | None = None, table: str = "rule", literal: str | None = None
+    ) -> int | None:
+        positions, section = self.file.positions, self.section
+        if section is not None:
+            if literal is not None:
+                found = positions.literal_line(section, literal)
+                if found is not None:
+                    return found
+            if key is not None:
+                found = positions.key_line(section, key, table)
+                if found is not None:
+                    return found
+        return self.header_line()
+
+    def issue(
+        self, message: str, key: str | None = None, table: str = "rule", literal: str | None = None
+    ) -> None:
+        self.failed = True
+        self.file.issue(self.line(key, table, literal), self.rule_id, message)
+
+    # -- values -------------------------------------------------------------
+
+    def strings(self, table: dict[str, Any], key: str, where: str = "rule") -> tuple[str, ...]:
+        value = table.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            self.issue(f'{key} must be a list of texts, like ["..."]', key, where)
+            return ()
+        for item in value:
+            if not item.strip():
+                self.issue(f"{key} contains an empty text", key, where)
+                return ()
+        return tuple(value)
+
+    def phrases(self, table: dict[str, Any], key: str, where: str = "rule") -> tuple[str, ...]:
+        normalised: list[str] = []
+        for phrase in self.strings(table, key, where):
+            text = normalize(phrase).text
+            if not text:
+                self.issue(f"{key}: {phrase!r} has no letters or digits", key, where, phrase)
+            normalised.append(text)
+        return tuple(normalised)
+
+    def patterns(self, table: dict[str, Any], key: str, where: str = "rule") -> tuple[str, ...]:
+        patterns = self.strings(table, key, where)
+        for pattern in patterns:
+            problem = check_pattern(pattern) or _unreachable_characters(pattern)
+            if problem is not None:
+                self.issue(f"{key}: {problem}", key, where, pattern)
+        return patterns
+
+    def integer(self, key: str, default: int, low: int, high: int) -> int:
+        value = self.raw.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            self.issue(f"{key} must be a whole number from {low} to {high}", key)
+            return default
+        return value
+
+    # -- the rule -----------------------------------------------------------
+
+    def read(self) -> Rule | None:
+        self._read_id()
+        for key in self.raw:
+            if key not in RULE_KEYS:
+                self.issue(_unknown_key_message(key, RULE_KEYS, "[[rule]]"), key)
+        description = self.raw.get("description", "")
+        if not isinstance(description, str):
+            self.issue("description must be a text", "description")
+            description = ""
+        langs = self._languages()
+        channels = self._channels()
+        phrases = self.phrases(self.raw, "phrases")
+        patterns = self.patterns(self.raw, "patterns")
+        near = self._near()
+        unless = self.phrases(self.raw, "unless")
+        window = self.integer("negation_window", DEFAULT_NEGATION_WINDOW, 1, MAX_NEGATION_WINDOW)
+        if "negation_window" in self.raw and not unless:
+            self.issue("negation_window has no effect without unless", "negation_window")
+        urgency, score = self._urgency_and_score()
+        if not (phrases or patterns or near):
+            self.issue("rule needs at least one of phrases, patterns or near")
+        examples = self._examples()
+        if self.failed or self.rule_id is None:
+            return None
+        matchers = self._matchers(phrases, patterns, near, unless)
+        if matchers is None:
+            return None
+        rule = Rule(
+            id=self.rule_id,
+            description=description,
+            urgency=urgency,
+            score=score,
+            langs=langs,
+            channels=channels,
+            phrases=phrases,
+            patterns=patterns,
+            near=near,
+            unless=unless,
+            negation_window=window,
+            examples=examples,
+            source=self.file.path,
+            line=self.line("id"),
+            matchers=matchers[0],
+            negation=(
+                Negation(matchers[1], window, max(len(c.split()) for c in unless))
+                if matchers[1]
+                else None
+            ),
+        )
+        self._run_examples(rule)
+        return None if self.failed else rule
+
+    def _read_id(self) -> None:
+        value = self.raw.get("id")
+        if value is None:
+            self.issue("rule has no id")
+            return
+        if (
+            not isinstance(value, str)
+            or not value
+            or len(value) > MAX_ID_LENGTH
+            or not set(value) <= _ID_CHARS
+        ):
+            self.issue(f"id {value!r} must be 1 to {MAX_ID_LENGTH} of a-z 0-9 _ . -", "id")
+            return
+        self.rule_id = value
+
+    def _languages(self) -> frozenset[str]:
+        langs = self.strings(self.raw, "lang")
+        for lang in langs:
+            if not (2 <= len(lang) <= 3 and lang.isascii() and lang.isalpha() and lang.islower()):
+                self.issue(
+                    f"lang {lang!r} must be a lower-case language code like 'en'",
+                    "lang",
+                    literal=lang,
+                )
+        return frozenset(langs)
+
+    def _channels(self) -> frozenset[str]:
+        channels = self.strings(self.raw, "channels")
+        for channel in channels:
+            if channel not in KNOWN_CHANNELS:
+                known = ", ".join(sorted(KNOWN_CHANNELS))
+                self.issue(
+                    f"unknown channel {channel!r} (known: {known})", "channels", literal=channel
+                )
+        return frozenset(channels)
+
+    def _urgency_and_score(self) -> tuple[Urgency | None, int]:
+        urgency: Urgency | None = None
+        if "urgency" in self.raw:
+            value = self.raw["urgency"]
+            try:
+                urgency = Urgency.parse(value if isinstance(value, str) else repr(value))
+            except ValueError as exc:
+                self.issue(str(exc), "urgency")
+        score = self.raw.get("score", 0)
+        if isinstance(score, bool) or not isinstance(score, int) or abs(score) > 1000:
+            self.issue("score must be a whole number from -1000 to 1000", "score")
+            score = 0
+        if "urgency" not in self.raw and not score:
+            self.issue("rule needs an urgency, a non-zero score, or both")
+        return urgency, score
+
+    def _near(self) -> tuple[Near, ...]:
+        raw = self.raw.get("near")
+        if raw is None:
+            return ()
+        tables = raw if isinstance(raw, list) else [raw]
+        if not all(isinstance(t, dict) for t in tables):
+            self.issue("near must be a table like { a = [...], b = [...], within = 4 }", "near")
+            return ()
+        return tuple(n for n in (self._near_one(t) for t in tables) if n is not None)
+
+    def _near_one(self, table: dict[str, Any]) -> Near | None:
+        for key in table:
+            if key not in NEAR_KEYS:
+                self.issue(_unknown_key_message(key, NEAR_KEYS, "near"), key, "rule.near")
+        a = self.phrases(table, "a", "rule.near")
+        b = self.phrases(table, "b", "rule.near")
+        a_patterns = self.patterns(table, "a_patterns", "rule.near")
+        b_patterns = self.patterns(table, "b_patterns", "rule.near")
+        within = table.get("within")
+        if isinstance(within, bool) or not isinstance(within, int) or not 1 <= within <= MAX_WITHIN:
+            self.issue(
+                f"near needs within = a whole number from 1 to {MAX_WITHIN}", "within", "rule.near"
+            )
+            return None
+        if not (a or a_patterns) or not (b or b_patterns):
+            self.issue(
+                "near needs terms on both sides: a (or a_patterns) and b (or b_patterns)", "near"
+            )
+            return None
+        return Near(a, b, within, a_patterns, b_patterns)
+
+    def _examples(self) -> Examples:
+        raw = self.raw.get("examples")
+        if raw is None:
+            self.issue("rule needs [rule.examples] with at least one match example")
+            return Examples(())
+        if not isinstance(raw, dict):
+            self.issue("examples must be a table with match and no_match", "examples")
+            return Examples(())
+        for key in raw:
+            if key not in EXAMPLE_KEYS:
+                self.issue(
+                    _unknown_key_message(key, EXAMPLE_KEYS, "[rule.examples]"), key, "rule.examples"
+                )
+        match = self.strings(raw, "match", "rule.examples")
+        if not match and "match" in raw:
+            self.issue("examples.match needs at least one example", "match", "rule.examples")
+        elif not match:
+            self.issue("rule needs at least one match example", "examples")
+        return Examples(match, self.strings(raw, "no_match", "rule.examples"))
+
+    def _matchers(
+        self,
+        phrases: tuple[str, ...],
+        patterns: tuple[str, ...],
+        near: tuple[Near, ...],
+        unless: tuple[str, ...],
+    ) -> tuple[tuple[TermMatcher | NearMatcher, ...], Regex | None] | None:
+        """The rule's compiled matchers and negation cues (None if RE2 refuses them)."""
+        try:
+            terms = compile_terms(phrases, patterns)
+            matchers: list[TermMatcher | NearMatcher] = [TermMatcher(terms)] if terms else []
+            for item in near:
+                a = compile_terms(item.a, item.a_patterns)
+                b = compile_terms(item.b, item.b_patterns)
+                if a is not None and b is not None:
+                    matchers.append(NearMatcher(a, b, item.within))
+            cues = compile_terms(unless, ())
+        except PatternError as exc:
+            self.issue(f"the rule's terms are too large for RE2 together: {exc}")
+            return None
+        return tuple(matchers), cues
+
+    def _run_examples(self, rule: Rule) -> None:
+        for example in rule.examples.match:
+            trace = rule.trace(Doc(normalize(example)))
+            if not trace.fired:
+                why = ""
+                if trace.negated:
+                    shown = _quote_spans(example, trace.negated)
+                    why = f" (the hit {shown} was discarded by a negation cue)"
+                self.issue(
+                    f'match example "{example}" does not fire the rule{why}',
+                    "match",
+                    "rule.examples",
+                    example,
+                )
+        for example in rule.examples.no_match:
+            trace = rule.trace(Doc(normalize(example)))
+            if trace.fired:
+                shown = _quote_spans(example, trace.spans)
+                self.issue(
+                    f'no_match example "{example}" fires the rule (matched {shown})',
+                    "no_match",
+                    "rule.examples",
+                    example,
+                )
+
+
+def _quote_spans(text: str, spans: Sequence[tuple[int, int]]) -> str:
+    return ", ".join(f'"{text[start:end]}"' for start, end in spans)
+
+
+def _unreachable_characters(pattern: str) -> str | None:
+    """A pattern character that normalised text never contains, explained."""
+    if any(char in pattern for char in "'\u2019"):
+        return (
+            f"pattern {pattern!r} contains an apostrophe, which normalised text never has "
+            "(write cannot, do not, ...)"
+        )
+    for char in pattern:
+        if ord(char) < 0x80:
+            continue
+        folded = normalize(char).text
+        if folded != char:
+            return (
+                f"pattern {pattern!r} contains {char!r}, which normalised text never has "
+                f"(write {folded!r})"
+            )
+    return None

@@ -1,0 +1,228 @@
+"""Rules, rule sets and the decisions they make."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from .matching import MAX_HITS, Candidate, Doc, NearMatcher, Negation, Span, TermMatcher
+from .normalize import normalize
+from .urgency import Urgency
+
+__all__ = [
+    "Decision",
+    "Examples",
+    "Explanation",
+    "Hit",
+    "Near",
+    "Rule",
+    "RuleSet",
+    "RuleTrace",
+    "primary_language",
+]
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A rule that fired. ``spans`` index into the ORIGINAL text (for ``explain``)."""
+
+    rule_id: str
+    urgency: Urgency | None
+    score: int
+    spans: tuple[tuple[int, int], ...]
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What a rule set decided for one text, and which set decided it."""
+
+    urgency: Urgency
+    score: int
+    fired: tuple[Hit, ...]
+    ruleset_version: str
+
+    @property
+    def rule_ids(self) -> tuple[str, ...]:
+        return tuple(hit.rule_id for hit in self.fired)
+
+
+@dataclass(frozen=True)
+class Near:
+    """A proximity condition: a term of ``a`` within ``within`` words of a term of ``b``.
+
+    Terms are normalised phrases or RE2 patterns.
+    """
+
+    a: tuple[str, ...]
+    b: tuple[str, ...]
+    within: int
+    a_patterns: tuple[str, ...] = ()
+    b_patterns: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Examples:
+    """Texts the rule must fire on, and texts it must not fire on."""
+
+    match: tuple[str, ...]
+    no_match: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class RuleTrace:
+    """How one rule went for one text: for ``explain`` and for the examples check.
+
+    ``spans`` are the hits that counted, ``negated`` the hits a cue discarded;
+    both index into the original text.
+    """
+
+    rule_id: str
+    applies: bool
+    fired: bool
+    spans: tuple[Span, ...]
+    negated: tuple[Span, ...]
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """A decision with every rule's trace, in rule-set order."""
+
+    decision: Decision
+    traces: tuple[RuleTrace, ...]
+
+
+def primary_language(tag: str) -> str:
+    """The primary subtag of a language tag, lower case: "es-MX" → "es"."""
+    return tag.strip().replace("_", "-").split("-", 1)[0].lower()
+
+
+Matcher = TermMatcher | NearMatcher
+
+
+@dataclass(frozen=True, eq=False)
+class Rule:
+    """One loaded, compiled rule. Phrases and cues are kept in normalised form."""
+
+    id: str
+    description: str
+    urgency: Urgency | None
+    score: int
+    langs: frozenset[str]
+    channels: frozenset[str]
+    phrases: tuple[str, ...]
+    patterns: tuple[str, ...]
+    near: tuple[Near, ...]
+    unless: tuple[str, ...]
+    negation_window: int
+    examples: Examples
+    source: str
+    line: int | None
+    matchers: tuple[Matcher, ...] = field(repr=False)
+    negation: Negation | None = field(repr=False)
+
+    def applies(self, *, lang: str | None = None, channel: str | None = None) -> bool:
+        """Whether the rule's language and channel conditions admit this text.
+
+        An unknown language or channel (None) admits every rule.
+        """
+        if self.langs and lang is not None and primary_language(lang) not in self.langs:
+            return False
+        return not (self.channels and channel is not None and channel.lower() not in self.channels)
+
+    def trace(self, doc: Doc, *, applies: bool = True) -> RuleTrace:
+        """Run the rule's matchers over a prepared text."""
+        if not applies:
+            return RuleTrace(self.id, False, False, (), ())
+        kept: list[Span] = []
+        negated: list[Span] = []
+        for matcher in self.matchers:
+            for candidate in matcher.candidates(doc):
+                if len(kept) >= MAX_HITS:
+                    break
+                target = negated if self._negated(doc, candidate) else kept
+                if len(target) < MAX_HITS:
+                    target.extend(doc.to_original(span) for span in candidate.spans)
+        return RuleTrace(self.id, True, bool(kept), _tidy(kept), _tidy(negated))
+
+    def fires_on(self, text: str) -> RuleTrace:
+        """The rule alone on ``text``, whatever its language and channel conditions."""
+        return self.trace(Doc(normalize(text)))
+
+    def _negated(self, doc: Doc, candidate: Candidate) -> bool:
+        return self.negation is not None and self.negation.negates(doc, candidate.spans)
+
+
+def _tidy(spans: Sequence[Span]) -> tuple[Span, ...]:
+    """Spans sorted, with overlapping ones merged."""
+    merged: list[Span] = []
+    for start, end in sorted(spans):
+        if merged and start < merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((start, end))
+    return tuple(merged)
+
+
+@dataclass(frozen=True, eq=False)
+class RuleSet:
+    """A loaded set of rules: evaluate texts with it.
+
+    ``version`` is a hash of the files' names and bytes (and of the
+    normalisation table), recorded with every decision. ``thresholds`` map a
+    summed score to an urgency: the highest urgency whose threshold the score
+    reaches.
+    """
+
+    version: str
+    rules: tuple[Rule, ...]
+    sources: tuple[str, ...]
+    default_urgency: Urgency = Urgency.NORMAL
+    thresholds: tuple[tuple[Urgency, int], ...] = ()
+
+    def evaluate(
+        self, text: str, *, lang: str | None = None, channel: str | None = None
+    ) -> Decision:
+        """The urgency, score and fired rules for ``text``.
+
+        The urgency is the highest of the fired rules' urgencies and the
+        urgency the summed score reaches; when neither gives one, it is the
+        set's default urgency.
+        """
+        return self.explain(text, lang=lang, channel=channel).decision
+
+    def explain(
+        self, text: str, *, lang: str | None = None, channel: str | None = None
+    ) -> Explanation:
+        """``evaluate`` with every rule's trace, for administrators' ``explain``."""
+        doc = Doc(normalize(text))
+        traces = tuple(
+            rule.trace(doc, applies=rule.applies(lang=lang, channel=channel)) for rule in self.rules
+        )
+        fired = tuple(
+            Hit(rule.id, rule.urgency, rule.score, trace.spans)
+            for rule, trace in zip(self.rules, traces, strict=True)
+            if trace.fired
+        )
+        return Explanation(self.decide(fired), traces)
+
+    def decide(self, fired: tuple[Hit, ...]) -> Decision:
+        """The decision for a given set of fired rules."""
+        score = sum(hit.score for hit in fired)
+        levels = [hit.urgency for hit in fired if hit.urgency is not None]
+        reached = self.score_urgency(score) if fired else None
+        if reached is not None:
+            levels.append(reached)
+        urgency = max(levels) if levels else self.default_urgency
+        return Decision(urgency, score, fired, self.version)
+
+    def score_urgency(self, score: int) -> Urgency | None:
+        """The highest urgency whose threshold ``score`` reaches, if any."""
+        reached = [urgency for urgency, minimum in self.thresholds if score >= minimum]
+        return max(reached) if reached else None
+
+    def rule(self, rule_id: str) -> Rule:
+        """The rule with id ``rule_id`` (KeyError if there is none)."""
+        for rule in self.rules:
+            if rule.id == rule_id:
+                return rule
+        raise KeyError(rule_id)
