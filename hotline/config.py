@@ -43,7 +43,7 @@ def _int(v: Any) -> int:
 def _str_list(v: Any) -> tuple[str, ...]:
     if isinstance(v, str):
         return tuple(p.strip() for p in v.split(",") if p.strip())
-    if not isinstance(v, list) or not all(isinstance(x, str) for x in v):
+    if not isinstance(v, list | tuple) or not all(isinstance(x, str) for x in v):
         raise ValueError("must be a list of strings")
     return tuple(v)
 
@@ -227,7 +227,7 @@ def render_default_config() -> str:
             section = sec
         lines.append(f"# {s.help} (env {s.env})")
         default = s.default
-        if s.secret or s.key.startswith("twilio.") and s.key != "twilio.api_base":
+        if s.secret or (s.key.startswith("twilio.") and s.key != "twilio.api_base"):
             lines.append(f"# {name} = \"\"")
             continue
         lines.append(f"{name} = {_toml_value(default)}")

@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from crypto import EnvelopeContext, Recipient, ReceiptKeys, encrypt_part_bytes, seal, wrap
+from crypto import EnvelopeContext, ReceiptKeys, Recipient, encrypt_part_bytes, seal, wrap
 
 from .domain import Channel, Direction, MessageId, TipId, Urgency, new_message_id, new_tip_id, new_tip_ref
 from .errors import NotFound, ServiceUnavailable

@@ -91,7 +91,7 @@ def configure_logging(fmt: str = "console", level: str = "info", file: Path | No
     streams: list[TextIO] = [sys.stderr]
     if file is not None:
         file.parent.mkdir(parents=True, exist_ok=True)
-        fh = open(file, "a", encoding="utf-8")  # noqa: SIM115 - kept open for the process's life
+        fh = open(file, "a", encoding="utf-8")
         _open_files.append(fh)
         streams.append(fh)
     renderer: Any = (

@@ -38,7 +38,7 @@ class ServerSecret:
 
     def hashes(self, label: str, data: bytes) -> list[bytes]:
         """The keyed hash under every version, current first, for lookups during rotation."""
-        order = [self.current] + sorted((v for v in self.keys if v != self.current), reverse=True)
+        order = [self.current, *sorted((v for v in self.keys if v != self.current), reverse=True)]
         return [self.hash(label, data, v) for v in order]
 
 

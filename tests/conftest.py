@@ -15,7 +15,6 @@ from aiohttp.test_utils import TestServer
 
 from hotline.app import SERVICES, make_app
 from hotline.logging import configure_logging
-
 from tests.helpers.html import Form, form_by_action
 from tests.helpers.instance import TestInstance, make_instance
 

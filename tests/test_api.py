@@ -131,9 +131,10 @@ async def test_client_envelopes_are_checked(live: Live, browser: Browser) -> Non
 
     async def post(ctx_tip: str, direction: str, recipients, mid: str | None = None):  # type: ignore[no-untyped-def]
         mid = mid or new_message_id()
-        env = seal(EnvelopeContext(inst.instance_id, ctx_tip, mid, direction, "web"), b"{}", recipients).envelope
+        ctx = EnvelopeContext(inst.instance_id, ctx_tip, mid, direction, "web")
+        env = base64.b64encode(seal(ctx, b"{}", recipients).envelope).decode()
         return await _raw(live, "POST", f"/api/tips/{tip_id}/messages", token,
-                          json={"id": mid, "direction": direction, "envelope": base64.b64encode(env).decode()})
+                          json={"id": mid, "direction": direction, "envelope": env})
 
     assert (await post(other_tip, "out", everyone))[0] == 400  # bound to another tip
     assert (await post(tip_id, "note", everyone))[0] == 400  # a note sealed to the reporter
@@ -146,5 +147,6 @@ async def test_client_envelopes_are_checked(live: Live, browser: Browser) -> Non
     assert (await post(tip_id, "out", everyone, mid))[0] == 201
     assert (await post(tip_id, "out", everyone, mid))[0] == 409
     status, body = await _raw(live, "POST", f"/api/tips/{tip_id}/messages", token,
-                              json={"id": new_message_id(), "direction": "out", "envelope": "bm90IGFuIGVudmVsb3Bl"})
+                              json={"id": new_message_id(), "direction": "out",
+                                    "envelope": "bm90IGFuIGVudmVsb3Bl"})
     assert status == 400 and "malformed" in body["error"]

@@ -30,7 +30,7 @@ async def _submitter(url: str, n: int, acked: list[str], stop: asyncio.Event) ->
             text = f"crash-test worker {n} submission {i}"
             try:
                 status, page = await browser.submit(form, {"message": text})
-            except (aiohttp.ClientError, asyncio.TimeoutError):
+            except (TimeoutError, aiohttp.ClientError):
                 return  # the server died mid-request: not acknowledged, may or may not be stored
             if status == 200 and 'class="receipt' in page:
                 acked.append(text)

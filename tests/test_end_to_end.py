@@ -29,13 +29,13 @@ def served(tmp_path: Path):  # type: ignore[no-untyped-def]
 
 
 async def test_web_tip_travels_to_the_advocate_and_back(served, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    inst, server = served
+    _inst, server = served
     key = str(tmp_path / "alice.key")
     client = ["--server", server.url, "--key", key]
     async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as session:
         browser = Browser(server.url, session)
         status, html = await browser.report(
-            "A girl, maybe 15, works at the nail salon on 5th. She never leaves.",
+            "A girl, maybe 15, works at the nail salon. She is underage and they do not let her leave.",
             files=[("note.txt", b"plate ABC-123", "text/plain")])
         assert status == 200
         words = receipt_words(html)

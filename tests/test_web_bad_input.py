@@ -77,7 +77,8 @@ async def test_oversized_attachment_and_too_many(live: Live, browser: Browser) -
 
 async def test_overlong_message(live: Live, browser: Browser) -> None:
     form = await _form(browser)
-    status, _ = await browser.submit(form, {"message": "a" * (live.services.config["web.max_message_chars"] + 1)})
+    too_long = "a" * (live.services.config["web.max_message_chars"] + 1)
+    status, _ = await browser.submit(form, {"message": too_long})
     assert status == 413
     assert _count(live) == 0
 

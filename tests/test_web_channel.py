@@ -80,7 +80,7 @@ async def test_followup_reply_and_add(live: Live, browser: Browser) -> None:
     assert "We read your message. Are you safe now?" in thread
     assert "check shelter capacity" not in thread  # notes are never sealed to the receipt
 
-    status, after = await browser.submit(form_by_action(thread, "/followup/add"),
+    status, _after = await browser.submit(form_by_action(thread, "/followup/add"),
                                          {"message": "Yes, for now. They come back at 6pm."})
     assert status == 200
     rows = _rows(live, "SELECT direction, envelope FROM messages ORDER BY seq")

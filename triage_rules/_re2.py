@@ -47,9 +47,7 @@ class Regex:
         except re2.error as exc:
             raise PatternError(_reason(exc)) from None
 
-    def search(
-        self, data: bytes, pos: int = 0, endpos: int | None = None
-    ) -> tuple[int, int] | None:
+    def search(self, data: bytes, pos: int = 0, endpos: int | None = None) -> tuple[int, int] | None:
         """The leftmost match in ``data[pos:endpos]`` as a byte span, or None.
 
         ``^`` and ``$`` keep their meaning relative to the whole of ``data``:

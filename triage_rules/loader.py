@@ -162,8 +162,7 @@ class _Loader:
                         origin.path,
                         origin.line,
                         None,
-                        f"threshold for {higher} ({high}) must be above the threshold "
-                        f"for {lower} ({low})",
+                        f"threshold for {higher} ({high}) must be above the threshold for {lower} ({low})",
                     )
                 )
 
@@ -294,8 +293,7 @@ class _FileReader:
             self.issue(
                 line,
                 None,
-                f"[pack.thresholds] {key} = {value} conflicts with {known[0]} set in "
-                f"{known[1].path}",
+                f"[pack.thresholds] {key} = {value} conflicts with {known[0]} set in {known[1].path}",
             )
             return
         if known is None:
@@ -318,9 +316,7 @@ class _RuleReader:
         raw_id = self.raw.get("id")
         return self.file.positions.id_line(raw_id) if isinstance(raw_id, str) else None
 
-    def line(
-        self, key: str | None = None, table: str = "rule", literal: str | None = None
-    ) -> int | None:
+    def line(self, key: str | None = None, table: str = "rule", literal: str | None = None) -> int | None:
         positions, section = self.file.positions, self.section
         if section is not None:
             if literal is not None:
@@ -329,6 +325,10 @@ class _RuleReader:
                     return found
             if key is not None:
                 found = positions.key_line(section, key, table)
+                if found is not None:
+                    return found
+            if table != "rule":
+                found = positions.header_line(section, table)
                 if found is not None:
                     return found
         return self.header_line()
@@ -422,9 +422,7 @@ class _RuleReader:
             line=self.line("id"),
             matchers=matchers[0],
             negation=(
-                Negation(matchers[1], window, max(len(c.split()) for c in unless))
-                if matchers[1]
-                else None
+                Negation(matchers[1], window, max(len(c.split()) for c in unless)) if matchers[1] else None
             ),
         )
         self._run_examples(rule)
@@ -461,9 +459,7 @@ class _RuleReader:
         for channel in channels:
             if channel not in KNOWN_CHANNELS:
                 known = ", ".join(sorted(KNOWN_CHANNELS))
-                self.issue(
-                    f"unknown channel {channel!r} (known: {known})", "channels", literal=channel
-                )
+                self.issue(f"unknown channel {channel!r} (known: {known})", "channels", literal=channel)
         return frozenset(channels)
 
     def _urgency_and_score(self) -> tuple[Urgency | None, int]:
@@ -502,14 +498,10 @@ class _RuleReader:
         b_patterns = self.patterns(table, "b_patterns", "rule.near")
         within = table.get("within")
         if isinstance(within, bool) or not isinstance(within, int) or not 1 <= within <= MAX_WITHIN:
-            self.issue(
-                f"near needs within = a whole number from 1 to {MAX_WITHIN}", "within", "rule.near"
-            )
+            self.issue(f"near needs within = a whole number from 1 to {MAX_WITHIN}", "within", "rule.near")
             return None
         if not (a or a_patterns) or not (b or b_patterns):
-            self.issue(
-                "near needs terms on both sides: a (or a_patterns) and b (or b_patterns)", "near"
-            )
+            self.issue("near needs terms on both sides: a (or a_patterns) and b (or b_patterns)", "near")
             return None
         return Near(a, b, within, a_patterns, b_patterns)
 
@@ -523,9 +515,7 @@ class _RuleReader:
             return Examples(())
         for key in raw:
             if key not in EXAMPLE_KEYS:
-                self.issue(
-                    _unknown_key_message(key, EXAMPLE_KEYS, "[rule.examples]"), key, "rule.examples"
-                )
+                self.issue(_unknown_key_message(key, EXAMPLE_KEYS, "[rule.examples]"), key, "rule.examples")
         match = self.strings(raw, "match", "rule.examples")
         if not match and "match" in raw:
             self.issue("examples.match needs at least one example", "match", "rule.examples")
@@ -597,8 +587,6 @@ def _unreachable_characters(pattern: str) -> str | None:
             continue
         folded = normalize(char).text
         if folded != char:
-            return (
-                f"pattern {pattern!r} contains {char!r}, which normalised text never has "
-                f"(write {folded!r})"
-            )
+            instead = f"write {folded!r}" if folded else "it is not part of any word"
+            return f"pattern {pattern!r} contains {char!r}, which normalised text never has ({instead})"
     return None

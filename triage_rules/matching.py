@@ -105,9 +105,7 @@ def phrase_alternation(phrases: Iterable[str]) -> str:
     return "|".join(escape(phrase) for phrase in unique)
 
 
-def find_all(
-    regex: Regex, doc: Doc, limit: int, pos: int = 0, endpos: int | None = None
-) -> list[Span]:
+def find_all(regex: Regex, doc: Doc, limit: int, pos: int = 0, endpos: int | None = None) -> list[Span]:
     """Up to ``limit`` word-bounded matches of ``regex``, spaces trimmed, left to right."""
     data = doc.data
     stop = len(data) if endpos is None else endpos

@@ -179,9 +179,7 @@ class RuleSet:
     default_urgency: Urgency = Urgency.NORMAL
     thresholds: tuple[tuple[Urgency, int], ...] = ()
 
-    def evaluate(
-        self, text: str, *, lang: str | None = None, channel: str | None = None
-    ) -> Decision:
+    def evaluate(self, text: str, *, lang: str | None = None, channel: str | None = None) -> Decision:
         """The urgency, score and fired rules for ``text``.
 
         The urgency is the highest of the fired rules' urgencies and the
@@ -190,9 +188,7 @@ class RuleSet:
         """
         return self.explain(text, lang=lang, channel=channel).decision
 
-    def explain(
-        self, text: str, *, lang: str | None = None, channel: str | None = None
-    ) -> Explanation:
+    def explain(self, text: str, *, lang: str | None = None, channel: str | None = None) -> Explanation:
         """``evaluate`` with every rule's trace, for administrators' ``explain``."""
         doc = Doc(normalize(text))
         traces = tuple(

@@ -106,6 +106,14 @@ class Positions:
                 return number
         return None
 
+    def header_line(self, section: Section, table: str) -> int | None:
+        """The first line in ``section`` that opens sub-table ``table``."""
+        for number in range(section.first, section.last + 1):
+            header = _header(self.lines[number - 1])
+            if header is not None and header[0] == table:
+                return number
+        return None
+
     def literal_line(self, section: Section, literal: str) -> int | None:
         """The first line in ``section`` that contains ``literal`` as written in TOML."""
         if not literal:

@@ -78,7 +78,7 @@ async def _json(request: web.Request) -> dict[str, Any]:
 
 def _field(data: dict[str, Any], name: str, kind: type) -> Any:
     value = data.get(name)
-    if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
+    if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
         raise BadRequest(f"'{name}' is missing or not a {kind.__name__}")
     return value
 

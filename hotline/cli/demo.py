@@ -17,7 +17,7 @@ from ..config import CONFIG_FILENAME
 from ..domain import Role
 from ..instance_setup import add_advocate, create_instance, set_on_call
 
-DEMO_PASSPHRASE = "demo passphrase"
+DEMO_PASSPHRASE = "demo passphrase"  # noqa: S105 - published on purpose: demo keys only
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -36,8 +36,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print(f"""
 Demo instance in {root} (demo keys: never use for real reports).
   Report:   open http://127.0.0.1:{args.port}/ and send a tip
-  Read it:  HOTLINE_PASSPHRASE='{DEMO_PASSPHRASE}' hotline inbox --server http://127.0.0.1:{args.port} --key {key}
-            HOTLINE_PASSPHRASE='{DEMO_PASSPHRASE}' hotline read --all --server http://127.0.0.1:{args.port} --key {key}
+  Read it:  export HOTLINE_PASSPHRASE='{DEMO_PASSPHRASE}' HOTLINE_SERVER=http://127.0.0.1:{args.port}
+            hotline inbox --key {key}
+            hotline read --all --key {key}
+            hotline reply TIP_ID -m "We got your message." --key {key}
 """)
     if args.no_serve:
         return 0

@@ -27,6 +27,10 @@ def _client_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print JSON")
 
 
+def _group(sub: argparse._SubParsersAction, name: str, help: str) -> argparse._SubParsersAction:  # type: ignore[type-arg]
+    return sub.add_parser(name, help=help).add_subparsers(dest="sub", required=True, metavar="ACTION")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="hotline", description="Secure, anonymous tip intake.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -34,7 +38,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("init", help="create an instance folder")
     p.add_argument("dir")
     p.add_argument("--recovery-pubkey", help="the organisation's recovery public key (.pub), made offline")
-    p.add_argument("--recovery-key-out", help="DEMO ONLY: generate the recovery key here and write its secret part to this file")
+    p.add_argument("--recovery-key-out",
+                   help="DEMO ONLY: generate the recovery key here; write its secret part to this file")
     p.add_argument("--public-url", help="the URL the public reaches the service at")
     p.set_defaults(func=admin.cmd_init)
 
@@ -54,10 +59,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="secret key file; the public key goes to FILE.pub")
     p.add_argument("--name", help="your name as the administrator will see it")
     p.add_argument("--kdf", choices=["laptop", "phone", "testing"], default="laptop",
-                   help="Argon2id cost: laptop (256 MiB), phone (64 MiB); testing is for automated tests only")
+                   help="Argon2id cost: laptop (256 MiB), phone (64 MiB); 'testing' is for automated tests")
     p.set_defaults(func=advocate_cmds.cmd_keygen)
 
-    adv = sub.add_parser("advocate", help="manage advocates").add_subparsers(dest="sub", required=True, metavar="ACTION")
+    adv = _group(sub, "advocate", "manage advocates")
     p = adv.add_parser("add", help="register an advocate's public key")
     p.add_argument("dir")
     p.add_argument("--name", required=True)
@@ -77,7 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("name")
     p.set_defaults(func=admin.cmd_advocate_remove)
 
-    oc = sub.add_parser("oncall", help="who is on call").add_subparsers(dest="sub", required=True, metavar="ACTION")
+    oc = _group(sub, "oncall", "who is on call")
     p = oc.add_parser("set", help="set who is on call now (in order)")
     p.add_argument("dir")
     p.add_argument("names", nargs="*")
@@ -87,7 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=admin.cmd_oncall_show)
 
-    rules = sub.add_parser("rules", help="triage rule tooling").add_subparsers(dest="sub", required=True, metavar="ACTION")
+    rules = _group(sub, "rules", "triage rule tooling")
     p = rules.add_parser("check", help="validate rule files and run their examples")
     p.add_argument("path", nargs="*")
     p.add_argument("--dir", help="check the rules an instance uses")

@@ -19,7 +19,8 @@ HOTLINE = [sys.executable, "-m", "hotline.cli.main"]
 
 def cli_env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("HOTLINE_")}
-    env.update(HOTLINE_PASSPHRASE=PASSPHRASE, **extra)
+    env["HOTLINE_PASSPHRASE"] = PASSPHRASE
+    env.update(extra)
     return env
 
 

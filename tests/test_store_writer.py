@@ -1,0 +1,89 @@
+"""The single writer: group commit, isolation of a failing job, durability."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from hotline.errors import InstanceError
+from hotline.store import Database, initialise
+from hotline.store.connection import open_sqlite
+from hotline.store.migrate import available_migrations
+
+
+async def _db(tmp_path: Path) -> Database:
+    db = Database(tmp_path / "t.db", batch_max=64)
+    await db.open()
+    return db
+
+
+async def test_concurrent_writes_commit_in_groups(tmp_path: Path) -> None:
+    db = await _db(tmp_path)
+    try:
+        async def put(i: int) -> int:
+            return await db.write(lambda c: c.execute(
+                "INSERT INTO audit (at, actor, action) VALUES ('t', 'test', ?)", (str(i),)).lastrowid)
+        ids = await asyncio.gather(*(put(i) for i in range(300)))
+        assert len(set(ids)) == 300
+        assert db.writer.stats.jobs == 300
+        assert db.writer.stats.batches < 300  # they were grouped
+    finally:
+        await db.close()
+    conn = sqlite3.connect(tmp_path / "t.db")
+    assert conn.execute("SELECT COUNT(*) FROM audit").fetchone()[0] == 300
+
+
+async def test_a_failing_job_rolls_back_alone(tmp_path: Path) -> None:
+    db = await _db(tmp_path)
+    try:
+        def good(c: sqlite3.Connection) -> None:
+            c.execute("INSERT INTO audit (at, actor, action) VALUES ('t', 'a', 'good')")
+
+        def bad(c: sqlite3.Connection) -> None:
+            c.execute("INSERT INTO audit (at, actor, action) VALUES ('t', 'a', 'bad')")
+            raise ValueError("boom")
+
+        results = await asyncio.gather(db.write(good), db.write(bad), db.write(good),
+                                       return_exceptions=True)
+        assert results[0] is None and results[2] is None
+        assert isinstance(results[1], ValueError)
+        rows = await db.fetchall("SELECT action FROM audit")
+        assert [r[0] for r in rows] == ["good", "good"]
+    finally:
+        await db.close()
+
+
+async def test_close_finishes_queued_writes(tmp_path: Path) -> None:
+    db = await _db(tmp_path)
+    tasks = [asyncio.create_task(db.write(lambda c: c.execute(
+        "INSERT INTO audit (at, actor, action) VALUES ('t', 'a', 'x')"))) for _ in range(50)]
+    await asyncio.sleep(0)
+    await db.close()
+    await asyncio.gather(*tasks)
+    conn = sqlite3.connect(tmp_path / "t.db")
+    assert conn.execute("SELECT COUNT(*) FROM audit").fetchone()[0] == 50
+
+
+def test_pragmas_are_durable(tmp_path: Path) -> None:
+    initialise(tmp_path / "t.db")
+    conn = open_sqlite(tmp_path / "t.db")
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+    assert conn.execute("PRAGMA secure_delete").fetchone()[0] == 1
+
+
+def test_newer_schema_is_refused(tmp_path: Path) -> None:
+    initialise(tmp_path / "t.db")
+    conn = sqlite3.connect(tmp_path / "t.db")
+    conn.execute(f"PRAGMA user_version = {available_migrations()[-1][0] + 1}")
+    conn.close()
+    with pytest.raises(InstanceError, match="newer than this Hotline"):
+        initialise(tmp_path / "t.db")
+
+
+def test_migrations_are_idempotent(tmp_path: Path) -> None:
+    assert initialise(tmp_path / "t.db") == ["001_initial.sql"]
+    assert initialise(tmp_path / "t.db") == []

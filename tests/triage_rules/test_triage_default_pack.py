@@ -1,0 +1,167 @@
+"""The shipped default pack: it loads (so every example passes) and triages typical texts."""
+
+from __future__ import annotations
+
+import pytest
+
+from triage_rules import RuleSet, Urgency, default_pack_dir, load_rules
+
+_PACK: list[RuleSet] = []
+
+
+def pack() -> RuleSet:
+    if not _PACK:
+        _PACK.append(load_rules([default_pack_dir()]))
+    return _PACK[0]
+
+
+DANGER_IDS = {
+    "danger.immediate.en",
+    "danger.weapon.en",
+    "danger.kill_threat.en",
+    "danger.immediate.es",
+    "danger.weapon.es",
+    "danger.kill_threat.es",
+}
+
+
+def test_default_pack_loads_with_both_languages() -> None:
+    rules = pack()
+    ids = {rule.id for rule in rules.rules}
+    assert DANGER_IDS <= ids
+    assert {rule.id for rule in rules.rules if "es" in rule.langs} == {
+        i for i in ids if i.endswith(".es")
+    }
+    assert [p.name for p in default_pack_dir().glob("*.toml")] != []
+    assert rules.version.startswith("rs-")
+    assert len(rules.version) == 3 + 16
+    assert rules.default_urgency is Urgency.NORMAL
+    assert dict(rules.thresholds) == {Urgency.HIGH: 5, Urgency.CRITICAL: 10}
+
+
+def test_every_default_rule_has_several_examples() -> None:
+    for rule in pack().rules:
+        assert len(rule.examples.match) >= 4, rule.id
+        assert len(rule.examples.no_match) >= 3, rule.id
+        assert rule.description, rule.id
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "urgency", "rule_id"),
+    [
+        ("He said he is going to kill me if I leave", "en", Urgency.CRITICAL, "danger.kill_threat.en"),
+        ("pls help, my boss has a gun", "en", Urgency.CRITICAL, "danger.weapon.en"),
+        ("I'm in danger, please help me", "en", Urgency.CRITICAL, "danger.immediate.en"),
+        ("they lock us in at night and we cant leave", "en", Urgency.HIGH, "confinement.en"),
+        ("The agency took our passports", "en", Urgency.HIGH, "documents.confiscated.en"),
+        ("i owe them money and the debt keeps growing", "en", Urgency.HIGH, "debt.bondage.en"),
+        ("there are kids living in the house", "en", Urgency.HIGH, "minor.involved.en"),
+        ("a 15 yo girl is working at the bar", "en", Urgency.CRITICAL, "minor.exploitation.en"),
+        ("they threaten to call immigration on us", "en", Urgency.HIGH, "threat.family.en"),
+        ("they make the girls see customers", "en", Urgency.HIGH, "sex.forced.en"),
+        ("we work 12 hours and they don't pay us", "en", Urgency.NORMAL, "wages.withheld.en"),
+        ("they watch us all the time", "en", Urgency.NORMAL, "control.movement.en"),
+        ("my boss took my phone", "en", Urgency.NORMAL, "control.phone.en"),
+        ("Si no pago me van a matar", "es", Urgency.CRITICAL, "danger.kill_threat.es"),
+        ("El patrón tiene un arma", "es", Urgency.CRITICAL, "danger.weapon.es"),
+        ("Ayúdenme, estoy en peligro", "es", Urgency.CRITICAL, "danger.immediate.es"),
+        ("No me dejan salir de la casa", "es", Urgency.HIGH, "confinement.es"),
+        ("me quitaron el pasaporte", "es", Urgency.HIGH, "documents.confiscated.es"),
+        ("Debo dinero al patrón", "es", Urgency.HIGH, "debt.bondage.es"),
+        ("hay una menor de edad en la casa", "es", Urgency.HIGH, "minor.involved.es"),
+        ("obligan a niñas a atender clientes", "es", Urgency.CRITICAL, "minor.exploitation.es"),
+        ("amenazan a mi familia si hablo", "es", Urgency.HIGH, "threat.family.es"),
+        ("me obligan a tener sexo con clientes", "es", Urgency.HIGH, "sex.forced.es"),
+        ("trabajamos y no nos pagan", "es", Urgency.NORMAL, "wages.withheld.es"),
+        ("nos vigilan todo el tiempo", "es", Urgency.NORMAL, "control.movement.es"),
+        ("me quitaron el celular", "es", Urgency.NORMAL, "control.phone.es"),
+    ],
+)
+def test_typical_texts(text: str, lang: str, urgency: Urgency, rule_id: str) -> None:
+    for given in (lang, None):
+        decision = pack().evaluate(text, lang=given)
+        assert decision.urgency is urgency, (text, given, decision)
+        assert rule_id in decision.rule_ids
+        assert decision.ruleset_version == pack().version
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I am not in danger",
+        "I'm not in danger, I just have a question",
+        "no one has hurt me",
+        "Nobody has a gun here",
+        "He is not going to kill me",
+        "no estoy en peligro",
+        "No estoy en peligro, solo quiero información",
+        "nadie tiene armas aquí",
+        "no me van a matar",
+        "ya no me pegan",
+    ],
+)
+def test_negated_danger_does_not_fire(text: str) -> None:
+    decision = pack().evaluate(text)
+    assert not DANGER_IDS & set(decision.rule_ids), decision
+    assert decision.urgency is Urgency.NORMAL
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Hello, I would like some information about your services",
+        "Hola, quisiera información sobre sus servicios",
+        "",
+        "   ",
+        "🙂🙂🙂",
+    ],
+)
+def test_ordinary_texts_get_the_default(text: str) -> None:
+    decision = pack().evaluate(text)
+    assert decision.urgency is Urgency.NORMAL
+    assert decision.fired == ()
+    assert decision.score == 0
+
+
+def test_indicators_add_up_to_critical() -> None:
+    text = "They took my passport, I owe them money and they lock me in"
+    decision = pack().evaluate(text, lang="en")
+    assert decision.urgency is Urgency.CRITICAL
+    assert decision.score >= 10
+    assert set(decision.rule_ids) == {
+        "documents.confiscated.en",
+        "debt.bondage.en",
+        "confinement.en",
+    }
+
+
+def test_language_condition() -> None:
+    spanish = "me van a matar"
+    assert pack().evaluate(spanish, lang="es").urgency is Urgency.CRITICAL
+    assert pack().evaluate(spanish, lang="es-MX").urgency is Urgency.CRITICAL
+    assert pack().evaluate(spanish, lang=None).urgency is Urgency.CRITICAL
+    assert pack().evaluate(spanish, lang="en").fired == ()
+
+
+def test_spans_point_into_the_original_text() -> None:
+    text = "Please…  I’m IN   DANGER!!"
+    decision = pack().evaluate(text, lang="en")
+    hit = decision.fired[0]
+    assert hit.rule_id == "danger.immediate.en"
+    assert [text[start:end] for start, end in hit.spans] == ["IN   DANGER"]
+
+
+def test_sms_shorthand_and_misspellings() -> None:
+    assert "danger.kill_threat.en" in pack().evaluate("hes gonna kill me plz").rule_ids
+    assert "danger.kill_threat.es" in pack().evaluate("me kieren matar xfa ayuda").rule_ids
+    assert "confinement.en" in pack().evaluate("they wont let me leave").rule_ids
+
+
+def test_explain_traces_every_rule() -> None:
+    explanation = pack().explain("I am not in danger", lang="en")
+    assert len(explanation.traces) == len(pack().rules)
+    danger = next(t for t in explanation.traces if t.rule_id == "danger.immediate.en")
+    assert danger.applies and not danger.fired
+    assert danger.negated == ((9, 18),)
+    spanish = next(t for t in explanation.traces if t.rule_id == "danger.immediate.es")
+    assert not spanish.applies
