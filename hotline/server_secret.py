@@ -28,9 +28,15 @@ class ServerSecret:
     current: int
     keys: Mapping[int, bytes] = field(repr=False)
 
+    _subkeys: dict[tuple[str, int], bytes] = field(default_factory=dict, repr=False, compare=False)
+
     def subkey(self, label: str, version: int | None = None) -> bytes:
+        """Derived once per (label, version): these sit on every request's path."""
         v = self.current if version is None else version
-        return derive_subkey(self.keys[v], label)
+        cached = self._subkeys.get((label, v))
+        if cached is None:
+            cached = self._subkeys[(label, v)] = derive_subkey(self.keys[v], label)
+        return cached
 
     def hash(self, label: str, data: bytes, version: int | None = None) -> bytes:
         """Keyed hash under the labelled subkey of one version (default: current)."""

@@ -87,3 +87,13 @@ def test_demo_sets_up_a_readable_instance(tmp_path: Path) -> None:
     assert "http://127.0.0.1:8099/" in out
     listed = json.loads(run_cli("advocate", "list", str(tmp_path / "demo"), "--json").stdout)
     assert listed[0]["name"] == "demo" and listed[0]["on_call"]
+
+
+def test_recovery_drill(tmp_path: Path) -> None:
+    rec = _keygen(tmp_path, "recovery")
+    other = _keygen(tmp_path, "other")
+    root = tmp_path / "inst"
+    run_cli("init", str(root), "--recovery-pubkey", f"{rec}.pub")
+    assert "passed" in run_cli("recovery-drill", str(root), "--key", str(rec)).stdout
+    bad = run_cli("recovery-drill", str(root), "--key", str(other), check=False)
+    assert bad.returncode != 0 and "not the instance's recovery key" in bad.stderr

@@ -117,3 +117,14 @@ async def test_attachment_round_trip(live: Live, browser: Browser, tmp_path) -> 
     assert att["size"] == len(photo)
     saved = list((tmp_path / "out").iterdir())
     assert len(saved) == 1 and saved[0].read_bytes() == photo
+
+
+async def test_healthz_and_unknown_pages(live: Live, browser: Browser) -> None:
+    async with browser.session.get(live.url + "/healthz") as r:
+        body = await r.json()
+        assert r.status == 200 and body["status"] == "ok"
+        assert body["rules"] == live.services.rules.current.version
+    status, html = await browser.get("/nope", headers={"Accept-Language": "es"})
+    assert status == 404 and 'lang="es"' in html
+    async with browser.session.get(live.url + "/static/style.css") as r:
+        assert r.status == 200 and "max-age" in r.headers["Cache-Control"]

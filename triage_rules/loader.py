@@ -317,20 +317,20 @@ class _RuleReader:
         return self.file.positions.id_line(raw_id) if isinstance(raw_id, str) else None
 
     def line(self, key: str | None = None, table: str = "rule", literal: str | None = None) -> int | None:
+        """Best line for an issue: the literal's line after the key, the key's, the header's."""
         positions, section = self.file.positions, self.section
-        if section is not None:
-            if literal is not None:
-                found = positions.literal_line(section, literal)
-                if found is not None:
-                    return found
-            if key is not None:
-                found = positions.key_line(section, key, table)
-                if found is not None:
-                    return found
-            if table != "rule":
-                found = positions.header_line(section, table)
-                if found is not None:
-                    return found
+        if section is None:
+            return self.header_line()
+        key_line = positions.key_line(section, key, table) if key is not None else None
+        if literal is not None:
+            after_key = Section(key_line, section.last) if key_line is not None else section
+            found = positions.literal_line(after_key, literal) or positions.literal_line(section, literal)
+            if found is not None:
+                return found
+        if key_line is not None:
+            return key_line
+        if table != "rule":
+            return positions.header_line(section, table) or self.header_line()
         return self.header_line()
 
     def issue(

@@ -6,7 +6,15 @@ import argparse
 import sys
 from pathlib import Path
 
-from crypto import CryptoError, Identity, PublicIdentity, encrypt_identity
+from crypto import (
+    CryptoError,
+    EnvelopeContext,
+    Identity,
+    PublicIdentity,
+    encrypt_identity,
+    open_envelope,
+    seal,
+)
 from triage_rules import RulesLoadError, load_rules
 
 from ..config import load_config
@@ -140,4 +148,25 @@ def cmd_rules_check(args: argparse.Namespace) -> int:
         print_json({"ok": True, "version": rules.version, "rules": len(rules.rules)})
     else:
         print(f"OK: {len(rules.rules)} rules, version {rules.version}")
+    return 0
+
+
+def cmd_recovery_drill(args: argparse.Namespace) -> int:
+    """Prove the offline recovery key still opens what this instance seals."""
+    from ..instance import InstancePaths
+    from ..services import load_recovery
+    from .common import load_key
+
+    public = load_recovery(InstancePaths(Path(args.dir)).recovery_pub)
+    secret = load_key(args.key)
+    if secret.fingerprint != public.fingerprint:
+        raise UsageError(f"{args.key}: this is not the instance's recovery key "
+                         f"(expected {public.fingerprint}, got {secret.fingerprint})")
+    ctx = EnvelopeContext("drill", "tdrill", "mdrill", "note", "web")
+    probe = Identity.generate("drill").fingerprint.encode()
+    envelope = seal(ctx, probe, [public.recipient()]).envelope
+    opened = open_envelope(envelope, secret, expected=ctx)
+    if opened.body != probe:
+        raise UsageError("the recovery drill failed: the test envelope did not round-trip")
+    print(f"Recovery drill passed: {public.fingerprint} opens a fresh test envelope.")
     return 0

@@ -55,6 +55,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-serve", action="store_true", help="only set the instance up")
     p.set_defaults(func=demo.cmd_demo)
 
+    p = sub.add_parser("recovery-drill", help="check the offline recovery key opens a test envelope")
+    p.add_argument("dir")
+    p.add_argument("--key", required=True, help="the recovery secret key file")
+    p.set_defaults(func=admin.cmd_recovery_drill)
+
     p = sub.add_parser("keygen", help="make your key pair (on your own device)")
     p.add_argument("--out", required=True, help="secret key file; the public key goes to FILE.pub")
     p.add_argument("--name", help="your name as the administrator will see it")

@@ -29,9 +29,7 @@ def test_default_pack_loads_with_both_languages() -> None:
     rules = pack()
     ids = {rule.id for rule in rules.rules}
     assert DANGER_IDS <= ids
-    assert {rule.id for rule in rules.rules if "es" in rule.langs} == {
-        i for i in ids if i.endswith(".es")
-    }
+    assert {rule.id for rule in rules.rules if "es" in rule.langs} == {i for i in ids if i.endswith(".es")}
     assert [p.name for p in default_pack_dir().glob("*.toml")] != []
     assert rules.version.startswith("rs-")
     assert len(rules.version) == 3 + 16

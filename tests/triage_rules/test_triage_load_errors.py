@@ -147,7 +147,7 @@ def test_duplicate_id_across_files(tmp_path: Path) -> None:
 
 
 def test_backreference_is_rejected_with_line(tmp_path: Path) -> None:
-    text = GOOD.replace('phrases = ["help me"]', 'phrases = ["help me"]\npatterns = [\n  \'(a)\\1\',\n]')
+    text = GOOD.replace('phrases = ["help me"]', "phrases = [\"help me\"]\npatterns = [\n  '(a)\\1',\n]")
     path = write(tmp_path, text)
     issue = only_issue(path)
     assert (issue.path, issue.line, issue.rule_id) == (str(path), 5, "ok.rule")
@@ -207,7 +207,9 @@ def test_unknown_channel_and_bad_language(tmp_path: Path) -> None:
 
 
 def test_negation_window_needs_unless(tmp_path: Path) -> None:
-    issue = only_issue(write(tmp_path, GOOD.replace('urgency = "high"', 'urgency = "high"\nnegation_window = 2')))
+    issue = only_issue(
+        write(tmp_path, GOOD.replace('urgency = "high"', 'urgency = "high"\nnegation_window = 2'))
+    )
     assert issue.line == 5
     assert "negation_window has no effect without unless" in issue.message
 
@@ -221,9 +223,7 @@ def test_near_errors(tmp_path: Path) -> None:
 
 
 def test_near_inline_table_errors(tmp_path: Path) -> None:
-    text = GOOD.replace(
-        'phrases = ["help me"]', 'phrases = ["help me"]\nnear = { a = ["x"], within = 3 }'
-    )
+    text = GOOD.replace('phrases = ["help me"]', 'phrases = ["help me"]\nnear = { a = ["x"], within = 3 }')
     issue = only_issue(write(tmp_path, text))
     assert (issue.line, issue.rule_id) == (4, "ok.rule")
     assert "near needs terms on both sides" in issue.message
@@ -231,7 +231,7 @@ def test_near_inline_table_errors(tmp_path: Path) -> None:
 
 def test_threshold_conflict_between_files(tmp_path: Path) -> None:
     write(tmp_path, "[pack]\n[pack.thresholds]\nhigh = 5\n\n" + GOOD, "a.toml")
-    second = write(tmp_path, '[pack]\n[pack.thresholds]\nhigh = 6\n', "b.toml")
+    second = write(tmp_path, "[pack]\n[pack.thresholds]\nhigh = 6\n", "b.toml")
     issue = only_issue(tmp_path)
     assert (issue.path, issue.line, issue.rule_id) == (str(second), 3, None)
     assert "conflicts with 5" in issue.message
