@@ -19,7 +19,7 @@ from typing import Any
 
 from ._re2 import PatternError, Regex
 from .errors import RuleIssue, RulesLoadError
-from .matching import Doc, NearMatcher, Negation, TermMatcher, check_pattern, compile_terms
+from .matching import NearMatcher, Negation, TermMatcher, check_pattern, compile_terms
 from .model import Examples, Near, Rule, RuleSet
 from .normalize import normalize, shorthand_bytes
 from .positions import Positions, Section
@@ -547,7 +547,7 @@ class _RuleReader:
 
     def _run_examples(self, rule: Rule) -> None:
         for example in rule.examples.match:
-            trace = rule.trace(Doc(normalize(example)))
+            trace = rule.fires_on(example)
             if not trace.fired:
                 why = ""
                 if trace.negated:
@@ -560,7 +560,7 @@ class _RuleReader:
                     example,
                 )
         for example in rule.examples.no_match:
-            trace = rule.trace(Doc(normalize(example)))
+            trace = rule.fires_on(example)
             if trace.fired:
                 shown = _quote_spans(example, trace.spans)
                 self.issue(

@@ -289,3 +289,10 @@ def test_rules_written_as_inline_array_still_get_lines(tmp_path: Path) -> None:
     )
     issue = only_issue(write(tmp_path, text))
     assert (issue.line, issue.rule_id) == (3, "second")
+
+
+def test_example_line_is_found_after_its_key(tmp_path: Path) -> None:
+    path = write(tmp_path, GOOD + 'no_match = [\n  "fine",\n  "help me",\n]\n')
+    issue = only_issue(path)
+    assert (issue.line, issue.rule_id) == (9, "ok.rule")
+    assert issue.message.startswith('no_match example "help me" fires the rule')
