@@ -11,6 +11,8 @@ the two agree in both directions.
 
 from __future__ import annotations
 
+import hashlib
+
 import nacl.bindings
 import nacl.encoding
 import nacl.exceptions
@@ -27,7 +29,7 @@ def seal_box(message: bytes, recipient_pk: bytes, rng: Rng) -> bytes:
         raise ValueError("recipient public key must be 32 bytes")
     esk = random_bytes(rng, 32)
     epk = nacl.bindings.crypto_scalarmult_base(esk)
-    nonce = nacl.hash.blake2b(epk + recipient_pk, digest_size=24, encoder=nacl.encoding.RawEncoder)
+    nonce = hashlib.blake2b(epk + recipient_pk, digest_size=24).digest()
     try:
         boxed = nacl.bindings.crypto_box(message, nonce, recipient_pk, esk)
     except nacl.exceptions.CryptoError as exc:  # low-order point: no shared secret

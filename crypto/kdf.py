@@ -8,10 +8,8 @@ or misuse of one derived key says nothing about the others.
 from __future__ import annotations
 
 import base64
+import hashlib
 import re
-
-import nacl.encoding
-import nacl.hash
 
 from crypto._encoding import lp32
 
@@ -43,9 +41,7 @@ def labelled_prf(key: bytes, label: str, length: int = 32) -> bytes:
     if not label:
         raise ValueError("label must not be empty")
     data = lp32(label.encode("utf-8"))
-    return nacl.hash.blake2b(
-        data, digest_size=length, key=key, person=KDF_PERSON, encoder=nacl.encoding.RawEncoder
-    )
+    return hashlib.blake2b(data, digest_size=length, key=key, person=KDF_PERSON).digest()
 
 
 def derive_subkey(master: bytes, label: str, length: int = 32) -> bytes:
@@ -71,19 +67,16 @@ def keyed_hash(key: bytes, data: bytes, length: int = 32) -> bytes:
     """
     _check_len("key", len(key), KEY_MIN, KEY_MAX)
     _check_len("length", length, KEY_MIN, KEY_MAX)
-    return nacl.hash.blake2b(data, digest_size=length, key=key, encoder=nacl.encoding.RawEncoder)
+    return hashlib.blake2b(data, digest_size=length, key=key).digest()
 
 
 def fingerprint_bytes_of(box_public: bytes, sign_public: bytes) -> bytes:
     """The raw 20-byte fingerprint: BLAKE2b-160(person="hotline-fpr-v1", box_pk || sign_pk)."""
     if len(box_public) != 32 or len(sign_public) != 32:
         raise ValueError("public keys must be 32 bytes each")
-    return nacl.hash.blake2b(
-        box_public + sign_public,
-        digest_size=FINGERPRINT_BYTES,
-        person=FINGERPRINT_PERSON,
-        encoder=nacl.encoding.RawEncoder,
-    )
+    return hashlib.blake2b(
+        box_public + sign_public, digest_size=FINGERPRINT_BYTES, person=FINGERPRINT_PERSON
+    ).digest()
 
 
 def render_fingerprint(raw: bytes) -> str:

@@ -8,13 +8,22 @@ This is the only place where plaintext, triage, sealing and storage meet;
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sqlite3
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from crypto import EnvelopeContext, ReceiptKeys, Recipient, encrypt_part_bytes, seal, wrap
+from crypto import (
+    EnvelopeContext,
+    ReceiptKeys,
+    Recipient,
+    encrypt_part_bytes,
+    new_storage_key,
+    seal,
+    wrap,
+)
 
 from .domain import Channel, Direction, MessageId, TipId, Urgency, new_message_id, new_tip_id, new_tip_ref
 from .errors import NotFound, ServiceUnavailable
@@ -75,6 +84,7 @@ class _TipTarget:
     ref: str
     new: bool
     storage_key: bytes
+    key_stored: asyncio.Task[bytes] | None = None  # a new tip's key, being made durable
 
 
 class _ThreadRace(Exception):
@@ -106,9 +116,9 @@ class Intake:
             duplicate = await self._find_duplicate(external_key)
             if duplicate is not None:
                 return duplicate
-        decision = self._rules.current.evaluate(
-            inbound.text, lang=inbound.lang, channel=inbound.channel.value
-        )
+        # Every language's rules run: the page language says nothing about the text's.
+        decision = self._rules.current.evaluate(inbound.text, lang=None,
+                                                channel=inbound.channel.value)
         urgency = max(decision.urgency, inbound.urgency_floor or Urgency.LOW)
         target = await self._target_tip(inbound)
         plan = await self._recipients(target)
@@ -126,6 +136,8 @@ class Intake:
             ruleset_version=decision.ruleset_version, external_key=external_key,
             envelope=wrap(target.storage_key, sealed.envelope, label=target.id), attachments=parts,
         )
+        if target.key_stored is not None and await target.key_stored != target.storage_key:
+            raise ServiceUnavailable("the tip's storage key changed while storing")
         stored = await self._db.write(
             lambda conn: self._store(conn, inbound, target, row, plan, urgency, now)
         )
@@ -154,8 +166,11 @@ class Intake:
                 row = await self._db.fetchone("SELECT id, ref FROM tips WHERE thread_hash = ?", (h,))
                 if row is not None:
                     return await self._existing(TipId(row["id"]), row["ref"])
-        tip_id = new_tip_id()
-        return _TipTarget(tip_id, new_tip_ref(), True, await self._keystore.create(tip_id))
+        tip_id, key = new_tip_id(), new_storage_key()
+        # The key store's fsync runs while this message is sealed; it is awaited
+        # before the message commit, so no committed envelope lacks its key.
+        stored = asyncio.create_task(self._keystore.create(tip_id, key))
+        return _TipTarget(tip_id, new_tip_ref(), True, key, stored)
 
     async def _existing(self, tip_id: TipId, ref: str) -> _TipTarget:
         key = await self._keystore.get(tip_id)

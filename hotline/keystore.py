@@ -58,9 +58,12 @@ class KeyStore:
             await self._reader.close()
             self._reader = None
 
-    async def create(self, tip_id: str) -> bytes:
-        """A fresh key for a new tip, durable before it is returned."""
-        key = new_storage_key()
+    async def create(self, tip_id: str, key: bytes | None = None) -> bytes:
+        """Store a new tip's key (fresh unless given); durable before it returns.
+
+        Returns the key on record: if the tip already had one, that one wins.
+        """
+        key = key if key is not None else new_storage_key()
 
         def insert(conn: sqlite3.Connection) -> bytes:
             row = conn.execute("SELECT key FROM tip_keys WHERE tip_id = ?", (tip_id,)).fetchone()

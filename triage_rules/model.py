@@ -123,11 +123,13 @@ class Rule:
     def applies(self, *, lang: str | None = None, channel: str | None = None) -> bool:
         """Whether the rule's language and channel conditions admit this text.
 
-        An unknown language or channel (None) admits every rule.
+        An unknown language or channel (None or blank) admits every rule.
         """
-        if self.langs and lang is not None and primary_language(lang) not in self.langs:
+        if self.langs and lang and lang.strip() and primary_language(lang) not in self.langs:
             return False
-        return not (self.channels and channel is not None and channel.lower() not in self.channels)
+        if self.channels and channel and channel.strip():
+            return channel.strip().lower() in self.channels
+        return True
 
     def trace(self, doc: Doc, *, applies: bool = True) -> RuleTrace:
         """Run the rule's matchers over a prepared text."""

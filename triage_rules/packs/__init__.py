@@ -1,0 +1,1 @@
+"""Rule packs shipped with triage_rules (data only)."""

@@ -1,0 +1,1 @@
+"""The default pack: en.toml and es.toml (data only)."""
