@@ -12,8 +12,9 @@ HTTP clients send):
 * The body must begin with ``--boundary``. RFC 2046 allows a preamble before
   it; no browser or HTTP client sends one, and a preamble is only room for
   parsers to disagree, so any byte before the first delimiter is refused.
-* After a delimiter comes optional transport padding (spaces and tabs, which
-  RFC 2046 says receivers must tolerate) and CRLF; anything else is refused
+* After a delimiter comes optional transport padding (at most
+  ``MAX_BOUNDARY_PADDING`` spaces and tabs, which RFC 2046 says receivers
+  must tolerate) and CRLF; anything else is refused
   (the boundary then appears inside part data, which RFC 2046 forbids).
 * Between parts the delimiter is ``CRLF--boundary``. The close delimiter is
   ``--boundary--``; a body without it is truncated and refused. Whatever
@@ -26,9 +27,9 @@ HTTP clients send):
   strict UTF-8 (browsers send file names as raw UTF-8), with no control
   characters other than tab, no folded lines, no line beginning with the
   boundary, and lines ``Name: value`` with a token name (case-insensitive).
-  A part whose data is empty may omit the
-  empty line before the next delimiter (RFC 2046 ``[CRLF *OCTET]``), so part
-  data can never begin with ``--boundary``.
+  A part whose data is empty may omit the empty line before the next
+  delimiter (RFC 2046 ``[CRLF *OCTET]``), so data that would begin with
+  ``--boundary`` is read, as RFC 2046 reads it, as the end of an empty part.
 * Exactly one ``Content-Disposition: form-data`` header with a ``name``
   parameter. Parameter values are tokens or quoted-strings, where a backslash
   quotes the next character (RFC 9110 quoted-pair; note that browsers do not
@@ -43,7 +44,9 @@ HTTP clients send):
   headers are ignored.
 * Part data is returned as raw bytes; a part is at most ``limit_for(name,
   filename)`` bytes (``PartTooLarge``), and a body at most ``max_parts``
-  parts. The search for a part's end never looks further than its limit.
+  parts. The search for a part's end never looks further than its limit,
+  so a part over its limit is ``PartTooLarge`` even if the body is also
+  truncated further on.
 
 Every refusal is a ``MultipartError`` whose ``reason`` is a short, fixed
 English sentence that never contains any of the request's content.
@@ -114,6 +117,13 @@ _PARAM_RE = re.compile(
 )
 _QUOTED_PAIR_RE = re.compile(r"\\(.)")
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")  # CTLs except HTAB
+# In a header section: CTLs except HTAB, CR and LF (CR and LF are counted).
+_HEADER_CONTROL_RE = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_HEADER_LINE_RE = re.compile(rf"({_TOKEN}):[ \t]*(.*)")  # value right-stripped after
+_NESTED_RE = re.compile(r"multipart[ \t]*/", re.IGNORECASE)
+# The common case, decoded by one match: lower-case type, name, optional
+# filename, quoted, without backslashes (control characters are already out).
+_SIMPLE_DISPOSITION_RE = re.compile(r'form-data; name="([^"\\]*)"(?:; filename="([^"\\]*)")?')
 _CONTINUATION_RE = re.compile(r"(?:name|filename)\*[0-9]+\*?")
 # RFC 8187 ext-value: charset "'" [ language ] "'" value-chars
 _EXT_VALUE_RE = re.compile(
@@ -224,8 +234,13 @@ def _parse_headers(raw: bytes) -> tuple[str, str | None, str | None]:
     """(name, filename, content type) from one part's header lines."""
     if not raw:
         raise MultipartError("part has no Content-Disposition header")
-    if raw.count(b"\r\n") >= MAX_HEADER_LINES:
+    line_breaks = raw.count(b"\r\n")
+    if line_breaks >= MAX_HEADER_LINES:
         raise MultipartError("part has too many header lines")
+    if raw.count(b"\r") != line_breaks or raw.count(b"\n") != line_breaks:
+        raise MultipartError("bare CR or LF in part headers")
+    if _HEADER_CONTROL_RE.search(raw) is not None:
+        raise MultipartError("control character in part headers")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
@@ -234,34 +249,29 @@ def _parse_headers(raw: bytes) -> tuple[str, str | None, str | None]:
     content_type: str | None = None
     transfer_encoding_seen = False
     for line in text.split("\r\n"):
-        if _CONTROL_RE.search(line) is not None:
-            if "\r" in line or "\n" in line:
-                raise MultipartError("bare CR or LF in part headers")
-            raise MultipartError("control character in part headers")
-        if line.startswith((" ", "\t")):
-            raise MultipartError("folded part header line")
-        colon = line.find(":")
-        if colon == -1:
-            raise MultipartError("part header line has no colon")
-        if _TOKEN_RE.fullmatch(line, 0, colon) is None:
+        m = _HEADER_LINE_RE.fullmatch(line)
+        if m is None:
+            if line.startswith((" ", "\t")):
+                raise MultipartError("folded part header line")
+            if ":" not in line:
+                raise MultipartError("part header line has no colon")
             raise MultipartError("invalid part header name")
-        key = line[:colon].lower()
-        value = line[colon + 1 :].strip(" \t")
+        key = m.group(1).lower()
         if key == "content-disposition":
             if disposition is not None:
                 raise MultipartError("duplicate Content-Disposition header")
-            disposition = _parse_disposition(value)
+            disposition = _parse_disposition(m.group(2).rstrip(" \t"))
         elif key == "content-type":
             if content_type is not None:
                 raise MultipartError("duplicate Content-Type header")
-            if value.split(";", 1)[0].strip(" \t").lower().startswith("multipart/"):
+            content_type = m.group(2).rstrip(" \t")
+            if _NESTED_RE.match(content_type):
                 raise MultipartError("nested multipart parts are not supported")
-            content_type = value
         elif key == "content-transfer-encoding":
             if transfer_encoding_seen:
                 raise MultipartError("duplicate Content-Transfer-Encoding header")
             transfer_encoding_seen = True
-            if value.lower() not in _PLAIN_ENCODINGS:
+            if m.group(2).rstrip(" \t").lower() not in _PLAIN_ENCODINGS:
                 raise MultipartError("unsupported Content-Transfer-Encoding")
     if disposition is None:
         raise MultipartError("part has no Content-Disposition header")
@@ -270,14 +280,15 @@ def _parse_headers(raw: bytes) -> tuple[str, str | None, str | None]:
 
 def _parse_disposition(value: str) -> tuple[str, str | None]:
     """(name, filename) from a Content-Disposition value."""
+    fast = _SIMPLE_DISPOSITION_RE.fullmatch(value)
+    if fast is not None:  # what browsers send: no escapes, nothing to decode
+        return fast.group(1), fast.group(2)
     m = _DISPOSITION_TYPE_RE.match(value)
     if m is None:
         raise MultipartError("malformed Content-Disposition header")
     if m.group(1).lower() != "form-data":
         raise MultipartError("Content-Disposition is not form-data")
     params = _parse_params(value, m.end(), "Content-Disposition")
-    if any(_CONTINUATION_RE.fullmatch(key) for key in params):
-        raise MultipartError("RFC 2231 parameter continuations are not supported")
     name = _param(params, "name")
     if name is None:
         raise MultipartError("Content-Disposition has no name parameter")
@@ -321,6 +332,8 @@ def _parse_params(value: str, pos: int, header: str) -> _Params:
         if key is None:
             continue  # an empty parameter: ";;" or a trailing ";"
         key = key.lower()
+        if "*" in key and _CONTINUATION_RE.fullmatch(key):
+            raise MultipartError("RFC 2231 parameter continuations are not supported")
         if key in params:
             raise MultipartError(f"duplicate parameter in {header} header")
         quoted = m.group(2)

@@ -12,11 +12,18 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass, field
 
-from aiohttp import BodyPartReader, web
+from aiohttp import web
 
 from ..errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
 from ..intake import InboundAttachment
 from ..web import messages as M
+from .multipart import (
+    MultipartError,
+    Part,
+    PartTooLarge,
+    boundary_from_content_type,
+    parse_multipart,
+)
 
 _SCALARS = ("message", "csrf_token", "lang", "receipt")
 _MAX_SCALAR_BYTES = {"csrf_token": 200, "lang": 16, "receipt": 2000}
@@ -63,57 +70,56 @@ async def _read_urlencoded(request: web.Request) -> ReporterForm:
 
 
 async def _read_multipart(request: web.Request, limits: FormLimits) -> ReporterForm:
-    form = ReporterForm()
+    """The whole body (already capped by client_max_size), parsed at C speed.
+
+    aiohttp's streaming reader costs ~0.8 ms per small form; ``multipart``
+    does the same strict job in ~30 µs and never scans past a field's limit.
+    """
     try:
-        reader = await request.multipart()
-        while (part := await reader.next()) is not None:
-            if not isinstance(part, BodyPartReader):
-                raise BadRequest(M.BAD_REQUEST)
-            await _read_part(part, form, limits)
-    except (ValueError, AssertionError, KeyError) as e:
-        if isinstance(e, UnicodeDecodeError):
-            raise BadRequest(M.NOT_UTF8) from None
+        boundary = boundary_from_content_type(request.headers.get("Content-Type", ""))
+    except MultipartError:
         raise BadRequest(M.BAD_REQUEST) from None
+    body = await request.read()
+
+    def limit_for(name: str, filename: str | None) -> int:
+        if name == "attachment":
+            return limits.max_attachment_size
+        if name == "message":
+            return 4 * limits.max_chars + 16
+        return _MAX_SCALAR_BYTES.get(name, 4096)
+
+    try:
+        parts = parse_multipart(body, boundary, max_parts=limits.max_attachments + 16,
+                                limit_for=limit_for)
+    except PartTooLarge as e:
+        raise PayloadTooLarge(_TOO_LARGE.get(e.name, M.TOO_LARGE)) from None
+    except MultipartError:
+        raise BadRequest(M.BAD_REQUEST) from None
+    form = ReporterForm()
+    for part in parts:
+        _take_part(part, form, limits)
     return form
 
 
-async def _read_part(part: BodyPartReader, form: ReporterForm, limits: FormLimits) -> None:
-    name = part.name or ""
-    if name == "attachment":
-        await _read_attachment(part, form, limits)
-    elif name in _SCALARS:
-        if name in form.fields:
+_TOO_LARGE = {"attachment": M.FILE_TOO_LARGE, "message": M.MESSAGE_TOO_LONG}
+
+
+def _take_part(part: Part, form: ReporterForm, limits: FormLimits) -> None:
+    if part.name == "attachment":
+        if not part.filename and not part.data:  # the browser's empty file input
+            return
+        if len(form.attachments) >= limits.max_attachments:
+            raise PayloadTooLarge(M.TOO_MANY_FILES)
+        ctype = (part.content_type or "application/octet-stream")[:100]
+        form.attachments.append(
+            InboundAttachment(_clean_filename(part.filename or ""), ctype, part.data))
+    elif part.name in _SCALARS:
+        if part.name in form.fields:
             raise BadRequest(M.BAD_REQUEST)
-        limit = 4 * limits.max_chars + 16 if name == "message" else _MAX_SCALAR_BYTES[name]
-        raw = await _read_bounded(part, limit, M.MESSAGE_TOO_LONG)
         try:
-            form.fields[name] = _text(raw.decode("utf-8"), name)
+            form.fields[part.name] = _text(part.data.decode("utf-8"), part.name)
         except UnicodeDecodeError:
             raise BadRequest(M.NOT_UTF8) from None
-    else:
-        await _read_bounded(part, 4096, M.TOO_LARGE)  # drain and ignore
-
-
-async def _read_attachment(part: BodyPartReader, form: ReporterForm, limits: FormLimits) -> None:
-    filename = part.filename or ""
-    if not filename:  # the browser's empty file input
-        await _read_bounded(part, 0, M.BAD_REQUEST)
-        return
-    if len(form.attachments) >= limits.max_attachments:
-        raise PayloadTooLarge(M.TOO_MANY_FILES)
-    data = await _read_bounded(part, limits.max_attachment_size, M.FILE_TOO_LARGE)
-    ctype = part.headers.get("Content-Type", "application/octet-stream")[:100]
-    form.attachments.append(InboundAttachment(_clean_filename(filename), ctype, data))
-
-
-async def _read_bounded(part: BodyPartReader, limit: int, message: str) -> bytes:
-    chunks, size = [], 0
-    while chunk := await part.read_chunk(65536):
-        size += len(chunk)
-        if size > limit:
-            raise PayloadTooLarge(message)
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 def _text(value: str, name: str) -> str:

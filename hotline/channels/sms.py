@@ -1,0 +1,190 @@
+"""The SMS/MMS/WhatsApp channel: Twilio's webhook ↔ ``Inbound``, TwiML out.
+
+Order of work for ``POST /twilio/sms``, each step refusing before the next:
+
+1. Twilio configured? (503 otherwise, saying so)
+2. ``X-Twilio-Signature`` present and valid over ``HOTLINE_PUBLIC_URL`` + path
+   + query, and the form's ``AccountSid`` is ours (403, nothing processed)
+3. a carrier keyword (STOP/START/HELP…) is Twilio's business: it never makes
+   a tip; in a known thread it is recorded, so advocates see it
+4. a MessageSid already stored (Twilio retried): nothing is stored again
+5. media downloaded now; what fails is kept for retry by the job worker
+6. one ``intake.submit``; the follow-up jobs and the auto-reply claim commit in
+   the same transaction as the message
+7. only then the TwiML answer: the automatic reply, once per window
+
+No storage code here: the channel asks the Twilio services and the intake.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Mapping
+
+from aiohttp import web
+from multidict import MultiDictProxy
+from twilio.twiml.messaging_response import MessagingResponse
+
+from ..app import SERVICES
+from ..domain import Channel, TipId
+from ..errors import BadRequest, Forbidden, PayloadTooLarge, ServiceUnavailable, UnsupportedMediaType
+from ..intake import Inbound, InboundAttachment
+from ..logging import get_logger
+from ..services import Services
+from ..twilio.jobs import MediaOutcome, attachment_name
+from ..twilio.runtime import STATUS_CALLBACK_PATH, TwilioServices
+from ..twilio.texts import Keyword, detect_language, keyword_of, language_keyword
+from ..twilio.webhook import (
+    SIGNATURE_HEADER,
+    IncomingMessage,
+    is_sid,
+    parse_form,
+    parse_incoming,
+    signature_is_valid,
+    webhook_url,
+)
+
+MAX_WEBHOOK_BYTES = 64 * 1024  # Twilio's forms are a few KB (1,600-char body, 10 media URLs)
+NOT_CONFIGURED = ("Twilio is not configured: set HOTLINE_TWILIO_ACCOUNT_SID and "
+                  "HOTLINE_TWILIO_AUTH_TOKEN")
+
+
+def setup_sms(app: web.Application) -> None:
+    app.router.add_post("/twilio/sms", incoming_message)
+    app.router.add_post(STATUS_CALLBACK_PATH, message_status)
+
+
+def _twilio(s: Services) -> TwilioServices:
+    if s.twilio is None:
+        raise ServiceUnavailable(NOT_CONFIGURED)
+    return s.twilio
+
+
+async def _read_bounded(request: web.Request) -> bytes:
+    if (request.content_length or 0) > MAX_WEBHOOK_BYTES:
+        raise PayloadTooLarge()
+    body = bytearray()
+    while chunk := await request.content.read(16384):
+        body += chunk
+        if len(body) > MAX_WEBHOOK_BYTES:
+            raise PayloadTooLarge()
+    return bytes(body)
+
+
+def _refuse(request: web.Request, reason: str, message: str) -> Forbidden:
+    get_logger("hotline.sms").warning("twilio.refused", route=request.path, reason=reason)
+    return Forbidden(message)
+
+
+async def verified_form(request: web.Request, s: Services, tw: TwilioServices) -> MultiDictProxy[str]:
+    """The webhook's form, only if Twilio signed it for our account."""
+    signature = request.headers.get(SIGNATURE_HEADER)
+    if not signature:
+        raise _refuse(request, "missing_signature", "the request is not signed by Twilio")
+    if request.content_type != "application/x-www-form-urlencoded":
+        raise UnsupportedMediaType("send application/x-www-form-urlencoded")
+    form = parse_form(await _read_bounded(request))
+    url = webhook_url(s.config["service.public_url"], request.raw_path)
+    if not signature_is_valid(tw.auth_token, url, form, signature):
+        raise _refuse(request, "bad_signature", "the Twilio signature is not valid")
+    if form.get("AccountSid") != tw.account_sid:
+        raise _refuse(request, "wrong_account", "the request is for another Twilio account")
+    return form
+
+
+def _twiml(text: str | None) -> web.Response:
+    response = MessagingResponse()
+    if text:
+        response.message(text)
+    return web.Response(text=str(response), content_type="text/xml")
+
+
+def _meta(msg: IncomingMessage, outcomes: list[MediaOutcome],
+          keyword: Keyword | None) -> dict[str, str]:
+    """What the advocate may want to know about the message; sealed, never in clear."""
+    meta = {f"twilio_{k.lower()}": v for k, v in msg.location.items()}
+    if msg.profile_name:
+        meta["whatsapp_profile_name"] = msg.profile_name
+    if msg.num_segments:
+        meta["num_segments"] = msg.num_segments
+    if keyword is not None:
+        meta["keyword"] = keyword.value
+    if msg.num_media:
+        meta["media_announced"] = str(msg.num_media)
+    pending = [str(o.ref.index + 1) for o in outcomes if o.retry]
+    if pending:
+        meta["media_pending"] = ",".join(pending)  # they follow as their own messages
+    failed = [f"{o.ref.index + 1}: {o.error.summary}" for o in outcomes
+              if o.data is None and not o.retry and o.error is not None]
+    if failed:
+        meta["media_failed"] = "; ".join(failed)
+    return meta
+
+
+def _inbound(msg: IncomingMessage, outcomes: list[MediaOutcome], lang: str | None,
+             keyword: Keyword | None) -> Inbound:
+    attachments = tuple(InboundAttachment(attachment_name(o.ref.index, o.ref.content_type),
+                                          o.ref.content_type, o.data)
+                        for o in outcomes if o.data is not None)
+    return Inbound(channel=Channel.WHATSAPP if msg.whatsapp else Channel.SMS, text=msg.body,
+                   lang=lang, sender=msg.sender, external_id=msg.message_sid,
+                   attachments=attachments, meta=_meta(msg, outcomes, keyword))
+
+
+async def incoming_message(request: web.Request) -> web.Response:
+    s = request.app[SERVICES]
+    tw = _twilio(s)
+    form = await verified_form(request, s, tw)
+    msg = parse_incoming(form, max_media=s.config["sms.max_media"])
+    log = get_logger("hotline.sms")
+    channel = "whatsapp" if msg.whatsapp else "sms"
+    keyword = keyword_of(msg.body, msg.opt_out_type)
+    if keyword is not None and not msg.media:
+        recorded = await tw.conversations.has_thread(msg.sender)
+        if recorded:
+            await s.intake.submit(_inbound(msg, [], None, keyword))
+        log.info("sms.keyword", channel=channel, keyword=keyword.value, stored=recorded)
+        return _twiml(None)  # Twilio answers keywords itself
+    auto_reply = bool(s.config["sms.auto_reply"])
+    lang_keyword = language_keyword(msg.body)
+    lang = lang_keyword or detect_language(msg.body)
+    claim = tw.conversations.claim_keys(msg.sender, msg.message_sid, force=lang_keyword is not None)
+    if await tw.conversations.has_message(msg.message_sid):  # Twilio retried a delivery
+        reply = auto_reply and await tw.conversations.claim(claim)
+        log.info("sms.received", channel=channel, duplicate=True, auto_reply=reply)
+        return _twiml(tw.texts.text(lang) if reply else None)
+
+    outcomes = await tw.fetch_media(msg)
+    record_jobs = tw.jobs.plan(msg.message_sid, outcomes)
+    claimed: list[bool] = []
+
+    def with_message(conn: sqlite3.Connection, tip_id: TipId, message_id: str) -> None:
+        record_jobs(conn, tip_id, message_id)
+        if auto_reply:
+            claimed.append(tw.conversations.claim_in(conn, claim))
+
+    result = await s.intake.submit(_inbound(msg, outcomes, lang, None), with_message=with_message)
+    tw.jobs.wake()
+    if result.duplicate and auto_reply:  # committed meanwhile by a concurrent retry
+        claimed.append(await tw.conversations.claim(claim))
+    reply = bool(claimed and claimed[0])
+    log.info("sms.received", tip=result.tip_id, channel=channel, new_tip=result.new_tip,
+             duplicate=result.duplicate, attachments=sum(o.data is not None for o in outcomes),
+             pending=sum(o.retry for o in outcomes), auto_reply=reply)
+    return _twiml(tw.texts.text(lang) if reply else None)
+
+
+def _status_fields(form: Mapping[str, str]) -> tuple[str, str, str | None]:
+    sid, status = form.get("MessageSid", ""), form.get("MessageStatus", "")
+    if not is_sid(sid) or not status.isalpha() or len(status) > 20:
+        raise BadRequest("the status callback has no valid MessageSid or MessageStatus")
+    return sid, status, form.get("ErrorCode") or None
+
+
+async def message_status(request: web.Request) -> web.Response:
+    """Twilio's status callback for a reply we sent (delivered / undelivered)."""
+    s = request.app[SERVICES]
+    tw = _twilio(s)
+    sid, status, error_code = _status_fields(await verified_form(request, s, tw))
+    await tw.outbox.status_callback(sid, status, error_code)
+    return web.Response(status=204)
