@@ -7,10 +7,18 @@ length of the text whatever the pattern says. Python's ``re`` is never used.
 All expressions are compiled case-insensitive, without capture groups (RE2
 then never needs its slower submatch engines) and with RE2's own error logging
 off (errors are reported to the caller instead of written to stderr).
+
+Searching runs for every rule a text may fire, so ``Regex.find`` calls the
+compiled expression's ``Match`` (google-re2's own binding, which its
+``search`` calls) directly, skipping the generator and match object ``search``
+builds; if that binding is not there (another google-re2 version), it uses
+``search``.
 """
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import re2  # type: ignore[import-untyped]  # google-re2 ships no type information; this module is its typed face
@@ -35,10 +43,16 @@ def _reason(exc: BaseException) -> str:
     return str(arg)
 
 
+_NO_MATCH = ((-1, -1),)
+_UNANCHORED = getattr(getattr(re2, "_Anchor", None), "UNANCHORED", None)
+
+SpanFinder = Callable[[bytes, int, int], Sequence[tuple[int, int]]]
+
+
 class Regex:
     """A compiled RE2 expression matched against UTF-8 bytes."""
 
-    __slots__ = ("_compiled", "pattern")
+    __slots__ = ("_compiled", "find", "pattern")
 
     def __init__(self, pattern: str) -> None:
         self.pattern = pattern
@@ -46,6 +60,20 @@ class Regex:
             self._compiled = re2.compile(pattern, _options())
         except re2.error as exc:
             raise PatternError(_reason(exc)) from None
+        binding = getattr(getattr(self._compiled, "_regexp", None), "Match", None)
+        self.find: SpanFinder = (
+            functools.partial(binding, _UNANCHORED)
+            if binding is not None and _UNANCHORED is not None
+            else self._find_with_search
+        )
+        """``find(data, pos, endpos)[0]``: the leftmost match in ``data[pos:endpos]`` as a
+        byte span, ``(-1, -1)`` if none; needs ``0 <= pos <= endpos <= len(data)``. The
+        fastest way to search: the matching loops call it directly."""
+
+    @property
+    def compiled(self) -> Any:
+        """google-re2's compiled object (for the tests' reference path)."""
+        return self._compiled
 
     def search(self, data: bytes, pos: int = 0, endpos: int | None = None) -> tuple[int, int] | None:
         """The leftmost match in ``data[pos:endpos]`` as a byte span, or None.
@@ -53,11 +81,22 @@ class Regex:
         ``^`` and ``$`` keep their meaning relative to the whole of ``data``:
         they do not match at ``pos`` or ``endpos``.
         """
+        size = len(data)
+        pos = 0 if pos < 0 else size if pos > size else pos
+        endpos = size if endpos is None or endpos > size else 0 if endpos < 0 else endpos
+        if pos > endpos:
+            return None
+        start, end = self.find(data, pos, endpos)[0]
+        if start < 0:
+            return None
+        return int(start), int(end)
+
+    def _find_with_search(self, data: bytes, pos: int, endpos: int) -> Sequence[tuple[int, int]]:
         found = self._compiled.search(data, pos, endpos)
         if found is None:
-            return None
+            return _NO_MATCH
         start, end = found.span()
-        return int(start), int(end)
+        return ((int(start), int(end)),)
 
     def matches_empty(self) -> bool:
         """Whether the expression matches the empty string."""
@@ -67,3 +106,40 @@ class Regex:
 def escape(literal: str) -> str:
     """``literal`` quoted so RE2 matches it character for character."""
     return str(re2.escape(literal))
+
+
+class RegexSet:
+    """Several RE2 expressions matched together: which of them match somewhere in a text.
+
+    One pass of RE2's DFA over the text (``RE2::Set``), however many
+    expressions there are. ``^`` and ``$`` mean the whole text, as in
+    ``Regex.search``, so an expression the set does not report has no match
+    anywhere in the text, not even in a part of it. Raises PatternError if RE2
+    refuses the expressions together (too large).
+    """
+
+    __slots__ = ("_set", "size")
+
+    def __init__(self, patterns: Sequence[str]) -> None:
+        self.size = len(patterns)
+        compiled = re2.Set.SearchSet(_options())
+        try:
+            # The empty expression matches every text, so a successful match
+            # always reports it: no report at all means RE2 gave up.
+            compiled.Add("")
+            for pattern in patterns:
+                compiled.Add(pattern)
+            compiled.Compile()
+        except re2.error as exc:
+            raise PatternError(_reason(exc)) from None
+        self._set = compiled
+
+    def match(self, data: bytes) -> list[int] | None:
+        """Which expressions match ``data``: their positions in the patterns given, counted from 1.
+
+        The list may also hold 0, which stands for no expression. None when
+        RE2 could not finish (its DFA ran out of memory): the caller must then
+        assume that every expression may match.
+        """
+        found: list[int] | None = self._set.Match(data)
+        return found or None

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from .matching import MAX_HITS, Candidate, Doc, NearMatcher, Negation, Span, TermMatcher
-from .normalize import normalize
+from .matching import MAX_HITS, Candidate, Doc, NearMatcher, Negation, Prefilter, Span, TermMatcher
+from .normalize import normalize, prepare_for_matching
 from .urgency import Urgency
 
 __all__ = [
@@ -146,6 +147,23 @@ class Rule:
                     target.extend(doc.to_original(span) for span in candidate.spans)
         return RuleTrace(self.id, True, bool(kept), _tidy(kept), _tidy(negated))
 
+    def _hit_spans(
+        self, doc: Doc, matchers: Sequence[Matcher], negation: Negation | None
+    ) -> tuple[Span, ...]:
+        """The spans ``trace`` would report as counted, running only ``matchers``.
+
+        For ``RuleSet.evaluate``: the prefilter passes the matchers that may
+        have candidates, and the negation only when its cues occur in the text.
+        """
+        kept: list[Span] = []
+        for matcher in matchers:
+            for spans in matcher.hits(doc):
+                if len(kept) >= MAX_HITS:
+                    break
+                if negation is None or not negation.negates(doc, spans):
+                    kept.extend(map(doc.to_original, spans))
+        return _tidy(kept) if len(kept) > 1 else tuple(kept)
+
     def fires_on(self, text: str) -> RuleTrace:
         """The rule alone on ``text``, whatever its language and channel conditions."""
         return self.trace(Doc(normalize(text)))
@@ -181,14 +199,33 @@ class RuleSet:
     default_urgency: Urgency = Urgency.NORMAL
     thresholds: tuple[tuple[Urgency, int], ...] = ()
 
+    def __post_init__(self) -> None:
+        _ = self._prefilter  # compiled with the rule set, not on the first text
+
+    @functools.cached_property
+    def _prefilter(self) -> Prefilter:
+        return Prefilter([(rule.matchers, rule.negation) for rule in self.rules])
+
     def evaluate(self, text: str, *, lang: str | None = None, channel: str | None = None) -> Decision:
         """The urgency, score and fired rules for ``text``.
 
         The urgency is the highest of the fired rules' urgencies and the
         urgency the summed score reaches; when neither gives one, it is the
         set's default urgency.
+
+        The same decision as ``explain``'s, without its traces: one pass of
+        the prefilter finds the rules that can fire, and only those run.
         """
-        return self.explain(text, lang=lang, channel=channel).decision
+        doc = Doc(prepare_for_matching(text))
+        fired: list[Hit] = []
+        for index, matchers, negatable in self._prefilter.candidates(doc.data):
+            rule = self.rules[index]
+            if not rule.applies(lang=lang, channel=channel):
+                continue
+            spans = rule._hit_spans(doc, matchers, rule.negation if negatable else None)
+            if spans:
+                fired.append(Hit(rule.id, rule.urgency, rule.score, spans))
+        return self.decide(tuple(fired))
 
     def explain(self, text: str, *, lang: str | None = None, channel: str | None = None) -> Explanation:
         """``evaluate`` with every rule's trace, for administrators' ``explain``."""

@@ -23,17 +23,51 @@ phrases, cues and examples, so a rule written once matches however it was typed:
 
 Every character of the normalised text remembers the span of the original text
 it came from, so a match can be shown on the text the reporter wrote.
+
+How it is computed
+------------------
+The definition above goes character by character (``_normalize_reference`` is
+that definition as code, and the tests hold this module to it on arbitrary
+text); the computation works on whole strings, in time linear in the text:
+
+* A **segment** is a character with the combining marks after it; each
+  segment folds (step 1) and is classified (steps 2-3) on its own. The
+  **folded text** has, for every segment, its folded characters in an
+  alphabet of word characters, "'" (apostrophe), "\\n" (clause break) and " "
+  (any other separator); dropped characters vanish.
+* Almost every character is a segment of its own that folds to exactly one
+  character of that alphabet (a run of separators such as "…" counts as one).
+  For those one table lookup gives the folded character, so the folded text
+  comes from ``bytes.translate`` over the Latin-1 encoding (``str.translate``
+  for other scripts) and stays aligned with the original: character ``i``
+  came from character ``i``. Only the other segments (ligatures, "ß",
+  zero-width characters, combining marks) are folded one by one.
+* Words come from ``str.split``; clause starts from counting word starts
+  between breaks in a 0/1 mask of the folded text; shorthand from one
+  dictionary lookup per word.
+* The offset map of an aligned text is the folded text's indices, picked with
+  ``itertools.compress`` through that mask: a word character keeps its index,
+  and the space joining two words spans from the first separator after one to
+  the start of the next. Words the shorthand table changes, and texts that
+  are not aligned, are mapped word by word.
+* ``prepare_for_matching`` (what ``RuleSet.evaluate`` uses) skips the offset
+  map: it keeps each word's range in the folded text and maps a position back
+  only when asked, for the spans of the rules that fire.
 """
 
 from __future__ import annotations
 
+import codecs
+import contextlib
 import functools
 import tomllib
 import unicodedata
-from bisect import bisect_right
-from collections.abc import Mapping
+from bisect import bisect_left, bisect_right
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
+from itertools import accumulate, compress, count, pairwise, repeat
+from operator import add, contains, or_
 
 from .errors import RuleError
 
@@ -46,6 +80,13 @@ _APOSTROPHES = frozenset("'\u2019\u2018\u02bc\u02bb`\u00b4\u2032\uff07")
 _BREAKS = frozenset(".!?;:,¡¿…\n\r\x0b\x0c\x85\u2028\u2029。、，；：！？؟،؛।")
 _DROPPED_MARKS = frozenset({"Mn", "Me"})
 _FOLD_ROUNDS = 3
+
+# The folded text's alphabet besides word characters.
+_APOSTROPHE = "'"
+_BREAK = "\n"
+_SEPARATOR = " "
+# In a translate table: the character is folded as a segment of its own (see _fold_text).
+_SPECIAL = "\x01"
 
 
 @dataclass(frozen=True)
@@ -98,16 +139,549 @@ class NormalizedText:
 
 def normalize(text: str) -> NormalizedText:
     """Normalise ``text`` for matching (see the module documentation)."""
-    builder = _Builder(text, shorthand())
+    folded, folded_starts, folded_ends = _fold_text(text)
+    if _APOSTROPHE in folded:
+        folded = _settle_apostrophes(folded)
+    flat = folded.replace(_BREAK, _SEPARATOR) if _BREAK in folded else folded
+    words = flat.split()
+    if not words:
+        return NormalizedText(text, "", (), (), (), ())
+    mask = _word_mask(flat)
+    clauses = _clause_words(folded, mask, len(words))
+    table = shorthand()
+    # the words the shorthand table expands or that have apostrophes (step 4)
+    distinct = set(words)
+    changing = table.keys() & distinct
+    if _APOSTROPHE in flat:
+        changing.update(word for word in distinct if _APOSTROPHE in word)
+    if folded_starts is None and not changing:
+        joined = " ".join(words)
+        starts, ends = _aligned_offsets(mask, len(joined))
+    else:
+        changed = list(compress(count(), map(changing.__contains__, words)))
+        joiner = _Joiner(table, flat, mask, folded_starts, folded_ends)
+        words, clauses = joiner.join(words, changed, clauses)
+        joined = " ".join(words)
+        starts, ends = tuple(joiner.starts), tuple(joiner.ends)
+    lengths = list(map(len, words))
+    positions = list(map(add, accumulate(lengths, initial=0), range(len(words))))
+    return NormalizedText(
+        original=text,
+        text=joined,
+        starts=starts,
+        ends=ends,
+        word_spans=tuple(zip(positions, map(add, positions, lengths), strict=True)),
+        clause_starts=tuple(clauses),
+    )
+
+
+def prepare_for_matching(text: str) -> NormalizedText | PreparedText:
+    """``normalize(text)`` as matching needs it: the offset map is worked out on demand.
+
+    For ``RuleSet.evaluate``, which maps back to the original only the few
+    spans of the rules that fire. Texts whose folded form is not aligned with
+    the original (rare: ligatures, "ß", combining marks) get ``normalize``.
+    """
+    folded, folded_starts, _ = _fold_text(text)
+    if folded_starts is not None:
+        return normalize(text)
+    if _APOSTROPHE in folded:
+        folded = _settle_apostrophes(folded)
+    flat = folded.replace(_BREAK, _SEPARATOR) if _BREAK in folded else folded
+    words = flat.split()
+    if not words:
+        return normalize(text)
+    clauses = _clause_words(folded, _word_mask(flat), len(words))
+    pieces = flat.split(_SEPARATOR)
+    lengths = list(map(len, pieces))
+    # piece i starts after the i pieces and i separators before it
+    firsts = list(compress(map(add, accumulate(lengths, initial=0), count()), lengths))
+    table = shorthand()
+    flags: Iterable[bool] = map(table.__contains__, words)
+    if _APOSTROPHE in flat:
+        flags = map(or_, flags, map(contains, words, repeat(_APOSTROPHE)))
+    changed = list(compress(count(), flags))
+    stops = list(map(add, firsts, map(len, words)))
+    fixed: list[int] = []
+    if changed:
+        words, firsts, stops, fixed, clauses = _word_table(table, words, firsts, stops, changed, clauses)
+    return PreparedText(text, words, firsts, stops, frozenset(fixed), tuple(clauses))
+
+
+def _word_table(
+    table: Mapping[str, str],
+    words: list[str],
+    firsts: list[int],
+    stops: list[int],
+    changed: list[int],
+    clauses: list[int],
+) -> tuple[list[str], list[int], list[int], list[int], list[int]]:
+    """Step 4 on a word table: new words, their folded ranges, which are expansions, new clauses."""
+    out_words: list[str] = []
+    out_firsts: list[int] = []
+    out_stops: list[int] = []
+    fixed: list[int] = []
+    shifts = [0]  # new index minus old index, after each changed word
+    emptied = False  # some word expanded to no word at all
+
+    def expand(expansion: str, first: int, stop: int) -> None:
+        nonlocal emptied
+        pieces = [piece for piece in expansion.split(" ") if piece]
+        emptied |= not pieces
+        for piece in pieces:
+            fixed.append(len(out_words))
+            out_words.append(piece)
+            out_firsts.append(first)
+            out_stops.append(stop)
+
+    previous = 0
+    for index in changed:
+        out_words += words[previous:index]
+        out_firsts += firsts[previous:index]
+        out_stops += stops[previous:index]
+        word, first = words[index], firsts[index]
+        expansion = table.get(word)
+        if expansion is None and _APOSTROPHE in word:
+            expansion = table.get(word.replace(_APOSTROPHE, ""))
+        if expansion is not None:
+            expand(expansion, first, stops[index])
+        else:
+            for part in word.split(_APOSTROPHE):
+                end = first + len(part)
+                replacement = table.get(part)
+                if replacement is not None:
+                    expand(replacement, first, end)
+                else:
+                    out_words.append(part)
+                    out_firsts.append(first)
+                    out_stops.append(end)
+                first = end + 1
+        shifts.append(len(out_words) - index - 1)
+        previous = index + 1
+    out_words += words[previous:]
+    out_firsts += firsts[previous:]
+    out_stops += stops[previous:]
+    moved = list(map(add, clauses, map(shifts.__getitem__, map(bisect_left, repeat(changed), clauses))))
+    if emptied:
+        moved = [
+            new
+            for index, new in enumerate(moved)
+            if new < len(out_words) and (not index or new > moved[index - 1])
+        ]
+    return out_words, out_firsts, out_stops, fixed, moved
+
+
+class PreparedText:
+    """What ``prepare_for_matching`` gives: a ``NormalizedText`` whose offsets are worked out on demand.
+
+    Only for a folded text aligned with the original (character ``i`` came
+    from character ``i``). Every word of ``text`` either comes character by
+    character from the folded text at ``folded_firsts[k]``, or (``fixed``)
+    replaces a folded word or part of one: then each of its characters spans
+    that whole range, from ``folded_firsts[k]`` to ``folded_stops[k]``.
+    """
+
+    __slots__ = (
+        "_word_starts",
+        "clause_starts",
+        "fixed",
+        "folded_firsts",
+        "folded_stops",
+        "lengths",
+        "original",
+        "text",
+    )
+
+    def __init__(
+        self,
+        original: str,
+        words: list[str],
+        folded_firsts: list[int],
+        folded_stops: list[int],
+        fixed: frozenset[int],
+        clause_starts: tuple[int, ...],
+    ) -> None:
+        self.original = original
+        self.text = " ".join(words)
+        self.lengths = lengths = list(map(len, words))
+        self._word_starts = list(map(add, accumulate(lengths, initial=0), range(len(words))))
+        self.folded_firsts, self.folded_stops = folded_firsts, folded_stops
+        self.fixed = fixed
+        self.clause_starts = clause_starts
+
+    def clause_start(self, word: int) -> int:
+        """Index of the first word of the clause that word ``word`` is in."""
+        index = bisect_right(self.clause_starts, word) - 1
+        return self.clause_starts[index] if index >= 0 else 0
+
+    def to_original(self, start: int, end: int) -> tuple[int, int]:
+        """The span of ``original`` that ``text[start:end]`` came from (as ``NormalizedText``)."""
+        size = len(self.text)
+        start = min(max(start, 0), size)
+        end = min(max(end, start), size)
+        if start == size:
+            return len(self.original), len(self.original)
+        if end == start:
+            first = self._start_of(start)
+            return first, first
+        return self._start_of(start), self._end_of(end - 1)
+
+    def _start_of(self, position: int) -> int:
+        word = bisect_right(self._word_starts, position) - 1
+        offset = position - self._word_starts[word]
+        if offset < self.lengths[word]:
+            first = self.folded_firsts[word]
+            return first if word in self.fixed else first + offset
+        # the space after the word: from the end of one word to the start of the next
+        return min(self.folded_stops[word], self.folded_firsts[word + 1])
+
+    def _end_of(self, position: int) -> int:
+        word = bisect_right(self._word_starts, position) - 1
+        offset = position - self._word_starts[word]
+        if offset < self.lengths[word]:
+            return self.folded_stops[word] if word in self.fixed else self.folded_firsts[word] + offset + 1
+        return max(self.folded_stops[word], self.folded_firsts[word + 1])
+
+
+# -- the folded text -----------------------------------------------------------
+
+
+class _NotLatin(Exception):
+    """Raised by the Latin-1 error handler: fold this text with ``str.translate`` instead."""
+
+
+# Texts with at most one character in this many beyond Latin-1 (curly quotes,
+# emoji) take the Latin-1 way; others (other scripts) ``str.translate``.
+_FEW_OUTSIDE_LATIN1 = 16
+
+
+def _fold_text(text: str) -> tuple[str, list[int] | None, list[int] | None]:
+    """The folded text, and the original span of each of its characters.
+
+    The spans are None when the folded text is aligned with ``text`` (character
+    ``i`` came from character ``i``), which is the case for most texts.
+    """
+    try:
+        data = text.encode("latin-1")
+    except UnicodeEncodeError:
+        data = None
+        outside = len(text) - len(text.encode("latin-1", "ignore"))
+        if outside * _FEW_OUTSIDE_LATIN1 <= len(text):
+            with contextlib.suppress(_NotLatin):
+                # one call of _latin_stand_ins per run of characters beyond Latin-1
+                data = text.encode("latin-1", _ERRORS)
+    folded = data.translate(_LATIN1).decode("latin-1") if data is not None else text.translate(_TABLE)
+    if _SPECIAL not in folded:
+        return folded, None, None
+    if data is None or _DROPPED_STAND_IN in data:
+        folded = _drop_beside_separators(text, folded)
+        if _SPECIAL not in folded:
+            return folded, None, None
+    # Characters marked special are folded a segment (a character and the
+    # combining marks after it) at a time; every other character kept its
+    # place, so the runs between them are taken from ``folded`` as they are.
+    combining = unicodedata.combining
     size = len(text)
-    index = 0
-    while index < size:
-        stop = index + 1
-        while stop < size and unicodedata.combining(text[stop]):
+    pieces: list[str] = []
+    starts: list[int] = []
+    ends: list[int] = []
+    cursor = 0
+    position = folded.find(_SPECIAL)
+    while position >= 0:
+        first = position - 1 if position > cursor and combining(text[position]) else position
+        stop = position + 1
+        while stop < size and combining(text[stop]):
             stop += 1
-        builder.segment(text[index:stop], index, stop)
-        index = stop
-    return builder.finish()
+        if cursor < first:
+            pieces.append(folded[cursor:first])
+            starts.extend(range(cursor, first))
+            ends.extend(range(cursor + 1, first + 1))
+        value = _segment_value(text[first:stop])
+        if value:
+            pieces.append(value)
+            starts.extend([first] * len(value))
+            ends.extend([stop] * len(value))
+        cursor = stop
+        position = folded.find(_SPECIAL, stop)
+    if cursor < size:
+        pieces.append(folded[cursor:])
+        starts.extend(range(cursor, size))
+        ends.extend(range(cursor + 1, size + 1))
+    return "".join(pieces), starts, ends
+
+
+def _drop_beside_separators(text: str, folded: str) -> str:
+    """``folded`` with dropped characters next to a separator turned into separators.
+
+    A character that folds to nothing (a zero-width joiner, an emoji variation
+    selector) must not split a word; but beside a separator, or at either end
+    of the text, a separator in its place changes nothing, and keeps the
+    folded text aligned.
+    """
+    combining = unicodedata.combining
+    size = len(text)
+    replaced: list[int] = []
+    position = folded.find(_SPECIAL)
+    while position >= 0:
+        after = position + 1
+        if (
+            (
+                position == 0
+                or folded[position - 1] in " \n"
+                or (replaced and replaced[-1] == position - 1)
+                or after == size
+                or folded[after] in " \n"
+            )
+            and not combining(text[position])
+            and (after == size or not combining(text[after]))
+            and not _segment_value(text[position])
+        ):
+            replaced.append(position)
+        position = folded.find(_SPECIAL, after)
+    if not replaced:
+        return folded
+    pieces = [folded[start + 1 : stop] for start, stop in pairwise([-1, *replaced, size])]
+    return _SEPARATOR.join(pieces)
+
+
+def _settle_apostrophes(folded: str) -> str:
+    """An apostrophe stays only between two word characters; others become separators."""
+    pieces = folded.split(_APOSTROPHE)
+    joined = [pieces[0]]
+    for before, after in pairwise(pieces):
+        inside = before and after and before[-1] not in " \n" and after[0] not in " \n"
+        joined.append(_APOSTROPHE if inside else _SEPARATOR)
+        joined.append(after)
+    return "".join(joined)
+
+
+# -- words and clauses ---------------------------------------------------------
+
+_SPACE_TO_ZERO = bytes(0 if code == 0x20 else 1 for code in range(256))
+_NONZERO_TO_ONE = bytes(0 if code == 0 else 1 for code in range(256))
+
+
+def _word_mask(flat: str) -> bytes:
+    """One byte per character of ``flat``: 1 in a word, 0 for a separator (a space)."""
+    if flat.isascii():
+        return flat.encode("ascii").translate(_SPACE_TO_ZERO)
+    # Without a per-character loop: a character is a space when the low byte of
+    # its code is 0x20 and the two bytes above it are 0.
+    data = flat.encode("utf-32-le")
+    low = int.from_bytes(data[0::4].translate(_SPACE_TO_ZERO), "little")
+    high = int.from_bytes(data[1::4], "little") | int.from_bytes(data[2::4], "little")
+    return (low | high).to_bytes(len(flat), "little").translate(_NONZERO_TO_ONE)
+
+
+def _clause_words(folded: str, mask: bytes, count: int) -> list[int]:
+    """Indices of the words that begin a clause: 0, and the first word after each break."""
+    clauses = [0]
+    seen = mask[0]  # words that start before ``position``
+    previous = 0
+    position = folded.find(_BREAK)
+    while position >= 0:
+        seen += mask.count(b"\x00\x01", previous, position)
+        if seen >= count:
+            break
+        if seen > clauses[-1]:
+            clauses.append(seen)
+        previous = position
+        # every other break before the next word starts the same clause
+        following = mask.find(1, position)
+        if following < 0:
+            break
+        position = folded.find(_BREAK, following)
+    return clauses
+
+
+# -- offsets -------------------------------------------------------------------
+
+_INTEGER_LIMIT = 1 << 18
+_integers: tuple[int, ...] = tuple(range(1 << 12))
+
+
+def _numbers(size: int) -> Sequence[int]:
+    """0, 1, 2, … (at least ``size`` of them); kept, so offsets need not create int objects."""
+    global _integers  # a cache that only grows
+    numbers = _integers
+    if size <= len(numbers):
+        return numbers
+    if size > _INTEGER_LIMIT:
+        return range(size)
+    numbers = tuple(range(min(max(size, 2 * len(numbers)), _INTEGER_LIMIT)))
+    _integers = numbers
+    return numbers
+
+
+def _aligned_offsets(mask: bytes, size: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """The offsets when every word is kept as is and the folded text is aligned with the original.
+
+    A word character keeps its own index; the space joining two words spans
+    from the first separator after one to the start of the next: starts take
+    the first separator of every run, ends the index after the last one.
+    """
+    numbers = _numbers(len(mask) + 1)
+    after_words = mask.replace(b"\x01\x00", b"\x01\x01")
+    before_words = mask.replace(b"\x00\x01", b"\x01\x01")
+    first = mask.find(1)
+    starts = tuple(compress(numbers[first : first + len(mask)], after_words[first:]))
+    ends = tuple(compress(numbers[first + 1 : first + 1 + len(mask)], before_words[first:]))
+    return starts[:size], ends
+
+
+class _Joiner:
+    """Joins the words into the normalised text when some change or the folded text is not aligned.
+
+    ``join`` fills ``words``, ``starts`` and ``ends``. In an aligned folded
+    text the words that do not change take their offsets from
+    ``_aligned_offsets`` in slices; changed words (and the spaces next to
+    them) are added one by one, as is every word of a text that is not aligned.
+    """
+
+    def __init__(
+        self,
+        table: Mapping[str, str],
+        flat: str,
+        mask: bytes,
+        folded_starts: list[int] | None,
+        folded_ends: list[int] | None,
+    ) -> None:
+        self.table, self.flat, self.mask = table, flat, mask
+        self.folded_starts, self.folded_ends = folded_starts, folded_ends
+        self.numbers = _numbers(len(flat) + 1)
+        self.words: list[str] = []
+        self.starts: list[int] = []
+        self.ends: list[int] = []
+        self.last_end = -1
+        self.emptied = False  # some word expanded to no word at all
+
+    def join(self, words: list[str], changed: list[int], clauses: list[int]) -> tuple[list[str], list[int]]:
+        """The new words, and ``clauses`` (indices of ``words``) as indices of the new words.
+
+        ``changed`` are the indices of the words the table expands or that have apostrophes.
+        """
+        if self.folded_starts is None:
+            shifts = self._join_aligned(words, changed)
+        else:
+            shifts = self._join_each(words, changed)
+        # a clause word moves by the shift after the last changed word before it
+        shifts.insert(0, 0)
+        done = map(bisect_left, repeat(changed), clauses)
+        moved = list(map(add, clauses, map(shifts.__getitem__, done)))
+        if not self.emptied:
+            return self.words, moved
+        # an expansion with no words: two clauses may now start at the same word
+        starts: list[int] = []
+        for new in moved:
+            if new < len(self.words) and (not starts or new > starts[-1]):
+                starts.append(new)
+        return self.words, starts
+
+    def _join_aligned(self, words: list[str], changed: list[int]) -> list[int]:
+        """Words of an aligned folded text; returns new index minus old after each changed word."""
+        mask = self.mask
+        # the offsets as if no word changed: word k is at index ``position`` of
+        # that text, its letters being the letters before it plus k spaces
+        size = mask.count(1) + len(words) - 1
+        kept_starts, kept_ends = _aligned_offsets(mask, size)
+        # A changed word is the first whole-word occurrence of its text after the
+        # previous changed word: the words between are unchanged, so differ from it.
+        padded = f" {self.flat} "
+        shifts: list[int] = []
+        next_word = next_kept = searched = letters = counted = 0
+        for index in changed:
+            word = words[index]
+            first = padded.find(f" {word} ", searched)
+            letters += mask.count(1, counted, first)
+            counted = first
+            position = letters + index
+            if next_word < index:
+                self.words.extend(words[next_word:index])
+                self._add(
+                    kept_starts[next_kept : position - 1],
+                    kept_ends[next_kept : position - 1],
+                    kept_starts[next_kept],
+                    kept_ends[position - 2],
+                )
+            self._changed(word, first, first + len(word))
+            shifts.append(len(self.words) - index - 1)
+            next_word, next_kept, searched = index + 1, position + len(word) + 1, first + len(word) + 1
+        if next_word < len(words):
+            self.words.extend(words[next_word:])
+            self._add(kept_starts[next_kept:], kept_ends[next_kept:], kept_starts[next_kept], kept_ends[-1])
+        return shifts
+
+    def _join_each(self, words: list[str], changed: list[int]) -> list[int]:
+        """Words of a folded text that is not aligned, one by one."""
+        pieces = self.flat.split(_SEPARATOR)
+        lengths = list(map(len, pieces))
+        # piece i starts after the i pieces and i separators before it
+        firsts = compress(map(add, accumulate(lengths, initial=0), count()), lengths)
+        shifts: list[int] = []
+        changes = iter(changed)
+        change = next(changes, -1)
+        for index, (word, first) in enumerate(zip(words, firsts, strict=True)):
+            if index == change:
+                self._changed(word, first, first + len(word))
+                shifts.append(len(self.words) - index - 1)
+                change = next(changes, -1)
+            else:
+                self.words.append(word)
+                self._part(first, first + len(word))
+        return shifts
+
+    def _add(self, starts: Sequence[int], ends: Sequence[int], first_start: int, last_end: int) -> None:
+        """Characters with their offsets, after the space that joins them to the previous ones."""
+        if self.last_end >= 0:
+            self.starts.append(min(self.last_end, first_start))
+            self.ends.append(max(self.last_end, first_start))
+        self.starts += starts
+        self.ends += ends
+        self.last_end = last_end
+
+    def _part(self, low: int, high: int) -> None:
+        """Characters taken as they are from ``flat[low:high]``."""
+        if self.folded_starts is None or self.folded_ends is None:
+            numbers = self.numbers
+            self._add(numbers[low:high], numbers[low + 1 : high + 1], low, high)
+        else:
+            starts, ends = self.folded_starts, self.folded_ends
+            self._add(starts[low:high], ends[low:high], starts[low], ends[high - 1])
+
+    def _changed(self, word: str, low: int, high: int) -> None:
+        """A word the shorthand table expands, or that has apostrophes, at ``flat[low:high]``."""
+        table = self.table
+        expansion = table.get(word)
+        if expansion is None and _APOSTROPHE in word:
+            expansion = table.get(word.replace(_APOSTROPHE, ""))
+        if expansion is not None:
+            self._expansion(expansion, low, high)
+            return
+        position = low
+        for part in word.split(_APOSTROPHE):
+            end = position + len(part)
+            replacement = table.get(part)
+            if replacement is not None:
+                self._expansion(replacement, position, end)
+            else:
+                self.words.append(part)
+                self._part(position, end)
+            position = end + 1
+
+    def _expansion(self, expansion: str, low: int, high: int) -> None:
+        """Words that replace ``flat[low:high]``: each of their characters spans all of it."""
+        if self.folded_starts is None or self.folded_ends is None:
+            start, end = low, high
+        else:
+            start, end = self.folded_starts[low], self.folded_ends[high - 1]
+        pieces = [piece for piece in expansion.split(" ") if piece]
+        self.emptied |= not pieces
+        for piece in pieces:
+            self.words.append(piece)
+            self._add((start,) * len(piece), (end,) * len(piece), start, end)
+
+
+# -- shorthand -----------------------------------------------------------------
 
 
 @functools.cache
@@ -140,7 +714,9 @@ def parse_shorthand(raw: str) -> dict[str, str]:
     return table
 
 
-@functools.lru_cache(maxsize=8192)
+# -- folding one segment (the definition) --------------------------------------
+
+
 def _fold(segment: str) -> str:
     """NFKC, case-fold, strip marks; repeated until stable (a few code points need it)."""
     folded = segment
@@ -170,102 +746,106 @@ def _kind(char: str) -> str:
     return "s"
 
 
-class _Builder:
-    """Accumulates words with their original spans, then joins them."""
+_KIND_CHARS = {"'": _APOSTROPHE, "b": _BREAK, "s": _SEPARATOR, "x": ""}
 
-    def __init__(self, original: str, table: Mapping[str, str]) -> None:
-        self._original = original
-        self._table = table
-        self._chars: list[str] = []
-        self._starts: list[int] = []
-        self._ends: list[int] = []
-        self._words: list[tuple[int, int]] = []
-        self._clauses: list[int] = []
-        self._break = False
-        # the word being read: characters with their original spans
-        self._word: list[tuple[str, int, int]] = []
-        self._apostrophe: tuple[int, int] | None = None
+# Segments longer than this are put in canonical order before folding (so that
+# unicodedata's insertion sort stays linear) and are not cached.
+_LONG_SEGMENT = 32
 
-    def segment(self, segment: str, start: int, end: int) -> None:
-        if segment[0] in _APOSTROPHES:
-            self._on_apostrophe(start, end)
-            return
-        for char in _fold(segment):
-            kind = _kind(char)
-            if kind == "w":
-                self._on_word_char(char, start, end)
-            elif kind == "'":
-                self._on_apostrophe(start, end)
-            elif kind == "b":
-                self._end_word()
-                self._break = True
-            elif kind == "s":
-                self._end_word()
 
-    def finish(self) -> NormalizedText:
-        self._end_word()
-        return NormalizedText(
-            original=self._original,
-            text="".join(self._chars),
-            starts=tuple(self._starts),
-            ends=tuple(self._ends),
-            word_spans=tuple(self._words),
-            clause_starts=tuple(self._clauses),
-        )
+def _segment_value(segment: str) -> str:
+    """What one segment (a character and the combining marks after it) adds to the folded text."""
+    if segment[0] in _APOSTROPHES:
+        return _APOSTROPHE
+    if len(segment) > _LONG_SEGMENT:
+        return _reduce(_fold(_canonical_order(segment)))
+    return _short_segment_value(segment)
 
-    def _on_word_char(self, char: str, start: int, end: int) -> None:
-        if self._apostrophe is not None:
-            self._word.append(("'", *self._apostrophe))
-            self._apostrophe = None
-        self._word.append((char, start, end))
 
-    def _on_apostrophe(self, start: int, end: int) -> None:
-        if self._word and self._apostrophe is None:
-            self._apostrophe = (start, end)
+@functools.lru_cache(maxsize=8192)
+def _short_segment_value(segment: str) -> str:
+    return _reduce(_fold(segment))
+
+
+def _reduce(folded: str) -> str:
+    """Folded characters in the folded text's alphabet: word characters, ', \\n and space."""
+    return "".join(_KIND_CHARS.get(_kind(char), char) for char in folded)
+
+
+def _canonical_order(segment: str) -> str:
+    """``segment`` with its combining marks stably sorted by combining class.
+
+    That is the canonical ordering every Unicode normal form applies, so the
+    result is canonically equivalent to ``segment`` and folds the same (NFD
+    and NFKD of a combining mark keep its class); it only spares unicodedata
+    its quadratic insertion sort on a long run of marks.
+    """
+    keep = 0 if unicodedata.combining(segment[0]) else 1
+    return segment[:keep] + "".join(sorted(segment[keep:], key=unicodedata.combining))
+
+
+def _char_value(char: str) -> str:
+    """What ``char`` adds to the folded text when it is a segment of its own, as one character.
+
+    ``_SPECIAL`` when that is not one character: the character is a combining
+    mark (it belongs to the segment before it), or it folds to nothing or to
+    several characters. Several separators count as one: the folded text is
+    the same for words, clauses and offsets.
+    """
+    if unicodedata.combining(char):
+        return _SPECIAL
+    value = _segment_value(char)
+    if len(value) == 1:
+        return value
+    if value and not value.strip(" \n"):
+        return _BREAK if _BREAK in value else _SEPARATOR
+    return _SPECIAL
+
+
+# -- the translate tables --------------------------------------------------------
+
+_TABLE_LIMIT = 1 << 16
+
+
+class _Table(dict[int, str]):
+    """Code point → ``_char_value``, for ``str.translate``; filled on first sight of each."""
+
+    def __missing__(self, code: int) -> str:
+        value = _char_value(chr(code))
+        if len(self) < _TABLE_LIMIT:
+            self[code] = value
+        return value
+
+
+_TABLE = _Table()
+
+# The same for Latin-1 bytes, for ``bytes.translate``: a character whose value
+# is not a Latin-1 character is special (it is folded as a segment).
+_LATIN1 = bytes(
+    ord(value) if ord(value) < 0x100 else ord(_SPECIAL) for value in map(_char_value, map(chr, range(0x100)))
+)
+# A Latin-1 character the table makes special, and the Latin-1 characters the
+# table maps to themselves: what a character beyond Latin-1 may stand in as.
+_DROPPED_STAND_IN = b"\xad"  # soft hyphen: folds to nothing
+_SPECIAL_STAND_IN = b"\xdf"  # sharp s: folds to several characters
+_SELF_MAPPED = frozenset(chr(code) for code in range(0x100) if _LATIN1[code] == code)
+_ERRORS = "triage_rules.fold"
+
+
+def _latin_stand_ins(error: UnicodeError) -> tuple[bytes, int]:
+    """For ``encode("latin-1")``: a Latin-1 byte per character that folds the same way."""
+    if not isinstance(error, UnicodeEncodeError):
+        raise error
+    stand_ins = bytearray()
+    for char in error.object[error.start : error.end]:
+        value = _TABLE[ord(char)]
+        if value == _SPECIAL:
+            stand_ins += _SPECIAL_STAND_IN if _segment_value(char) else _DROPPED_STAND_IN
+        elif value in _SELF_MAPPED:
+            stand_ins += value.encode("latin-1")
         else:
-            self._end_word()
+            raise _NotLatin
+    return bytes(stand_ins), error.end
 
-    def _end_word(self) -> None:
-        word, self._word, self._apostrophe = self._word, [], None
-        if not word:
-            return
-        typed = "".join(c for c, _, _ in word)
-        expansion = self._table.get(typed)
-        if expansion is None and "'" in typed:
-            expansion = self._table.get(typed.replace("'", ""))
-        if expansion is not None:
-            self._emit_expansion(expansion, word[0][1], word[-1][2])
-            return
-        part: list[tuple[str, int, int]] = []
-        for item in [*word, ("'", 0, 0)]:
-            if item[0] != "'":
-                part.append(item)
-                continue
-            piece = "".join(c for c, _, _ in part)
-            replacement = self._table.get(piece) if len(part) < len(word) else None
-            if replacement is not None:
-                self._emit_expansion(replacement, part[0][1], part[-1][2])
-            elif part:
-                self._emit_word(part)
-            part = []
 
-    def _emit_expansion(self, expansion: str, start: int, end: int) -> None:
-        for piece in expansion.split(" "):
-            if piece:
-                self._emit_word([(c, start, end) for c in piece])
-
-    def _emit_word(self, word: list[tuple[str, int, int]]) -> None:
-        if self._chars:
-            previous_end, next_start = self._ends[-1], word[0][1]
-            self._chars.append(" ")
-            self._starts.append(min(previous_end, next_start))
-            self._ends.append(max(previous_end, next_start))
-        if self._break or not self._words:
-            self._clauses.append(len(self._words))
-            self._break = False
-        begin = len(self._chars)
-        for char, start, end in word:
-            self._chars.append(char)
-            self._starts.append(start)
-            self._ends.append(end)
-        self._words.append((begin, len(self._chars)))
+codecs.register_error(_ERRORS, _latin_stand_ins)
