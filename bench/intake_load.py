@@ -76,7 +76,8 @@ def multipart(fields: dict[str, str]) -> tuple[str, str]:
 
 def lua(path: Path, body: str, ctype: str, cookie: str | None) -> None:
     def q(s: str) -> str:
-        return '"' + s.replace("\\", "\\\\").replace('"', '\\"').replace("\r", "\\r").replace("\n", "\\n") + '"'
+        escaped = s.replace("\\", "\\\\").replace('"', '\\"')
+        return '"' + escaped.replace("\r", "\\r").replace("\n", "\\n") + '"'
     lines = ['wrk.method = "POST"', f"wrk.body = {q(body)}", f'wrk.headers["Content-Type"] = {q(ctype)}']
     if cookie:
         lines.append(f'wrk.headers["Cookie"] = {q(cookie)}')
@@ -137,7 +138,8 @@ def main() -> None:
     report = f"""
 ## {datetime.now(UTC):%Y-%m-%d %H:%M} UTC — web intake vs bare aiohttp
 
-Command: `.venv/bin/python bench/intake_load.py --duration {args.duration} --connections {args.connections}`
+Command: `.venv/bin/python bench/intake_load.py --duration {args.duration} \
+--connections {args.connections}`
 Machine: {platform.machine()}, {platform.python_implementation()} {platform.python_version()}, \
 {len(__import__('os').sched_getaffinity(0))} cores; load from `wrk -t1 -c{args.connections}` on the same machine.
 

@@ -114,6 +114,7 @@ async def healthz(request: web.Request) -> web.Response:
 def make_app(instance_dir: Path, env: Mapping[str, str] | None = None,
              services: Services | None = None) -> web.Application:
     from .api.routes import setup_api
+    from .channels.sms import setup_sms
     from .channels.web import setup_web
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
@@ -137,6 +138,7 @@ def make_app(instance_dir: Path, env: Mapping[str, str] | None = None,
     app.cleanup_ctx.append(lifecycle)
     app.router.add_get("/healthz", healthz)
     setup_web(app)
+    setup_sms(app)
     setup_api(app)
     app.router.add_static("/static/", STATIC_DIR, follow_symlinks=False)
     return app

@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 from triage_rules import Urgency
 
 from .errors import ConfigError
+from .twilio.texts import auto_reply_problem
 from .units import parse_duration, parse_size
 
 CONFIG_FILENAME = "hotline.toml"
@@ -46,6 +47,34 @@ def _str_list(v: Any) -> tuple[str, ...]:
     if not isinstance(v, list | tuple) or not all(isinstance(x, str) for x in v):
         raise ValueError("must be a list of strings")
     return tuple(v)
+
+
+def _bool(v: Any) -> bool:
+    if isinstance(v, bool):
+        return v
+    text = _str(v).strip().lower()
+    if text in ("true", "yes", "on", "1"):
+        return True
+    if text in ("false", "no", "off", "0"):
+        return False
+    raise ValueError("must be true or false")
+
+
+def _durations(v: Any) -> tuple[float, ...]:
+    """A comma-separated list of durations (``10s,1m,5m``): one retry after each."""
+    items = _str_list(v)
+    if not items:
+        raise ValueError("must list at least one duration")
+    return tuple(parse_duration(i) for i in items)
+
+
+def _auto_reply(v: Any) -> str:
+    """An operator's auto-reply text: empty (built-in) or neutral, with the emergency number."""
+    text = _str(v).strip()
+    problem = auto_reply_problem(text) if text else None
+    if problem is not None:
+        raise ValueError(problem)
+    return text
 
 
 def _url(v: Any) -> str:
@@ -123,6 +152,30 @@ SETTINGS: tuple[Setting, ...] = (
             "The hotline's own number (sender of replies and pages)."),
     Setting("twilio.api_base", "HOTLINE_TWILIO_API_BASE", _url, "https://api.twilio.com",
             "Twilio REST base URL; tests point it at a local stand-in."),
+    Setting("twilio.timeout", "HOTLINE_TWILIO_TIMEOUT", parse_duration, "8s",
+            "Longest wait for one Twilio REST call or media download (webhooks must answer in 15s)."),
+    Setting("twilio.retry_backoff", "HOTLINE_TWILIO_RETRY_BACKOFF", _durations,
+            "10s,1m,5m,30m,2h", "Waits between retries of failed Twilio work (media fetches, "
+            "deletions, reply sends); one retry per entry, then it is marked failed."),
+    Setting("twilio.delete_media", "HOTLINE_TWILIO_DELETE_MEDIA", _bool, True,
+            "Delete MMS/WhatsApp media at Twilio once it is stored here."),
+    Setting("twilio.delete_messages", "HOTLINE_TWILIO_DELETE_MESSAGES", _bool, False,
+            "Also delete each inbound message record (text, number) at Twilio once stored."),
+    Setting("sms.auto_reply", "HOTLINE_SMS_AUTO_REPLY", _bool, True,
+            "Answer a texter automatically (once per window) with what happens next."),
+    Setting("sms.auto_reply_window", "HOTLINE_SMS_AUTO_REPLY_WINDOW", parse_duration, "24h",
+            "A thread gets the automatic reply at most once in this time."),
+    Setting("sms.auto_reply_en", "HOTLINE_SMS_AUTO_REPLY_EN", _auto_reply, "",
+            "English automatic reply; empty for the built-in text. {emergency} is replaced "
+            "by the emergency number. Keep it neutral: it shows in the phone's preview."),
+    Setting("sms.auto_reply_es", "HOTLINE_SMS_AUTO_REPLY_ES", _auto_reply, "",
+            "Spanish automatic reply; empty for the built-in text."),
+    Setting("sms.default_language", "HOTLINE_SMS_DEFAULT_LANGUAGE", _choice("en", "es"), "en",
+            "Language of the automatic reply when the text does not show one."),
+    Setting("sms.max_media", "HOTLINE_SMS_MAX_MEDIA", _int, 10,
+            "Most media items taken from one MMS/WhatsApp message."),
+    Setting("sms.max_media_size", "HOTLINE_SMS_MAX_MEDIA_SIZE", parse_size, "16MB",
+            "Largest media item downloaded from Twilio."),
 )
 
 SETTINGS_BY_KEY = {s.key: s for s in SETTINGS}
@@ -213,6 +266,11 @@ def _check_limits(values: Mapping[str, Any]) -> None:
     for key in ("web.max_attachments", "web.max_message_chars", "store.batch_max"):
         if values[key] < 0 or (key != "web.max_attachments" and values[key] == 0):
             raise ConfigError(f"{key}: must be positive")
+    if not 0 < values["twilio.timeout"] <= 60:
+        raise ConfigError("twilio.timeout: must be more than 0s and at most 60s")
+    if not 0 <= values["sms.max_media"] <= 10:
+        raise ConfigError("sms.max_media: must be between 0 and 10 (Twilio's own limit)")
+
 
 
 def render_default_config() -> str:
@@ -227,11 +285,14 @@ def render_default_config() -> str:
             section = sec
         lines.append(f"# {s.help} (env {s.env})")
         default = s.default
-        if s.secret or (s.key.startswith("twilio.") and s.key != "twilio.api_base"):
+        if s.secret or s.key in _UNSET_BY_DEFAULT:
             lines.append(f"# {name} = \"\"")
             continue
         lines.append(f"{name} = {_toml_value(default)}")
     return "\n".join(lines) + "\n"
+
+
+_UNSET_BY_DEFAULT = frozenset({"twilio.account_sid", "twilio.number"})
 
 
 def _toml_value(v: Any) -> str:

@@ -35,7 +35,7 @@ def verify(secret: ServerSecret, cookie: str | None, token: str | None, max_age:
     if not cookie or not token:
         return "missing"
     issued_text, _, _mac = token.partition(".")
-    if not issued_text.isdigit() or len(issued_text) > 12:
+    if not (issued_text.isascii() and issued_text.isdigit()) or len(issued_text) > 12:
         return "malformed"
     current = time.time() if now is None else now
     if current - int(issued_text) > max_age or int(issued_text) > current + 60:

@@ -87,6 +87,16 @@ class _TipTarget:
     key_stored: asyncio.Task[bytes] | None = None  # a new tip's key, being made durable
 
 
+StoreHook = Callable[[sqlite3.Connection, TipId, MessageId], None]
+"""Extra rows written in the message's own transaction (e.g. a channel's follow-up
+work), so they commit with it or not at all. Not called for a duplicate."""
+
+
+def rules_channel(channel: Channel) -> str:
+    """The channel name the rules know: WhatsApp messages are texts like SMS."""
+    return Channel.SMS.value if channel is Channel.WHATSAPP else channel.value
+
+
 class _ThreadRace(Exception):
     """Another message created this reporter's thread first; seal again for that tip."""
 
@@ -102,15 +112,15 @@ class Intake:
         self._page_at, self._clock = page_at, clock
         self._log = get_logger("hotline.intake")
 
-    async def submit(self, inbound: Inbound) -> IntakeResult:
+    async def submit(self, inbound: Inbound, *, with_message: StoreHook | None = None) -> IntakeResult:
         for _attempt in range(3):
             try:
-                return await self._submit_once(inbound)
+                return await self._submit_once(inbound, with_message)
             except _ThreadRace:
                 continue
         raise ServiceUnavailable("could not store the message, please try again")
 
-    async def _submit_once(self, inbound: Inbound) -> IntakeResult:
+    async def _submit_once(self, inbound: Inbound, with_message: StoreHook | None) -> IntakeResult:
         external_key = self._external_key(inbound)
         if external_key is not None:
             duplicate = await self._find_duplicate(external_key)
@@ -118,7 +128,7 @@ class Intake:
                 return duplicate
         # Every language's rules run: the page language says nothing about the text's.
         decision = self._rules.current.evaluate(inbound.text, lang=None,
-                                                channel=inbound.channel.value)
+                                                channel=rules_channel(inbound.channel))
         urgency = max(decision.urgency, inbound.urgency_floor or Urgency.LOW)
         target = await self._target_tip(inbound)
         plan = await self._recipients(target)
@@ -139,7 +149,7 @@ class Intake:
         if target.key_stored is not None and await target.key_stored != target.storage_key:
             raise ServiceUnavailable("the tip's storage key changed while storing")
         stored = await self._db.write(
-            lambda conn: self._store(conn, inbound, target, row, plan, urgency, now)
+            lambda conn: self._store(conn, inbound, target, row, plan, urgency, now, with_message)
         )
         if stored is not None:  # the same external id was committed meanwhile
             return stored
@@ -207,7 +217,7 @@ class Intake:
 
     def _store(self, conn: sqlite3.Connection, inbound: Inbound, target: _TipTarget,
                row: q.NewMessage, plan: RecipientPlan, urgency: Urgency,
-               now: datetime) -> IntakeResult | None:
+               now: datetime, with_message: StoreHook | None = None) -> IntakeResult | None:
         if row.external_key is not None:
             found = conn.execute(
                 "SELECT m.id, m.tip_id, m.urgency, t.ref FROM messages m JOIN tips t"
@@ -224,6 +234,8 @@ class Intake:
         q.add_tip_advocates(conn, target.id, plan.advocate_ids)
         q.audit(conn, "intake", "message.received", target.id,
                 f"channel={inbound.channel.value} urgency={urgency.value}", at=stamp)
+        if with_message is not None:
+            with_message(conn, target.id, MessageId(row.id))
         return None
 
     def _insert_tip(self, conn: sqlite3.Connection, inbound: Inbound, target: _TipTarget,

@@ -26,6 +26,7 @@ ALLOWED_FIELDS = frozenset({
     "error", "reason", "route", "method", "status_code", "advocate", "role", "action",
     "host", "port", "url", "instance", "attachments", "size", "duplicate", "new_tip",
     "exception", "redacted", "migration", "path", "stage", "pid",
+    "auto_reply", "pending", "keyword", "stored", "kind", "attempts",
 })
 
 

@@ -24,6 +24,7 @@ from .rules_holder import RulesHolder
 from .server_secret import ServerSecret, load_server_secret
 from .store import Database
 from .store.queries import get_meta
+from .twilio.runtime import TwilioServices
 
 
 def load_recovery(path: Path) -> PublicIdentity:
@@ -48,6 +49,7 @@ class Services:
     intake: Intake
     receipt_limit: GlobalFailureLimit
     auth: Authenticator
+    twilio: TwilioServices | None = None  # None: Twilio is not configured, its channels say so
 
     @classmethod
     async def open(cls, config: Config, env: Mapping[str, str] | None = None) -> Services:
@@ -76,9 +78,19 @@ class Services:
         auth = Authenticator(db=db, origin=origin_of(config["service.public_url"]),
                              instance_id=instance_id, challenge_ttl=config["api.challenge_ttl"],
                              token_ttl=config["api.token_ttl"])
+        twilio = None
+        if config.twilio_enabled:
+            try:
+                twilio = await TwilioServices.open(config, db=db, secret=secret, intake=intake)
+            except BaseException:
+                await keystore.close()
+                await db.close()
+                raise
         return cls(config, paths, db, keystore, secret, rules, recovery, instance_id, intake,
-                   limit, auth)
+                   limit, auth, twilio)
 
     async def close(self) -> None:
+        if self.twilio is not None:  # its workers write: stop them before the database
+            await self.twilio.close()
         await self.db.close()
         await self.keystore.close()

@@ -22,9 +22,18 @@ from crypto import CryptoError, EnvelopeHeader, read_header, unwrap, wrap
 
 from ..app import SERVICES
 from ..domain import Channel, Direction, Role, Status, Urgency, is_valid_message_id
-from ..errors import BadRequest, Conflict, Forbidden, NotFound, UnsupportedMediaType
+from ..errors import (
+    BadRequest,
+    Conflict,
+    Forbidden,
+    NotFound,
+    ServiceUnavailable,
+    UnsupportedMediaType,
+)
+from ..intake import THREAD_LABEL
 from ..services import Services
 from ..store import queries as q
+from ..twilio.outbox import Delivery, SmsOutbox, record_pending
 from .auth import Advocate
 
 _REQ_ADVOCATE: web.RequestKey[Advocate] = web.RequestKey("advocate", Advocate)
@@ -157,8 +166,11 @@ async def get_tip(request: web.Request) -> web.Response:
         raise NotFound("this tip has been deleted")
     rows = await s.db.fetchall(
         "SELECT m.id, m.seq, m.direction, m.created_at, m.urgency, m.ruleset_version,"
-        " m.envelope, adv.fingerprint AS author FROM messages m LEFT JOIN advocates adv"
-        " ON adv.id = m.author_id WHERE m.tip_id = ? ORDER BY m.seq", (tip_id,))
+        " m.envelope, adv.fingerprint AS author, o.status AS delivery_status,"
+        " o.attempts AS delivery_attempts, o.error AS delivery_error FROM messages m"
+        " LEFT JOIN advocates adv ON adv.id = m.author_id"
+        " LEFT JOIN sms_outbox o ON o.message_id = m.id WHERE m.tip_id = ? ORDER BY m.seq",
+        (tip_id,))
     parts = await s.db.fetchall(
         "SELECT a.message_id, a.part, a.size FROM attachments a JOIN messages m"
         " ON m.id = a.message_id WHERE m.tip_id = ? ORDER BY a.part", (tip_id,))
@@ -171,6 +183,9 @@ async def get_tip(request: web.Request) -> web.Response:
         "ruleset_version": r["ruleset_version"], "author": r["author"],
         "envelope": _enc(unwrap(key, bytes(r["envelope"]), label=tip_id)),
         "attachments": by_message.get(r["id"], []),
+        "delivery": None if r["delivery_status"] is None else {
+            "status": r["delivery_status"], "attempts": r["delivery_attempts"],
+            "error": r["delivery_error"]},
     } for r in rows]
     await s.db.write(lambda c: q.audit(c, a.fingerprint, "tip.fetch", tip_id,
                                        f"messages={len(messages)}"))
@@ -232,9 +247,10 @@ def _check_envelope(header: EnvelopeHeader, s: Services, tip: sqlite3.Row, messa
     if author.fingerprint not in recipients:
         raise BadRequest("the envelope must be sealed to its author")
     reporter = tip["reply_fingerprint"]
-    if direction is Direction.NOTE and reporter in recipients:
+    if direction is Direction.NOTE and reporter is not None and reporter in recipients:
         raise BadRequest("a private note must not be sealed to the reporter")
-    if direction is Direction.OUT and reporter not in recipients:
+    if direction is Direction.OUT and tip["channel"] == Channel.WEB.value \
+            and reporter not in recipients:
         raise BadRequest("a reply must be sealed to the reporter's receipt key")
 
 
@@ -252,8 +268,12 @@ async def post_message(request: web.Request) -> web.Response:
         raise BadRequest("'direction' must be 'out' or 'note'") from None
     if direction is Direction.IN:
         raise BadRequest("'direction' must be 'out' or 'note'")
-    if direction is Direction.OUT and tip["channel"] != Channel.WEB.value:
-        raise Conflict("replies on this channel are sent by its own channel, not yet available")
+    texting = direction is Direction.OUT and tip["channel"] in _TEXT_CHANNELS
+    if direction is Direction.OUT and tip["channel"] not in (Channel.WEB.value, *_TEXT_CHANNELS):
+        raise Conflict("replies on this channel are not available yet")
+    if not texting and ("to" in data or "text" in data):
+        raise BadRequest("only SMS/WhatsApp replies carry 'to' and 'text'; this one travels sealed")
+    outgoing = await _outgoing_text(s, tip_id, data) if texting else None
     envelope = _b64(data, "envelope")
     try:
         header = read_header(envelope)
@@ -275,10 +295,41 @@ async def post_message(request: web.Request) -> web.Response:
             conn.execute("UPDATE tips SET status = 'in_progress' WHERE id = ?", (tip_id,))
         conn.execute("UPDATE tips SET updated_at = ? WHERE id = ?", (row.created_at, tip_id))
         q.audit(conn, a.fingerprint, f"message.{direction.value}", tip_id, f"message={message_id}")
+        if outgoing is not None:
+            record_pending(conn, tip_id, message_id)
         return seq
 
     seq = await s.db.write(store)
-    return web.json_response({"id": message_id, "seq": seq}, status=201)
+    answer: dict[str, Any] = {"id": message_id, "seq": seq}
+    if outgoing is not None:  # stored first; the number and text are used here and forgotten
+        outbox, to, text = outgoing
+        delivery: Delivery = await outbox.send(tip_id, message_id, to, text)
+        answer["delivery"] = delivery.as_json()
+    return web.json_response(answer, status=201)
+
+
+_TEXT_CHANNELS = (Channel.SMS.value, Channel.WHATSAPP.value)
+MAX_SMS_CHARS = 1600  # Twilio's limit for one (concatenated) message
+
+
+async def _outgoing_text(s: Services, tip_id: str,
+                         data: dict[str, Any]) -> tuple[SmsOutbox, str, str]:
+    """The number and text of an SMS reply, checked against the tip (CRYPTO.md §8).
+
+    The number comes from the advocate's device; its keyed hash must be the
+    tip's thread hash, so the API cannot be used to text anyone else.
+    """
+    if s.twilio is None or not s.config["twilio.number"]:
+        raise ServiceUnavailable("Twilio is not configured: set HOTLINE_TWILIO_ACCOUNT_SID, "
+                                 "HOTLINE_TWILIO_AUTH_TOKEN and HOTLINE_TWILIO_NUMBER")
+    to, text = _field(data, "to", str), _field(data, "text", str)
+    if not text.strip() or len(text) > MAX_SMS_CHARS:
+        raise BadRequest(f"'text' must have 1 to {MAX_SMS_CHARS} characters")
+    row = await s.db.fetchone("SELECT thread_hash FROM tips WHERE id = ?", (tip_id,))
+    thread = None if row is None or row["thread_hash"] is None else bytes(row["thread_hash"])
+    if thread is None or thread not in s.secret.hashes(THREAD_LABEL, to.encode()):
+        raise Forbidden("'to' is not the number of this conversation")
+    return s.twilio.outbox, to, text
 
 
 async def triage(request: web.Request) -> web.Response:

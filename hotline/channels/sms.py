@@ -18,6 +18,7 @@ No storage code here: the channel asks the Twilio services and the intake.
 
 from __future__ import annotations
 
+import functools
 import sqlite3
 from collections.abc import Mapping
 
@@ -92,11 +93,17 @@ async def verified_form(request: web.Request, s: Services, tw: TwilioServices) -
     return form
 
 
-def _twiml(text: str | None) -> web.Response:
+@functools.lru_cache(maxsize=16)
+def _twiml_text(text: str | None) -> str:
     response = MessagingResponse()
     if text:
         response.message(text)
-    return web.Response(text=str(response), content_type="text/xml")
+    return str(response)
+
+
+def _twiml(text: str | None) -> web.Response:
+    """TwiML ``MessagingResponse``; there are only a few distinct answers, built once each."""
+    return web.Response(text=_twiml_text(text), content_type="text/xml")
 
 
 def _meta(msg: IncomingMessage, outcomes: list[MediaOutcome],
@@ -145,11 +152,14 @@ async def incoming_message(request: web.Request) -> web.Response:
             await s.intake.submit(_inbound(msg, [], None, keyword))
         log.info("sms.keyword", channel=channel, keyword=keyword.value, stored=recorded)
         return _twiml(None)  # Twilio answers keywords itself
-    auto_reply = bool(s.config["sms.auto_reply"])
+    # A keyword that came with media is stored like any message, but Twilio answers it.
+    auto_reply = bool(s.config["sms.auto_reply"]) and keyword is None
     lang_keyword = language_keyword(msg.body)
     lang = lang_keyword or detect_language(msg.body)
     claim = tw.conversations.claim_keys(msg.sender, msg.message_sid, force=lang_keyword is not None)
-    if await tw.conversations.has_message(msg.message_sid):  # Twilio retried a delivery
+    # A retried MMS is caught before its media is downloaded again; a plain SMS is
+    # caught by the intake itself (one read less on the common path).
+    if msg.media and await tw.conversations.has_message(msg.message_sid):
         reply = auto_reply and await tw.conversations.claim(claim)
         log.info("sms.received", channel=channel, duplicate=True, auto_reply=reply)
         return _twiml(tw.texts.text(lang) if reply else None)
@@ -163,7 +173,8 @@ async def incoming_message(request: web.Request) -> web.Response:
         if auto_reply:
             claimed.append(tw.conversations.claim_in(conn, claim))
 
-    result = await s.intake.submit(_inbound(msg, outcomes, lang, None), with_message=with_message)
+    result = await s.intake.submit(_inbound(msg, outcomes, lang, keyword),
+                                   with_message=with_message)
     tw.jobs.wake()
     if result.duplicate and auto_reply:  # committed meanwhile by a concurrent retry
         claimed.append(await tw.conversations.claim(claim))

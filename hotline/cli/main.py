@@ -14,7 +14,7 @@ from crypto import CryptoError
 from triage_rules import RuleError
 
 from ..errors import HotlineError
-from . import admin, advocate_cmds, demo
+from . import admin, advocate_cmds, demo, simulate
 
 DEFAULT_SERVER = "http://127.0.0.1:8080"
 
@@ -129,6 +129,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("tip")
     _client_args(p)
     p.set_defaults(func=advocate_cmds.cmd_ack)
+
+    simulate.register(sub)
     return parser
 
 

@@ -72,6 +72,8 @@ class AdvocateClient:
                               tip["channel"])
         out: dict[str, Any] = {k: m[k] for k in ("id", "seq", "direction", "created_at",
                                                  "urgency", "ruleset_version", "author")}
+        if m.get("delivery") is not None:  # an SMS/WhatsApp reply: did Twilio take it?
+            out["delivery"] = m["delivery"]
         try:
             opened = open_envelope(_b64(m["envelope"]), self.identity, expected=ctx)
             doc = json.loads(opened.body)
@@ -85,20 +87,20 @@ class AdvocateClient:
                        {"part": a["part"], "name": a["name"], "content_type": a["content_type"],
                         "size": a["size"]} for a in atts])
         if save is not None:
-            for a in atts:
+            for a, shown in zip(atts, out["attachments"], strict=True):
                 blob = self.http.get_bytes(
                     f"/api/tips/{tip['id']}/messages/{m['id']}/attachments/{a['part']}")
                 data = decrypt_part_bytes(ctx, opened.message_key, a["part"], blob)
                 out_path = _safe_path(save, m["id"], a["part"], a["name"])
                 out_path.write_bytes(data)
-                a["saved_to"] = str(out_path)
+                shown["saved_to"] = str(out_path)
         return out
 
     def _recipients(self, tip_id: str, to_reporter: bool) -> tuple[str, str, list[Recipient]]:
         r = self.http.get_json(f"/api/tips/{tip_id}/recipients")
         recipients = [_verified(r["recovery"])]
         recipients += [_verified(a) for a in r["advocates"]]
-        if to_reporter:
+        if to_reporter and r["channel"] == "web":  # texts reach the reporter by Twilio instead
             if r["reporter"] is None:
                 raise ClientError("this tip has no reporter key to reply to")
             rep = r["reporter"]
@@ -108,16 +110,35 @@ class AdvocateClient:
         return r["instance_id"], r["channel"], recipients
 
     def send(self, tip_id: str, text: str, *, note: bool) -> dict[str, Any]:
+        """Seal and post a reply or note. An SMS/WhatsApp reply also carries the
+        reporter's number (decrypted here) and the text, for Twilio to send; a
+        reply Twilio has not taken raises ``ClientError`` after it is stored."""
         instance_id, channel, recipients = self._recipients(tip_id, to_reporter=not note)
         direction = "note" if note else "out"
+        texting = direction == "out" and channel in TEXT_CHANNELS
+        to = self.reporter_number(tip_id) if texting else None
         message_id = new_message_id()
         ctx = EnvelopeContext(instance_id, tip_id, message_id, direction, channel)
         body = json.dumps({"v": 1, "text": text, "author": self.identity.fingerprint,
                            "author_name": self.identity.name}, ensure_ascii=False).encode()
         sealed = seal(ctx, body, recipients)
-        return dict(self.http.post_json(f"/api/tips/{tip_id}/messages", {
-            "id": message_id, "direction": direction,
-            "envelope": base64.b64encode(sealed.envelope).decode()}))
+        request: dict[str, Any] = {"id": message_id, "direction": direction,
+                                   "envelope": base64.b64encode(sealed.envelope).decode()}
+        if texting:
+            request.update(to=to, text=text)
+        result = dict(self.http.post_json(f"/api/tips/{tip_id}/messages", request))
+        delivery = result.get("delivery")
+        if texting and (not delivery or delivery.get("status") != "sent"):
+            raise ClientError(_undelivered(result["id"], delivery or {}))
+        return result
+
+    def reporter_number(self, tip_id: str) -> str:
+        """The number of an SMS/WhatsApp tip, from its latest inbound message we can open."""
+        opened = self.read(tip_id)
+        for m in reversed(opened.messages):
+            if m["direction"] == "in" and m.get("sender"):
+                return str(m["sender"])
+        raise ClientError("no message of this tip that your key opens carries the reporter's number")
 
     def triage(self, tip_id: str, urgency: str | None, status: str | None) -> dict[str, Any]:
         body = {k: v for k, v in (("urgency", urgency), ("status", status)) if v is not None}
@@ -125,6 +146,17 @@ class AdvocateClient:
 
     def ack(self, tip_id: str) -> dict[str, Any]:
         return dict(self.http.post_json(f"/api/tips/{tip_id}/ack", {}))
+
+
+TEXT_CHANNELS = ("sms", "whatsapp")
+
+
+def _undelivered(message_id: str, delivery: dict[str, Any]) -> str:
+    error = delivery.get("error") or "no answer from the server about delivery"
+    if delivery.get("status") == "retrying":
+        return (f"reply {message_id} is stored but not sent yet ({error}); the server keeps "
+                "trying: check it with 'hotline read'")
+    return f"reply {message_id} is stored but could not be sent ({error})"
 
 
 def _verified(entry: dict[str, Any]) -> Recipient:

@@ -1,0 +1,78 @@
+"""A texter's thread as the SMS channel needs to know it, without the number.
+
+Every question is asked through keyed hashes (server secret, outside the
+database): is there a thread for this number (CRYPTO.md §8), was this
+MessageSid stored already, and may this thread get the automatic reply now.
+
+The automatic reply goes out at most once per window per thread. The claim
+is a row keyed by the thread hash, written in the same transaction as the
+message (``claim_in`` runs on the writer thread), so two messages racing
+cannot both win and a crash cannot send a reply for an unstored message. The
+claim remembers which MessageSid won it, so Twilio retrying that same
+delivery (our first answer was lost) gets the same answer again. Claims older
+than the window are deleted as they are passed: the table is not a history
+of who texted when.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ..intake import EXTERNAL_LABEL, THREAD_LABEL
+from ..server_secret import ServerSecret
+from ..store import Database
+
+
+@dataclass(frozen=True)
+class ClaimKeys:
+    """Precomputed on the event loop so the writer thread only runs SQL."""
+
+    thread: bytes
+    message: bytes
+    force: bool
+    now: float
+    cutoff: float
+
+
+class Conversations:
+    def __init__(self, *, db: Database, secret: ServerSecret, window: float,
+                 clock: Callable[[], float] = time.time) -> None:
+        self._db, self._secret, self._window, self._clock = db, secret, window, clock
+
+    async def has_thread(self, sender: str) -> bool:
+        for h in self._secret.hashes(THREAD_LABEL, sender.encode()):
+            if await self._db.fetchone("SELECT 1 FROM tips WHERE thread_hash = ?", (h,)):
+                return True
+        return False
+
+    async def has_message(self, message_sid: str) -> bool:
+        key = self._secret.hash(EXTERNAL_LABEL, message_sid.encode())
+        return await self._db.fetchone("SELECT 1 FROM messages WHERE external_key = ?",
+                                       (key,)) is not None
+
+    def claim_keys(self, sender: str, message_sid: str, *, force: bool = False) -> ClaimKeys:
+        now = self._clock()
+        return ClaimKeys(self._secret.hash(THREAD_LABEL, sender.encode()),
+                         self._secret.hash(EXTERNAL_LABEL, message_sid.encode()),
+                         force, now, now - self._window)
+
+    @staticmethod
+    def claim_in(conn: sqlite3.Connection, keys: ClaimKeys) -> bool:
+        """Take this window's automatic reply for the thread, if it is still free."""
+        conn.execute("DELETE FROM sms_auto_replies WHERE replied_at < ?", (keys.cutoff,))
+        row = conn.execute("SELECT external_key FROM sms_auto_replies WHERE thread_hash = ?",
+                           (keys.thread,)).fetchone()
+        if row is not None and not keys.force:
+            return bool(row[0] == keys.message)  # the same delivery, retried by Twilio
+        conn.execute(
+            "INSERT INTO sms_auto_replies (thread_hash, replied_at, external_key) VALUES (?,?,?)"
+            " ON CONFLICT (thread_hash) DO UPDATE SET replied_at = excluded.replied_at,"
+            " external_key = excluded.external_key", (keys.thread, keys.now, keys.message))
+        return True
+
+    async def claim(self, keys: ClaimKeys) -> bool:
+        """``claim_in`` as its own write (a retried delivery, found already stored)."""
+        return await self._db.write(lambda conn: self.claim_in(conn, keys))

@@ -1,0 +1,128 @@
+"""Twilio webhooks in: the signature check and the incoming-message form.
+
+The signature is checked with twilio's own ``RequestValidator`` over the URL
+Twilio called, rebuilt from ``HOTLINE_PUBLIC_URL`` plus the raw path and query
+string we received (behind a proxy, the host we see is not the one Twilio
+signed). ``RequestValidator`` accepts the URL with and without the default
+port, as Twilio signs inconsistently. Every error text here is content-free:
+it names a field, never its value.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Final
+from urllib.parse import parse_qsl
+
+from multidict import MultiDict, MultiDictProxy
+from twilio.request_validator import RequestValidator
+
+from ..errors import BadRequest
+
+SIGNATURE_HEADER: Final = "X-Twilio-Signature"
+MAX_FIELDS: Final = 200
+_SID = re.compile(r"^[A-Z]{2}[0-9a-fA-F]{32}$")
+_WHATSAPP = "whatsapp:"
+_LOCATION_FIELDS: Final = ("FromCity", "FromState", "FromZip", "FromCountry")
+
+
+def webhook_url(public_url: str, raw_path_qs: str) -> str:
+    """The URL Twilio signed: the public URL (with any path prefix) + path + query."""
+    return public_url.rstrip("/") + raw_path_qs
+
+
+def parse_form(body: bytes) -> MultiDictProxy[str]:
+    """A form-encoded body as Twilio sent it: blank values kept (they are signed)."""
+    try:
+        pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, strict_parsing=False,
+                          errors="strict", max_num_fields=MAX_FIELDS)
+    except UnicodeDecodeError:
+        raise BadRequest("the form is not valid UTF-8") from None
+    except ValueError:
+        raise BadRequest("the form has too many fields") from None
+    return MultiDictProxy(MultiDict(pairs))
+
+
+def signature_is_valid(auth_token: str, url: str, params: MultiDictProxy[str],
+                       signature: str | None) -> bool:
+    if not signature:
+        return False
+    return bool(RequestValidator(auth_token).validate(url, params, signature))
+
+
+def is_sid(value: str, prefix: str | None = None) -> bool:
+    return bool(_SID.match(value)) and (prefix is None or value.startswith(prefix))
+
+
+@dataclass(frozen=True)
+class MediaRef:
+    index: int
+    url: str = field(repr=False)
+    content_type: str
+
+
+@dataclass(frozen=True)
+class IncomingMessage:
+    """One incoming SMS/MMS/WhatsApp message; ``repr`` shows no content or number."""
+
+    message_sid: str = field(repr=False)
+    account_sid: str = field(repr=False)
+    sender: str = field(repr=False)  # E.164, or "whatsapp:+…"
+    body: str = field(repr=False)
+    media: tuple[MediaRef, ...]
+    num_media: int  # what Twilio announced; more than ``media`` when over our limit
+    whatsapp: bool
+    location: Mapping[str, str] = field(repr=False)
+    profile_name: str | None = field(default=None, repr=False)
+    opt_out_type: str | None = None
+    num_segments: str | None = None
+
+
+def _one(form: Mapping[str, str], name: str, *, required: bool = True, limit: int = 100) -> str:
+    value = form.get(name)
+    if value is None:
+        if required:
+            raise BadRequest(f"the webhook has no {name}")
+        return ""
+    if len(value) > limit:
+        raise BadRequest(f"the webhook's {name} is too long")
+    return value
+
+
+def parse_incoming(form: Mapping[str, str], *, max_media: int) -> IncomingMessage:
+    """Read Twilio's incoming-message form strictly; BadRequest names the field."""
+    sid = _one(form, "MessageSid")
+    if not is_sid(sid):
+        raise BadRequest("the webhook's MessageSid is malformed")
+    sender = _one(form, "From", limit=80).strip()
+    if not sender:
+        raise BadRequest("the webhook has no From")
+    body = _one(form, "Body", required=False, limit=20_000)
+    try:
+        num_media = int(_one(form, "NumMedia", required=False) or "0")
+    except ValueError:
+        raise BadRequest("the webhook's NumMedia is not a number") from None
+    if not 0 <= num_media <= 10:
+        raise BadRequest("the webhook's NumMedia is out of range")
+    media = tuple(
+        MediaRef(i, _one(form, f"MediaUrl{i}", limit=1000),
+                 _one(form, f"MediaContentType{i}", required=False) or "application/octet-stream")
+        for i in range(min(num_media, max_media))
+    )
+    location = {k: form[k] for k in _LOCATION_FIELDS if form.get(k)}
+    return IncomingMessage(
+        message_sid=sid, account_sid=_one(form, "AccountSid"), sender=sender, body=body,
+        media=media, num_media=num_media, whatsapp=sender.lower().startswith(_WHATSAPP), location=location,
+        profile_name=form.get("ProfileName") or None,
+        opt_out_type=form.get("OptOutType") or None,
+        num_segments=form.get("NumSegments") or None,
+    )
+
+
+def whatsapp_from(number: str, to: str) -> str:
+    """The sender for a reply: WhatsApp replies go out from the hotline's WhatsApp sender."""
+    if to.lower().startswith(_WHATSAPP) and not number.lower().startswith(_WHATSAPP):
+        return _WHATSAPP + number
+    return number
