@@ -97,3 +97,17 @@ def test_recovery_drill(tmp_path: Path) -> None:
     assert "passed" in run_cli("recovery-drill", str(root), "--key", str(rec)).stdout
     bad = run_cli("recovery-drill", str(root), "--key", str(other), check=False)
     assert bad.returncode != 0 and "not the instance's recovery key" in bad.stderr
+
+
+def test_rules_explain(tmp_path: Path) -> None:
+    out = json.loads(run_cli("rules", "explain", "me van a matar", "--json").stdout)
+    assert out["urgency"] == "critical" and out["ruleset_version"].startswith("rs-")
+    assert any(r.startswith("danger.") for r in out["fired"])
+    spans = [s for r in out["rules"] for s in r["spans"]]
+    assert [0, 14, "me van a matar"] in spans
+    text = run_cli("rules", "explain", "-", input="nothing to see here").stdout
+    assert "no rule fired" in text
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[[rule]]\nid = 'x'\n")
+    proc = run_cli("rules", "explain", "hi", str(bad), check=False)
+    assert proc.returncode == 1 and "bad.toml" in proc.stderr and "Traceback" not in proc.stderr

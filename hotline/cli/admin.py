@@ -129,6 +129,50 @@ def cmd_oncall_show(args: argparse.Namespace) -> int:
     return 0
 
 
+def _rule_paths(args: argparse.Namespace) -> list[Path]:
+    if args.path:
+        return [Path(p) for p in args.path]
+    if args.dir:
+        return load_config(Path(args.dir)).rule_paths()
+    from triage_rules import default_pack_dir
+
+    return [default_pack_dir()]
+
+
+def cmd_rules_explain(args: argparse.Namespace) -> int:
+    """What a text the administrator typed would get, rule by rule (never a stored report)."""
+    text = sys.stdin.read() if args.text == "-" else args.text
+    try:
+        rules = load_rules(_rule_paths(args))
+    except RulesLoadError as e:
+        print(str(e), file=sys.stderr)
+        return 1
+    explained = rules.explain(text, lang=args.lang, channel=args.channel)
+    d = explained.decision
+    fired = [t for t in explained.traces if t.fired]
+    if args.json:
+        print_json({
+            "urgency": d.urgency.value, "score": d.score, "ruleset_version": d.ruleset_version,
+            "fired": list(d.rule_ids),
+            "rules": [{"id": t.rule_id, "applies": t.applies, "fired": t.fired,
+                       "spans": [[a, b, text[a:b]] for a, b in t.spans],
+                       "negated": [[a, b, text[a:b]] for a, b in t.negated]}
+                      for t in explained.traces if t.fired or t.negated],
+        })
+        return 0
+    print(f"urgency: {d.urgency.value} (score {d.score}), rule set {d.ruleset_version}")
+    for t in fired:
+        hit = next((h for h in d.fired if h.rule_id == t.rule_id), None)
+        gives = f"{hit.urgency.value if hit and hit.urgency else '-'}, +{hit.score if hit else 0}"
+        print(f"  fired   {t.rule_id} ({gives}): " + ", ".join(repr(text[a:b]) for a, b in t.spans))
+    for t in explained.traces:
+        if t.negated and not t.fired:
+            print(f"  negated {t.rule_id}: " + ", ".join(repr(text[a:b]) for a, b in t.negated))
+    if not fired:
+        print("  no rule fired")
+    return 0
+
+
 def cmd_rules_check(args: argparse.Namespace) -> int:
     if args.path:
         paths = [Path(p) for p in args.path]

@@ -103,6 +103,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dir", help="check the rules an instance uses")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=admin.cmd_rules_check)
+    p = rules.add_parser("explain", help="what urgency a text would get, rule by rule")
+    p.add_argument("text", help="your own test text, or - to read stdin")
+    p.add_argument("path", nargs="*",
+                   help="rule files or folders (default: --dir's rules, else the default pack)")
+    p.add_argument("--dir", help="explain with the rules an instance uses")
+    p.add_argument("--lang", help="the text's language, if known")
+    p.add_argument("--channel", choices=["web", "sms", "voice"], default=None)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=admin.cmd_rules_explain)
 
     p = sub.add_parser("inbox", help="list the tips shared with you")
     _client_args(p)
