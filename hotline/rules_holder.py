@@ -7,10 +7,11 @@ good set running and says why.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from pathlib import Path
 
-from triage_rules import RuleSet, load_rules
+from triage_rules import RuleError, RuleSet, RulesLoadError, load_rules
 
 from .logging import get_logger
 
@@ -22,12 +23,28 @@ class RulesHolder:
 
     def reload(self) -> RuleSet:
         """Load and swap; on error raise and keep the running set."""
-        log = get_logger()
+        return self._swap(self._load())
+
+    async def reload_in_background(self) -> RuleSet | None:
+        """Compile in a worker thread (the loop keeps serving), swap on the loop.
+
+        A broken set is logged and refused; None means the old set still runs.
+        """
         try:
-            fresh = load_rules(self.paths)
-        except Exception:
-            log.warning("rules.reload_refused", version=self.current.version)
+            fresh = await asyncio.to_thread(self._load)
+        except RuleError:
+            return None
+        return self._swap(fresh)
+
+    def _load(self) -> RuleSet:
+        try:
+            return load_rules(self.paths)
+        except RulesLoadError as e:
+            get_logger().warning("rules.reload_refused", version=self.current.version,
+                                 count=len(e.issues), reason="the new rule files have errors")
             raise
-        self.current = fresh
-        log.info("rules.live", version=fresh.version, count=len(fresh.rules))
+
+    def _swap(self, fresh: RuleSet) -> RuleSet:
+        self.current = fresh  # one reference assignment: each decision sees one whole set
+        get_logger().info("rules.live", version=fresh.version, count=len(fresh.rules))
         return fresh

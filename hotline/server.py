@@ -13,7 +13,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from .app import make_app
+from .app import SERVICES, make_app
 from .config import load_config
 from .logging import configure_logging, get_logger
 
@@ -27,6 +27,9 @@ def serve(instance_dir: Path, *, host: str | None = None, port: int | None = Non
                      port if port is not None else config["service.port"]))
 
 
+PID_FILE = "hotline.pid"
+
+
 async def _run(instance_dir: Path, host: str, port: int) -> None:
     app = make_app(instance_dir)
     runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=10)
@@ -38,6 +41,20 @@ async def _run(instance_dir: Path, host: str, port: int) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    await stop.wait()
+    rules = app[SERVICES].rules
+    reloads: set[asyncio.Task[object]] = set()
+
+    def reload_rules() -> None:
+        task = loop.create_task(rules.reload_in_background())
+        reloads.add(task)
+        task.add_done_callback(reloads.discard)
+
+    loop.add_signal_handler(signal.SIGHUP, reload_rules)
+    pid_file = instance_dir / PID_FILE
+    pid_file.write_text(f"{os.getpid()}\n")
+    try:
+        await stop.wait()
+    finally:
+        pid_file.unlink(missing_ok=True)
     get_logger().info("service.stopping")
     await runner.cleanup()

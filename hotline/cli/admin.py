@@ -173,6 +173,33 @@ def cmd_rules_explain(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_rules_reload(args: argparse.Namespace) -> int:
+    """Check the instance's rules, then ask the running service to swap to them."""
+    import os
+    import signal
+
+    from ..server import PID_FILE
+
+    root = Path(args.dir)
+    try:
+        rules = load_rules(load_config(root).rule_paths())
+    except RulesLoadError as e:
+        print(str(e), file=sys.stderr)
+        print("hotline: error: not reloaded; the running service keeps its rules", file=sys.stderr)
+        return 1
+    try:
+        pid = int((root / PID_FILE).read_text().strip())
+        # A pid file left by a killed service may name another process by now.
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        if b"serve" not in cmdline or not any(b"hotline" in part for part in cmdline):
+            raise ValueError("not a hotline service")
+        os.kill(pid, signal.SIGHUP)
+    except (OSError, ValueError):
+        raise UsageError(f"{root}: no running service to reload (is 'hotline serve' running?)") from None
+    print(f"Reloading: {len(rules.rules)} rules, version {rules.version} (the service logs rules.live)")
+    return 0
+
+
 def cmd_rules_check(args: argparse.Namespace) -> int:
     if args.path:
         paths = [Path(p) for p in args.path]

@@ -112,6 +112,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--channel", choices=["web", "sms", "voice"], default=None)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=admin.cmd_rules_explain)
+    p = rules.add_parser("reload", help="check an instance's rules and swap the running service to them")
+    p.add_argument("dir")
+    p.set_defaults(func=admin.cmd_rules_reload)
 
     p = sub.add_parser("inbox", help="list the tips shared with you")
     _client_args(p)
