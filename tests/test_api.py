@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import json
 import sqlite3
 import time
 
@@ -150,3 +151,27 @@ async def test_client_envelopes_are_checked(live: Live, browser: Browser) -> Non
                               json={"id": new_message_id(), "direction": "out",
                                     "envelope": "bm90IGFuIGVudmVsb3Bl"})
     assert status == 400 and "malformed" in body["error"]
+
+
+async def test_urgency_change_feeds_the_rules_report(live: Live, browser: Browser) -> None:
+    tip_id = await _tip(live, browser, "they took my passport and I owe them money")
+    alice = await _login(live, live.instance.alice)
+    await asyncio.to_thread(alice.triage, tip_id, "low", None)
+    conn = sqlite3.connect(live.instance.root / "hotline.db")
+    rows = conn.execute("SELECT * FROM rule_feedback").fetchall()
+    columns = [d[0] for d in conn.execute("SELECT * FROM rule_feedback").description]
+    conn.close()
+    assert len(rows) == 1
+    row = dict(zip(columns, rows[0], strict=True))
+    assert row["advocate_urgency"] == "low" and row["rules_urgency"] in ("high", "critical")
+    assert "documents.confiscated.en" in row["rule_ids"].split(",")
+    assert row["ruleset_version"] == live.services.rules.current.version
+    assert "tip_id" not in columns  # rule ids and urgencies, never which tip
+    from tests.helpers.process import run_cli
+    report = json.loads((await asyncio.to_thread(
+        run_cli, "rules", "report", str(live.instance.root), "--json")).stdout)
+    assert report["records"] == 1
+    token = alice.http.token
+    bad = {"urgency": "high", "feedback": {"rules": ["Not An Id!"], "rules_urgency": "high",
+                                           "ruleset_version": "rs-1"}}
+    assert (await _raw(live, "POST", f"/api/tips/{tip_id}/triage", token, json=bad))[0] == 400

@@ -347,6 +347,7 @@ async def triage(request: web.Request) -> web.Response:
         raise BadRequest(str(e)) from None
     if urgency is None and status is None:
         raise BadRequest("give 'urgency' and/or 'status'")
+    feedback = _feedback(data.get("feedback")) if urgency is not None else None
 
     def store(conn: sqlite3.Connection) -> None:
         now = q.utc_now_text()
@@ -355,6 +356,12 @@ async def triage(request: web.Request) -> web.Response:
                          " updated_at = ? WHERE id = ?", (urgency.value, now, tip_id))
             q.audit(conn, a.fingerprint, "tip.urgency", tip_id,
                     f"from={tip['urgency']} to={urgency.value}")
+            if feedback is not None:
+                rule_ids, rules_urgency, version = feedback
+                conn.execute(
+                    "INSERT INTO rule_feedback (day, ruleset_version, rule_ids, rules_urgency,"
+                    " advocate_urgency) VALUES (?,?,?,?,?)",
+                    (now[:10], version, ",".join(rule_ids), rules_urgency.value, urgency.value))
         if status is not None:
             conn.execute("UPDATE tips SET status = ?, updated_at = ? WHERE id = ?",
                          (status.value, now, tip_id))
@@ -363,6 +370,30 @@ async def triage(request: web.Request) -> web.Response:
 
     await s.db.write(store)
     return web.json_response(_tip_json(await _tip_row(s, a, tip_id)))
+
+
+_RULE_ID_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_.-")
+
+
+def _feedback(value: Any) -> tuple[tuple[str, ...], Urgency, str] | None:
+    """Rule ids and the rules' urgency, from the advocate's decrypted copy; ids only."""
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise BadRequest("'feedback' must be an object")
+    rules = value.get("rules")
+    if (not isinstance(rules, list) or len(rules) > 200
+            or not all(isinstance(r, str) and 0 < len(r) <= 100 and set(r) <= _RULE_ID_CHARS
+                       for r in rules)):
+        raise BadRequest("'feedback.rules' must be a list of rule ids")
+    version = value.get("ruleset_version")
+    if not isinstance(version, str) or not 0 < len(version) <= 64 or not version.isascii():
+        raise BadRequest("'feedback.ruleset_version' is missing or malformed")
+    try:
+        rules_urgency = Urgency.parse(_field(value, "rules_urgency", str))
+    except ValueError as e:
+        raise BadRequest(str(e)) from None
+    return tuple(sorted(set(rules))), rules_urgency, version
 
 
 async def ack(request: web.Request) -> web.Response:

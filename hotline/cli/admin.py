@@ -200,6 +200,41 @@ def cmd_rules_reload(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_rules_report(args: argparse.Namespace) -> int:
+    """Per-rule precision from advocates' urgency changes: rule ids and urgencies only."""
+    import sqlite3
+
+    from triage_rules import Urgency
+    from triage_rules.compare import FeedbackRecord, feedback_report, feedback_table
+
+    from ..instance import InstancePaths
+
+    root = Path(args.dir)
+    db = InstancePaths(root).database
+    if not db.exists():
+        raise UsageError(f"{root}: not an instance (no {db.name})")
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        rows = conn.execute("SELECT rule_ids, rules_urgency, advocate_urgency FROM rule_feedback"
+                            " ORDER BY id").fetchall()
+    except sqlite3.OperationalError:
+        rows = []  # a database from before feedback existed
+    finally:
+        conn.close()
+    records = [FeedbackRecord(tuple(r for r in ids.split(",") if r), Urgency.parse(ru),
+                              Urgency.parse(au)) for ids, ru, au in rows]
+    try:
+        ruleset = load_rules(load_config(root).rule_paths())
+    except RulesLoadError:
+        ruleset = None  # the report still works from the stored urgencies
+    report = feedback_report(records, ruleset)
+    if args.json:
+        print_json(report.to_json())
+    else:
+        print(feedback_table(report))
+    return 0
+
+
 def cmd_rules_check(args: argparse.Namespace) -> int:
     if args.path:
         paths = [Path(p) for p in args.path]

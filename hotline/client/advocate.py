@@ -141,8 +141,28 @@ class AdvocateClient:
         raise ClientError("no message of this tip that your key opens carries the reporter's number")
 
     def triage(self, tip_id: str, urgency: str | None, status: str | None) -> dict[str, Any]:
-        body = {k: v for k, v in (("urgency", urgency), ("status", status)) if v is not None}
+        body: dict[str, Any] = {
+            k: v for k, v in (("urgency", urgency), ("status", status)) if v is not None}
+        if urgency is not None:
+            body["feedback"] = self._rule_feedback(tip_id)
         return dict(self.http.post_json(f"/api/tips/{tip_id}/triage", body))
+
+    def _rule_feedback(self, tip_id: str) -> dict[str, Any] | None:
+        """What the rules said about this tip, read from our own decrypted copy.
+
+        The server never knew which rules fired (the ids travel sealed); only
+        the ids and urgencies go back, for the administrators' precision report.
+        """
+        decisions = [m["triage"] for m in self.read(tip_id).messages
+                     if m["direction"] == "in" and isinstance(m.get("triage"), dict)]
+        if not decisions:
+            return None
+        order = ["low", "normal", "high", "critical"]
+        return {
+            "rules": sorted({r for d in decisions for r in d.get("rules", [])}),
+            "rules_urgency": max((d["urgency"] for d in decisions), key=order.index),
+            "ruleset_version": decisions[-1]["ruleset_version"],
+        }
 
     def ack(self, tip_id: str) -> dict[str, Any]:
         return dict(self.http.post_json(f"/api/tips/{tip_id}/ack", {}))
