@@ -111,3 +111,26 @@ def test_rules_explain(tmp_path: Path) -> None:
     bad.write_text("[[rule]]\nid = 'x'\n")
     proc = run_cli("rules", "explain", "hi", str(bad), check=False)
     assert proc.returncode == 1 and "bad.toml" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_rules_diff_over_the_shipped_corpus(tmp_path: Path) -> None:
+    import shutil
+
+    from triage_rules import default_pack_dir
+    old, new = tmp_path / "old", tmp_path / "new"
+    for d in (old, new):
+        d.mkdir()
+        for f in default_pack_dir().glob("*.toml"):
+            shutil.copy(f, d)
+    (new / "es.toml").unlink()  # a careless change: drop every Spanish rule
+    corpus = Path(__file__).parent / "data" / "triage_corpus.jsonl"
+    out = json.loads(run_cli("rules", "diff", str(old), str(new), "--corpus", str(corpus),
+                             "--json").stdout)
+    assert out["changed"] > 0 and out["old_version"] != out["new_version"]
+    assert all("text" not in c for c in out["changes"])  # no corpus text unless asked
+    text = run_cli("rules", "diff", str(old), str(new), "--corpus", str(corpus)).stdout
+    assert "decisions change" in text and "| critical |" in text
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"text": "x", "urgency": "high"}\nnot json\n')
+    proc = run_cli("rules", "diff", str(old), str(new), "--corpus", str(bad), check=False)
+    assert proc.returncode == 1 and "bad.jsonl:2" in proc.stderr and "Traceback" not in proc.stderr

@@ -200,6 +200,34 @@ def cmd_rules_reload(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_rules_diff(args: argparse.Namespace) -> int:
+    """Two rule sets over a labelled corpus: every changed decision, precision/recall for both."""
+    from triage_rules.compare import CorpusError, diff_rulesets, load_corpus, metrics_table
+
+    try:
+        old = load_rules([Path(args.old)])
+        new = load_rules([Path(args.new)])
+        items = load_corpus(args.corpus)
+    except (RulesLoadError, CorpusError) as e:
+        print(str(e), file=sys.stderr)
+        return 1
+    except OSError as e:
+        raise UsageError(f"{e.filename}: cannot read ({e.strerror})") from None
+    report = diff_rulesets(old, new, items, include_text=args.show_text)
+    if args.json:
+        print_json(report.to_json())
+        return 0
+    print(f"{report.total} messages; {len(report.changes)} decisions change "
+          f"({report.old_version} -> {report.new_version})")
+    for c in report.changes:
+        text = f"  {c.text!r}" if c.text is not None else ""
+        print(f"  line {c.line}: {c.old.value} -> {c.new.value} (label {c.label.value}, "
+              f"{c.effect}){text}")
+    print(f"\nold {report.old_version}\n{metrics_table(report.old_metrics)}")
+    print(f"\nnew {report.new_version}\n{metrics_table(report.new_metrics)}")
+    return 0
+
+
 def cmd_rules_report(args: argparse.Namespace) -> int:
     """Per-rule precision from advocates' urgency changes: rule ids and urgencies only."""
     import sqlite3

@@ -112,6 +112,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--channel", choices=["web", "sms", "voice"], default=None)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=admin.cmd_rules_explain)
+    p = rules.add_parser("diff", help="compare two rule sets over a labelled corpus")
+    p.add_argument("old", help="the current rule file or folder")
+    p.add_argument("new", help="the proposed rule file or folder")
+    p.add_argument("--corpus", required=True, help="JSON lines: {text, urgency, lang}")
+    p.add_argument("--show-text", action="store_true", help="print the corpus text of each change")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=admin.cmd_rules_diff)
     p = rules.add_parser("report", help="per-rule precision from advocates' urgency changes")
     p.add_argument("dir")
     p.add_argument("--json", action="store_true")
@@ -160,6 +167,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (CryptoError, RuleError) as e:
         print(f"hotline: error: {e}", file=sys.stderr)
         return 1
+    except BrokenPipeError:  # e.g. piped into `head`: not an error worth a traceback
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except KeyboardInterrupt:
         print("hotline: interrupted", file=sys.stderr)
         return 130
