@@ -97,6 +97,9 @@ def _print_tip(t: dict[str, Any]) -> None:
             saved = f" -> {a['saved_to']}" if a.get("saved_to") else ""
             print(f"  attachment: {a['name']} ({a['content_type']}, {a['size']} bytes){saved}")
         print(f"  sealed to: {', '.join(m.get('sealed_to', []))}")
+        if m.get("delivery"):
+            d = m["delivery"]
+            print(f"  delivery: {d.get('status')}" + (f" ({d['error']})" if d.get("error") else ""))
     print()
 
 
