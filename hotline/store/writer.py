@@ -130,14 +130,12 @@ class Writer:
         except BaseException as e:  # the commit failed: nobody in this batch is saved
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
-            for job in batch:
-                _resolve(job, False, e)
+            _resolve_all([(job, False, e) for job in batch])
             return
         self.stats.batches += 1
         self.stats.jobs += len(batch)
         self.stats.last_commit_ms = (time.perf_counter() - started) * 1000
-        for job, ok, value in results:
-            _resolve(job, ok, value)
+        _resolve_all(results)
 
     @staticmethod
     def _run_job(conn: sqlite3.Connection, job: _Job) -> tuple[_Job, bool, Any]:
@@ -152,16 +150,23 @@ class Writer:
         return job, True, value
 
 
-def _resolve(job: _Job, ok: bool, value: Any) -> None:
-    def settle() -> None:
+def _resolve_all(results: list[tuple[_Job, bool, Any]]) -> None:
+    """Settle a batch's futures with one wake-up per event loop, not one per job."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[_Job, bool, Any]]] = {}
+    for item in results:
+        by_loop.setdefault(item[0].loop, []).append(item)
+    for loop, items in by_loop.items():
+        try:
+            loop.call_soon_threadsafe(_settle, items)
+        except RuntimeError:  # the loop is closed; nobody is waiting any more
+            pass
+
+
+def _settle(items: list[tuple[_Job, bool, Any]]) -> None:
+    for job, ok, value in items:
         if job.future.done():
-            return
+            continue
         if ok:
             job.future.set_result(value)
         else:
             job.future.set_exception(value)
-
-    try:
-        job.loop.call_soon_threadsafe(settle)
-    except RuntimeError:  # the loop is closed; nobody is waiting any more
-        pass
