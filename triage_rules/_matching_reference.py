@@ -16,7 +16,16 @@ from collections.abc import Sequence
 
 from ._normalize_reference import normalize
 from ._re2 import Regex
-from .matching import MAX_CANDIDATES, MAX_HITS, MAX_TERMS, NearMatcher, Negation, Span, TermMatcher
+from .matching import (
+    MAX_CANDIDATES,
+    MAX_HITS,
+    MAX_TERMS,
+    GroupMatcher,
+    NearMatcher,
+    Negation,
+    Span,
+    TermMatcher,
+)
 from .model import Decision, Hit, Rule, RuleSet
 from .normalize import NormalizedText
 
@@ -41,6 +50,11 @@ def trace(rule: Rule, doc: ReferenceDoc) -> tuple[Span, ...]:
     kept: list[Span] = []
     negated: list[Span] = []
     for matcher in rule.matchers:
+        if isinstance(matcher, GroupMatcher):
+            if len(kept) < MAX_HITS:
+                kept.extend(doc.to_original(span) for span in group_hits(matcher, rule.negation, doc))
+                del kept[MAX_HITS:]
+            continue
         for spans in candidates(matcher, doc):
             if len(kept) >= MAX_HITS:
                 break
@@ -169,6 +183,22 @@ def candidates(matcher: TermMatcher | NearMatcher, doc: ReferenceDoc) -> list[tu
                 if len(found) >= MAX_CANDIDATES:
                     return found
     return found
+
+
+def group_hits(matcher: GroupMatcher, negation: Negation | None, doc: ReferenceDoc) -> list[Span]:
+    """An ``all`` / ``any`` condition: every group's first ``MAX_TERMS`` hits, minus the negated ones;
+    if at least ``need`` groups keep a hit, the kept hits in group order (at most ``MAX_HITS``)."""
+    survivors = [
+        [
+            span
+            for span in find_all(regex, doc, MAX_TERMS)
+            if negation is None or not negates(negation, doc, (span,))
+        ]
+        for regex in matcher.regexes
+    ]
+    if sum(1 for group in survivors if group) < matcher.need:
+        return []
+    return [span for group in survivors for span in group][:MAX_HITS]
 
 
 def negates(negation: Negation, doc: ReferenceDoc, spans: tuple[Span, ...]) -> bool:

@@ -28,11 +28,20 @@ class PatternError(ValueError):
     """RE2 rejected an expression; the message is RE2's own reason."""
 
 
-def _options() -> Any:
+# Memory budget of one RE2::Set (its compiled program and DFA cache). RE2's default
+# (8 MiB) refuses sets of a few thousand expressions, and a small DFA cache makes a
+# pass slower; this is an upper bound, not an allocation: a set uses what its
+# expressions and texts need (the default pack's, well under 1 MiB).
+SET_MAX_MEM = 64 << 20
+
+
+def _options(max_mem: int | None = None) -> Any:
     options = re2.Options()
     options.case_sensitive = False
     options.never_capture = True
     options.log_errors = False
+    if max_mem is not None:
+        options.max_mem = max_mem
     return options
 
 
@@ -122,7 +131,7 @@ class RegexSet:
 
     def __init__(self, patterns: Sequence[str]) -> None:
         self.size = len(patterns)
-        compiled = re2.Set.SearchSet(_options())
+        compiled = re2.Set.SearchSet(_options(SET_MAX_MEM))
         try:
             # The empty expression matches every text, so a successful match
             # always reports it: no report at all means RE2 gave up.

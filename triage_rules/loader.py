@@ -19,8 +19,8 @@ from typing import Any
 
 from ._re2 import PatternError, Regex
 from .errors import RuleIssue, RulesLoadError
-from .matching import NearMatcher, Negation, TermMatcher, check_pattern, compile_terms
-from .model import Examples, Near, Rule, RuleSet
+from .matching import Doc, GroupMatcher, NearMatcher, Negation, TermMatcher, check_pattern, compile_terms
+from .model import Examples, Group, Near, Rule, RuleSet
 from .normalize import normalize, shorthand_bytes
 from .positions import Positions, Section
 from .urgency import Urgency
@@ -39,7 +39,7 @@ MAX_NEGATION_WINDOW = 20
 MAX_WITHIN = 50
 MAX_ID_LENGTH = 100
 
-TOP_KEYS = ("pack", "rule")
+TOP_KEYS = ("pack", "lists", "rule")
 PACK_KEYS = ("name", "description", "default_urgency", "thresholds")
 RULE_KEYS = (
     "id",
@@ -49,6 +49,9 @@ RULE_KEYS = (
     "phrases",
     "patterns",
     "near",
+    "all",
+    "any",
+    "at_least",
     "unless",
     "negation_window",
     "urgency",
@@ -56,8 +59,12 @@ RULE_KEYS = (
     "examples",
 )
 NEAR_KEYS = ("a", "b", "a_patterns", "b_patterns", "within")
+GROUP_KEYS = ("phrases", "patterns")
+MAX_GROUPS = 16
+MAX_LIST_NAME = 64
 EXAMPLE_KEYS = ("match", "no_match")
 _ID_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_.-")
+LIST_PREFIX = "@"
 
 
 def default_pack_dir() -> Path:
@@ -205,6 +212,8 @@ class _FileReader:
 
     def __init__(self, loader: _Loader, path: str, positions: Positions) -> None:
         self.loader, self.path, self.positions = loader, path, positions
+        # [lists]: name -> its texts; a list with problems maps to None (already reported)
+        self.lists: dict[str, tuple[str, ...] | None] = {}
 
     def issue(self, line: int | None, rule_id: str | None, message: str) -> None:
         self.loader.issues.append(RuleIssue(self.path, line, rule_id, message))
@@ -216,6 +225,8 @@ class _FileReader:
                 self.issue(line, None, _unknown_key_message(key, TOP_KEYS, "the file"))
         if "pack" in document:
             self._read_pack(document["pack"])
+        if "lists" in document:
+            self._read_lists(document["lists"])
         rules = document.get("rule", [])
         if not isinstance(rules, list) or not all(isinstance(r, dict) for r in rules):
             line = self.positions.table_line("rule")
@@ -235,6 +246,55 @@ class _FileReader:
             return
         self.loader.first_seen[rule.id] = _Origin(self.path, rule.line)
         self.loader.rules.append(rule)
+
+    def _read_lists(self, lists: Any) -> None:
+        header = self.positions.table_line("lists")
+        if not isinstance(lists, dict):
+            self.issue(header, None, '[lists] must be a table of named lists, like terms = ["..."]')
+            return
+        section = Section(header, self.positions.section("lists", header).last) if header else None
+
+        def line_of(name: str, literal: str | None = None) -> int | None:
+            if section is None:
+                return header
+            key_line = self.positions.key_line(section, name, "lists")
+            if literal is not None:
+                after = Section(key_line, section.last) if key_line is not None else section
+                found = self.positions.literal_line(after, literal)
+                if found is not None:
+                    return found
+            return key_line or header
+
+        for name, value in lists.items():
+            self.lists[name] = None
+            if not name or len(name) > MAX_LIST_NAME or not set(name) <= _ID_CHARS:
+                self.issue(
+                    line_of(name),
+                    None,
+                    f"[lists] name {name!r} must be 1 to {MAX_LIST_NAME} of a-z 0-9 _ . -",
+                )
+                continue
+            if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
+                self.issue(
+                    line_of(name), None, f'[lists] {name} must be a non-empty list of texts, like ["..."]'
+                )
+                continue
+            good = True
+            for item in value:
+                if item.strip().startswith(LIST_PREFIX):
+                    self.issue(
+                        line_of(name, item),
+                        None,
+                        f"[lists] {name}: {item!r}: a list cannot name another list",
+                    )
+                    good = False
+                elif not normalize(item).text:
+                    self.issue(
+                        line_of(name, item), None, f"[lists] {name}: {item!r} has no letters or digits"
+                    )
+                    good = False
+            if good:
+                self.lists[name] = tuple(value)
 
     def _read_pack(self, pack: Any) -> None:
         section = self.positions.pack_section()
@@ -307,6 +367,7 @@ class _RuleReader:
         self.file, self.raw, self.section = file, raw, section
         self.rule_id: str | None = None
         self.failed = False
+        self.unresolved = False  # some "@list" could not be expanded (already reported)
 
     # -- where --------------------------------------------------------------
 
@@ -354,12 +415,36 @@ class _RuleReader:
 
     def phrases(self, table: dict[str, Any], key: str, where: str = "rule") -> tuple[str, ...]:
         normalised: list[str] = []
-        for phrase in self.strings(table, key, where):
+        for phrase in self.expand(self.strings(table, key, where), key, where):
             text = normalize(phrase).text
             if not text:
                 self.issue(f"{key}: {phrase!r} has no letters or digits", key, where, phrase)
             normalised.append(text)
         return tuple(normalised)
+
+    def expand(self, texts: Sequence[str], key: str, where: str) -> list[str]:
+        """``texts`` with every ``@name`` replaced by the texts of the file's list ``name``."""
+        expanded: list[str] = []
+        lists = self.file.lists
+        for text in texts:
+            stripped = text.strip()
+            if not stripped.startswith(LIST_PREFIX):
+                expanded.append(text)
+                continue
+            name = stripped[len(LIST_PREFIX) :].strip()
+            if name not in lists:
+                self.unresolved = True
+                known = ", ".join(f"@{n}" for n in lists) or "none; define them in [lists]"
+                self.issue(
+                    f"{key}: unknown list {stripped!r} (lists in this file: {known})", key, where, text
+                )
+                continue
+            items = lists[name]
+            if items is None:
+                self.failed = self.unresolved = True  # the list's own problem is already reported
+                continue
+            expanded.extend(items)
+        return expanded
 
     def patterns(self, table: dict[str, Any], key: str, where: str = "rule") -> tuple[str, ...]:
         patterns = self.strings(table, key, where)
@@ -392,17 +477,20 @@ class _RuleReader:
         phrases = self.phrases(self.raw, "phrases")
         patterns = self.patterns(self.raw, "patterns")
         near = self._near()
+        all_groups = self._groups("all")
+        any_groups = self._groups("any")
+        at_least = self._at_least(any_groups)
         unless = self.phrases(self.raw, "unless")
         window = self.integer("negation_window", DEFAULT_NEGATION_WINDOW, 1, MAX_NEGATION_WINDOW)
         if "negation_window" in self.raw and not unless:
             self.issue("negation_window has no effect without unless", "negation_window")
         urgency, score = self._urgency_and_score()
-        if not (phrases or patterns or near):
-            self.issue("rule needs at least one of phrases, patterns or near")
+        if not (phrases or patterns or near or all_groups or any_groups) and not self.unresolved:
+            self.issue("rule needs at least one of phrases, patterns, near, all or any")
         examples = self._examples()
         if self.failed or self.rule_id is None:
             return None
-        matchers = self._matchers(phrases, patterns, near, unless)
+        matchers = self._matchers(phrases, patterns, near, (all_groups, any_groups, at_least), unless)
         if matchers is None:
             return None
         rule = Rule(
@@ -424,6 +512,9 @@ class _RuleReader:
             negation=(
                 Negation(matchers[1], window, max(len(c.split()) for c in unless)) if matchers[1] else None
             ),
+            all_groups=all_groups,
+            any_groups=any_groups,
+            at_least=at_least,
         )
         self._run_examples(rule)
         return None if self.failed else rule
@@ -505,6 +596,61 @@ class _RuleReader:
             return None
         return Near(a, b, within, a_patterns, b_patterns)
 
+    def _groups(self, key: str) -> tuple[Group, ...]:
+        """The groups of ``all`` or ``any``: each a phrase, a list of phrases, or a table."""
+        raw = self.raw.get(key)
+        if raw is None:
+            return ()
+        shape = f'{key} must be a list of groups, like [["passport", "papers"], ["took", "keeps"]]'
+        if not isinstance(raw, list) or not raw:
+            self.issue(shape, key)
+            return ()
+        if len(raw) > MAX_GROUPS:
+            self.issue(f"{key} has {len(raw)} groups; at most {MAX_GROUPS}", key)
+            return ()
+        minimum = 2 if key == "all" else 1
+        if len(raw) < minimum:
+            self.issue(f"{key} needs at least two groups (for a single group, use phrases)", key)
+            return ()
+        groups: list[Group] = []
+        for item in raw:
+            if isinstance(item, str):
+                item = [item]
+            if isinstance(item, list):
+                if not item or not all(isinstance(v, str) for v in item):
+                    self.issue(f"{key}: a group must be a non-empty list of texts", key)
+                    return ()
+                groups.append(Group(self.phrases({key: item}, key)))
+            elif isinstance(item, dict):
+                for name in item:
+                    if name not in GROUP_KEYS:
+                        self.issue(_unknown_key_message(name, GROUP_KEYS, f"a group of {key}"), key)
+                phrases = self.phrases({key: item.get("phrases", [])}, key)
+                patterns = self.patterns({key: item.get("patterns", [])}, key)
+                if not (phrases or patterns):
+                    self.issue(f"{key}: a group needs phrases or patterns", key)
+                    return ()
+                groups.append(Group(phrases, patterns))
+            else:
+                self.issue(shape, key)
+                return ()
+        return tuple(groups)
+
+    def _at_least(self, any_groups: tuple[Group, ...]) -> int:
+        if "at_least" not in self.raw:
+            return 1
+        if "any" not in self.raw:
+            self.issue("at_least has no effect without any", "at_least")
+            return 1
+        value = self.raw["at_least"]
+        high = max(len(any_groups), 1)
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= high:
+            self.issue(
+                f"at_least must be a whole number from 1 to {high} (the number of groups in any)", "at_least"
+            )
+            return 1
+        return value
+
     def _examples(self) -> Examples:
         raw = self.raw.get("examples")
         if raw is None:
@@ -528,17 +674,24 @@ class _RuleReader:
         phrases: tuple[str, ...],
         patterns: tuple[str, ...],
         near: tuple[Near, ...],
+        groups: tuple[tuple[Group, ...], tuple[Group, ...], int],
         unless: tuple[str, ...],
-    ) -> tuple[tuple[TermMatcher | NearMatcher, ...], Regex | None] | None:
+    ) -> tuple[tuple[TermMatcher | NearMatcher | GroupMatcher, ...], Regex | None] | None:
         """The rule's compiled matchers and negation cues (None if RE2 refuses them)."""
+        all_groups, any_groups, at_least = groups
         try:
             terms = compile_terms(phrases, patterns)
-            matchers: list[TermMatcher | NearMatcher] = [TermMatcher(terms)] if terms else []
+            matchers: list[TermMatcher | NearMatcher | GroupMatcher] = [TermMatcher(terms)] if terms else []
             for item in near:
                 a = compile_terms(item.a, item.a_patterns)
                 b = compile_terms(item.b, item.b_patterns)
                 if a is not None and b is not None:
                     matchers.append(NearMatcher(a, b, item.within))
+            for these, need in ((all_groups, len(all_groups)), (any_groups, at_least)):
+                compiled = [compile_terms(group.phrases, group.patterns) for group in these]
+                regexes = [regex for regex in compiled if regex is not None]
+                if regexes and len(regexes) == len(these):
+                    matchers.append(GroupMatcher(regexes, need))
             cues = compile_terms(unless, ())
         except PatternError as exc:
             self.issue(f"the rule's terms are too large for RE2 together: {exc}")
@@ -553,6 +706,7 @@ class _RuleReader:
                 if trace.negated:
                     shown = _quote_spans(example, trace.negated)
                     why = f" (the hit {shown} was discarded by a negation cue)"
+                why += _missing_groups(rule, example)
                 self.issue(
                     f'match example "{example}" does not fire the rule{why}',
                     "match",
@@ -569,6 +723,22 @@ class _RuleReader:
                     "rule.examples",
                     example,
                 )
+
+
+def _missing_groups(rule: Rule, example: str) -> str:
+    """Which groups of the rule's ``all`` / ``any`` conditions have no hit in ``example``."""
+    doc = Doc(normalize(example))
+    group_matchers = [m for m in rule.matchers if isinstance(m, GroupMatcher)]
+    keys = (["all"] if rule.all_groups else []) + (["any"] if rule.any_groups else [])
+    notes: list[str] = []
+    for key, matcher in zip(keys, group_matchers, strict=False):
+        found = matcher.satisfied(doc, rule.negation)
+        missing = ", ".join(str(number) for number, hit in enumerate(found, 1) if not hit)
+        notes.append(
+            f"{key}: {sum(found)} of {len(found)} groups hit, {matcher.need} needed"
+            + (f"; no hit for group {missing}" if missing else "")
+        )
+    return f" ({'; '.join(notes)})" if notes else ""
 
 
 def _quote_spans(text: str, spans: Sequence[tuple[int, int]]) -> str:

@@ -10,12 +10,24 @@ number of matches (``MAX_CANDIDATES``, ``MAX_TERMS``). A rule therefore fires
 when one of the first ``MAX_CANDIDATES`` places it matches is not negated, and
 reports at most ``MAX_HITS`` spans.
 
+``GroupMatcher`` is the ``all`` / ``any`` condition: groups of terms, each
+satisfied by a hit anywhere in the text that no cue negates; the condition
+holds when at least ``need`` groups are satisfied (all of them for ``all``).
+
 ``Prefilter`` puts every expression of a rule set into one ``RE2::Set``: one
 linear pass over a text tells which expressions match it anywhere, so only
 the rules that can fire run their matchers, and a rule whose negation cues
-appear nowhere skips its negation searches. A matcher whose expressions do
-not all match has no candidates, and a cue that matches nowhere negates
-nothing, so the prefilter changes no result.
+appear nowhere skips its negation searches. A matcher with fewer matching
+expressions than it needs has no candidates, and a cue that matches nowhere
+negates nothing, so the prefilter changes no result.
+
+A decision without spans (``fires``) stops at a rule's first hit that counts:
+a phrase-and-pattern matcher whose expression the prefilter saw, with no cue
+in the text, fires with no search at all. Negation works on the bytes of the
+text (walking back over the single spaces between words, a clause start
+marked in ``Doc.clauses``), and proximity counts words as it scans, so
+neither needs a table of word offsets; ``Doc`` builds one only for the spans
+``explain`` and ``evaluate`` report.
 """
 
 from __future__ import annotations
@@ -35,6 +47,7 @@ __all__ = [
     "MAX_HITS",
     "MAX_TERMS",
     "Doc",
+    "GroupMatcher",
     "NearMatcher",
     "Negation",
     "Prefilter",
@@ -58,34 +71,88 @@ Span = tuple[int, int]
 _LEAD_BYTES = bytes(0 if 0x80 <= code < 0xC0 else 1 for code in range(256))
 
 
-class Doc:
-    """A normalised text prepared for matching: bytes, word offsets, clause starts."""
+# How many word look-ups a Doc answers by counting spaces before it builds the table of
+# word offsets: counting costs a pass over the text up to the position, the table one
+# pass over every word (about as much as 10 counts on a 2,000-character text).
+_COUNTED_LOOKUPS = 8
+_SPACE_BYTE = b" "
+_LINE_BREAK = 0x0A
 
-    __slots__ = ("_byte_to_char", "data", "normalized", "word_starts")
+
+class Doc:
+    """A normalised text prepared for matching: bytes, word offsets, clause starts.
+
+    ``data`` is computed at once; the word offsets (``word_starts``) and the
+    byte-to-character map (for ``to_original``) on first use, since most
+    texts need neither: a rule without negation or proximity fires on the
+    prefilter's word alone. The first few word look-ups count the spaces
+    before the position instead (words are separated by exactly one space).
+    """
+
+    __slots__ = ("_byte_to_char", "_clauses", "_lookups", "_word_starts", "data", "normalized")
 
     def __init__(self, normalized: NormalizedText | PreparedText) -> None:
         self.normalized = normalized
-        self.data = data = normalized.text.encode("utf-8")
-        char_starts: Iterable[int] = normalized._word_starts
-        self.word_starts: list[int]
-        if len(data) == len(normalized.text):
-            self._byte_to_char: list[int] | None = None
-            self.word_starts = list(char_starts)
-            return
-        # character index -> byte offset: the offsets of the bytes that start a character
-        leads = data.translate(_LEAD_BYTES)
-        char_to_byte = list(itertools.compress(range(len(data)), leads))
-        # byte offset -> index of the character it belongs to (and the end -> the length)
-        byte_to_char = list(itertools.accumulate(leads, initial=-1))
-        del byte_to_char[0]
-        byte_to_char.append(len(normalized.text))
-        self._byte_to_char = byte_to_char
-        self.word_starts = list(map(char_to_byte.__getitem__, char_starts))
+        self.data = normalized.text.encode("utf-8")
+        self._word_starts: list[int] | None = None
+        self._byte_to_char: list[int] | None = None
+        self._clauses: bytes | None = None
+        self._lookups = 0
+
+    @property
+    def clauses(self) -> bytes:
+        """``data`` with a line break instead of the space before each word that begins a clause."""
+        marked = self._clauses
+        if marked is None:
+            marked = self._clauses = self.normalized.clause_marked().encode("utf-8")
+        return marked
+
+    @property
+    def word_starts(self) -> list[int]:
+        """The byte offset where each word starts."""
+        starts = self._word_starts
+        if starts is None:
+            char_starts: Iterable[int] = self.normalized._word_starts
+            if len(self.data) == len(self.normalized.text):
+                starts = list(char_starts)
+            else:
+                # character index -> byte offset: the offsets of the bytes that start a character
+                data = self.data
+                char_to_byte = list(itertools.compress(range(len(data)), data.translate(_LEAD_BYTES)))
+                starts = list(map(char_to_byte.__getitem__, char_starts))
+            self._word_starts = starts
+        return starts
+
+    def _char_of_byte(self) -> list[int] | None:
+        """byte offset -> index of the character it belongs to (and the end -> the length); None if ASCII."""
+        mapping = self._byte_to_char
+        if mapping is None and len(self.data) != len(self.normalized.text):
+            mapping = list(itertools.accumulate(self.data.translate(_LEAD_BYTES), initial=-1))
+            del mapping[0]
+            mapping.append(len(self.normalized.text))
+            self._byte_to_char = mapping
+        return mapping
 
     def word_of(self, byte: int) -> int:
-        """Index of the word that byte offset ``byte`` falls in."""
-        word = bisect_right(self.word_starts, byte) - 1
+        """Index of the word that byte offset ``byte`` falls in (on a space: the word before)."""
+        starts = self._word_starts
+        if starts is None:
+            self._lookups += 1
+            if self._lookups <= _COUNTED_LOOKUPS:
+                return self.data.count(_SPACE_BYTE, 0, byte) if byte > 0 else 0
+            starts = self.word_starts
+        word = bisect_right(starts, byte) - 1
         return word if word > 0 else 0
+
+    def word_back(self, start: int, words: int) -> int:
+        """The byte offset of the word ``words`` words before the word that starts at byte ``start``."""
+        starts = self._word_starts
+        if starts is not None:
+            return starts[bisect_right(starts, start) - 1 - words]
+        rfind = self.data.rfind
+        for _ in range(words):
+            start = rfind(_SPACE_BYTE, 0, start - 1) + 1
+        return start
 
     def word_byte(self, word: int) -> int:
         return self.word_starts[word]
@@ -96,7 +163,7 @@ class Doc:
     def to_original(self, span: Span) -> Span:
         """A byte span of the normalised text as a span of the original text."""
         start, end = span
-        mapping = self._byte_to_char
+        mapping = self._char_of_byte()
         if mapping is not None:
             start_char = mapping[start]
             end_char = mapping[end]
@@ -192,6 +259,36 @@ class TermMatcher:
         """The candidates' spans (``candidates`` without the wrapping)."""
         return [(span,) for span in find_all(self._regex, doc, MAX_CANDIDATES)]
 
+    def fires(self, doc: Doc, negation: Negation | None) -> bool:
+        """Whether one of the first ``MAX_CANDIDATES`` hits survives ``negation``.
+
+        The same answer as "``hits`` has a hit ``negation`` does not discard",
+        searching only as far as the first surviving hit.
+        """
+        return _survives(self._regex, doc, negation, MAX_CANDIDATES)
+
+
+def _survives(regex: Regex, doc: Doc, negation: Negation | None, limit: int) -> bool:
+    """Whether one of the first ``limit`` hits of ``regex`` (``find_all``'s) survives ``negation``."""
+    data = doc.data
+    size = len(data)
+    find = regex.find
+    pos = 0
+    looked = 0
+    while pos <= size and looked < limit:
+        raw_start, end = find(data, pos, size)[0]
+        if raw_start < 0:
+            return False
+        start = raw_start + 1 if raw_start < end and data[raw_start] == _SPACE else raw_start
+        if end > start and data[end - 1] == _SPACE:
+            end -= 1
+        if end > start:
+            looked += 1
+            if negation is None or not negation.negates_at(doc, start):
+                return True
+        pos = end if end > raw_start else raw_start + 1
+    return False
+
 
 class NearMatcher:
     """Hits where a term of side A is within ``within`` words of a term of side B."""
@@ -221,12 +318,12 @@ class NearMatcher:
         b_spans = find_all(self._b, doc, MAX_TERMS)
         if not b_spans:
             return []
-        b_words = [self._words(doc, span) for span in b_spans]
+        a_words = _span_words(doc.data, a_spans)
+        b_words = _span_words(doc.data, b_spans)
         b_firsts = [first for first, _ in b_words]
         widest = max(last - first for first, last in b_words)
         found: list[tuple[Span, ...]] = []
-        for a_span in a_spans:
-            first, last = self._words(doc, a_span)
+        for a_span, (first, last) in zip(a_spans, a_words, strict=True):
             low = bisect_left(b_firsts, first - self._within - widest)
             high = bisect_right(b_firsts, last + self._within)
             for index in range(low, high):
@@ -238,9 +335,84 @@ class NearMatcher:
                         return found
         return found
 
-    @staticmethod
-    def _words(doc: Doc, span: Span) -> tuple[int, int]:
-        return doc.word_of(span[0]), doc.word_of(span[1] - 1)
+    def fires(self, doc: Doc, negation: Negation | None) -> bool:
+        """Whether one of ``hits`` survives ``negation``.
+
+        Without a negation to check, the two sides are searched together, left
+        to right, and the search stops at the first pair close enough, or as
+        soon as one side has no more terms and the other has moved out of reach.
+        A pair is close enough when the later-starting term starts at most
+        ``within`` words after the furthest end of the other side's terms so far.
+        """
+        if negation is not None:
+            return any(not negation.negates(doc, spans) for spans in self.hits(doc))
+        data = doc.data
+        size = len(data)
+        within = self._within
+        finds = (self._a.find, self._b.find)
+        positions = [0, 0]
+        counts = [0, 0]
+        furthest = [-1, -1]  # the last word of each side's terms so far, -1 before any
+        upcoming: list[Span | None] = [None, None]
+
+        def advance(side: int) -> None:
+            find, pos = finds[side], positions[side]
+            while pos <= size:
+                raw_start, end = find(data, pos, size)[0]
+                if raw_start < 0:
+                    break
+                start = raw_start + 1 if raw_start < end and data[raw_start] == _SPACE else raw_start
+                if end > start and data[end - 1] == _SPACE:
+                    end -= 1
+                pos = end if end > raw_start else raw_start + 1
+                if end > start:
+                    positions[side] = pos
+                    upcoming[side] = (start, end)
+                    return
+            positions[side] = pos
+            upcoming[side] = None
+
+        advance(0)
+        advance(1)
+        # word indices counted as the scan moves right: a word's index is the number
+        # of spaces before it
+        count = data.count
+        counted_to = first = 0
+        while True:
+            a, b = upcoming
+            if a is None and b is None:
+                return False
+            side = 0 if b is None or (a is not None and a[0] <= b[0]) else 1
+            span = upcoming[side]
+            assert span is not None
+            start, end = span
+            first += count(_SPACE_BYTE, counted_to, start)
+            counted_to = start
+            other = furthest[1 - side]
+            if upcoming[1 - side] is None and (other < 0 or first - other > within):
+                return False  # the other side is done, and everything further is out of reach
+            if other >= 0 and first - other <= within:
+                return True
+            last = first + count(_SPACE_BYTE, start, end - 1)
+            if last > furthest[side]:
+                furthest[side] = last
+            counts[side] += 1
+            if counts[side] >= MAX_TERMS:
+                upcoming[side] = None
+            else:
+                advance(side)
+
+
+def _span_words(data: bytes, spans: Sequence[Span]) -> list[tuple[int, int]]:
+    """The first and last word of each span (spans left to right), counting spaces as it goes."""
+    count = data.count
+    words: list[tuple[int, int]] = []
+    counted_to = word = 0
+    for start, end in spans:
+        word += count(_SPACE_BYTE, counted_to, start)
+        counted_to = start
+        words.append((word, word + count(_SPACE_BYTE, start, end - 1)))
+    return words
 
 
 class Negation:
@@ -271,7 +443,7 @@ class Negation:
         return self._cue_words
 
     def negates(self, doc: Doc, spans: tuple[Span, ...]) -> bool:
-        if self._before(doc, spans[0][0]):
+        if self.negates_at(doc, spans[0][0]):
             return True
         # a cue between two parts of the hit: the gap runs from the space after one
         # part to the space before the next
@@ -280,31 +452,139 @@ class Negation:
             end < start and find(data, end, start)[0][0] >= 0 for (_, end), (start, _) in pairwise(spans)
         )
 
-    def _before(self, doc: Doc, start: int) -> bool:
-        word_starts = doc.word_starts
-        word = bisect_right(word_starts, start) - 1
-        if word <= 0:
+    def negates_at(self, doc: Doc, start: int) -> bool:
+        """Whether a cue ends within the window before the word at byte ``start``, in its clause.
+
+        ``negates`` for a hit of one span starting at ``start`` (always where
+        a word starts). Works on bytes: from ``start`` it walks back over the
+        separators before each word, a line break in ``doc.clauses`` being a
+        clause start it does not cross.
+        """
+        if start <= 0:
             return False  # nothing before the first word
-        clause_starts = doc.normalized.clause_starts
-        clause = clause_starts[bisect_right(clause_starts, word) - 1]
-        nearest = word - self._window
-        if nearest < clause:
-            nearest = clause
-        if nearest >= word:
-            return False
-        first = nearest - (self._cue_words - 1)
-        if first < clause:
-            first = clause
+        marked = doc.clauses
+        if marked[start - 1] == _LINE_BREAK:
+            return False  # the hit's word begins its clause
+        rfind = doc.data.rfind
+        # the word ``window`` words back (or the clause's first word): ``nearest``
+        threshold = start
+        for _ in range(self._window):
+            separator = rfind(_SPACE_BYTE, 0, threshold - 1)
+            threshold = separator + 1
+            if separator < 0 or marked[separator] == _LINE_BREAK:
+                break
+        # ``cue_words - 1`` words further back (or the clause's first word): ``first``
+        first = threshold
+        if first > 0 and marked[first - 1] != _LINE_BREAK:
+            for _ in range(self._cue_words - 1):
+                separator = rfind(_SPACE_BYTE, 0, first - 1)
+                first = separator + 1
+                if separator < 0 or marked[separator] == _LINE_BREAK:
+                    break
         # start at the space before the first word so the cue's boundary sees it
-        pos = word_starts[first] - 1
-        found = find_all(self._cues, doc, MAX_HITS, pos if pos > 0 else 0, start)
-        return any(doc.word_of(end - 1) >= nearest for _, end in found)
+        pos = first - 1 if first > 0 else 0
+        # find_all(cues, doc, MAX_HITS, pos, start), stopping at the first cue whose
+        # last character is in word ``nearest`` or after it
+        data, find = doc.data, self._cues.find
+        found = 0
+        while pos <= start:
+            raw_start, end = find(data, pos, start)[0]
+            if raw_start < 0:
+                return False
+            begin = raw_start + 1 if raw_start < end and data[raw_start] == _SPACE else raw_start
+            if end > begin and data[end - 1] == _SPACE:
+                end -= 1
+            if end > begin:
+                if end > threshold:
+                    return True
+                found += 1
+                if found >= MAX_HITS:
+                    return False
+            pos = end if end > raw_start else raw_start + 1
+        return False
 
 
-Matcher = TermMatcher | NearMatcher
+class GroupMatcher:
+    """Groups of terms (one expression each): at least ``need`` of them must hit somewhere.
 
-# Most expressions in one RE2::Set; a larger rule set uses several sets.
-MAX_SET_SIZE = 512
+    A group is satisfied by a hit that no negation cue discards (a cue within
+    the window before it, in the same clause); each group looks at no more
+    than ``MAX_TERMS`` places. When the condition holds, its hits are the
+    surviving hits of the satisfied groups, in group order, at most
+    ``MAX_HITS`` in all.
+    """
+
+    __slots__ = ("_need", "_regexes")
+
+    def __init__(self, regexes: Sequence[Regex], need: int) -> None:
+        if not 1 <= need <= len(regexes):
+            raise ValueError(f"need must be from 1 to {len(regexes)}")
+        self._regexes, self._need = tuple(regexes), need
+
+    @property
+    def regexes(self) -> tuple[Regex, ...]:
+        """The groups' expressions: at least ``need`` must match somewhere for a hit."""
+        return self._regexes
+
+    @property
+    def need(self) -> int:
+        return self._need
+
+    def match(self, doc: Doc, negation: Negation | None) -> tuple[list[Span], list[Span]]:
+        """(hits that count, hits a cue discarded); no hit counts unless ``need`` groups are satisfied."""
+        kept: list[Span] = []
+        negated: list[Span] = []
+        satisfied = 0
+        remaining = len(self._regexes)
+        for regex in self._regexes:
+            remaining -= 1
+            if negation is None:
+                found = find_all(regex, doc, max(1, MAX_HITS - len(kept)))
+                survivors = found
+            else:
+                found = find_all(regex, doc, MAX_TERMS)
+                survivors = []
+                for span in found:
+                    (negated if negation.negates_at(doc, span[0]) else survivors).append(span)
+            if survivors:
+                satisfied += 1
+                kept.extend(survivors[: max(0, MAX_HITS - len(kept))])
+            elif satisfied + remaining < self._need:
+                return [], negated[:MAX_HITS]
+        if satisfied < self._need:
+            return [], negated[:MAX_HITS]
+        return kept, negated[:MAX_HITS]
+
+    def fires(self, doc: Doc, negation: Negation | None) -> bool:
+        """Whether at least ``need`` groups have a hit ``negation`` does not discard."""
+        satisfied = 0
+        remaining = len(self._regexes)
+        for regex in self._regexes:
+            remaining -= 1
+            if _survives(regex, doc, negation, MAX_TERMS):
+                satisfied += 1
+                if satisfied >= self._need:
+                    return True
+            elif satisfied + remaining < self._need:
+                return False
+        return False
+
+    def satisfied(self, doc: Doc, negation: Negation | None) -> list[bool]:
+        """For each group, whether a hit of it survives negation (for error messages)."""
+        result: list[bool] = []
+        for regex in self._regexes:
+            found = find_all(regex, doc, MAX_TERMS)
+            result.append(any(negation is None or not negation.negates(doc, (span,)) for span in found))
+        return result
+
+
+Matcher = TermMatcher | NearMatcher | GroupMatcher
+
+# Most expressions in one RE2::Set; a larger rule set uses several sets. One pass of
+# one large set costs less than several passes of small ones (1,600 expressions:
+# about 20 µs over 2,000 characters as one set, 60 µs as four); RE2 gets the memory
+# budget ``_re2.SET_MAX_MEM`` per set to compile them.
+MAX_SET_SIZE = 8192
 
 
 # A rule that may fire on a text: its index in the rule set, its matchers that
@@ -316,14 +596,15 @@ class Prefilter:
     """Which rules of a set can fire on a text, from one pass of ``RE2::Set`` over it.
 
     ``rules`` gives every rule's matchers and negation, in rule-set order.
-    Every distinct expression (a matcher's terms, a proximity side, the cues)
-    goes into the set once. A matcher may have candidates only when all its
-    expressions match somewhere; a rule whose matchers all have none cannot
-    fire. If RE2 cannot finish a pass (its DFA out of memory) or refuses an
-    expression in a set, the rules concerned are simply run in full.
+    Every distinct expression (a matcher's terms, a proximity side, a group,
+    the cues) goes into the set once. A matcher may have candidates only when
+    enough of its expressions match somewhere (all of them, or a group
+    matcher's ``need``); a rule whose matchers all have none cannot fire. If
+    RE2 cannot finish a pass (its DFA out of memory) or refuses an expression
+    in a set, the rules concerned are simply run in full.
     """
 
-    __slots__ = ("_everything", "_plans", "_sets", "_triggers", "_unfiltered")
+    __slots__ = ("_everything", "_plans", "_sets", "_simple", "_triggers", "_unfiltered")
 
     def __init__(self, rules: Sequence[tuple[Sequence[Matcher], Negation | None]]) -> None:
         ids: dict[str, int] = {}  # expression -> id, from 1 (as RegexSet.match counts)
@@ -331,47 +612,99 @@ class Prefilter:
         def id_of(regex: Regex) -> int:
             return ids.setdefault(regex.pattern, len(ids) + 1)
 
-        plans: list[tuple[tuple[tuple[Matcher, tuple[int, ...]], ...], int]] = []
+        plans: list[tuple[tuple[tuple[Matcher, tuple[int, ...], int], ...], int]] = []
         triggers: dict[int, set[int]] = {}
         for index, (matchers, negation) in enumerate(rules):
-            plan: list[tuple[Matcher, tuple[int, ...]]] = []
+            plan: list[tuple[Matcher, tuple[int, ...], int]] = []
             for matcher in matchers:
                 needed = tuple(id_of(regex) for regex in matcher.regexes)
-                plan.append((matcher, needed))
-                # a matcher needs all its expressions: any one of them can stand for it
-                triggers.setdefault(needed[0], set()).add(index)
+                need = matcher.need if isinstance(matcher, GroupMatcher) else len(needed)
+                plan.append((matcher, needed, need))
+                # of the expressions a matcher needs ``need`` of, any ``need`` include one
+                # of the first ``len - need + 1``: those stand for it
+                for id_ in needed[: len(needed) - need + 1]:
+                    triggers.setdefault(id_, set()).add(index)
             plans.append((tuple(plan), id_of(negation.cues) if negation is not None else -1))
         self._plans = tuple(plans)
-        self._triggers = {id_: tuple(sorted(indices)) for id_, indices in triggers.items()}
+        # id -> the rules it may trigger (a list by id, so a pass needs no dictionary look-ups)
+        table: list[tuple[int, ...]] = [()] * (len(ids) + 1)
+        for id_, indices in triggers.items():
+            table[id_] = tuple(sorted(indices))
+        self._triggers = table
+        # rules with one matcher needing one expression: what they yield, but for the cue flag
+        self._simple: tuple[tuple[tuple[Matcher, ...], int] | None, ...] = tuple(
+            ((plan[0][0],), cues) if len(plan) == 1 and len(plan[0][1]) == 1 else None for plan, cues in plans
+        )
         self._sets, unfiltered = _compile_sets(list(ids), 1)
         self._unfiltered = frozenset(unfiltered)
         self._everything: tuple[RuleCandidates, ...] = tuple(
-            (index, tuple(matcher for matcher, _ in plan), cues >= 0)
+            (index, tuple(matcher for matcher, _, _ in plan), cues >= 0)
             for index, (plan, cues) in enumerate(plans)
             if plan
         )
 
+    def matched(self, data: bytes) -> set[int] | None:
+        """The ids of the expressions that match ``data`` somewhere (None: RE2 gave up)."""
+        sets = self._sets
+        if len(sets) == 1:
+            found = sets[0][0].match(data)
+            if found is None:
+                return None
+            matched = set(found)
+        else:
+            matched = set()
+            for regex_set, first in sets:
+                found = regex_set.match(data)
+                if found is None:
+                    return None
+                matched.update(map(add, found, repeat(first - 1)) if first > 1 else found)
+        if self._unfiltered:
+            matched |= self._unfiltered
+        return matched
+
     def candidates(self, data: bytes) -> Sequence[RuleCandidates]:
         """The rules that may fire on the normalised text ``data``, in rule-set order."""
-        matched = set(self._unfiltered)
-        for regex_set, first in self._sets:
-            found = regex_set.match(data)
-            if found is None:
-                return self._everything
-            matched.update(map(add, found, repeat(first - 1)) if first > 1 else found)
-        triggers = self._triggers
-        indices: set[int] = set()
-        for id_ in matched:
-            if id_ in triggers:
-                indices.update(triggers[id_])
+        return self.checked_candidates(data)[0]
+
+    def checked_candidates(self, data: bytes) -> tuple[Sequence[RuleCandidates], bool]:
+        """``candidates``, and whether every expression of every matcher they list was seen to match.
+
+        False when RE2 gave up on the pass or left expressions out of its sets:
+        those are assumed to match, so a listed matcher may have no hit.
+        """
+        matched = self.matched(data)
+        if matched is None:
+            return self._everything, False
+        return self._candidates(matched), not self._unfiltered
+
+    def _candidates(self, matched: set[int]) -> list[RuleCandidates]:
+        indices = set(itertools.chain.from_iterable(map(self._triggers.__getitem__, matched)))
         result: list[RuleCandidates] = []
-        plans = self._plans
+        plans, simple = self._plans, self._simple
         for index in sorted(indices):
-            plan, cues = plans[index]
-            if len(plan) == 1 and len(plan[0][1]) == 1:
-                result.append((index, (plan[0][0],), cues in matched))
+            known = simple[index]
+            if known is not None:
+                result.append((index, known[0], known[1] in matched))
                 continue
-            active = tuple(matcher for matcher, needed in plan if matched.issuperset(needed))
+            plan, cues = plans[index]
+            if len(plan) == 1:
+                matcher, needed, need = plan[0]
+                if (
+                    matched.issuperset(needed)
+                    if need == len(needed)
+                    else sum(id_ in matched for id_ in needed) >= need
+                ):
+                    result.append((index, (matcher,), cues in matched))
+                continue
+            active = tuple(
+                matcher
+                for matcher, needed, need in plan
+                if (
+                    matched.issuperset(needed)
+                    if need == len(needed)
+                    else sum(id_ in matched for id_ in needed) >= need
+                )
+            )
             if active:
                 result.append((index, active, cues in matched))
         return result

@@ -3,10 +3,21 @@
 from __future__ import annotations
 
 import functools
+import operator
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from .matching import MAX_HITS, Candidate, Doc, NearMatcher, Negation, Prefilter, Span, TermMatcher
+from .matching import (
+    MAX_HITS,
+    Candidate,
+    Doc,
+    GroupMatcher,
+    NearMatcher,
+    Negation,
+    Prefilter,
+    Span,
+    TermMatcher,
+)
 from .normalize import normalize, prepare_for_matching
 from .urgency import Urgency
 
@@ -14,6 +25,7 @@ __all__ = [
     "Decision",
     "Examples",
     "Explanation",
+    "Group",
     "Hit",
     "Near",
     "Rule",
@@ -62,6 +74,17 @@ class Near:
 
 
 @dataclass(frozen=True)
+class Group:
+    """One group of an ``all`` or ``any`` condition: normalised phrases and RE2 patterns.
+
+    The group is satisfied by a hit of any of its terms anywhere in the text.
+    """
+
+    phrases: tuple[str, ...]
+    patterns: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Examples:
     """Texts the rule must fire on, and texts it must not fire on."""
 
@@ -92,17 +115,26 @@ class Explanation:
     traces: tuple[RuleTrace, ...]
 
 
+_SCORE = operator.attrgetter("score")
+_RANK: dict[Urgency, int] = {urgency: urgency.rank for urgency in Urgency}
+
+
 def primary_language(tag: str) -> str:
     """The primary subtag of a language tag, lower case: "es-MX" → "es"."""
     return tag.strip().replace("_", "-").split("-", 1)[0].lower()
 
 
-Matcher = TermMatcher | NearMatcher
+Matcher = TermMatcher | NearMatcher | GroupMatcher
 
 
 @dataclass(frozen=True, eq=False)
 class Rule:
-    """One loaded, compiled rule. Phrases and cues are kept in normalised form."""
+    """One loaded, compiled rule. Phrases and cues are kept in normalised form.
+
+    ``all_groups``: every group must hit (the ``all`` key); ``any_groups``: at
+    least ``at_least`` of them must (the ``any`` key). Each is one more way
+    for the rule to fire, besides its terms and ``near`` conditions.
+    """
 
     id: str
     description: str
@@ -120,6 +152,9 @@ class Rule:
     line: int | None
     matchers: tuple[Matcher, ...] = field(repr=False)
     negation: Negation | None = field(repr=False)
+    all_groups: tuple[Group, ...] = ()
+    any_groups: tuple[Group, ...] = ()
+    at_least: int = 1
 
     def applies(self, *, lang: str | None = None, channel: str | None = None) -> bool:
         """Whether the rule's language and channel conditions admit this text.
@@ -139,6 +174,12 @@ class Rule:
         kept: list[Span] = []
         negated: list[Span] = []
         for matcher in self.matchers:
+            if isinstance(matcher, GroupMatcher):
+                if len(kept) < MAX_HITS:
+                    group_kept, group_negated = matcher.match(doc, self.negation)
+                    kept.extend(map(doc.to_original, group_kept[: MAX_HITS - len(kept)]))
+                    negated.extend(map(doc.to_original, group_negated[: max(0, MAX_HITS - len(negated))]))
+                continue
             for candidate in matcher.candidates(doc):
                 if len(kept) >= MAX_HITS:
                     break
@@ -157,12 +198,31 @@ class Rule:
         """
         kept: list[Span] = []
         for matcher in matchers:
+            if isinstance(matcher, GroupMatcher):
+                if len(kept) < MAX_HITS:
+                    group_kept, _ = matcher.match(doc, negation)
+                    kept.extend(map(doc.to_original, group_kept[: MAX_HITS - len(kept)]))
+                continue
             for spans in matcher.hits(doc):
                 if len(kept) >= MAX_HITS:
                     break
                 if negation is None or not negation.negates(doc, spans):
                     kept.extend(map(doc.to_original, spans))
         return _tidy(kept) if len(kept) > 1 else tuple(kept)
+
+    def _fires(self, doc: Doc, matchers: Sequence[Matcher], negation: Negation | None, checked: bool) -> bool:
+        """Whether ``_hit_spans`` would find a span, without collecting spans.
+
+        For ``RuleSet.evaluate(spans=False)``. When ``checked``, the prefilter
+        saw every expression of ``matchers`` match the text: a term matcher with
+        no negation to check then fires without a search.
+        """
+        for matcher in matchers:
+            if checked and negation is None and isinstance(matcher, TermMatcher):
+                return True
+            if matcher.fires(doc, negation):
+                return True
+        return False
 
     def fires_on(self, text: str) -> RuleTrace:
         """The rule alone on ``text``, whatever its language and channel conditions."""
@@ -201,12 +261,24 @@ class RuleSet:
 
     def __post_init__(self) -> None:
         _ = self._prefilter  # compiled with the rule set, not on the first text
+        _ = self._plain_hits
+
+    @functools.cached_property
+    def _plain_hits(self) -> tuple[tuple[Hit, bool], ...]:
+        """Per rule: its hit without spans (hits are immutable, so one serves every
+        text), and whether it has language or channel conditions."""
+        return tuple(
+            (Hit(rule.id, rule.urgency, rule.score, ()), bool(rule.langs or rule.channels))
+            for rule in self.rules
+        )
 
     @functools.cached_property
     def _prefilter(self) -> Prefilter:
         return Prefilter([(rule.matchers, rule.negation) for rule in self.rules])
 
-    def evaluate(self, text: str, *, lang: str | None = None, channel: str | None = None) -> Decision:
+    def evaluate(
+        self, text: str, *, lang: str | None = None, channel: str | None = None, spans: bool = True
+    ) -> Decision:
         """The urgency, score and fired rules for ``text``.
 
         The urgency is the highest of the fired rules' urgencies and the
@@ -215,16 +287,30 @@ class RuleSet:
 
         The same decision as ``explain``'s, without its traces: one pass of
         the prefilter finds the rules that can fire, and only those run.
+
+        With ``spans=False`` every hit's ``spans`` is empty and each rule stops
+        at its first hit that counts: the same urgency, score and rule ids,
+        faster. That is all a triage decision records; ``explain`` shows spans.
         """
         doc = Doc(prepare_for_matching(text))
         fired: list[Hit] = []
-        for index, matchers, negatable in self._prefilter.candidates(doc.data):
-            rule = self.rules[index]
-            if not rule.applies(lang=lang, channel=channel):
+        rules, plain = self.rules, self._plain_hits
+        candidates, checked = self._prefilter.checked_candidates(doc.data)
+        for index, matchers, negatable in candidates:
+            rule = rules[index]
+            hit, conditional = plain[index]
+            if conditional and not rule.applies(lang=lang, channel=channel):
                 continue
-            spans = rule._hit_spans(doc, matchers, rule.negation if negatable else None)
-            if spans:
-                fired.append(Hit(rule.id, rule.urgency, rule.score, spans))
+            negation = rule.negation if negatable else None
+            if not spans:
+                if (checked and negation is None and type(matchers[0]) is TermMatcher) or rule._fires(
+                    doc, matchers, negation, checked
+                ):
+                    fired.append(hit)
+                continue
+            found = rule._hit_spans(doc, matchers, negation)
+            if found:
+                fired.append(Hit(rule.id, rule.urgency, rule.score, found))
         return self.decide(tuple(fired))
 
     def explain(self, text: str, *, lang: str | None = None, channel: str | None = None) -> Explanation:
@@ -242,12 +328,13 @@ class RuleSet:
 
     def decide(self, fired: tuple[Hit, ...]) -> Decision:
         """The decision for a given set of fired rules."""
-        score = sum(hit.score for hit in fired)
-        levels = [hit.urgency for hit in fired if hit.urgency is not None]
+        score = sum(map(_SCORE, fired))
+        # the highest urgency, compared by rank (Urgency's own comparisons are Python code)
+        levels = {hit.urgency for hit in fired if hit.urgency is not None}
         reached = self.score_urgency(score) if fired else None
         if reached is not None:
-            levels.append(reached)
-        urgency = max(levels) if levels else self.default_urgency
+            levels.add(reached)
+        urgency = max(levels, key=_RANK.__getitem__) if levels else self.default_urgency
         return Decision(urgency, score, fired, self.version)
 
     def score_urgency(self, score: int) -> Urgency | None:

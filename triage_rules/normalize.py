@@ -50,9 +50,12 @@ text); the computation works on whole strings, in time linear in the text:
   and the space joining two words spans from the first separator after one to
   the start of the next. Words the shorthand table changes, and texts that
   are not aligned, are mapped word by word.
-* ``prepare_for_matching`` (what ``RuleSet.evaluate`` uses) skips the offset
-  map: it keeps each word's range in the folded text and maps a position back
-  only when asked, for the spans of the rules that fire.
+* ``prepare_for_matching`` (what ``RuleSet.evaluate`` uses) computes only the
+  normalised text at once. The words' ranges in the folded text (the map back
+  to the original), the word offsets and the clause starts are worked out
+  when first asked for: the map for the spans of the rules that fire, the
+  clauses (as ``clause_marked``, the text with a line break before each
+  clause) for the first negation check.
 """
 
 from __future__ import annotations
@@ -63,7 +66,7 @@ import functools
 import tomllib
 import unicodedata
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from itertools import accumulate, compress, count, pairwise, repeat
@@ -136,6 +139,15 @@ class NormalizedText:
         index = bisect_right(self.clause_starts, word) - 1
         return self.clause_starts[index] if index >= 0 else 0
 
+    def clause_marked(self) -> str:
+        """``text`` with a line break instead of the space before each word that begins a clause."""
+        return _mark_clauses(self.words, self.clause_starts)
+
+
+def _mark_clauses(words: Sequence[str], clause_starts: Sequence[int]) -> str:
+    bounds = [*clause_starts, len(words)]
+    return "\n".join(" ".join(words[start:stop]) for start, stop in pairwise(bounds) if stop > start)
+
 
 def normalize(text: str) -> NormalizedText:
     """Normalise ``text`` for matching (see the module documentation)."""
@@ -176,11 +188,13 @@ def normalize(text: str) -> NormalizedText:
 
 
 def prepare_for_matching(text: str) -> NormalizedText | PreparedText:
-    """``normalize(text)`` as matching needs it: the offset map is worked out on demand.
+    """``normalize(text)`` as matching needs it: everything but the text is worked out on demand.
 
-    For ``RuleSet.evaluate``, which maps back to the original only the few
-    spans of the rules that fire. Texts whose folded form is not aligned with
-    the original (rare: ligatures, "ß", combining marks) get ``normalize``.
+    For ``RuleSet.evaluate``: the normalised text is computed at once; the
+    word offsets and clause starts only when a negation or proximity check
+    needs them, and the map back to the original only for the spans of the
+    rules that fire. Texts whose folded form is not aligned with the
+    original (rare: ligatures, "ß", combining marks) get ``normalize``.
     """
     folded, folded_starts, _ = _fold_text(text)
     if folded_starts is not None:
@@ -191,21 +205,61 @@ def prepare_for_matching(text: str) -> NormalizedText | PreparedText:
     words = flat.split()
     if not words:
         return normalize(text)
-    clauses = _clause_words(folded, _word_mask(flat), len(words))
-    pieces = flat.split(_SEPARATOR)
-    lengths = list(map(len, pieces))
-    # piece i starts after the i pieces and i separators before it
-    firsts = list(compress(map(add, accumulate(lengths, initial=0), count()), lengths))
     table = shorthand()
-    flags: Iterable[bool] = map(table.__contains__, words)
+    changed: list[int]
     if _APOSTROPHE in flat:
-        flags = map(or_, flags, map(contains, words, repeat(_APOSTROPHE)))
-    changed = list(compress(count(), flags))
-    stops = list(map(add, firsts, map(len, words)))
-    fixed: list[int] = []
-    if changed:
-        words, firsts, stops, fixed, clauses = _word_table(table, words, firsts, stops, changed, clauses)
-    return PreparedText(text, words, firsts, stops, frozenset(fixed), tuple(clauses))
+        flags = map(or_, map(table.__contains__, words), map(contains, words, repeat(_APOSTROPHE)))
+        changed = list(compress(count(), flags))
+    elif table.keys().isdisjoint(words):
+        changed = []
+    else:
+        changed = list(compress(count(), map(table.__contains__, words)))
+    return PreparedText(text, folded, flat, words, changed, table)
+
+
+def _expanded_words(
+    table: Mapping[str, str], words: list[str], changed: list[int]
+) -> tuple[list[str], list[int], bool]:
+    """Step 4 on the words alone: ``_word_table``'s words, shifts and "emptied", without offsets."""
+    out: list[str] = []
+    shifts = [0]  # new index minus old index, after each changed word
+    emptied = False  # some word expanded to no word at all
+    previous = 0
+    for index in changed:
+        out += words[previous:index]
+        word = words[index]
+        expansion = table.get(word)
+        if expansion is None and _APOSTROPHE in word:
+            expansion = table.get(word.replace(_APOSTROPHE, ""))
+        if expansion is not None:
+            pieces = [piece for piece in expansion.split(" ") if piece]
+            emptied |= not pieces
+            out += pieces
+        else:
+            for part in word.split(_APOSTROPHE):
+                replacement = table.get(part)
+                if replacement is not None:
+                    pieces = [piece for piece in replacement.split(" ") if piece]
+                    emptied |= not pieces
+                    out += pieces
+                else:
+                    out.append(part)
+        shifts.append(len(out) - index - 1)
+        previous = index + 1
+    out += words[previous:]
+    return out, shifts, emptied
+
+
+def _moved_clauses(
+    clauses: list[int], changed: list[int], shifts: list[int], emptied: bool, count: int
+) -> list[int]:
+    """Clause starts (word indices) after step 4 changed the words at ``changed``."""
+    moved = list(map(add, clauses, map(shifts.__getitem__, map(bisect_left, repeat(changed), clauses))))
+    if emptied:
+        moved = [
+            new for index, new in enumerate(moved) if new < count and (not index or new > moved[index - 1])
+        ]
+    return moved
 
 
 def _word_table(
@@ -261,13 +315,7 @@ def _word_table(
     out_words += words[previous:]
     out_firsts += firsts[previous:]
     out_stops += stops[previous:]
-    moved = list(map(add, clauses, map(shifts.__getitem__, map(bisect_left, repeat(changed), clauses))))
-    if emptied:
-        moved = [
-            new
-            for index, new in enumerate(moved)
-            if new < len(out_words) and (not index or new > moved[index - 1])
-        ]
+    moved = _moved_clauses(clauses, changed, shifts, emptied, len(out_words))
     return out_words, out_firsts, out_stops, fixed, moved
 
 
@@ -275,19 +323,26 @@ class PreparedText:
     """What ``prepare_for_matching`` gives: a ``NormalizedText`` whose offsets are worked out on demand.
 
     Only for a folded text aligned with the original (character ``i`` came
-    from character ``i``). Every word of ``text`` either comes character by
-    character from the folded text at ``folded_firsts[k]``, or (``fixed``)
-    replaces a folded word or part of one: then each of its characters spans
-    that whole range, from ``folded_firsts[k]`` to ``folded_stops[k]``.
+    from character ``i``). ``text`` is computed at once; ``_word_starts``,
+    ``clause_starts`` and the map back to the original (``to_original``) on
+    first use. Every word of ``text`` either comes character by character from
+    the folded text at ``folded_firsts[k]``, or (``fixed``) replaces a folded
+    word or part of one: then each of its characters spans that whole range,
+    from ``folded_firsts[k]`` to ``folded_stops[k]``.
     """
 
     __slots__ = (
-        "_word_starts",
-        "clause_starts",
-        "fixed",
-        "folded_firsts",
-        "folded_stops",
-        "lengths",
+        "_changed",
+        "_clauses",
+        "_emptied",
+        "_flat",
+        "_folded",
+        "_offsets",
+        "_shifts",
+        "_split",
+        "_starts",
+        "_table",
+        "_words",
         "original",
         "text",
     )
@@ -295,24 +350,108 @@ class PreparedText:
     def __init__(
         self,
         original: str,
+        folded: str,
+        flat: str,
         words: list[str],
-        folded_firsts: list[int],
-        folded_stops: list[int],
-        fixed: frozenset[int],
-        clause_starts: tuple[int, ...],
+        changed: list[int],
+        table: Mapping[str, str],
     ) -> None:
         self.original = original
-        self.text = " ".join(words)
-        self.lengths = lengths = list(map(len, words))
-        self._word_starts = list(map(add, accumulate(lengths, initial=0), range(len(words))))
-        self.folded_firsts, self.folded_stops = folded_firsts, folded_stops
-        self.fixed = fixed
-        self.clause_starts = clause_starts
+        self._folded, self._flat, self._split, self._changed, self._table = (
+            folded,
+            flat,
+            words,
+            changed,
+            table,
+        )
+        if changed:
+            self._words, self._shifts, self._emptied = _expanded_words(table, words, changed)
+        else:
+            self._words, self._shifts, self._emptied = words, [0], False
+        self.text = " ".join(self._words)
+        self._starts: list[int] | None = None
+        self._clauses: tuple[int, ...] | None = None
+        # folded_firsts, folded_stops, fixed, lengths
+        self._offsets: tuple[list[int], list[int], frozenset[int], list[int]] | None = None
+
+    @property
+    def _word_starts(self) -> list[int]:
+        """Where each word starts in ``text``."""
+        starts = self._starts
+        if starts is None:
+            words = self._words
+            starts = self._starts = list(map(add, accumulate(map(len, words), initial=0), range(len(words))))
+        return starts
+
+    @property
+    def clause_starts(self) -> tuple[int, ...]:
+        """Indices of the words that begin a clause."""
+        clauses = self._clauses
+        if clauses is None:
+            found = _clause_words_by_segment(self._folded, len(self._split))
+            if self._changed:
+                found = _moved_clauses(found, self._changed, self._shifts, self._emptied, len(self._words))
+            clauses = self._clauses = tuple(found)
+        return clauses
+
+    @property
+    def folded_firsts(self) -> list[int]:
+        return self._offset_tables()[0]
+
+    @property
+    def folded_stops(self) -> list[int]:
+        return self._offset_tables()[1]
+
+    @property
+    def fixed(self) -> frozenset[int]:
+        return self._offset_tables()[2]
+
+    @property
+    def lengths(self) -> list[int]:
+        return self._offset_tables()[3]
+
+    def _offset_tables(self) -> tuple[list[int], list[int], frozenset[int], list[int]]:
+        offsets = self._offsets
+        if offsets is not None:
+            return offsets
+        flat, words = self._flat, self._split
+        clauses = _clause_words(self._folded, _word_mask(flat), len(words))
+        pieces = list(map(len, flat.split(_SEPARATOR)))
+        # piece i starts after the i pieces and i separators before it
+        firsts = list(compress(map(add, accumulate(pieces, initial=0), count()), pieces))
+        stops = list(map(add, firsts, map(len, words)))
+        fixed: list[int] = []
+        if self._changed:
+            _, firsts, stops, fixed, clauses = _word_table(
+                self._table, words, firsts, stops, self._changed, clauses
+            )
+        if self._clauses is None:
+            self._clauses = tuple(clauses)
+        offsets = self._offsets = (firsts, stops, frozenset(fixed), list(map(len, self._words)))
+        return offsets
 
     def clause_start(self, word: int) -> int:
         """Index of the first word of the clause that word ``word`` is in."""
-        index = bisect_right(self.clause_starts, word) - 1
-        return self.clause_starts[index] if index >= 0 else 0
+        clauses = self.clause_starts
+        index = bisect_right(clauses, word) - 1
+        return clauses[index] if index >= 0 else 0
+
+    def clause_marked(self) -> str:
+        """``text`` with a line break instead of the space before each word that begins a clause."""
+        if _BREAK not in self._folded:
+            return self.text
+        # the words of each run between breaks are the words of that clause ...
+        runs = [words for words in map(str.split, self._folded.split(_BREAK)) if words]
+        if self._changed:
+            # ... after step 4 on the runs that have changed words
+            bounds = list(accumulate(map(len, runs), initial=0))
+            by_run: dict[int, list[int]] = {}
+            for index in self._changed:
+                run = bisect_right(bounds, index) - 1
+                by_run.setdefault(run, []).append(index - bounds[run])
+            for run, changed in by_run.items():
+                runs[run] = _expanded_words(self._table, runs[run], changed)[0]
+        return "\n".join(" ".join(words) for words in runs if words)
 
     def to_original(self, start: int, end: int) -> tuple[int, int]:
         """The span of ``original`` that ``text[start:end]`` came from (as ``NormalizedText``)."""
@@ -327,20 +466,24 @@ class PreparedText:
         return self._start_of(start), self._end_of(end - 1)
 
     def _start_of(self, position: int) -> int:
-        word = bisect_right(self._word_starts, position) - 1
-        offset = position - self._word_starts[word]
-        if offset < self.lengths[word]:
-            first = self.folded_firsts[word]
-            return first if word in self.fixed else first + offset
+        firsts, stops, fixed, lengths = self._offset_tables()
+        starts = self._word_starts
+        word = bisect_right(starts, position) - 1
+        offset = position - starts[word]
+        if offset < lengths[word]:
+            first = firsts[word]
+            return first if word in fixed else first + offset
         # the space after the word: from the end of one word to the start of the next
-        return min(self.folded_stops[word], self.folded_firsts[word + 1])
+        return min(stops[word], firsts[word + 1])
 
     def _end_of(self, position: int) -> int:
-        word = bisect_right(self._word_starts, position) - 1
-        offset = position - self._word_starts[word]
-        if offset < self.lengths[word]:
-            return self.folded_stops[word] if word in self.fixed else self.folded_firsts[word] + offset + 1
-        return max(self.folded_stops[word], self.folded_firsts[word + 1])
+        firsts, stops, fixed, lengths = self._offset_tables()
+        starts = self._word_starts
+        word = bisect_right(starts, position) - 1
+        offset = position - starts[word]
+        if offset < lengths[word]:
+            return stops[word] if word in fixed else firsts[word] + offset + 1
+        return max(stops[word], firsts[word + 1])
 
 
 # -- the folded text -----------------------------------------------------------
@@ -365,11 +508,18 @@ def _fold_text(text: str) -> tuple[str, list[int] | None, list[int] | None]:
         data = text.encode("latin-1")
     except UnicodeEncodeError:
         data = None
-        outside = len(text) - len(text.encode("latin-1", "ignore"))
-        if outside * _FEW_OUTSIDE_LATIN1 <= len(text):
+        # typographic quotes, dashes and ellipses (phones type them for you): their
+        # Latin-1 stand-ins by str.replace, one pass each, rather than one call of
+        # the error handler per character
+        latin = text
+        for char, stand_in in _COMMON_STAND_INS:
+            if char in latin:
+                latin = latin.replace(char, stand_in)
+        outside = len(latin) - len(latin.encode("latin-1", "ignore"))
+        if outside * _FEW_OUTSIDE_LATIN1 <= len(latin):
             with contextlib.suppress(_NotLatin):
                 # one call of _latin_stand_ins per run of characters beyond Latin-1
-                data = text.encode("latin-1", _ERRORS)
+                data = latin.encode("latin-1", _ERRORS)
     folded = data.translate(_LATIN1).decode("latin-1") if data is not None else text.translate(_TABLE)
     if _SPECIAL not in folded:
         return folded, None, None
@@ -491,6 +641,19 @@ def _clause_words(folded: str, mask: bytes, count: int) -> list[int]:
         if following < 0:
             break
         position = folded.find(_BREAK, following)
+    return clauses
+
+
+def _clause_words_by_segment(folded: str, count: int) -> list[int]:
+    """``_clause_words`` counted clause by clause: the words of each run between breaks."""
+    clauses = [0]
+    if _BREAK not in folded:
+        return clauses
+    for seen in accumulate(map(len, map(str.split, folded.split(_BREAK)))):
+        if seen >= count:
+            break
+        if seen > clauses[-1]:
+            clauses.append(seen)
     return clauses
 
 
@@ -849,3 +1012,11 @@ def _latin_stand_ins(error: UnicodeError) -> tuple[bytes, int]:
 
 
 codecs.register_error(_ERRORS, _latin_stand_ins)
+
+# Characters beyond Latin-1 common enough in messages to replace before encoding, with
+# the stand-in _latin_stand_ins would give them (a character that folds the same way).
+_COMMON_STAND_INS: tuple[tuple[str, str], ...] = tuple(
+    (char, _TABLE[ord(char)])
+    for char in "\u2019\u2018\u201c\u201d\u2026\u2013\u2014\u02bc"
+    if _TABLE[ord(char)] in _SELF_MAPPED
+)

@@ -17,11 +17,32 @@ def pack() -> RuleSet:
 
 DANGER_IDS = {
     "danger.immediate.en",
+    "danger.statement.en",
     "danger.weapon.en",
     "danger.kill_threat.en",
     "danger.immediate.es",
+    "danger.statement.es",
     "danger.weapon.es",
     "danger.kill_threat.es",
+}
+
+# Every indicator the issue lists, with the rules that cover it in each language.
+INDICATORS = {
+    "immediate danger and violence": (
+        "danger.immediate",
+        "danger.statement",
+        "danger.weapon",
+        "danger.kill_threat",
+    ),
+    "minors": ("minor.exploitation", "minor.labour", "minor.involved", "minor.not_in_school"),
+    "confiscated documents": ("documents.confiscated",),
+    "debt bondage": ("debt.bondage",),
+    "confinement and movement control": ("confinement", "control.movement", "control.phone"),
+    "threats to family": ("threat.family",),
+    "commercial sex under third-party control": ("sex.forced", "earnings.taken"),
+    "forced labour conditions": ("labour.forced", "labour.living_at_work", "wages.withheld"),
+    "a third party answering for the person": ("third_party.speaks",),
+    "not knowing where they are": ("location.unknown",),
 }
 
 
@@ -37,6 +58,28 @@ def test_default_pack_loads_with_both_languages() -> None:
     assert dict(rules.thresholds) == {Urgency.HIGH: 5, Urgency.CRITICAL: 10}
 
 
+def test_every_indicator_is_covered_in_both_languages() -> None:
+    ids = {rule.id for rule in pack().rules}
+    for indicator, prefixes in INDICATORS.items():
+        for lang in ("en", "es"):
+            for prefix in prefixes:
+                assert f"{prefix}.{lang}" in ids, (indicator, prefix, lang)
+
+
+def test_danger_rules_reach_critical_alone_and_never_fall_below_high() -> None:
+    # the pack's design: danger rules have a high floor and score the critical threshold
+    thresholds = dict(pack().thresholds)
+    for rule_id in DANGER_IDS:
+        rule = pack().rule(rule_id)
+        assert rule.urgency is Urgency.HIGH and rule.score >= thresholds[Urgency.CRITICAL], rule_id
+
+
+def test_damping_keeps_a_danger_rule_at_high() -> None:
+    decision = pack().evaluate("my brother said he'd kill me if I ate his leftovers haha", lang="en")
+    assert set(decision.rule_ids) == {"danger.kill_threat.en", "context.joke.en"}
+    assert decision.urgency is Urgency.HIGH
+
+
 def test_every_default_rule_has_several_examples() -> None:
     for rule in pack().rules:
         assert len(rule.examples.match) >= 4, rule.id
@@ -49,29 +92,39 @@ def test_every_default_rule_has_several_examples() -> None:
     [
         ("He said he is going to kill me if I leave", "en", Urgency.CRITICAL, "danger.kill_threat.en"),
         ("pls help, my boss has a gun", "en", Urgency.CRITICAL, "danger.weapon.en"),
-        ("I'm in danger, please help me", "en", Urgency.CRITICAL, "danger.immediate.en"),
-        ("they lock us in at night and we cant leave", "en", Urgency.HIGH, "confinement.en"),
+        ("I'm in danger, please help me", "en", Urgency.CRITICAL, "danger.statement.en"),
+        ("he is beating me right now", "en", Urgency.CRITICAL, "danger.immediate.en"),
+        ("they lock us in at night and we cant leave", "en", Urgency.CRITICAL, "confinement.en"),
         ("The agency took our passports", "en", Urgency.HIGH, "documents.confiscated.en"),
         ("i owe them money and the debt keeps growing", "en", Urgency.HIGH, "debt.bondage.en"),
-        ("there are kids living in the house", "en", Urgency.HIGH, "minor.involved.en"),
+        ("there are kids living in the house", "en", Urgency.NORMAL, "minor.involved.en"),
         ("a 15 yo girl is working at the bar", "en", Urgency.CRITICAL, "minor.exploitation.en"),
         ("they threaten to call immigration on us", "en", Urgency.HIGH, "threat.family.en"),
         ("they make the girls see customers", "en", Urgency.HIGH, "sex.forced.en"),
         ("we work 12 hours and they don't pay us", "en", Urgency.NORMAL, "wages.withheld.en"),
-        ("they watch us all the time", "en", Urgency.NORMAL, "control.movement.en"),
+        ("they watch us all the time", "en", Urgency.HIGH, "control.movement.en"),
+        ("a man always answers for her at the clinic", "en", Urgency.HIGH, "third_party.speaks.en"),
+        ("i dont know where i am, they moved us", "en", Urgency.HIGH, "location.unknown.en"),
+        ("we work 16 hours a day, 7 days a week", "en", Urgency.HIGH, "labour.forced.en"),
+        ("I read a news article about trafficking", "en", Urgency.LOW, "context.media.en"),
         ("my boss took my phone", "en", Urgency.NORMAL, "control.phone.en"),
         ("Si no pago me van a matar", "es", Urgency.CRITICAL, "danger.kill_threat.es"),
         ("El patrón tiene un arma", "es", Urgency.CRITICAL, "danger.weapon.es"),
-        ("Ayúdenme, estoy en peligro", "es", Urgency.CRITICAL, "danger.immediate.es"),
-        ("No me dejan salir de la casa", "es", Urgency.HIGH, "confinement.es"),
+        ("Ayúdenme, estoy en peligro", "es", Urgency.CRITICAL, "danger.statement.es"),
+        ("mi patrón me está golpeando", "es", Urgency.CRITICAL, "danger.immediate.es"),
+        ("No me dejan salir de la casa", "es", Urgency.CRITICAL, "confinement.es"),
         ("me quitaron el pasaporte", "es", Urgency.HIGH, "documents.confiscated.es"),
         ("Debo dinero al patrón", "es", Urgency.HIGH, "debt.bondage.es"),
-        ("hay una menor de edad en la casa", "es", Urgency.HIGH, "minor.involved.es"),
+        ("hay una menor de edad en la casa", "es", Urgency.NORMAL, "minor.involved.es"),
         ("obligan a niñas a atender clientes", "es", Urgency.CRITICAL, "minor.exploitation.es"),
         ("amenazan a mi familia si hablo", "es", Urgency.HIGH, "threat.family.es"),
         ("me obligan a tener sexo con clientes", "es", Urgency.HIGH, "sex.forced.es"),
         ("trabajamos y no nos pagan", "es", Urgency.NORMAL, "wages.withheld.es"),
-        ("nos vigilan todo el tiempo", "es", Urgency.NORMAL, "control.movement.es"),
+        ("nos vigilan todo el tiempo", "es", Urgency.HIGH, "control.movement.es"),
+        ("un hombre habla por ella y no la deja hablar", "es", Urgency.HIGH, "third_party.speaks.es"),
+        ("no sé dónde estoy, nos cambian de casa", "es", Urgency.HIGH, "location.unknown.es"),
+        ("trabajamos 16 horas al día sin descanso", "es", Urgency.HIGH, "labour.forced.es"),
+        ("Leí una noticia sobre la trata", "es", Urgency.LOW, "context.media.es"),
         ("me quitaron el celular", "es", Urgency.NORMAL, "control.phone.es"),
     ],
 )
@@ -105,20 +158,28 @@ def test_negated_danger_does_not_fire(text: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "text",
-    [
-        "Hello, I would like some information about your services",
-        "Hola, quisiera información sobre sus servicios",
-        "",
-        "   ",
-        "🙂🙂🙂",
-    ],
+    "text", ["", "   ", "🙂🙂🙂", "I have a question about my visa", "Hola, ¿cómo están?"]
 )
 def test_ordinary_texts_get_the_default(text: str) -> None:
     decision = pack().evaluate(text)
     assert decision.urgency is Urgency.NORMAL
     assert decision.fired == ()
     assert decision.score == 0
+
+
+@pytest.mark.parametrize(
+    ("text", "rule_id"),
+    [
+        ("Hello, I would like some information about your services", "context.info.en"),
+        ("Hola, quisiera información sobre sus servicios", "context.info.es"),
+        ("How can I volunteer with your organization?", "context.research.en"),
+        ("test", "context.info.en"),
+    ],
+)
+def test_general_questions_are_low(text: str, rule_id: str) -> None:
+    decision = pack().evaluate(text)
+    assert decision.urgency is Urgency.LOW
+    assert rule_id in decision.rule_ids
 
 
 def test_indicators_add_up_to_critical() -> None:
@@ -145,7 +206,7 @@ def test_spans_point_into_the_original_text() -> None:
     text = "Please…  I’m IN   DANGER!!"
     decision = pack().evaluate(text, lang="en")
     hit = decision.fired[0]
-    assert hit.rule_id == "danger.immediate.en"
+    assert hit.rule_id == "danger.statement.en"
     assert [text[start:end] for start, end in hit.spans] == ["IN   DANGER"]
 
 
@@ -158,8 +219,8 @@ def test_sms_shorthand_and_misspellings() -> None:
 def test_explain_traces_every_rule() -> None:
     explanation = pack().explain("I am not in danger", lang="en")
     assert len(explanation.traces) == len(pack().rules)
-    danger = next(t for t in explanation.traces if t.rule_id == "danger.immediate.en")
+    danger = next(t for t in explanation.traces if t.rule_id == "danger.statement.en")
     assert danger.applies and not danger.fired
     assert danger.negated == ((9, 18),)
-    spanish = next(t for t in explanation.traces if t.rule_id == "danger.immediate.es")
+    spanish = next(t for t in explanation.traces if t.rule_id == "danger.statement.es")
     assert not spanish.applies

@@ -20,7 +20,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from triage_rules import RuleSet, _re2, default_pack_dir, load_rules, normalize
+from triage_rules import Decision, RuleSet, _re2, default_pack_dir, load_rules, normalize
 from triage_rules import _matching_reference as reference
 from triage_rules._normalize_reference import normalize as reference_normalize
 
@@ -207,6 +207,22 @@ def test_prepared_text_maps_back_like_normalize(text: str) -> None:
         assert prepared.clause_start(word) == normalized.clause_start(word)
 
 
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(["a", "Bc", " ", ". ", "!", ",", "\n", "'", "’", "x'y", "🙂", "…", "¿", *SHORTHAND]),
+        max_size=30,
+    ).map("".join)
+)
+def test_clause_marked_text_matches_the_clause_starts(text: str) -> None:
+    # what negation walks on: the normalised text, a line break before each clause's first word
+    normalized = normalize(text)
+    expected = fast._mark_clauses(normalized.words, normalized.clause_starts)
+    assert normalized.clause_marked() == expected
+    assert fast.prepare_for_matching(text).clause_marked() == expected
+    assert expected.replace("\n", " ") == normalized.text
+
+
 def test_expansions_to_nothing_keep_clauses_straight(monkeypatch: pytest.MonkeyPatch) -> None:
     # the shipped table has no such values, but a table may: "zz" expands to no word
     table = {"zz": " ", "yy": "a  b", "it's": "it is"}
@@ -219,15 +235,24 @@ def test_expansions_to_nothing_keep_clauses_straight(monkeypatch: pytest.MonkeyP
         prepared = fast.prepare_for_matching(text)
         normalized = normalize(text)
         assert (prepared.text, tuple(prepared.clause_starts)) == (normalized.text, normalized.clause_starts)
+        assert prepared.clause_marked() == fast._mark_clauses(normalized.words, normalized.clause_starts)
 
 
 # -- evaluate ----------------------------------------------------------------------
+
+
+def without_spans(decision: Decision) -> Decision:
+    return dataclasses.replace(
+        decision, fired=tuple(dataclasses.replace(hit, spans=()) for hit in decision.fired)
+    )
 
 
 def same_decision(rules: RuleSet, text: str, lang: str | None = None, channel: str | None = None) -> None:
     expected = reference.evaluate(rules, text, lang=lang, channel=channel)
     assert rules.evaluate(text, lang=lang, channel=channel) == expected, repr(text)
     assert rules.explain(text, lang=lang, channel=channel).decision == expected, repr(text)
+    quick = rules.evaluate(text, lang=lang, channel=channel, spans=False)
+    assert quick == without_spans(expected), repr(text)
 
 
 def _pack_fragments() -> tuple[list[str], list[str]]:
@@ -341,13 +366,50 @@ patterns = ['(a+)+$', '(x+x+)+y']
 score = 1
 [rule.examples]
 match = ["aaaa", "xxxy"]
+
+[lists]
+documents = ["passport", "papers"]
+
+[[rule]]
+id = "groups.all"
+all = [["@documents"], { phrases = ["boss"], patterns = ['hid(den)?'] }, "urgent"]
+unless = ["not", "never"]
+negation_window = 2
+score = 2
+[rule.examples]
+match = ["passport boss urgent"]
+
+[[rule]]
+id = "groups.any"
+phrases = ["опасность помогите"]
+any = [["gun"], ["took", "keeps"], "aaaa", "code 123"]
+at_least = 2
+unless = ["no one", "нет"]
+score = 1
+[rule.examples]
+match = ["gun took"]
+
+[[rule]]
+id = "near.wide"
+near = [{ a = ["x", "a", "they took my"], b = ["has", "a x a", "gun"], within = 2 },
+        { a = ["code 123 4567"], b_patterns = ['x+'], within = 1 }]
+score = 1
+[rule.examples]
+match = ["x has"]
+
+[[rule]]
+id = "groups.any.one"
+any = [["has"], ["hidden"]]
+score = 1
+[rule.examples]
+match = ["hidden"]
 """
 
 custom_text = st.lists(
     st.tuples(
         st.sampled_from(
             "they took my passport papers hid hidden he has gun not never no one urgent code 123 4567 "
-            "threat threatening опасность помогите мне нет 危险 aaaa xxxy x a".split()
+            "threat threatening опасность помогите мне нет 危险 aaaa xxxy x a boss keeps".split()
         ),
         st.sampled_from([" ", ", ", ". ", "\n", "! ", "’"]),
     ),
@@ -399,3 +461,21 @@ def test_evaluate_skips_rules_that_cannot_fire() -> None:
     assert candidates == []
     danger = rules._prefilter.candidates(b"he has a gun")
     assert [rules.rules[index].id for index, _, _ in danger] == ["danger.weapon.en"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "x " * 300 + "has",
+        "has " + "x " * 300,
+        "x " * 255 + "has",
+        "gun " * 300 + "a",
+        "they took my " * 100 + "gun",
+        "a x a " * 90 + "has",
+        "passport boss urgent " * 100,
+        "not passport, " * 300 + "passport boss urgent",
+    ],
+)
+def test_evaluate_matches_the_reference_past_the_term_limits(custom: RuleSet, text: str) -> None:
+    # proximity and groups look at no more than MAX_TERMS places of each side
+    same_decision(custom, text)

@@ -135,7 +135,7 @@ def test_wrong_types(tmp_path: Path) -> None:
 def test_nothing_to_match(tmp_path: Path) -> None:
     text = GOOD.replace('phrases = ["help me"]\n', "")
     issues = issues_of(write(tmp_path, text))
-    assert any("at least one of phrases, patterns or near" in i.message for i in issues)
+    assert any("at least one of phrases, patterns, near, all or any" in i.message for i in issues)
 
 
 def test_duplicate_id_across_files(tmp_path: Path) -> None:

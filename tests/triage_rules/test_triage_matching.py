@@ -299,7 +299,7 @@ def test_evaluate_on_rule_vocabulary(words: list[str]) -> None:
 
 def test_lone_surrogates_do_not_break_matching() -> None:
     decision = default().evaluate("I am in danger \udc80 help")
-    assert "danger.immediate.en" in decision.rule_ids
+    assert "danger.statement.en" in decision.rule_ids
 
 
 def test_blank_language_or_channel_counts_as_unknown(tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ import pytest
 
 import triage_rules
 from triage_rules import Urgency, default_pack_dir, load_rules
-from triage_rules.loader import EXAMPLE_KEYS, NEAR_KEYS, PACK_KEYS, RULE_KEYS
+from triage_rules.loader import EXAMPLE_KEYS, GROUP_KEYS, NEAR_KEYS, PACK_KEYS, RULE_KEYS, TOP_KEYS
 
 RULE = """\
 [[rule]]
@@ -114,5 +114,18 @@ def test_public_api() -> None:
 
 def test_every_key_is_documented() -> None:
     doc = (Path(triage_rules.__file__).parent / "RULES.md").read_text(encoding="utf-8")
-    for key in (*RULE_KEYS, *PACK_KEYS, *NEAR_KEYS, *EXAMPLE_KEYS):
+    for key in (*TOP_KEYS, *RULE_KEYS, *PACK_KEYS, *NEAR_KEYS, *EXAMPLE_KEYS, *GROUP_KEYS):
         assert f"`{key}`" in doc, key
+
+
+def test_the_documented_complete_example_loads(tmp_path: Path) -> None:
+    doc = (Path(triage_rules.__file__).parent / "RULES.md").read_text(encoding="utf-8")
+    example = doc.split("## A complete example", 1)[1].split("```toml\n", 1)[1].split("```", 1)[0]
+    path = tmp_path / "example.toml"
+    path.write_text(example, encoding="utf-8")
+    rules = load_rules([path])
+    rule = rules.rule("danger.immediate.en")
+    assert rule.all_groups and rule.any_groups and rule.at_least == 2
+    assert rules.evaluate("he pointed a machete at me").rule_ids == ("danger.immediate.en",)
+    assert rules.evaluate("I am bleeding and choking").rule_ids == ("danger.immediate.en",)
+    assert rules.evaluate("he has a machete").fired == ()
