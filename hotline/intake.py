@@ -127,7 +127,8 @@ class Intake:
             if duplicate is not None:
                 return duplicate
         # Every language's rules run: the page language says nothing about the text's.
-        decision = self._rules.current.evaluate(inbound.text, lang=None,
+        # No spans: a decision records rule ids and urgency, never where text matched.
+        decision = self._rules.current.evaluate(inbound.text, lang=None, spans=False,
                                                 channel=rules_channel(inbound.channel))
         urgency = max(decision.urgency, inbound.urgency_floor or Urgency.LOW)
         target = await self._target_tip(inbound)
