@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from aiohttp import web
 from babel.dates import format_datetime
 
-from crypto import CryptoError, derive_receipt_keys, open_envelope, unwrap
+from crypto import CryptoError, ReplyKeyPair, derive_receipt_keys, open_envelope, unwrap
 
 from .. import csrf, receipts
 from ..app import RENDERER, SERVICES
@@ -109,7 +109,7 @@ async def followup_page(request: web.Request) -> web.Response:
 @dataclass(frozen=True)
 class _Thread:
     tip_id: TipId
-    reply_keys: object  # crypto ReplyKeyPair
+    reply_keys: ReplyKeyPair
 
 
 async def _find_thread(s: Services, phrase: str) -> _Thread | None:
@@ -127,13 +127,21 @@ async def _find_thread(s: Services, phrase: str) -> _Thread | None:
     return _Thread(TipId(row["id"]), keys.reply)
 
 
-async def open_thread(request: web.Request) -> web.Response:
+async def _receipt_post(
+    request: web.Request,
+) -> tuple[Services, ReporterForm, str, _Thread | web.Response]:
+    """Both follow-up posts start alike: a checked form, its language, its thread."""
     s = request.app[SERVICES]
     form = await _checked_form(request)
     lang = _lang(request, form)
     thread = await _find_thread(s, form.get("receipt"))
-    if thread is None:
-        return _not_found(request, lang)
+    return s, form, lang, thread if thread is not None else _not_found(request, lang)
+
+
+async def open_thread(request: web.Request) -> web.Response:
+    s, form, lang, thread = await _receipt_post(request)
+    if isinstance(thread, web.Response):
+        return thread
     return await _thread_page(request, s, lang, thread, form.get("receipt"), notice=None)
 
 
@@ -143,12 +151,9 @@ def _not_found(request: web.Request, lang: str) -> web.Response:
 
 
 async def add_to_thread(request: web.Request) -> web.Response:
-    s = request.app[SERVICES]
-    form = await _checked_form(request)
-    lang = _lang(request, form)
-    thread = await _find_thread(s, form.get("receipt"))
-    if thread is None:
-        return _not_found(request, lang)
+    s, form, lang, thread = await _receipt_post(request)
+    if isinstance(thread, web.Response):
+        return thread
     renderer = request.app[RENDERER]
     try:
         text = clean_message(form.get("message"), _limits(s).max_chars)
@@ -192,7 +197,7 @@ def _open_reply(key: bytes | None, thread: _Thread, wrapped: bytes) -> str | Non
     if key is None:
         return None
     try:
-        opened = open_envelope(unwrap(key, wrapped, label=thread.tip_id), thread.reply_keys)  # type: ignore[arg-type]
+        opened = open_envelope(unwrap(key, wrapped, label=thread.tip_id), thread.reply_keys)
         doc = json.loads(opened.body)
         return str(doc.get("text", ""))
     except (CryptoError, ValueError):
