@@ -77,3 +77,59 @@ def test_reload_without_a_service(tmp_path: Path) -> None:
     (inst.root / "hotline.pid").write_text(f"{os.getpid()}\n")  # a stale file naming pytest
     proc = run_cli("rules", "reload", str(inst.root), check=False)
     assert proc.returncode != 0 and "no running service" in proc.stderr
+
+
+async def test_reload_under_load_every_decision_names_a_whole_rule_set(tmp_path: Path) -> None:
+    import asyncio
+    import sqlite3
+
+    import aiohttp
+
+    from hotline.config import load_config
+    from tests.conftest import Browser
+    from tests.helpers.html import form_by_action
+    from triage_rules import load_rules
+
+    port = free_port()
+    inst = make_instance(tmp_path, public_url=f"http://127.0.0.1:{port}")
+    paths = load_config(inst.root).rule_paths()
+    versions = {load_rules(paths).version}
+    local = inst.root / "rules" / "local.toml"
+    local.write_text(LOCAL_RULE)
+    versions.add(load_rules(paths).version)
+    local.unlink()
+    server = ServerProcess(inst.root, port).start()
+    pid = int((inst.root / "hotline.pid").read_text())
+    stop = asyncio.Event()
+    ok = 0
+
+    async def submit() -> None:
+        nonlocal ok
+        async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as s:
+            browser = Browser(server.url, s)
+            _, html = await browser.get("/")
+            form = form_by_action(html, "/report")
+            while not stop.is_set():
+                status, _ = await browser.submit(form, {"message": "the blue lantern, he took my passport"})
+                ok += status == 200
+
+    try:
+        workers = [asyncio.create_task(submit()) for _ in range(4)]
+        for i in range(6):  # swap back and forth while messages flow
+            if i % 2 == 0:
+                local.write_text(LOCAL_RULE)
+            else:
+                local.unlink()
+            os.kill(pid, signal.SIGHUP)
+            await asyncio.sleep(0.5)
+        stop.set()
+        await asyncio.gather(*workers)
+    finally:
+        assert server.stop() == 0
+    conn = sqlite3.connect(inst.root / "hotline.db")
+    stored = {v for (v,) in conn.execute("SELECT DISTINCT ruleset_version FROM messages")}
+    count = conn.execute("SELECT COUNT(*) FROM messages").fetchone()[0]
+    conn.close()
+    assert ok > 10 and count >= ok
+    assert stored <= versions  # each decision was made by one whole, known rule set
+    assert len(stored) == 2  # and both sets really served requests

@@ -45,12 +45,15 @@ class ServerProcess:
 
     def start(self, timeout: float = 30) -> ServerProcess:
         env = cli_env(HOTLINE_PUBLIC_URL=self.url)
+        # A file, not a pipe: nobody drains a pipe under load, and a full one blocks the server.
+        self.stderr_path = self.root.parent / f"server-{self.port}.stderr"
+        self._stderr = open(self.stderr_path, "ab")  # closed in stop() / kill9()
         self.proc = subprocess.Popen([*HOTLINE, "serve", str(self.root), "--port", str(self.port)],
-                                     env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                                     env=env, stdout=subprocess.DEVNULL, stderr=self._stderr)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise AssertionError(f"server exited: {self.proc.stderr.read().decode()}")  # type: ignore[union-attr]
+                raise AssertionError(f"server exited: {self.stderr_path.read_text()}")
             try:
                 with urllib.request.urlopen(self.url + "/healthz", timeout=1) as r:
                     if r.status == 200:
@@ -63,6 +66,7 @@ class ServerProcess:
         assert self.proc is not None
         self.proc.send_signal(signal.SIGKILL)
         self.proc.wait(timeout=10)
+        self._stderr.close()
 
     def stop(self) -> int:
         assert self.proc is not None
@@ -73,6 +77,5 @@ class ServerProcess:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
-        if self.proc.stderr:
-            self.proc.stderr.close()
+        self._stderr.close()
         return int(self.proc.returncode)
