@@ -85,8 +85,9 @@ def lua(path: Path, body: str, ctype: str, cookie: str | None) -> None:
 
 
 def run_wrk(url: str, script: Path, duration: int, connections: int) -> dict[str, str]:
+    """Load ``url`` (the full URL, path included) and read wrk's summary."""
     out = subprocess.run(["wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--latency",
-                          "-s", str(script), url + "/report"],
+                          "--timeout", "10s", "-s", str(script), url],
                          capture_output=True, text=True, check=True).stdout
     result = {"rps": re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)}  # type: ignore[union-attr]
     for pct in ("50", "90", "99"):
@@ -126,8 +127,8 @@ def main() -> None:
         body, ctype = multipart({"csrf_token": token, "lang": "en", "message": TEXT})
         lua(tmp / "hot.lua", body, ctype, cookie)
         lua(tmp / "bare.lua", body, ctype, None)
-        bare = run_wrk(bare_url, tmp / "bare.lua", args.duration, args.connections)
-        hot = run_wrk(hot_url, tmp / "hot.lua", args.duration, args.connections)
+        bare = run_wrk(bare_url + "/report", tmp / "bare.lua", args.duration, args.connections)
+        hot = run_wrk(hot_url + "/report", tmp / "hot.lua", args.duration, args.connections)
     finally:
         for p in procs:
             p.terminate()

@@ -23,9 +23,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import re
 import secrets
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -45,6 +43,16 @@ from crypto import Identity  # noqa: E402
 from hotline.domain import Role  # noqa: E402
 from hotline.instance_setup import add_advocate, create_instance, set_on_call  # noqa: E402
 
+sys.path.insert(0, str(ROOT / "bench"))
+from intake_load import (  # noqa: E402 - the shared load-test plumbing
+    form_session,
+    free_port,
+    lua,
+    multipart,
+    run_wrk,
+    wait_healthy,
+)
+
 TEXT = ("Hi, I need to tell someone. My sister works at a nail salon downtown. The owner "
         "keeps her passport and says she owes money for the trip. She sleeps at the shop and "
         "is never allowed out alone. She works every day and is barely paid. Please help her, "
@@ -52,24 +60,6 @@ TEXT = ("Hi, I need to tell someone. My sister works at a nail salon downtown. T
 ACCOUNT = "AC" + "5" * 32
 TOKEN = "b" * 32
 NUMBER = "+15005550006"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_healthy(url: str, proc: subprocess.Popen[bytes]) -> None:
-    for _ in range(300):
-        if proc.poll() is not None:
-            raise SystemExit(f"server exited: {url}")
-        try:
-            with urllib.request.urlopen(url + "/healthz", timeout=1):
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise SystemExit(f"server not healthy: {url}")
 
 
 def sms_form(i: int, senders: int) -> dict[str, str]:
@@ -108,49 +98,6 @@ request = function()
     ["X-Twilio-Signature"] = sigs[k], ["User-Agent"] = "TwilioProxy/1.1"}, bodies[k])
 end
 """
-
-
-def static_lua(path: Path, body: str, ctype: str, cookie: str | None) -> None:
-    def q(s: str) -> str:
-        escaped = s.replace("\\", "\\\\").replace('"', '\\"')
-        return '"' + escaped.replace("\r", "\\r").replace("\n", "\\n") + '"'
-    lines = ['wrk.method = "POST"', f"wrk.body = {q(body)}",
-             f'wrk.headers["Content-Type"] = {q(ctype)}']
-    if cookie:
-        lines.append(f'wrk.headers["Cookie"] = {q(cookie)}')
-    path.write_text("\n".join(lines) + "\n")
-
-
-def web_form(url: str) -> tuple[str, str, str]:
-    """Multipart body, content type and cookie, as a browser gets them from GET /."""
-    with urllib.request.urlopen(url + "/") as r:
-        cookie = r.headers["Set-Cookie"].split(";")[0]
-        html = r.read().decode()
-    token = re.search(r'name="csrf_token" value="([^"]+)"', html)
-    if token is None:
-        raise SystemExit("no csrf token in the form")
-    boundary = "----hotlinebenchSmsLoad7MA4YWxk"
-    fields = {"csrf_token": token.group(1), "lang": "en", "message": TEXT}
-    body = "".join(f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'
-                   for k, v in fields.items()) + f"--{boundary}--\r\n"
-    return body, f"multipart/form-data; boundary={boundary}", cookie
-
-
-def run_wrk(url: str, script: Path, duration: int, connections: int) -> dict[str, str]:
-    out = subprocess.run(["wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--latency",
-                          "--timeout", "10s", "-s", str(script), url],
-                         capture_output=True, text=True, check=True).stdout
-    rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
-    total = re.search(r"(\d+) requests in", out)
-    if rps is None or total is None:
-        raise SystemExit(f"cannot read wrk's output:\n{out}")
-    result = {"rps": rps.group(1), "requests": total.group(1)}
-    for pct in ("50", "90", "99"):
-        m = re.search(rf"\s{pct}%\s+([\d.]+\w+)", out)
-        result[f"p{pct}"] = m.group(1) if m else "?"
-    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    result["non2xx"] = non2xx.group(1) if non2xx else "0"
-    return result
 
 
 def make_instance(root: Path, url: str) -> None:
@@ -201,9 +148,10 @@ def main() -> None:
     try:
         for name, proc in zip(("sms", "web", "bare"), procs, strict=True):
             wait_healthy(urls[name], proc)
-        static_lua(tmp / "bare.lua", bare_body, "application/x-www-form-urlencoded", None)
-        body, ctype, cookie = web_form(urls["web"])
-        static_lua(tmp / "web.lua", body, ctype, cookie)
+        lua(tmp / "bare.lua", bare_body, "application/x-www-form-urlencoded", None)
+        cookie, token = form_session(urls["web"])
+        body, ctype = multipart({"csrf_token": token, "lang": "en", "message": TEXT})
+        lua(tmp / "web.lua", body, ctype, cookie)
         bare = run_wrk(urls["bare"] + "/report", tmp / "bare.lua", args.duration, args.connections)
         web = run_wrk(urls["web"] + "/report", tmp / "web.lua", args.duration, args.connections)
         sms = run_wrk(urls["sms"] + "/twilio/sms", tmp / "sms.lua", args.duration, args.connections)
