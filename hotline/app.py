@@ -116,6 +116,10 @@ def make_app(instance_dir: Path, env: Mapping[str, str] | None = None,
     from .api.routes import setup_api
     from .channels.sms import setup_sms
     from .channels.web import setup_web
+    from .console import setup_console
+    from .ops import setup_ops
+    from .paging.routes import setup_paging
+    from .voice import setup_voice
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         opened = services or await Services.open(config, env)
@@ -139,7 +143,11 @@ def make_app(instance_dir: Path, env: Mapping[str, str] | None = None,
     app.router.add_get("/healthz", healthz)
     setup_web(app)
     setup_sms(app)
+    setup_voice(app)
     setup_api(app)
+    setup_paging(app)
+    setup_console(app)
+    setup_ops(app)
     app.router.add_static("/static/", STATIC_DIR, follow_symlinks=False)
     return app
 

@@ -11,150 +11,80 @@ from __future__ import annotations
 
 import os
 import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
-
-from triage_rules import Urgency
 
 from .errors import ConfigError
+from .ops import settings as ops_settings
+from .paging import settings as paging_settings
+from .settings_base import Setting, choice, durations, int_, str_, str_list, url
+from .settings_base import bool_ as _bool
 from .twilio.texts import auto_reply_problem
 from .units import parse_duration, parse_size
+from .voice import settings as voice_settings
 
 CONFIG_FILENAME = "hotline.toml"
 
 
-def _str(v: Any) -> str:
-    if not isinstance(v, str):
-        raise ValueError("must be a string")
-    return v
-
-
-def _int(v: Any) -> int:
-    if isinstance(v, bool):
-        raise ValueError("must be an integer")
-    try:
-        return int(v)
-    except (TypeError, ValueError):
-        raise ValueError("must be an integer") from None
-
-
-def _str_list(v: Any) -> tuple[str, ...]:
-    if isinstance(v, str):
-        return tuple(p.strip() for p in v.split(",") if p.strip())
-    if not isinstance(v, list | tuple) or not all(isinstance(x, str) for x in v):
-        raise ValueError("must be a list of strings")
-    return tuple(v)
-
-
-def _bool(v: Any) -> bool:
-    if isinstance(v, bool):
-        return v
-    text = _str(v).strip().lower()
-    if text in ("true", "yes", "on", "1"):
-        return True
-    if text in ("false", "no", "off", "0"):
-        return False
-    raise ValueError("must be true or false")
-
-
-def _durations(v: Any) -> tuple[float, ...]:
-    """A comma-separated list of durations (``10s,1m,5m``): one retry after each."""
-    items = _str_list(v)
-    if not items:
-        raise ValueError("must list at least one duration")
-    return tuple(parse_duration(i) for i in items)
-
-
 def _auto_reply(v: Any) -> str:
     """An operator's auto-reply text: empty (built-in) or neutral, with the emergency number."""
-    text = _str(v).strip()
+    text = str_(v).strip()
     problem = auto_reply_problem(text) if text else None
     if problem is not None:
         raise ValueError(problem)
     return text
 
 
-def _url(v: Any) -> str:
-    s = _str(v).rstrip("/")
-    parts = urlsplit(s)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ValueError("must be an http(s) URL")
-    return s
-
-
-def _choice(*allowed: str) -> Callable[[Any], str]:
-    def parse(v: Any) -> str:
-        s = _str(v)
-        if s not in allowed:
-            raise ValueError(f"must be one of {', '.join(allowed)}")
-        return s
-
-    return parse
-
-
-@dataclass(frozen=True)
-class Setting:
-    key: str  # "section.name" in the TOML file
-    env: str
-    parse: Callable[[Any], Any]
-    default: Any
-    help: str
-    secret: bool = False
-
-
-SETTINGS: tuple[Setting, ...] = (
-    Setting("service.public_url", "HOTLINE_PUBLIC_URL", _url, "http://127.0.0.1:8080",
+_CORE: tuple[Setting, ...] = (
+    Setting("service.public_url", "HOTLINE_PUBLIC_URL", url, "http://127.0.0.1:8080",
             "URL the public reaches the service at; Twilio signatures are checked against it."),
-    Setting("service.host", "HOTLINE_HOST", _str, "127.0.0.1", "Address to listen on."),
-    Setting("service.port", "HOTLINE_PORT", _int, 8080, "Port to listen on."),
-    Setting("service.log_format", "HOTLINE_LOG_FORMAT", _choice("console", "json"), "console",
+    Setting("service.host", "HOTLINE_HOST", str_, "127.0.0.1", "Address to listen on."),
+    Setting("service.port", "HOTLINE_PORT", int_, 8080, "Port to listen on."),
+    Setting("service.log_format", "HOTLINE_LOG_FORMAT", choice("console", "json"), "console",
             "Log rendering: readable 'console' or 'json' for production."),
-    Setting("service.log_level", "HOTLINE_LOG_LEVEL", _choice("debug", "info", "warning", "error"),
+    Setting("service.log_level", "HOTLINE_LOG_LEVEL", choice("debug", "info", "warning", "error"),
             "info", "Lowest level logged."),
-    Setting("service.log_file", "HOTLINE_LOG_FILE", _str, "logs/hotline.log",
+    Setting("service.log_file", "HOTLINE_LOG_FILE", str_, "logs/hotline.log",
             "Log file, relative to the instance folder; empty for stderr only."),
-    Setting("organisation.name", "HOTLINE_ORG_NAME", _str, "Demo Organisation",
+    Setting("organisation.name", "HOTLINE_ORG_NAME", str_, "Demo Organisation",
             "Organisation name shown to reporters."),
-    Setting("organisation.site_title", "HOTLINE_SITE_TITLE", _str, "Community Help Line",
+    Setting("organisation.site_title", "HOTLINE_SITE_TITLE", str_, "Community Help Line",
             "Neutral page title (what a browser tab or history shows)."),
-    Setting("organisation.emergency_number", "HOTLINE_EMERGENCY_NUMBER", _str, "911",
+    Setting("organisation.emergency_number", "HOTLINE_EMERGENCY_NUMBER", str_, "911",
             "Emergency number shown on every page."),
-    Setting("organisation.quick_exit_url", "HOTLINE_QUICK_EXIT_URL", _url,
+    Setting("organisation.quick_exit_url", "HOTLINE_QUICK_EXIT_URL", url,
             "https://www.wikipedia.org", "Where 'leave this site quickly' goes."),
-    Setting("web.max_message_chars", "HOTLINE_WEB_MAX_MESSAGE_CHARS", _int, 20000,
+    Setting("web.max_message_chars", "HOTLINE_WEB_MAX_MESSAGE_CHARS", int_, 20000,
             "Longest web message, in characters."),
-    Setting("web.max_attachments", "HOTLINE_WEB_MAX_ATTACHMENTS", _int, 3,
+    Setting("web.max_attachments", "HOTLINE_WEB_MAX_ATTACHMENTS", int_, 3,
             "Most files per web submission."),
     Setting("web.max_attachment_size", "HOTLINE_WEB_MAX_ATTACHMENT_SIZE", parse_size, "10MB",
             "Largest single attachment (e.g. 10MB)."),
-    Setting("web.receipt_failures_per_minute", "HOTLINE_WEB_RECEIPT_FAILURES_PER_MINUTE", _int,
+    Setting("web.receipt_failures_per_minute", "HOTLINE_WEB_RECEIPT_FAILURES_PER_MINUTE", int_,
             60, "Wrong receipts accepted per minute, globally (no per-address state)."),
     Setting("web.csrf_max_age", "HOTLINE_WEB_CSRF_MAX_AGE", parse_duration, "2h",
             "How long a form stays valid."),
-    Setting("rules.paths", "HOTLINE_RULES_PATHS", _str_list, ("rules",),
+    Setting("rules.paths", "HOTLINE_RULES_PATHS", str_list, ("rules",),
             "Rule files or folders, relative to the instance folder."),
-    Setting("paging.page_at", "HOTLINE_PAGE_AT", Urgency.parse, "high",
-            "Lowest urgency that pages the on-call advocate."),
     Setting("api.token_ttl", "HOTLINE_API_TOKEN_TTL", parse_duration, "15m",
             "Lifetime of an advocate API token (at most 15m)."),
     Setting("api.challenge_ttl", "HOTLINE_API_CHALLENGE_TTL", parse_duration, "60s",
             "Lifetime of a login challenge (at most 60s)."),
-    Setting("store.batch_max", "HOTLINE_STORE_BATCH_MAX", _int, 256,
+    Setting("store.batch_max", "HOTLINE_STORE_BATCH_MAX", int_, 256,
             "Most writes committed together by the single writer."),
-    Setting("twilio.account_sid", "HOTLINE_TWILIO_ACCOUNT_SID", _str, "",
+    Setting("twilio.account_sid", "HOTLINE_TWILIO_ACCOUNT_SID", str_, "",
             "Twilio account SID; Twilio channels are off without it."),
-    Setting("twilio.auth_token", "HOTLINE_TWILIO_AUTH_TOKEN", _str, "",
+    Setting("twilio.auth_token", "HOTLINE_TWILIO_AUTH_TOKEN", str_, "",
             "Twilio auth token.", secret=True),
-    Setting("twilio.number", "HOTLINE_TWILIO_NUMBER", _str, "",
+    Setting("twilio.number", "HOTLINE_TWILIO_NUMBER", str_, "",
             "The hotline's own number (sender of replies and pages)."),
-    Setting("twilio.api_base", "HOTLINE_TWILIO_API_BASE", _url, "https://api.twilio.com",
+    Setting("twilio.api_base", "HOTLINE_TWILIO_API_BASE", url, "https://api.twilio.com",
             "Twilio REST base URL; tests point it at a local stand-in."),
     Setting("twilio.timeout", "HOTLINE_TWILIO_TIMEOUT", parse_duration, "8s",
             "Longest wait for one Twilio REST call or media download (webhooks must answer in 15s)."),
-    Setting("twilio.retry_backoff", "HOTLINE_TWILIO_RETRY_BACKOFF", _durations,
+    Setting("twilio.retry_backoff", "HOTLINE_TWILIO_RETRY_BACKOFF", durations,
             "10s,1m,5m,30m,2h", "Waits between retries of failed Twilio work (media fetches, "
             "deletions, reply sends); one retry per entry, then it is marked failed."),
     Setting("twilio.delete_media", "HOTLINE_TWILIO_DELETE_MEDIA", _bool, True,
@@ -170,13 +100,18 @@ SETTINGS: tuple[Setting, ...] = (
             "by the emergency number. Keep it neutral: it shows in the phone's preview."),
     Setting("sms.auto_reply_es", "HOTLINE_SMS_AUTO_REPLY_ES", _auto_reply, "",
             "Spanish automatic reply; empty for the built-in text."),
-    Setting("sms.default_language", "HOTLINE_SMS_DEFAULT_LANGUAGE", _choice("en", "es"), "en",
+    Setting("sms.default_language", "HOTLINE_SMS_DEFAULT_LANGUAGE", choice("en", "es"), "en",
             "Language of the automatic reply when the text does not show one."),
-    Setting("sms.max_media", "HOTLINE_SMS_MAX_MEDIA", _int, 10,
+    Setting("sms.max_media", "HOTLINE_SMS_MAX_MEDIA", int_, 10,
             "Most media items taken from one MMS/WhatsApp message."),
     Setting("sms.max_media_size", "HOTLINE_SMS_MAX_MEDIA_SIZE", parse_size, "16MB",
             "Largest media item downloaded from Twilio."),
 )
+
+SETTINGS: tuple[Setting, ...] = (
+    _CORE + voice_settings.SETTINGS + paging_settings.SETTINGS + ops_settings.SETTINGS
+)
+"""Every setting; each package's own section is declared (and checked) beside its code."""
 
 SETTINGS_BY_KEY = {s.key: s for s in SETTINGS}
 
@@ -270,6 +205,8 @@ def _check_limits(values: Mapping[str, Any]) -> None:
         raise ConfigError("twilio.timeout: must be more than 0s and at most 60s")
     if not 0 <= values["sms.max_media"] <= 10:
         raise ConfigError("sms.max_media: must be between 0 and 10 (Twilio's own limit)")
+    for section in (voice_settings, paging_settings, ops_settings):
+        section.check(values)
 
 
 

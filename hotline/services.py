@@ -8,7 +8,7 @@ to open its form when the submission key is invalid, for the same reason).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from crypto import CryptoError, PublicIdentity
@@ -19,6 +19,7 @@ from .errors import InstanceError
 from .instance import InstancePaths
 from .intake import Intake
 from .keystore import KeyStore
+from .ops.metrics import Metrics
 from .ratelimit import GlobalFailureLimit
 from .rules_holder import RulesHolder
 from .server_secret import ServerSecret, load_server_secret
@@ -50,6 +51,7 @@ class Services:
     receipt_limit: GlobalFailureLimit
     auth: Authenticator
     twilio: TwilioServices | None = None  # None: Twilio is not configured, its channels say so
+    metrics: Metrics = field(default_factory=Metrics)
 
     @classmethod
     async def open(cls, config: Config, env: Mapping[str, str] | None = None) -> Services:

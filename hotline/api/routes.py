@@ -31,6 +31,7 @@ from ..errors import (
     UnsupportedMediaType,
 )
 from ..intake import THREAD_LABEL
+from ..paging.ack import record_ack
 from ..services import Services
 from ..store import queries as q
 from ..twilio.outbox import Delivery, SmsOutbox, record_pending
@@ -401,15 +402,7 @@ async def ack(request: web.Request) -> web.Response:
     tip_id = request.match_info["tip"]
     await _tip_row(s, a, tip_id)
 
-    def store(conn: sqlite3.Connection) -> None:
-        now = q.utc_now_text()
-        conn.execute("UPDATE tips SET acked_at = COALESCE(acked_at, ?), acked_by ="
-                     " COALESCE(acked_by, ?), status = CASE status WHEN 'new' THEN"
-                     " 'acknowledged' ELSE status END, updated_at = ? WHERE id = ?",
-                     (now, a.id, now, tip_id))
-        q.audit(conn, a.fingerprint, "tip.ack", tip_id)
-
-    await s.db.write(store)
+    await s.db.write(lambda conn: record_ack(conn, tip_id, a.id, actor=a.fingerprint, via="api"))
     return web.json_response(_tip_json(await _tip_row(s, a, tip_id)))
 
 

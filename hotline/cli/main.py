@@ -14,7 +14,7 @@ from crypto import CryptoError
 from triage_rules import RuleError
 
 from ..errors import HotlineError
-from . import admin, advocate_cmds, demo, simulate
+from . import admin, advocate_cmds, demo, handoff_cmd, ops_cmds, simulate
 
 DEFAULT_SERVER = "http://127.0.0.1:8080"
 
@@ -153,6 +153,8 @@ def build_parser() -> argparse.ArgumentParser:
     _client_args(p)
     p.set_defaults(func=advocate_cmds.cmd_ack)
 
+    handoff_cmd.register(sub)
+    ops_cmds.register(sub)
     simulate.register(sub)
     return parser
 

@@ -1,0 +1,1 @@
+-- Reserved: paging schema (filled in by its issue).

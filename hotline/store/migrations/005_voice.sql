@@ -1,0 +1,1 @@
+-- Reserved: voice schema (filled in by its issue).

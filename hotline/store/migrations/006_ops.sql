@@ -1,0 +1,1 @@
+-- Reserved: ops schema (filled in by its issue).
