@@ -78,6 +78,8 @@ class FakeTwilio:
     _media: dict[tuple[str, str], _Media] = field(default_factory=dict)
     _storage: dict[str, tuple[str, str]] = field(default_factory=dict)
     _send_failures: list[Failure] = field(default_factory=list)
+    placed_calls: list[dict[str, Any]] = field(default_factory=list)  # outbound calls (pages)
+    _call_failures: list[Failure] = field(default_factory=list)
     _media_failures: dict[str, list[Failure]] = field(default_factory=dict)
     observers: list[Callable[[Recorded], None]] = field(default_factory=list)  # see each request
     _runner: web.AppRunner | None = None
@@ -90,6 +92,7 @@ class FakeTwilio:
         acc = f"/{API_VERSION}/Accounts/{{account}}"
         app.router.add_post(acc + "/Messages.json", self._create_message)
         app.router.add_delete(acc + "/Messages/{message}.json", self._delete_message)
+        app.router.add_post(acc + "/Calls.json", self._create_call)
         app.router.add_get(acc + "/Messages/{message}/Media/{media}", self._get_media)
         app.router.add_delete(acc + "/Messages/{message}/Media/{media}.json", self._delete_media)
         app.router.add_get("/storage/{token}", self._storage_get)
@@ -120,6 +123,9 @@ class FakeTwilio:
 
     def fail_sends(self, *failures: Failure) -> None:
         self._send_failures.extend(failures)
+
+    def fail_calls(self, *failures: Failure) -> None:
+        self._call_failures.extend(failures)
 
     def media_exists(self, media_url: str) -> bool:
         media_sid = media_url.rsplit("/", 1)[1]
@@ -189,6 +195,31 @@ class FakeTwilio:
         }
         self.sent.append({"sid": message_sid, "To": form["To"], "From": form.get("From"),
                           "Body": form.get("Body"), "StatusCallback": form.get("StatusCallback")})
+        return web.json_response(resource, status=201)
+
+    async def _create_call(self, request: web.Request) -> web.Response:
+        """``Calls.create``: Twilio answers 201 with a queued call resource."""
+        form = await request.post()
+        if "To" not in form or "From" not in form:
+            return self._error(400, 21201, "No 'To' or 'From' number is specified")
+        if not any(k in form for k in ("Url", "Twiml", "ApplicationSid")):
+            return self._error(400, 21205, "Url parameter is required.")
+        if self._call_failures:
+            f = self._call_failures.pop(0)
+            await asyncio.sleep(f.delay)
+            if f.status >= 500:
+                return web.json_response({"code": f.code, "message": "Internal error",
+                                          "status": f.status}, status=f.status)
+            return self._error(f.status, f.code or 21211, f"The 'To' number {form['To']} is not valid.")
+        now = format_datetime(datetime.now(UTC), usegmt=True)
+        call_sid = sid("CA")
+        resource = {
+            "account_sid": self.account_sid, "api_version": API_VERSION, "sid": call_sid,
+            "date_created": now, "date_updated": now, "direction": "outbound-api",
+            "from": form["From"], "to": form["To"], "status": "queued", "price": None,
+            "uri": f"/{API_VERSION}/Accounts/{self.account_sid}/Calls/{call_sid}.json",
+        }
+        self.placed_calls.append({"sid": call_sid, **{k: form[k] for k in form}})
         return web.json_response(resource, status=201)
 
     async def _delete_message(self, request: web.Request) -> web.Response:
