@@ -15,29 +15,40 @@ import aiosqlite
 
 from .connection import PRAGMAS, open_sqlite
 from .migrate import migrate
-from .writer import Writer
+from .writer import CommitObserver, Writer
 
 T = TypeVar("T")
 DB_FILENAME = "hotline.db"
 
 
-def initialise(path: Path) -> list[str]:
-    """Create or upgrade the schema synchronously (CLI and start-up)."""
+def default_backup_dir(path: Path) -> Path:
+    """Where pre-migration backups go unless told: ``backups/`` beside the database."""
+    return path.parent / "backups"
+
+
+def initialise(path: Path, backup_dir: Path | None = None) -> list[str]:
+    """Create or upgrade the schema synchronously (CLI and start-up).
+
+    An existing database is backed up into ``backup_dir`` (default
+    ``backups/`` beside it) before any migration runs.
+    """
     conn = open_sqlite(path)
     try:
-        return migrate(conn)
+        return migrate(conn, backup_dir or default_backup_dir(path))
     finally:
         conn.close()
 
 
 class Database:
-    def __init__(self, path: Path, *, batch_max: int = 256) -> None:
+    def __init__(self, path: Path, *, batch_max: int = 256, backup_dir: Path | None = None,
+                 observer: CommitObserver | None = None) -> None:
         self.path = path
-        self.writer = Writer(path, batch_max=batch_max)
+        self.backup_dir = backup_dir
+        self.writer = Writer(path, batch_max=batch_max, observer=observer)
         self._reader: aiosqlite.Connection | None = None
 
     async def open(self) -> None:
-        initialise(self.path)
+        initialise(self.path, self.backup_dir)
         self.writer.start()
         self._reader = await aiosqlite.connect(self.path, isolation_level=None)
         self._reader.row_factory = sqlite3.Row
@@ -52,6 +63,10 @@ class Database:
 
     async def write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         return await self.writer.run(fn)
+
+    async def maintain(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """Run ``fn`` on the writer's connection outside any transaction (VACUUM, checkpoints)."""
+        return await self.writer.run_bare(fn)
 
     async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[sqlite3.Row]:
         assert self._reader is not None, "database not open"

@@ -8,6 +8,14 @@ raises is rolled back alone; the others in its batch still commit. If the
 commit itself fails, every future in the batch fails: nobody is told "saved"
 for something that is not.
 
+Maintenance that SQLite refuses inside a transaction (``wal_checkpoint``,
+``VACUUM``) goes through ``run_bare``: the writer commits what came before it,
+runs it alone on the same connection, then carries on. Keeping it on the one
+writer means no second connection ever competes for the write lock.
+
+An optional ``observer(seconds, jobs)`` hears about every commit (metrics),
+so the store never imports the code that watches it.
+
 Why a thread and not aiosqlite: a batch of N callables should cost one hop
 and one fsync, not N awaits interleaved with other handlers (sharing one
 connection from many handlers mixes their rows into one transaction).
@@ -16,6 +24,7 @@ connection from many handlers mixes their rows into one transaction).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import queue
 import sqlite3
 import threading
@@ -33,11 +42,16 @@ T = TypeVar("T")
 _STOP = object()
 
 
+CommitObserver = Callable[[float, int], None]
+"""Called on the writer thread after each commit with its duration (s) and job count."""
+
+
 @dataclass
 class _Job:
     fn: Callable[[sqlite3.Connection], Any]
     future: asyncio.Future[Any]
     loop: asyncio.AbstractEventLoop
+    bare: bool = False  # run alone, outside any transaction
 
 
 @dataclass
@@ -48,8 +62,10 @@ class WriterStats:
 
 
 class Writer:
-    def __init__(self, path: Path, *, batch_max: int = 256, name: str = "writer") -> None:
+    def __init__(self, path: Path, *, batch_max: int = 256, name: str = "writer",
+                 observer: CommitObserver | None = None) -> None:
         self._path = path
+        self.observer = observer
         self._batch_max = batch_max
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name=f"hotline-{name}", daemon=True)
@@ -71,6 +87,15 @@ class Writer:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
         self._queue.put(_Job(fn, future, loop))
+        return await asyncio.shield(future)
+
+    async def run_bare(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """Run ``fn`` alone and outside a transaction (checkpoints, VACUUM)."""
+        if self._closed:
+            raise ServiceUnavailable("the service is shutting down")
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[T] = loop.create_future()
+        self._queue.put(_Job(fn, future, loop, bare=True))
         return await asyncio.shield(future)
 
     def queue_depth(self) -> int:
@@ -96,18 +121,23 @@ class Writer:
         self._started.set()
         try:
             while True:
-                batch, stop = self._take_batch()
+                batch, bare, stop = self._take_batch()
                 if batch:
                     self._commit_batch(conn, batch)
+                if bare is not None:
+                    self._run_bare(conn, bare)
                 if stop:
                     return
         finally:
             conn.close()
 
-    def _take_batch(self) -> tuple[list[_Job], bool]:
+    def _take_batch(self) -> tuple[list[_Job], _Job | None, bool]:
+        """Queued jobs up to ``batch_max``; a bare job ends the batch and runs after it."""
         first = self._queue.get()
         if first is _STOP:
-            return [], True
+            return [], None, True
+        if first.bare:
+            return [], first, False
         batch = [first]
         while len(batch) < self._batch_max:
             try:
@@ -115,9 +145,21 @@ class Writer:
             except queue.Empty:
                 break
             if item is _STOP:
-                return batch, True
+                return batch, None, True
+            if item.bare:
+                return batch, item, False
             batch.append(item)
-        return batch, False
+        return batch, None, False
+
+    @staticmethod
+    def _run_bare(conn: sqlite3.Connection, job: _Job) -> None:
+        try:
+            result: tuple[_Job, bool, Any] = (job, True, job.fn(conn))
+        except Exception as e:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            result = (job, False, e)
+        _resolve_all([result])
 
     def _commit_batch(self, conn: sqlite3.Connection, batch: list[_Job]) -> None:
         started = time.perf_counter()
@@ -132,10 +174,14 @@ class Writer:
                 conn.execute("ROLLBACK")
             _resolve_all([(job, False, e) for job in batch])
             return
+        elapsed = time.perf_counter() - started
         self.stats.batches += 1
         self.stats.jobs += len(batch)
-        self.stats.last_commit_ms = (time.perf_counter() - started) * 1000
+        self.stats.last_commit_ms = elapsed * 1000
         _resolve_all(results)
+        if self.observer is not None:
+            with contextlib.suppress(Exception):  # a broken observer must never stop the writer
+                self.observer(elapsed, len(batch))
 
     @staticmethod
     def _run_job(conn: sqlite3.Connection, job: _Job) -> tuple[_Job, bool, Any]:
