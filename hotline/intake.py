@@ -29,6 +29,10 @@ from .domain import Channel, Direction, MessageId, TipId, Urgency, new_message_i
 from .errors import NotFound, ServiceUnavailable
 from .keystore import KeyStore
 from .logging import get_logger
+from .ops.metrics import Metrics
+from .paging.directory import Directory, load_directory, plan_people
+from .paging.escalation import EscalationPlan, PagingPolicy, should_page
+from .paging.store import open_escalation, should_open
 from .recipients import RecipientPlan, inbound_recipients
 from .rules_holder import RulesHolder
 from .server_secret import ServerSecret
@@ -104,12 +108,14 @@ class _ThreadRace(Exception):
 class Intake:
     def __init__(
         self, *, db: Database, keystore: KeyStore, secret: ServerSecret, rules: RulesHolder,
-        instance_id: str, recovery: Recipient, page_at: Urgency,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        instance_id: str, recovery: Recipient, paging: PagingPolicy, default_delay: float = 300.0,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC), metrics: Metrics | None = None,
     ) -> None:
         self._db, self._keystore, self._secret = db, keystore, secret
         self._rules, self._instance_id, self._recovery = rules, instance_id, recovery
-        self._page_at, self._clock = page_at, clock
+        self._paging, self._default_delay, self._clock = paging, default_delay, clock
+        self._metrics = metrics
+        self.page_opened: Callable[[], None] = lambda: None  # the page worker's wake-up
         self._log = get_logger("hotline.intake")
 
     async def submit(self, inbound: Inbound, *, with_message: StoreHook | None = None) -> IntakeResult:
@@ -132,11 +138,13 @@ class Intake:
                                                 channel=rules_channel(inbound.channel))
         urgency = max(decision.urgency, inbound.urgency_floor or Urgency.LOW)
         target = await self._target_tip(inbound)
-        plan = await self._recipients(target)
         message_id = new_message_id()
+        now = self._clock()
+        directory = await load_directory(self._db)
+        page_plan = self._page_plan(directory, target.ref, inbound.channel, urgency, now, message_id)
+        plan = await self._recipients(target, directory, now, page_plan)
         ctx = EnvelopeContext(self._instance_id, target.id, message_id, Direction.IN.value,
                               inbound.channel.value)
-        now = self._clock()
         body = _body(inbound, now, urgency, decision.rule_ids, decision.ruleset_version)
         sealed = seal(ctx, body, plan.recipients)
         parts = [(i, encrypt_part_bytes(ctx, sealed.message_key, i, a.data))
@@ -149,20 +157,38 @@ class Intake:
         )
         if target.key_stored is not None and await target.key_stored != target.storage_key:
             raise ServiceUnavailable("the tip's storage key changed while storing")
+        paged: list[bool] = []
         stored = await self._db.write(
-            lambda conn: self._store(conn, inbound, target, row, plan, urgency, now, with_message)
+            lambda conn: self._store(conn, inbound, target, row, plan, urgency, now, with_message,
+                                     page_plan, paged)
         )
         if stored is not None:  # the same external id was committed meanwhile
             return stored
         result = IntakeResult(target.id, target.ref, message_id, urgency, target.new, False,
-                              urgency >= self._page_at)
+                              bool(paged and paged[0]))
+        if result.page:
+            self.page_opened()
+        if self._metrics is not None:
+            self._metrics.tips_received.labels(inbound.channel.value, urgency.value).inc()
         self._log.info("intake.stored", tip=target.id, channel=inbound.channel.value,
                        urgency=urgency.value, ruleset_version=decision.ruleset_version,
-                       new_tip=target.new, attachments=len(parts))
-        if result.page:
-            self._log.warning("page.console", tip_ref=target.ref, channel=inbound.channel.value,
-                              urgency=urgency.value)
+                       new_tip=target.new, attachments=len(parts), page=result.page)
         return result
+
+    def _page_plan(self, directory: Directory, tip_ref: str, channel: Channel, urgency: Urgency,
+                   now: datetime, message_id: str) -> EscalationPlan | None:
+        """The escalation this message would open (if the tip has none running), or None."""
+        when = should_page(self._paging, urgency, now)
+        if when is False:
+            return None
+        at = now if when is True else when
+        assert isinstance(at, datetime)
+        policy = directory.effective_policy(self._default_delay)
+        plan = directory.plan(policy, tip_ref, channel.value, urgency, at, f"esc-{message_id}")
+        if plan is None:
+            self._log.error("page.nobody", tip_ref=tip_ref,
+                            reason="no escalation level names an active advocate")
+        return plan
 
     # -- tip resolution --------------------------------------------------------
 
@@ -189,9 +215,14 @@ class Intake:
             raise NotFound("this conversation has been deleted")
         return _TipTarget(tip_id, ref, False, key)
 
-    async def _recipients(self, target: _TipTarget) -> RecipientPlan:
+    async def _recipients(self, target: _TipTarget, directory: Directory, now: datetime,
+                          page_plan: EscalationPlan | None) -> RecipientPlan:
+        """On the tip, on call now, and everyone the escalation could page (CRYPTO.md)."""
         on_tip = [] if target.new else await q.tip_advocate_keys(self._db, target.id)
-        plan = inbound_recipients(on_call=await q.on_call_keys(self._db), on_tip=on_tip,
+        chain = directory.chain(directory.effective_policy(self._default_delay), now)
+        if page_plan is not None:  # a page deferred to the morning pages the morning's people
+            chain |= plan_people(page_plan)
+        plan = inbound_recipients(on_call=directory.keys_for(chain), on_tip=on_tip,
                                   recovery=self._recovery)
         if not plan.advocate_ids:
             self._log.error("intake.no_advocate", tip=target.id,
@@ -218,7 +249,9 @@ class Intake:
 
     def _store(self, conn: sqlite3.Connection, inbound: Inbound, target: _TipTarget,
                row: q.NewMessage, plan: RecipientPlan, urgency: Urgency,
-               now: datetime, with_message: StoreHook | None = None) -> IntakeResult | None:
+               now: datetime, with_message: StoreHook | None = None,
+               page_plan: EscalationPlan | None = None,
+               paged: list[bool] | None = None) -> IntakeResult | None:
         if row.external_key is not None:
             found = conn.execute(
                 "SELECT m.id, m.tip_id, m.urgency, t.ref FROM messages m JOIN tips t"
@@ -227,9 +260,12 @@ class Intake:
                 return IntakeResult(TipId(found[1]), found[3], MessageId(found[0]),
                                     Urgency.parse(found[2]), False, True, False)
         stamp = q.utc_now_text(now)
+        previous: tuple[str, object] | None = None
         if target.new:
             self._insert_tip(conn, inbound, target, urgency, stamp)
         else:
+            previous = conn.execute("SELECT urgency, acked_at FROM tips WHERE id = ?",
+                                    (target.id,)).fetchone()
             self._raise_tip_urgency(conn, target.id, urgency, stamp)
         q.insert_message(conn, row)
         q.add_tip_advocates(conn, target.id, plan.advocate_ids)
@@ -237,6 +273,12 @@ class Intake:
                 f"channel={inbound.channel.value} urgency={urgency.value}", at=stamp)
         if with_message is not None:
             with_message(conn, target.id, MessageId(row.id))
+        if page_plan is not None and paged is not None:
+            before = Urgency.parse(previous[0]).rank if previous is not None else None
+            if should_open(conn, target.id, urgency.rank, before,
+                           previous is not None and previous[1] is not None):
+                open_escalation(conn, target.id, page_plan, stamp)
+                paged.append(True)
         return None
 
     def _insert_tip(self, conn: sqlite3.Connection, inbound: Inbound, target: _TipTarget,

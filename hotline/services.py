@@ -20,6 +20,7 @@ from .instance import InstancePaths
 from .intake import Intake
 from .keystore import KeyStore
 from .ops.metrics import Metrics
+from .paging.runtime import Paging, paging_policy
 from .ratelimit import GlobalFailureLimit
 from .rules_holder import RulesHolder
 from .server_secret import ServerSecret, load_server_secret
@@ -52,6 +53,7 @@ class Services:
     auth: Authenticator
     twilio: TwilioServices | None = None  # None: Twilio is not configured, its channels say so
     metrics: Metrics = field(default_factory=Metrics)
+    paging: Paging | None = None
 
     @classmethod
     async def open(cls, config: Config, env: Mapping[str, str] | None = None) -> Services:
@@ -73,9 +75,11 @@ class Services:
             await keystore.close()
             await db.close()
             raise
+        metrics = Metrics()
         intake = Intake(db=db, keystore=keystore, secret=secret, rules=rules,
                         instance_id=instance_id, recovery=recovery.recipient(),
-                        page_at=config["paging.page_at"])
+                        paging=paging_policy(config), default_delay=config["paging.default_delay"],
+                        metrics=metrics)
         limit = GlobalFailureLimit(config["web.receipt_failures_per_minute"])
         auth = Authenticator(db=db, origin=origin_of(config["service.public_url"]),
                              instance_id=instance_id, challenge_ttl=config["api.challenge_ttl"],
@@ -88,10 +92,22 @@ class Services:
                 await keystore.close()
                 await db.close()
                 raise
+        try:
+            paging = await Paging.open(config, db=db, rest=twilio.rest if twilio else None,
+                                       metrics=metrics)
+        except BaseException:
+            if twilio is not None:
+                await twilio.close()
+            await keystore.close()
+            await db.close()
+            raise
+        intake.page_opened = paging.worker.wake
         return cls(config, paths, db, keystore, secret, rules, recovery, instance_id, intake,
-                   limit, auth, twilio)
+                   limit, auth, twilio, metrics, paging)
 
     async def close(self) -> None:
+        if self.paging is not None:  # stops sending before Twilio's client closes
+            await self.paging.close()
         if self.twilio is not None:  # its workers write: stop them before the database
             await self.twilio.close()
         await self.db.close()

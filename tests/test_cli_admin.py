@@ -32,11 +32,11 @@ def test_init_register_oncall_remove(tmp_path: Path) -> None:
     run_cli("oncall", "set", str(root), "alice")
     listed = json.loads(run_cli("advocate", "list", str(root), "--json").stdout)
     assert [(a["name"], a["role"], a["on_call"]) for a in listed] == [("alice", "admin", True)]
-    assert json.loads(run_cli("oncall", "show", str(root), "--json").stdout) == ["alice"]
+    assert json.loads(run_cli("oncall", "show", str(root), "--json").stdout)["on_call"] == ["alice"]
 
     run_cli("advocate", "remove", str(root), "alice")
     assert json.loads(run_cli("advocate", "list", str(root), "--json").stdout) == []
-    assert json.loads(run_cli("oncall", "show", str(root), "--json").stdout) == []
+    assert json.loads(run_cli("oncall", "show", str(root), "--json").stdout)["on_call"] == []
 
 
 def test_user_mistakes_are_one_clear_line(tmp_path: Path) -> None:

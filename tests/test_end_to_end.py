@@ -91,4 +91,4 @@ def test_cli_errors_are_one_line(served, tmp_path: Path) -> None:  # type: ignor
     assert bad.returncode != 0 and "404" in bad.stderr and "Traceback" not in bad.stderr
     bad = run_cli("inbox", "--server", "http://127.0.0.1:9", "--key", str(key), check=False)
     assert bad.returncode != 0 and "cannot reach" in bad.stderr
-    assert json.loads(run_cli("oncall", "show", str(inst.root), "--json").stdout) == ["alice"]
+    assert json.loads(run_cli("oncall", "show", str(inst.root), "--json").stdout)["on_call"] == ["alice"]

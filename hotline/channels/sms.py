@@ -9,6 +9,8 @@ Order of work for ``POST /twilio/sms``, each step refusing before the next:
    a tip; in a known thread it is recorded, so advocates see it
 4. a MessageSid already stored (Twilio retried): nothing is stored again
 5. media downloaded now; what fails is kept for retry by the job worker
+   (an active advocate's number texting an open page's code acknowledges it
+   and stops there: never a tip)
 6. one ``intake.submit``; the follow-up jobs and the auto-reply claim commit in
    the same transaction as the message
 7. only then the TwiML answer: the automatic reply, once per window
@@ -31,6 +33,7 @@ from ..domain import Channel, TipId
 from ..errors import BadRequest, Forbidden, PayloadTooLarge, ServiceUnavailable, UnsupportedMediaType
 from ..intake import Inbound, InboundAttachment
 from ..logging import get_logger
+from ..paging.acknowledge import ack_by_sms
 from ..services import Services
 from ..twilio.jobs import MediaOutcome, attachment_name
 from ..twilio.runtime import STATUS_CALLBACK_PATH, TwilioServices
@@ -144,6 +147,11 @@ async def incoming_message(request: web.Request) -> web.Response:
     form = await verified_form(request, s, tw)
     msg = parse_incoming(form, max_media=s.config["sms.max_media"])
     log = get_logger("hotline.sms")
+    if not msg.media and not msg.whatsapp:  # an advocate answering a page is not a report
+        answer = await ack_by_sms(s.db, s.metrics, msg.sender, msg.body)
+        if answer is not None:
+            log.info("sms.page_reply")
+            return _twiml(answer)
     channel = "whatsapp" if msg.whatsapp else "sms"
     keyword = keyword_of(msg.body, msg.opt_out_type)
     if keyword is not None and not msg.media:

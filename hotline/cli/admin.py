@@ -24,9 +24,7 @@ from ..instance_setup import (
     add_advocate,
     create_instance,
     list_advocates,
-    on_call,
     remove_advocate,
-    set_on_call,
 )
 from .common import passphrase, print_json, print_table
 
@@ -111,21 +109,6 @@ def cmd_advocate_remove(args: argparse.Namespace) -> int:
     fp = remove_advocate(Path(args.dir), args.name)
     print(f"Removed {args.name} ({fp}); their tokens are revoked and no new message is sealed "
           "to them.")
-    return 0
-
-
-def cmd_oncall_set(args: argparse.Namespace) -> int:
-    set_on_call(Path(args.dir), args.names)
-    print("On call now: " + (", ".join(args.names) or "(nobody)"))
-    return 0
-
-
-def cmd_oncall_show(args: argparse.Namespace) -> int:
-    names = on_call(Path(args.dir))
-    if args.json:
-        print_json(names)
-    else:
-        print("On call now: " + (", ".join(names) or "(nobody)"))
     return 0
 
 

@@ -14,7 +14,8 @@ from crypto import CryptoError
 from triage_rules import RuleError
 
 from ..errors import HotlineError
-from . import admin, advocate_cmds, demo, handoff_cmd, ops_cmds, simulate
+from ..paging.oncall import PagingConfigError
+from . import admin, advocate_cmds, demo, handoff_cmd, oncall_cmds, ops_cmds, simulate
 
 DEFAULT_SERVER = "http://127.0.0.1:8080"
 
@@ -86,16 +87,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("dir")
     p.add_argument("name")
     p.set_defaults(func=admin.cmd_advocate_remove)
+    oncall_cmds.register_notify(adv)
 
-    oc = _group(sub, "oncall", "who is on call")
-    p = oc.add_parser("set", help="set who is on call now (in order)")
-    p.add_argument("dir")
-    p.add_argument("names", nargs="*")
-    p.set_defaults(func=admin.cmd_oncall_set)
-    p = oc.add_parser("show", help="show who is on call now")
-    p.add_argument("dir")
-    p.add_argument("--json", action="store_true")
-    p.set_defaults(func=admin.cmd_oncall_show)
+    oncall_cmds.register(sub)
 
     rules = _group(sub, "rules", "triage rule tooling")
     p = rules.add_parser("check", help="validate rule files and run their examples")
@@ -164,6 +158,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args))
     except HotlineError as e:
+        print(f"hotline: error: {e.public_message}", file=sys.stderr)
+        return e.exit_code
+    except PagingConfigError as e:
         print(f"hotline: error: {e.public_message}", file=sys.stderr)
         return e.exit_code
     except (CryptoError, RuleError) as e:

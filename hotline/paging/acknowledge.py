@@ -1,0 +1,70 @@
+"""Acknowledgement from outside the API: a page SMS reply and a key press on a page call.
+
+Both run ``record_ack`` in one transaction and count it; neither ever becomes
+a tip. An SMS reply counts only when it comes from the phone number of an
+active advocate who was paged for that escalation and carries its open code,
+so a reporter texting four digits is still just a reporter.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+
+from ..ops.metrics import Metrics
+from ..store import Database
+from .ack import record_ack
+
+_CODE_REPLY = re.compile(r"\s*(?:ack\s*)?(\d{4})\s*[.!]?\s*", re.IGNORECASE)
+
+
+def code_in(body: str) -> str | None:
+    m = _CODE_REPLY.fullmatch(body)
+    return m.group(1) if m else None
+
+
+async def advocate_by_phone(db: Database, phone: str) -> sqlite3.Row | None:
+    return await db.fetchone("SELECT id, fingerprint FROM advocates WHERE phone = ? AND active = 1",
+                             (phone,))
+
+
+def _observe(metrics: Metrics | None, via: str, waits: list[float]) -> None:
+    if metrics is None or not waits:
+        return
+    metrics.pages_acknowledged.labels(via).inc()
+    for w in waits:
+        metrics.time_to_ack.observe(w)
+
+
+async def ack_by_sms(db: Database, metrics: Metrics | None, phone: str, body: str) -> str | None:
+    """The TwiML reply text if this SMS is an advocate answering a page; None if it is not."""
+    code = code_in(body)
+    if code is None:
+        return None
+    advocate = await advocate_by_phone(db, phone)
+    if advocate is None:
+        return None
+    row = await db.fetchone(
+        "SELECT e.tip_id, t.ref FROM escalations e JOIN tips t ON t.id = e.tip_id"
+        " WHERE e.code = ? AND e.status = 'open' AND EXISTS (SELECT 1 FROM page_outbox o"
+        " WHERE o.escalation_id = e.id AND o.advocate_id = ?)", (code, advocate["id"]))
+    if row is None:
+        return f"No open page of yours has code {code}. It may already be acknowledged."
+    waits = await db.write(lambda conn: record_ack(conn, row["tip_id"], advocate["id"],
+                                                   actor=advocate["fingerprint"], via="sms"))
+    _observe(metrics, "sms", waits)
+    return f"Acknowledged tip {row['ref']}. Thank you."
+
+
+async def ack_by_call(db: Database, metrics: Metrics | None, outbox_id: int) -> str | None:
+    """Acknowledge the escalation a page call belongs to; its tip reference, or None if gone."""
+    row = await db.fetchone(
+        "SELECT e.tip_id, t.ref, a.id AS advocate_id, a.fingerprint FROM page_outbox o"
+        " JOIN escalations e ON e.id = o.escalation_id JOIN tips t ON t.id = e.tip_id"
+        " JOIN advocates a ON a.id = o.advocate_id WHERE o.id = ? AND a.active = 1", (outbox_id,))
+    if row is None:
+        return None
+    waits = await db.write(lambda conn: record_ack(conn, row["tip_id"], row["advocate_id"],
+                                                   actor=row["fingerprint"], via="call"))
+    _observe(metrics, "call", waits)
+    return str(row["ref"])

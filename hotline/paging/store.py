@@ -1,0 +1,101 @@
+"""Escalations and the page outbox in SQLite: the durable half of paging.
+
+Everything here runs on the writer thread inside a transaction, so an
+escalation opens in the same commit as the message that caused it, a step's
+pages enter the outbox in the same commit as the escalation's cursor moving
+past it, and an acknowledgement cancels what is still pending in its own.
+A restart (or ``kill -9``) finds exactly what was committed: open escalations
+with their next due time, pending pages with their next attempt.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import sqlite3
+from datetime import datetime
+
+from .escalation import Action, EscalationPlan, EscalationState, plan_from_dict, plan_to_dict
+
+CODE_DIGITS = 4
+
+
+def _new_code(conn: sqlite3.Connection) -> str:
+    """A short number an advocate can text back, unique among open escalations."""
+    taken = {r[0] for r in conn.execute("SELECT code FROM escalations WHERE status = 'open'")}
+    for _ in range(100):
+        code = f"{secrets.randbelow(10 ** CODE_DIGITS):0{CODE_DIGITS}d}"
+        if code not in taken:
+            return code
+    raise RuntimeError("no free page code: too many open escalations")
+
+
+def should_open(conn: sqlite3.Connection, tip_id: str, urgency_rank: int, previous_rank: int | None,
+                was_acked: bool) -> bool:
+    """One open escalation per tip; after an acknowledgement only a rise in urgency pages again."""
+    if conn.execute("SELECT 1 FROM escalations WHERE tip_id = ? AND status = 'open'",
+                    (tip_id,)).fetchone():
+        return False
+    return not (was_acked and previous_rank is not None and urgency_rank <= previous_rank)
+
+
+def open_escalation(conn: sqlite3.Connection, tip_id: str, plan: EscalationPlan, opened_at: str) -> str:
+    code = _new_code(conn)
+    conn.execute(
+        "INSERT INTO escalations (id, tip_id, code, plan, cursor, status, opened_at, next_due)"
+        " VALUES (?,?,?,?,0,'open',?,?)",
+        (plan.id, tip_id, code, json.dumps(plan_to_dict(plan)), opened_at,
+         plan.started_at.timestamp()))
+    conn.execute("INSERT INTO audit (at, actor, action, tip_id, detail) VALUES (?,?,?,?,?)",
+                 (opened_at, "paging", "page.opened", tip_id,
+                  f"urgency={plan.urgency.value} levels={len(plan.levels)}"))
+    return code
+
+
+def load_escalation(row: sqlite3.Row | tuple) -> tuple[EscalationPlan, EscalationState]:  # type: ignore[type-arg]
+    """(plan, state) from an ``escalations`` row selected as ``plan, cursor``."""
+    plan = plan_from_dict(json.loads(row[0]))
+    return plan, EscalationState(cursor=int(row[1]))
+
+
+def record_step(conn: sqlite3.Connection, escalation_id: str, actions: list[tuple[Action, int]],
+                new_cursor: int, next_due: float | None, now: datetime, stamp: str) -> int:
+    """Put a step's pages in the outbox (a key already there is skipped) and move the cursor.
+
+    Returns how many outbox rows were new. The cursor only moves forward: a
+    worker that raced another (there is one, but restarts overlap) changes nothing.
+    """
+    row = conn.execute("SELECT cursor, status FROM escalations WHERE id = ?",
+                       (escalation_id,)).fetchone()
+    if row is None or row[1] != "open" or row[0] >= new_cursor:
+        return 0
+    added = 0
+    for action, advocate_id in actions:
+        cur = conn.execute(
+            "INSERT OR IGNORE INTO page_outbox (key, escalation_id, advocate_id, level, repeat,"
+            " created_at, next_attempt, status) VALUES (?,?,?,?,?,?,?,'pending')",
+            (action.key, escalation_id, advocate_id, action.level, action.repeat, stamp,
+             now.timestamp()))
+        added += cur.rowcount
+    status = "open" if next_due is not None else "exhausted"
+    conn.execute("UPDATE escalations SET cursor = ?, next_due = ?, status = ? WHERE id = ?",
+                 (new_cursor, next_due, status, escalation_id))
+    if status == "exhausted":
+        conn.execute("INSERT INTO audit (at, actor, action, tip_id, detail) SELECT ?, 'paging',"
+                     " 'page.exhausted', tip_id, NULL FROM escalations WHERE id = ?",
+                     (stamp, escalation_id))
+    return added
+
+
+def acknowledge_escalations(conn: sqlite3.Connection, tip_id: str, advocate_id: int, via: str,
+                            stamp: str) -> list[str]:
+    """Stop every open escalation of the tip; cancel its pending pages. Returns their open times."""
+    opened = [r[0] for r in conn.execute(
+        "SELECT opened_at FROM escalations WHERE tip_id = ? AND status = 'open'", (tip_id,))]
+    conn.execute("UPDATE page_outbox SET status = 'cancelled' WHERE status = 'pending' AND"
+                 " escalation_id IN (SELECT id FROM escalations WHERE tip_id = ? AND status = 'open')",
+                 (tip_id,))
+    conn.execute("UPDATE escalations SET status = 'acknowledged', acked_at = ?, acked_by = ?,"
+                 " acked_via = ?, next_due = NULL WHERE tip_id = ? AND status = 'open'",
+                 (stamp, advocate_id, via, tip_id))
+    return opened
