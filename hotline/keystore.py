@@ -11,7 +11,9 @@ is durable before any envelope that needs it is.
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections import OrderedDict
+from collections.abc import Sequence
 from pathlib import Path
 
 import aiosqlite
@@ -20,6 +22,8 @@ from crypto import new_storage_key
 
 from .store.connection import open_sqlite
 from .store.writer import Writer
+
+CHECKPOINT_TRIES = 20
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS tip_keys (
@@ -37,6 +41,16 @@ def initialise_keystore(path: Path) -> None:
     finally:
         conn.close()
     path.chmod(0o600)
+
+
+def checkpoint_truncate(conn: sqlite3.Connection) -> None:
+    """Copy the WAL into the file and empty it; retry while a reader holds a snapshot."""
+    for _ in range(CHECKPOINT_TRIES):
+        busy = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+        if not busy:
+            return
+        time.sleep(0.05)
+    raise OSError("the WAL checkpoint stayed busy: a reader held the database too long")
 
 
 class KeyStore:
@@ -92,12 +106,38 @@ class KeyStore:
         return key
 
     async def destroy(self, tip_id: str) -> None:
-        self._cache.pop(tip_id, None)
+        await self.destroy_many([tip_id])
 
-        def delete(conn: sqlite3.Connection) -> None:
-            conn.execute("DELETE FROM tip_keys WHERE tip_id = ?", (tip_id,))
+    async def destroy_many(self, tip_ids: Sequence[str]) -> int:
+        """The shred itself: delete the keys durably, then checkpoint the WAL away.
 
-        await self._writer.run(delete)
+        ``secure_delete`` zeroes the freed cells in the page written to the
+        WAL; the TRUNCATE checkpoint copies that page over the old one in the
+        file and empties the WAL, so no copy of a destroyed key is left in
+        either file. Returns how many keys existed.
+        """
+        ids = list(tip_ids)
+        for tip_id in ids:
+            self._cache.pop(tip_id, None)
+
+        def delete(conn: sqlite3.Connection) -> int:
+            return sum(conn.execute("DELETE FROM tip_keys WHERE tip_id = ?", (t,)).rowcount
+                       for t in ids)
+
+        count = await self._writer.run(delete)
+        await self._writer.run_bare(checkpoint_truncate)
+        return count
+
+    async def ping(self) -> bool:
+        """The key store answers a read (for /readyz)."""
+        if self._reader is None:
+            return False
+        try:
+            async with self._reader.execute("SELECT COUNT(*) FROM tip_keys") as cur:
+                await cur.fetchone()
+            return True
+        except Exception:
+            return False
 
     def _remember(self, tip_id: str, key: bytes) -> None:
         self._cache[tip_id] = key

@@ -8,7 +8,7 @@ good set running and says why.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from triage_rules import RuleError, RuleSet, RulesLoadError, load_rules
@@ -20,6 +20,8 @@ class RulesHolder:
     def __init__(self, paths: Sequence[Path]) -> None:
         self.paths = list(paths)
         self.current: RuleSet = load_rules(self.paths)  # fail closed: no rules, no start
+        self.on_reload: Callable[[str], None] | None = None
+        """Told "ok" or "refused" after each reload attempt (the metrics counter)."""
 
     def reload(self) -> RuleSet:
         """Load and swap; on error raise and keep the running set."""
@@ -42,9 +44,18 @@ class RulesHolder:
         except RulesLoadError as e:
             get_logger().warning("rules.reload_refused", version=self.current.version,
                                  count=len(e.issues), reason="the new rule files have errors")
+            self._tell("refused")
             raise
+        except RuleError:
+            self._tell("refused")
+            raise
+
+    def _tell(self, outcome: str) -> None:
+        if self.on_reload is not None:
+            self.on_reload(outcome)
 
     def _swap(self, fresh: RuleSet) -> RuleSet:
         self.current = fresh  # one reference assignment: each decision sees one whole set
+        self._tell("ok")
         get_logger().info("rules.live", version=fresh.version, count=len(fresh.rules))
         return fresh

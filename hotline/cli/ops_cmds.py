@@ -1,9 +1,205 @@
-"""CLI verbs, registered into the command tree by ``main``."""
+"""Operator verbs: backup, backup-secrets, restore, recover, doctor, retention.
+
+Thin: parse, call ``hotline.ops``, print. Errors are one line naming the file.
+"""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import json
+import sys
+from pathlib import Path
+
+from ..errors import UsageError
+from .common import print_json, print_table
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Add this module's verbs."""
+    p = sub.add_parser("backup", help="online snapshot of the database (envelopes, no keys)")
+    p.add_argument("dir")
+    p.add_argument("out", help="the backup file to write (refuses to overwrite)")
+    p.set_defaults(func=cmd_backup)
+
+    p = sub.add_parser("backup-secrets",
+                       help="key store + server secret, sealed to the recovery key (keep apart)")
+    p.add_argument("dir")
+    p.add_argument("out", help="the secrets backup file to write (refuses to overwrite)")
+    p.set_defaults(func=cmd_backup_secrets)
+
+    p = sub.add_parser("restore", help="put a database backup (and secrets backup) into DIR")
+    p.add_argument("dir", help="an instance folder made with the same --recovery-pubkey")
+    p.add_argument("backup", help="a file made by 'hotline backup'")
+    p.add_argument("--secrets", help="a file made by 'hotline backup-secrets'")
+    p.add_argument("--recovery-key", help="the recovery secret key file (opens --secrets)")
+    p.set_defaults(func=cmd_restore)
+
+    p = sub.add_parser("recover", help="re-seal tips to a new advocate with the recovery key")
+    p.add_argument("dir")
+    p.add_argument("--recovery-key", required=True, help="the recovery secret key file")
+    p.add_argument("--to", required=True, help="the (registered) advocate to re-seal to")
+    p.add_argument("--tip", action="append", default=[],
+                   help="tip id or reference (repeatable); default: every tip no active "
+                        "advocate can read")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_recover)
+
+    p = sub.add_parser("doctor", help="check an instance: permissions, secrets, Twilio, clock, "
+                                      "disk, rules")
+    p.add_argument("dir")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_doctor)
+
+    ret = sub.add_parser("retention", help="retention: run, hold, release, delete, status")
+    rsub = ret.add_subparsers(dest="sub", required=True, metavar="ACTION")
+    p = rsub.add_parser("run", help="delete what is due now (service stopped), or --dry-run")
+    p.add_argument("dir")
+    p.add_argument("--dry-run", action="store_true", help="list what would be deleted")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_retention_run)
+    for verb, text in (("hold", "keep a tip whatever retention or the reporter asks"),
+                       ("release", "lift a tip's hold"),
+                       ("delete", "crypto-shred a tip at the next retention pass")):
+        p = rsub.add_parser(verb, help=text)
+        p.add_argument("dir")
+        p.add_argument("tip", help="tip id or reference (ABC-DEF)")
+        p.set_defaults(func=cmd_retention_mark, verb=verb)
+    p = rsub.add_parser("status", help="holds, pending deletion requests, what is due")
+    p.add_argument("dir")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_retention_status)
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    from ..ops.backup import backup_database
+
+    info = backup_database(Path(args.dir), Path(args.out))
+    print(f"Backed up {info.tips} tips (schema v{info.schema_version}, {info.size} bytes) to "
+          f"{info.path}. It holds envelopes only: back up the secrets separately "
+          "('hotline backup-secrets').")
+    return 0
+
+
+def cmd_backup_secrets(args: argparse.Namespace) -> int:
+    from ..ops.backup import backup_secrets
+
+    out = backup_secrets(Path(args.dir), Path(args.out))
+    print(f"Secrets sealed to the recovery key in {out}. Keep it apart from the database "
+          "backups, and only for a short rotation: while it exists, tips deleted since it was "
+          "made can still be read from an old database backup.")
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    from ..ops.backup import open_secrets, restore
+    from .common import load_key
+
+    secrets = None
+    if args.secrets:
+        if not args.recovery_key:
+            raise UsageError("--secrets needs --recovery-key (the backup is sealed to it)")
+        secrets = open_secrets(Path(args.secrets), load_key(args.recovery_key))
+    elif args.recovery_key:
+        raise UsageError("--recovery-key is only needed with --secrets")
+    info = restore(Path(args.dir), Path(args.backup), secrets)
+    print(f"Restored instance {info.instance_id}: {info.tips} tips.")
+    if info.previous is not None:
+        print(f"The database it replaced is kept in {info.previous}.")
+    if info.tips_without_key:
+        print(f"warning: {info.tips_without_key} tips have no storage key in this key store "
+              "and cannot be read; restore with --secrets from the same time", file=sys.stderr)
+    return 0
+
+
+def cmd_recover(args: argparse.Namespace) -> int:
+    from ..ops.recover import recover
+    from .common import load_key
+
+    report = recover(Path(args.dir), load_key(args.recovery_key), args.to, args.tip or None)
+    if args.json:
+        print_json({"tips": list(report.tip_ids), "messages": report.messages,
+                    "skipped": report.skipped})
+    else:
+        print(f"Re-sealed {report.messages} messages in {report.tips} tips to {args.to}.")
+        if report.skipped:
+            print(f"warning: {report.skipped} messages did not open with the recovery key and "
+                  "were left as they were", file=sys.stderr)
+    return 1 if report.skipped else 0
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from ..ops.doctor import diagnose
+
+    problems = diagnose(Path(args.dir))
+    if args.json:
+        print(json.dumps({"ok": not problems, "problems": problems}, indent=2))
+    elif problems:
+        for line in problems:
+            print(line)
+    else:
+        print(f"OK: {args.dir} has no problems doctor knows of.")
+    return 1 if problems else 0
+
+
+def cmd_retention_run(args: argparse.Namespace) -> int:
+    from ..ops.instance_check import refuse_if_running
+    from ..ops.runtime import retention_offline
+
+    if not args.dry_run:
+        refuse_if_running(Path(args.dir))  # its key cache must not outlive a shred
+    deletions = asyncio.run(retention_offline(Path(args.dir), dry_run=args.dry_run))
+    rows = [{"tip": d.tip_id, "reason": d.reason} for d in deletions]
+    if args.json:
+        print_json(rows)
+        return 0
+    verb = "Would delete" if args.dry_run else "Deleted"
+    print(f"{verb} {len(rows)} tips.")
+    if rows:
+        print_table(rows, ["tip", "reason"])
+    return 0
+
+
+def cmd_retention_mark(args: argparse.Namespace) -> int:
+    from ..ops.recover import resolve_tip
+    from ..ops.retention import request_deletion, set_hold
+    from ..ops.tx import transaction
+
+    with transaction(Path(args.dir)) as conn:
+        tip_id = resolve_tip(conn, args.tip)
+        if args.verb == "delete":
+            if conn.execute("SELECT 1 FROM retention_holds WHERE tip_id = ?",
+                            (tip_id,)).fetchone():
+                raise UsageError(f"tip {tip_id} is on hold; 'hotline retention release' first")
+            request_deletion(conn, tip_id, "cli")
+            print(f"Tip {tip_id} will be crypto-shredded at the next retention pass "
+                  "(or run 'hotline retention run' with the service stopped).")
+        else:
+            changed = set_hold(conn, tip_id, "cli", args.verb == "hold")
+            state = "held" if args.verb == "hold" else "released"
+            print(f"Tip {tip_id} {state}." if changed else f"Tip {tip_id} was already {state}.")
+    return 0
+
+
+def cmd_retention_status(args: argparse.Namespace) -> int:
+    from ..ops.runtime import retention_offline
+    from ..ops.tx import transaction
+
+    with transaction(Path(args.dir)) as conn:
+        holds = [r[0] for r in conn.execute("SELECT tip_id FROM retention_holds ORDER BY held_at")]
+        requests = [{"tip": r[0], "via": r[1], "requested_at": r[2]} for r in conn.execute(
+            "SELECT tip_id, via, requested_at FROM deletion_requests ORDER BY requested_at")]
+    due = asyncio.run(retention_offline(Path(args.dir), dry_run=True))
+    doc = {"held": holds, "requests": requests,
+           "due": [{"tip": d.tip_id, "reason": d.reason} for d in due]}
+    if args.json:
+        print_json(doc)
+        return 0
+    print(f"Held: {len(holds)}  Pending requests: {len(requests)}  Due now: {len(due)}")
+    for tip in holds:
+        print(f"  held     {tip}")
+    for r in requests:
+        print(f"  request  {r['tip']} via {r['via']} at {r['requested_at']}")
+    for d in due:
+        print(f"  due      {d.tip_id} ({d.reason})")
+    return 0

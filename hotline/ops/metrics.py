@@ -40,3 +40,22 @@ class Metrics:
         self.commit_latency = Histogram(
             "hotline_writer_commit_seconds", "Time of one group commit.",
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5), registry=r)
+        # Derived from the database at scrape time (hotline.ops.routes.refresh_from_db).
+        self.tips = Gauge(
+            "hotline_tips", "Tips stored now, by channel, urgency and status.",
+            ["channel", "urgency", "status"], registry=r)
+        self.deletion_requests_pending = Gauge(
+            "hotline_deletion_requests_pending", "Reporters' deletion requests not yet done "
+            "(held, or waiting for the next retention pass).", registry=r)
+        self.tips_held = Gauge(
+            "hotline_tips_held", "Tips under an administrator's retention hold.", registry=r)
+        self.tips_deleted = Counter(
+            "hotline_tips_deleted", "Tips crypto-shredded, by reason (retention, reporter-request).",
+            ["reason"], registry=r)
+        self.retention_runs = Counter(
+            "hotline_retention_runs", "Retention passes, by outcome (ok, failed).",
+            ["outcome"], registry=r)
+
+    def observe_commit(self, seconds: float, jobs: int) -> None:
+        """The writer's commit observer (called on the writer thread; prometheus is thread-safe)."""
+        self.commit_latency.observe(seconds)

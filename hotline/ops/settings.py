@@ -58,6 +58,9 @@ SETTINGS: tuple[Setting, ...] = (
             "How often the service applies retention and reporters' deletion requests."),
     Setting("ops.backup_dir", "HOTLINE_BACKUP_DIR", str_, "backups",
             "Folder (relative to the instance) for automatic pre-migration backups."),
+    Setting("ops.metrics_token", "HOTLINE_METRICS_TOKEN", str_, "",
+            "If set, /metrics and /readyz answer only with 'Authorization: Bearer <token>'. "
+            "Either way, keep both off the public proxy (deploy/ does).", secret=True),
     Setting("ops.min_free_disk", "HOTLINE_MIN_FREE_DISK", parse_size, "500MB",
             "Free disk space below which /readyz and 'hotline doctor' report a problem."),
 )

@@ -98,6 +98,10 @@ class Writer:
         self._queue.put(_Job(fn, future, loop, bare=True))
         return await asyncio.shield(future)
 
+    def alive(self) -> bool:
+        """The writer thread is running and accepting work."""
+        return self._thread.is_alive() and not self._closed
+
     def queue_depth(self) -> int:
         return self._queue.qsize()
 
