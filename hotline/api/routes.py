@@ -31,7 +31,7 @@ from ..errors import (
     UnsupportedMediaType,
 )
 from ..intake import THREAD_LABEL
-from ..paging.ack import record_ack
+from ..paging.acknowledge import ack_by_api
 from ..services import Services
 from ..store import queries as q
 from ..twilio.outbox import Delivery, SmsOutbox, record_pending
@@ -56,6 +56,11 @@ def setup_api(app: web.Application) -> None:
     r.add_post("/api/tips/{tip}/ack", authed(ack))
     r.add_get("/api/admin/advocates", authed(list_advocates, Role.ADMIN))
     r.add_get("/api/admin/audit", authed(audit_log, Role.ADMIN))
+    from .admin_rules import setup_admin_rules  # they import this module's helpers
+    from .handoff import setup_handoff
+
+    setup_handoff(app)
+    setup_admin_rules(app)
 
 
 def authed(handler: Handler, role: Role | None = None) -> Handler:
@@ -131,21 +136,27 @@ async def me(request: web.Request) -> web.Response:
 
 _TIP_COLUMNS = ("t.id, t.ref, t.channel, t.urgency, t.urgency_source, t.status, t.created_at,"
                 " t.updated_at, t.acked_at, (SELECT COUNT(*) FROM messages m WHERE m.tip_id = t.id)"
-                " AS message_count")
+                " AS message_count, (SELECT name FROM advocates WHERE id = t.acked_by) AS acked_by")
 
 
 def _tip_json(row: sqlite3.Row) -> dict[str, Any]:
     return {k: row[k] for k in ("id", "ref", "channel", "urgency", "urgency_source", "status",
-                                "created_at", "updated_at", "acked_at", "message_count")}
+                                "created_at", "updated_at", "acked_at", "message_count",
+                                "acked_by")}
 
 
 async def list_tips(request: web.Request) -> web.Response:
     s, a = request.app[SERVICES], _advocate(request)
+    # Unread: a message arrived after this advocate last fetched the tip (the audit says when).
     rows = await s.db.fetchall(
-        f"SELECT {_TIP_COLUMNS} FROM tips t JOIN tip_advocates ta ON ta.tip_id = t.id"
+        f"SELECT {_TIP_COLUMNS}, (SELECT MAX(m.created_at) FROM messages m WHERE m.tip_id = t.id"
+        " AND m.direction = 'in') > COALESCE((SELECT MAX(au.at) FROM audit au WHERE"
+        " au.tip_id = t.id AND au.actor = ? AND au.action = 'tip.fetch'), '') AS unread"
+        " FROM tips t JOIN tip_advocates ta ON ta.tip_id = t.id"
         " WHERE ta.advocate_id = ? ORDER BY CASE t.urgency WHEN 'critical' THEN 0"
-        " WHEN 'high' THEN 1 WHEN 'normal' THEN 2 ELSE 3 END, t.created_at", (a.id,))
-    return web.json_response({"tips": [_tip_json(r) for r in rows]})
+        " WHEN 'high' THEN 1 WHEN 'normal' THEN 2 ELSE 3 END, t.created_at", (a.fingerprint, a.id))
+    return web.json_response({"tips": [{**_tip_json(r), "unread": bool(r["unread"])}
+                                       for r in rows]})
 
 
 async def _tip_row(s: Services, a: Advocate, tip_id: str) -> sqlite3.Row:
@@ -402,7 +413,7 @@ async def ack(request: web.Request) -> web.Response:
     tip_id = request.match_info["tip"]
     await _tip_row(s, a, tip_id)
 
-    await s.db.write(lambda conn: record_ack(conn, tip_id, a.id, actor=a.fingerprint, via="api"))
+    await ack_by_api(s.db, s.metrics, tip_id, a.id, a.fingerprint)
     return web.json_response(_tip_json(await _tip_row(s, a, tip_id)))
 
 

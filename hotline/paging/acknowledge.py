@@ -68,3 +68,9 @@ async def ack_by_call(db: Database, metrics: Metrics | None, outbox_id: int) -> 
                                                    actor=row["fingerprint"], via="call"))
     _observe(metrics, "call", waits)
     return str(row["ref"])
+
+
+async def ack_by_api(db: Database, metrics: Metrics | None, tip_id: str, advocate_id: int,
+                     actor: str) -> None:
+    waits = await db.write(lambda conn: record_ack(conn, tip_id, advocate_id, actor=actor, via="api"))
+    _observe(metrics, "api", waits)

@@ -38,13 +38,13 @@ def cli_json(*args: str, **env: str) -> object:
 
 
 class ServerProcess:
-    def __init__(self, root: Path, port: int) -> None:
-        self.root, self.port = root, port
+    def __init__(self, root: Path, port: int, env: dict[str, str] | None = None) -> None:
+        self.root, self.port, self.extra_env = root, port, env or {}
         self.url = f"http://127.0.0.1:{port}"
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 30) -> ServerProcess:
-        env = cli_env(HOTLINE_PUBLIC_URL=self.url)
+        env = cli_env(HOTLINE_PUBLIC_URL=self.url, **self.extra_env)
         # A file, not a pipe: nobody drains a pipe under load, and a full one blocks the server.
         self.stderr_path = self.root.parent / f"server-{self.port}.stderr"
         self._stderr = open(self.stderr_path, "ab")  # closed in stop() / kill9()
