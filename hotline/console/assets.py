@@ -1,0 +1,116 @@
+"""The console's files, read once at start: SRI hashes, gzip bodies, the HTML shell.
+
+libsodium.js is never copied into the repository: it is installed by
+``npm ci`` (pinned in package.json and package-lock.json) and served from
+``node_modules``. Its ESM wrapper imports the bare name ``libsodium-sumo``;
+browsers cannot resolve bare names without an inline import map (which a
+strict CSP forbids), so the served copy imports ``./libsodium-sumo.mjs``
+instead, and the SRI hash is computed over the bytes actually served.
+
+Every script and stylesheet is listed in the shell with its ``integrity``:
+modules as ``<link rel=modulepreload integrity=…>`` (which is how a module's
+static imports get checked too), the entry point as ``<script type=module>``.
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import hashlib
+import html
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+STATIC = Path(__file__).parent / "static"
+WRAPPERS = "libsodium-wrappers-sumo/dist/modules-sumo-esm/libsodium-wrappers.mjs"
+SUMO = "libsodium-sumo/dist/modules-sumo-esm/libsodium-sumo.mjs"
+_BARE_IMPORT = re.compile(rb"""from\s*["']libsodium-sumo["']""")
+_TYPES = {".js": "text/javascript", ".mjs": "text/javascript", ".css": "text/css",
+          ".html": "text/html", ".svg": "image/svg+xml", ".png": "image/png"}
+
+MISSING = ("The advocate console needs libsodium.js, which is installed by 'npm ci' in the "
+           "repository (or set HOTLINE_NODE_MODULES to a node_modules folder that has "
+           "libsodium-wrappers-sumo). Nothing else is affected; the CLI client works without it.")
+
+
+@dataclass(frozen=True)
+class Asset:
+    body: bytes = field(repr=False)
+    gzipped: bytes = field(repr=False)
+    content_type: str
+    integrity: str
+
+
+def make_asset(body: bytes, content_type: str) -> Asset:
+    digest = base64.b64encode(hashlib.sha384(body).digest()).decode()
+    return Asset(body, gzip.compress(body, 9, mtime=0), content_type, f"sha384-{digest}")
+
+
+def find_node_modules(env: dict[str, str] | None = None) -> Path | None:
+    """``HOTLINE_NODE_MODULES``, else the nearest ``node_modules`` above this package
+    (a source checkout installed with ``pip install -e``), else the working directory's."""
+    env = dict(os.environ) if env is None else env
+    candidates = [Path(env["HOTLINE_NODE_MODULES"])] if env.get("HOTLINE_NODE_MODULES") else []
+    candidates += [p / "node_modules" for p in Path(__file__).resolve().parents]
+    candidates.append(Path.cwd() / "node_modules")
+    for c in candidates:
+        if (c / WRAPPERS).is_file() and (c / SUMO).is_file():
+            return c
+    return None
+
+
+def vendor_assets(node_modules: Path) -> dict[str, Asset]:
+    wrappers = (node_modules / WRAPPERS).read_bytes()
+    served, count = _BARE_IMPORT.subn(b'from"./libsodium-sumo.mjs"', wrappers)
+    if count != 1:
+        raise RuntimeError(f"{WRAPPERS}: expected one import of libsodium-sumo, found {count}")
+    return {"libsodium-wrappers.mjs": make_asset(served, "text/javascript"),
+            "libsodium-sumo.mjs": make_asset((node_modules / SUMO).read_bytes(), "text/javascript")}
+
+
+def static_assets(folder: Path = STATIC) -> dict[str, Asset]:
+    out = {}
+    for path in sorted(folder.rglob("*")):
+        if path.is_file() and path.suffix in _TYPES and path.name != "index.html":
+            out[path.relative_to(folder).as_posix()] = make_asset(path.read_bytes(), _TYPES[path.suffix])
+    return out
+
+
+@dataclass(frozen=True)
+class ConsoleAssets:
+    static: dict[str, Asset]
+    vendor: dict[str, Asset]
+    shell: Asset
+
+    @classmethod
+    def load(cls, node_modules: Path) -> ConsoleAssets:
+        static, vendor = static_assets(), vendor_assets(node_modules)
+        return cls(static, vendor, make_asset(render_shell(static, vendor), "text/html"))
+
+
+ENTRY = "js/app.js"
+
+
+def render_shell(static: dict[str, Asset], vendor: dict[str, Asset]) -> bytes:
+    """index.html with every script and stylesheet pinned by its SRI hash."""
+    links = []
+    for name, a in static.items():
+        if name.endswith(".css"):
+            links.append(f'<link rel="stylesheet" href="/console/static/{name}" '
+                         f'integrity="{a.integrity}">')
+    modules = [(f"/console/vendor/{n}", a) for n, a in vendor.items()]
+    modules += [(f"/console/static/{n}", a) for n, a in static.items() if n.endswith(".js")]
+    for url, a in modules:
+        links.append(f'<link rel="modulepreload" href="{url}" integrity="{a.integrity}">')
+    entry = static[ENTRY]
+    template = (STATIC / "index.html").read_text(encoding="utf-8")
+    head = "\n".join(links) + (f'\n<script type="module" src="/console/static/{ENTRY}" '
+                               f'integrity="{entry.integrity}"></script>')
+    return template.replace("<!--ASSETS-->", head).encode()
+
+
+def missing_page() -> bytes:
+    return (f"<!doctype html><meta charset=utf-8><title>Hotline console</title>"
+            f"<p>{html.escape(MISSING)}</p>").encode()

@@ -1,0 +1,161 @@
+/** One tip: decrypted messages, attachments, pages, triage, ack, reply, note, hand-off. */
+
+import { h, show, field, errorBox, download, announce } from './ui.js';
+import { t } from './i18n.js';
+import { openTip, forgetOpened, attachment, send, triage, colleagues, handoff, TEXT_CHANNELS } from './tipops.js';
+import { ApiError } from './api.js';
+
+const URGENCIES = ['critical', 'high', 'normal', 'low'];
+const STATUSES = ['new', 'acknowledged', 'in_progress', 'closed'];
+const path = (id) => `/api/tips/${encodeURIComponent(id)}`;
+
+export async function tipView(app, tipId) {
+  const tip = await app.api.get(path(tipId));
+  forgetOpened(app.opened);
+  app.opened = openTip(app.C, app.me, tip);
+  const pages = await app.api.get(`${path(tipId)}/pages`).catch((e) => {
+    if (e instanceof ApiError && e.status === 404) return null;
+    throw e;
+  });
+  const rerender = () => tipView(app, tipId);
+  show(app.main, h('article', { class: 'tipview' },
+    h('button', { type: 'button', class: 'link', text: t('tip.back'), on: { click: () => app.showInbox() } }),
+    h('h1', { text: t('tip.title', { ref: tip.ref }) }),
+    h('p', { class: 'meta' },
+      h('span', { class: `badge u-${tip.urgency}`, text: t(`u.${tip.urgency}`) }), ' ',
+      `${t(`c.${tip.channel}`)} · ${t(`s.${tip.status}`)} · ${new Date(tip.created_at).toLocaleString()}`),
+    h('section', { 'aria-label': t('inbox') }, app.opened.map((m) => message(app, m))),
+    pages ? pagesSection(pages) : null,
+    controls(app, tip, rerender),
+    replyForm(app, tip, false, rerender),
+    replyForm(app, tip, true, rerender),
+    handoffForm(app, tip)));
+}
+
+function message(app, m) {
+  const who = t(`d.${m.direction}`);
+  const head = h('h2', { class: 'msg-head' }, `${who}`,
+    m.doc && m.doc.sender ? ` ${t('tip.from', { s: m.doc.sender })}` : '',
+    m.doc && m.doc.author_name ? ` — ${m.doc.author_name}` : '',
+    h('time', { datetime: m.created_at, text: ` ${new Date(m.created_at).toLocaleString()}` }));
+  if (m.error) return h('div', { class: `msg d-${m.direction}` }, head, h('p', { class: 'error', text: t('tip.cannot', { e: m.error }) }));
+  const atts = (m.doc.attachments || []).map((a) => attachmentControl(app, m, a));
+  return h('div', { class: `msg d-${m.direction}`, 'data-message': m.id }, head,
+    h('p', { class: 'body', lang: m.doc.lang || undefined, text: m.doc.text || '' }),
+    atts.length ? h('div', { class: 'atts' }, atts) : null,
+    m.delivery ? h('p', { class: 'hint', text: t('tip.delivery', { s: m.delivery.status }) }) : null,
+    h('details', {}, h('summary', { text: t('tip.sealed', { f: m.sealedTo.length }) }),
+      h('ul', { class: 'fps' }, m.sealedTo.map((fp) => h('li', { text: fp })))));
+}
+
+function attachmentControl(app, m, a) {
+  const audio = (a.content_type || '').startsWith('audio/');
+  const slot = h('div', { class: 'att' });
+  const name = a.name || `attachment-${a.part}`;
+  const btn = h('button', { type: 'button', text: t(audio ? 'tip.play' : 'tip.download', { n: name }), on: { click: async () => {
+    btn.disabled = true;
+    try {
+      const bytes = await attachment(app.C, app.api, { id: m.context.tip_id }, m, a.part);
+      if (audio) {
+        const url = URL.createObjectURL(new Blob([bytes], { type: a.content_type }));
+        app.objectUrls.push(url);
+        const player = h('audio', { controls: true, src: url, 'aria-label': name });
+        slot.append(player, h('button', { type: 'button', text: t('tip.download', { n: name }),
+          on: { click: () => download(safeName(name), bytes, a.content_type) } }));
+        player.play().catch(() => {});
+        btn.remove();
+        return;
+      }
+      download(safeName(name), bytes, a.content_type || 'application/octet-stream');
+    } catch (e) {
+      slot.append(errorBox(t('error', { e: e.message })));
+    } finally { btn.disabled = false; }
+  } } });
+  slot.prepend(btn);
+  return slot;
+}
+
+const safeName = (n) => (n.split(/[\\/]/).pop().replace(/[^\p{L}\p{N}._ -]/gu, '').trim() || 'attachment').slice(0, 100);
+
+function pagesSection(p) {
+  return h('section', { class: 'card' },
+    h('h2', { text: t('tip.pages') }),
+    h('p', { text: p.acked_at ? t('tip.acked', { who: p.acked_by || '?', at: new Date(p.acked_at).toLocaleString() }) : t('tip.notacked') }),
+    h('ol', { class: 'pages' }, (p.pages || []).map((x) => h('li', { text: `${x.step} · ${x.advocate} · ${x.notifier} · ${x.status} · ${new Date(x.at).toLocaleString()}` }))));
+}
+
+function select(options, value, labelKey) {
+  return h('select', {}, options.map((o) => h('option', { value: o, selected: o === value, text: t(`${labelKey}.${o}`) })));
+}
+
+function controls(app, tip, rerender) {
+  const urgency = select(URGENCIES, tip.urgency, 'u');
+  const status = select(STATUSES, tip.status, 's');
+  const msg = h('div', { 'aria-live': 'polite' });
+  urgency.name = 'urgency'; status.name = 'status';
+  const form = h('form', { class: 'card', on: { submit: async (ev) => {
+    ev.preventDefault();
+    try {
+      await triage(app.api, tip, app.opened, urgency.value !== tip.urgency ? urgency.value : null,
+        status.value !== tip.status ? status.value : null);
+      announce(t('tip.saved'));
+      await rerender();
+    } catch (e) { msg.replaceChildren(errorBox(t('error', { e: e.message }))); }
+  } } },
+  h('h2', { text: t('tip.triage') }),
+  h('div', { class: 'row' }, field(t('col.urgency'), urgency), field(t('col.status'), status)),
+  h('div', { class: 'row' },
+    h('button', { type: 'submit', text: t('tip.save') }),
+    h('button', { type: 'button', class: 'primary', name: 'ack', text: t('tip.ack'), disabled: Boolean(tip.acked_at), on: { click: async () => {
+      try { await app.api.post(`${path(tip.id)}/ack`); announce(t('tip.ackdone')); await rerender(); } catch (e) {
+        msg.replaceChildren(errorBox(t('error', { e: e.message })));
+      }
+    } } })), msg);
+  return form;
+}
+
+function replyForm(app, tip, note, rerender) {
+  const canReply = tip.channel === 'web' || TEXT_CHANNELS.includes(tip.channel);
+  const text = h('textarea', { rows: 3, name: note ? 'note' : 'reply', required: true, maxlength: '1600' });
+  const msg = h('div', { 'aria-live': 'polite' });
+  const hint = note ? null : t(!canReply ? 'tip.noreply' : tip.channel === 'web' ? 'tip.replyweb' : 'tip.replysms');
+  return h('form', { class: 'card', on: { submit: async (ev) => {
+    ev.preventDefault();
+    if (!text.value.trim()) return;
+    try {
+      await send(app.C, app.api, app.me, tip, app.opened, text.value, note);
+      text.value = '';
+      announce(t('tip.sent'));
+      await rerender();
+    } catch (e) { msg.replaceChildren(errorBox(t('error', { e: e.message }))); }
+  } } },
+  h('h2', { text: t(note ? 'tip.note' : 'tip.reply') }),
+  field(t(note ? 'tip.note' : 'tip.reply'), text, hint),
+  h('button', { type: 'submit', text: t('tip.send'), disabled: !note && !canReply }), msg);
+}
+
+function handoffForm(app, tip) {
+  const who = h('select', { name: 'colleague' }, h('option', { value: '', text: t('tip.choose') }));
+  const theirs = h('p', { class: 'fingerprint' });
+  const confirm = h('input', { type: 'text', name: 'fingerprint', autocomplete: 'off', spellcheck: false, autocapitalize: 'characters' });
+  const msg = h('div', { 'aria-live': 'polite' });
+  let people = [];
+  colleagues(app.C, app.api).then((list) => {
+    people = list.filter((p) => p.fingerprint !== app.me.fingerprint);
+    who.append(...people.map((p) => h('option', { value: p.fingerprint, text: p.name })));
+  }).catch(() => {});
+  who.addEventListener('change', () => { theirs.textContent = who.value ? t('tip.theirfp', { f: who.value }) : ''; });
+  return h('form', { class: 'card', on: { submit: async (ev) => {
+    ev.preventDefault();
+    const colleague = people.find((p) => p.fingerprint === who.value);
+    if (!colleague) return;
+    try {
+      const r = await handoff(app.C, app.api, app.me, tip, colleague, confirm.value);
+      msg.replaceChildren(h('p', { role: 'status', text: t('tip.handedoff', { n: colleague.name, k: r.resealed, t: r.messages }) }));
+    } catch (e) { msg.replaceChildren(errorBox(t('error', { e: e.message }))); }
+  } } },
+  h('h2', { text: t('tip.handoff') }),
+  field(t('tip.colleague'), who), theirs,
+  field(t('tip.confirm'), confirm, t('tip.confirmhint')),
+  h('button', { type: 'submit', text: t('tip.handoffgo') }), msg);
+}

@@ -1,0 +1,136 @@
+/**
+ * What an advocate does to a tip, decrypting and sealing only here (as
+ * hotline/client/advocate.py does for the CLI). Public keys the server hands
+ * out are checked before use: self-signed, and the fingerprint they claim.
+ */
+
+import { utf8, fromUtf8 } from './hlcrypto.js';
+
+const URGENCY_ORDER = ['low', 'normal', 'high', 'critical'];
+export const TEXT_CHANNELS = ['sms', 'whatsapp'];
+
+export function newMessageId() {
+  const alphabet = 'abcdefghijklmnopqrstuvwxyz234567';
+  const bytes = crypto.getRandomValues(new Uint8Array(26));
+  return `m${Array.from(bytes, (b) => alphabet[b & 31]).join('')}`;
+}
+
+const contextOf = (tip, m) => ({ instance_id: tip.instance_id, tip_id: tip.id, message_id: m.id,
+  direction: m.direction, channel: tip.channel });
+
+/** Open every message we can; one that does not open says why instead. */
+export function openTip(C, me, tip) {
+  return tip.messages.map((m) => {
+    const out = { ...m, context: contextOf(tip, m) };
+    try {
+      const opened = C.openEnvelope(C.fromBase64(m.envelope), me, out.context);
+      const doc = JSON.parse(fromUtf8(opened.body));
+      C.memzero(opened.body);
+      return { ...out, doc, messageKey: opened.messageKey, sealedTo: opened.recipients };
+    } catch (e) {
+      return { ...out, error: e.message || String(e) };
+    }
+  });
+}
+
+export function forgetOpened(messages) {
+  for (const m of messages || []) {
+    if (m.messageKey) m.messageKey.fill(0);
+    m.doc = null;
+  }
+}
+
+export async function attachment(C, api, tip, m, part) {
+  const blob = await api.bytes(`/api/tips/${encodeURIComponent(tip.id)}/messages/${encodeURIComponent(m.id)}/attachments/${part}`);
+  return C.decryptPart(m.context, m.messageKey, part, blob);
+}
+
+function verified(C, entry) {
+  const pub = C.parsePubFile(C.fromBase64(entry.pub_file));
+  if (pub.fingerprint !== entry.fingerprint) throw new Error('the server sent a public key whose fingerprint does not match');
+  return { fingerprint: pub.fingerprint, boxPublic: pub.boxPublic, name: pub.name };
+}
+
+/** Whom a new message on this tip is sealed to, each key checked here. */
+export async function recipientsFor(C, api, me, tipId, toReporter) {
+  const r = await api.get(`/api/tips/${encodeURIComponent(tipId)}/recipients`);
+  const list = [verified(C, r.recovery), ...r.advocates.map((a) => verified(C, a))];
+  if (toReporter && r.channel === 'web') {
+    if (!r.reporter) throw new Error('this tip has no reporter key to reply to');
+    list.push({ fingerprint: r.reporter.fingerprint, boxPublic: C.fromBase64(r.reporter.box_public) });
+  }
+  if (!list.some((x) => x.fingerprint === me.fingerprint)) list.push({ fingerprint: me.fingerprint, boxPublic: me.boxPublic });
+  return { instanceId: r.instance_id, channel: r.channel, list, raw: r };
+}
+
+/** Reply (sealed to the receipt key on the web; texted through the API for SMS) or private note. */
+export async function send(C, api, me, tip, opened, text, note) {
+  const { instanceId, channel, list } = await recipientsFor(C, api, me, tip.id, !note);
+  const direction = note ? 'note' : 'out';
+  const texting = !note && TEXT_CHANNELS.includes(channel);
+  const id = newMessageId();
+  const body = utf8(JSON.stringify({ v: 1, text, author: me.fingerprint, author_name: me.name }));
+  const sealed = C.seal({ instance_id: instanceId, tip_id: tip.id, message_id: id, direction, channel }, body, list);
+  sealed.messageKey.fill(0);
+  const request = { id, direction, envelope: C.toBase64(sealed.envelope) };
+  if (texting) {
+    const from = [...opened].reverse().find((m) => m.direction === 'in' && m.doc && m.doc.sender);
+    if (!from) throw new Error('no message of this tip that your key opens carries the reporter\'s number');
+    request.to = from.doc.sender;
+    request.text = text;
+  }
+  const result = await api.post(`/api/tips/${encodeURIComponent(tip.id)}/messages`, request);
+  if (texting && (!result.delivery || result.delivery.status !== 'sent')) {
+    const why = (result.delivery && result.delivery.error) || 'no answer about delivery';
+    throw new Error(`stored but not sent yet (${why})`);
+  }
+  return result;
+}
+
+/** The rules' view of this tip from our own decrypted copy: rule ids and urgencies only. */
+export function ruleFeedback(opened) {
+  const decisions = opened.filter((m) => m.direction === 'in' && m.doc && m.doc.triage && typeof m.doc.triage === 'object').map((m) => m.doc.triage);
+  if (!decisions.length) return null;
+  return {
+    rules: [...new Set(decisions.flatMap((d) => d.rules || []))].sort(),
+    rules_urgency: decisions.map((d) => d.urgency).reduce((a, b) => (URGENCY_ORDER.indexOf(b) > URGENCY_ORDER.indexOf(a) ? b : a)),
+    ruleset_version: decisions.at(-1).ruleset_version,
+  };
+}
+
+export function triage(api, tip, opened, urgency, status) {
+  const body = {};
+  if (urgency) { body.urgency = urgency; body.feedback = ruleFeedback(opened); }
+  if (status) body.status = status;
+  return api.post(`/api/tips/${encodeURIComponent(tip.id)}/triage`, body);
+}
+
+export async function colleagues(C, api) {
+  const { advocates } = await api.get('/api/advocates');
+  return advocates.map((a) => { try { return verified(C, a); } catch { return null; } }).filter(Boolean);
+}
+
+/**
+ * Hand-off: re-seal every message we can open to its old recipients plus the
+ * colleague, whose fingerprint the advocate has confirmed out of band.
+ */
+export async function handoff(C, api, me, tip, colleague, confirmedFingerprint) {
+  if (confirmedFingerprint.trim().toUpperCase() !== colleague.fingerprint) {
+    throw new Error('the fingerprint you confirmed is not this colleague\'s key');
+  }
+  const fresh = await api.get(`/api/tips/${encodeURIComponent(tip.id)}`);
+  const { list } = await recipientsFor(C, api, me, tip.id, true);
+  const known = new Map(list.map((r) => [r.fingerprint, r]));
+  const envelopes = [];
+  for (const m of fresh.messages) {
+    const raw = C.fromBase64(m.envelope);
+    let header;
+    try { header = C.readHeader(raw); } catch { continue; }
+    if (!header.recipients.includes(me.fingerprint)) continue;
+    const to = header.recipients.filter((fp) => known.has(fp)).map((fp) => known.get(fp));
+    to.push(colleague);
+    envelopes.push({ id: m.id, envelope: C.toBase64(C.reseal(raw, me, to)) });
+  }
+  if (!envelopes.length) throw new Error('none of this tip\'s messages opens with your key');
+  return api.post(`/api/tips/${encodeURIComponent(tip.id)}/handoff`, { to: colleague.fingerprint, envelopes });
+}

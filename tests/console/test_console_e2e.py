@@ -1,0 +1,178 @@
+"""The console as an advocate uses it, in real headless Chromium against the real server.
+
+One browser for the whole module, one journey: import a key file, unlock,
+see a web tip and an SMS tip, read both decrypted, play and save a
+voicemail, reply on both channels, change urgency (rules feedback), acknowledge,
+hand off to a colleague, lock, then search the whole browser profile on disk
+for any decrypted text.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+from playwright.async_api import Page, async_playwright
+
+from hotline.client.advocate import AdvocateClient
+from tests.conftest import Browser
+from tests.console.browser import ARGS, PHONE, files_containing, need_chromium, tone_wav
+from tests.helpers.instance import PASSPHRASE
+from tests.helpers.twilio_fake import FakeTwilio
+from tests.twilio.conftest import REPORTER, SmsLive, sms_server
+
+DOCS = Path(__file__).resolve().parents[2] / "docs"
+WEB_TEXT = "They took my passport and I cannot leave the farm"
+SMS_TEXT = "ayuda, el patron no me deja salir"
+REPLY_WEB = "We read you. Are you safe right now?"
+REPLY_SMS = "Le leemos. Esta en peligro ahora?"
+NOTE = "Called the shelter, waiting for a bed"
+
+
+def _db(live: SmsLive, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    conn = sqlite3.connect(live.instance.root / "hotline.db")
+    try:
+        return conn.execute(sql, params).fetchall()
+    finally:
+        conn.close()
+
+
+async def _tips(live: SmsLive, fake: FakeTwilio) -> tuple[str, str]:
+    import aiohttp
+
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as s:
+        status, _ = await Browser(live.url, s).report(
+            WEB_TEXT, files=[("voicemail.wav", tone_wav(), "audio/wav")])
+        assert status == 200
+    status, _ = await live.text(SMS_TEXT)
+    assert status == 200
+    rows = dict(_db(live, "SELECT channel, ref FROM tips"))
+    return rows["web"], rows["sms"]
+
+
+async def _open(page: Page, ref: str) -> None:
+    await page.get_by_role("button", name=ref).click()
+    await page.get_by_role("heading", level=1, name=ref).wait_for()
+
+
+async def test_advocate_journey(tmp_path: Path) -> None:
+    executable = need_chromium()
+    fake = await FakeTwilio().start()
+    try:
+        async with sms_server(tmp_path, fake) as live:
+            await _journey(live, fake, tmp_path, executable)
+    finally:
+        await fake.close()
+
+
+async def _journey(live: SmsLive, fake: FakeTwilio, tmp_path: Path, executable: str) -> None:
+    web_ref, sms_ref = await _tips(live, fake)
+    profile = tmp_path / "profile"
+    problems: list[str] = []
+    api_cache: list[str] = []
+    async with async_playwright() as p:
+        ctx = await p.chromium.launch_persistent_context(
+            str(profile), executable_path=executable, args=ARGS, headless=True, viewport=PHONE,
+            accept_downloads=True, locale="en-US")
+        page = ctx.pages[0] if ctx.pages else await ctx.new_page()
+        page.on("console", lambda m: problems.append(m.text)
+                if m.type == "error" and not m.text.startswith("Failed to load resource") else None)
+        # The only refusal expected: /pages answers 404 until the paging routes land.
+        page.on("response", lambda r: problems.append(f"{r.status} {r.url}")
+                if r.status >= 400 and not r.url.endswith("/pages") else None)
+        page.on("pageerror", lambda e: problems.append(str(e)))
+        page.on("response", lambda r: api_cache.append(r.headers.get("cache-control", ""))
+                if "/api/" in r.url else None)
+        await page.goto(live.url + "/console")
+
+        # Import the key file made by 'hotline keygen' and unlock it here.
+        key_file = str(live.instance.key_file("alice"))
+        await page.get_by_label("Key file (from hotline keygen)").set_input_files(key_file)
+        await page.get_by_label("Passphrase", exact=True).fill(PASSPHRASE)
+        await page.get_by_role("button", name="Unlock").click()
+        await page.get_by_role("heading", name="Inbox").wait_for()
+        await page.get_by_role("button", name=web_ref).wait_for()
+        assert await page.locator(".tip").count() == 2
+        assert await page.locator(".tip.unread").count() == 2
+        await page.screenshot(path=str(DOCS / "console-inbox.png"))
+
+        # The web tip: decrypted text, the voicemail played and saved.
+        await _open(page, web_ref)
+        await page.get_by_text(WEB_TEXT).wait_for()
+        await page.get_by_role("button", name="Decrypt and play voicemail.wav").click()
+        await page.wait_for_function(
+            "() => { const a = document.querySelector('audio'); return a && a.duration > 0.3; }")
+        async with page.expect_download() as dl:
+            await page.get_by_role("button", name="Decrypt and save voicemail.wav").click()
+        saved = await (await dl.value).path()
+        assert Path(saved).read_bytes() == tone_wav()  # noqa: ASYNC240 - a small local file
+
+        # Reply (sealed to the receipt key), a private note, urgency, acknowledge.
+        await page.get_by_label("Reply to the reporter").fill(REPLY_WEB)
+        await page.get_by_role("button", name="Send").first.click()
+        await page.get_by_text(REPLY_WEB).wait_for()
+        await page.get_by_label("Private note (advocates only)").fill(NOTE)
+        await page.get_by_role("button", name="Send").nth(1).click()
+        await page.get_by_text(NOTE).wait_for()
+        await page.get_by_label("Urgency").select_option("high")
+        await page.get_by_role("button", name="Save").click()
+        await page.locator(".tipview .badge.u-high").wait_for()
+        await page.get_by_role("button", name="Acknowledge").click()
+        await page.get_by_text("acknowledged ·").wait_for()
+        await page.screenshot(path=str(DOCS / "console-tip.png"), full_page=False)
+
+        # Hand off to bob: refused until his fingerprint is confirmed, then re-sealed here.
+        bob = live.instance.bob
+        await page.get_by_label("Colleague", exact=True).select_option(label="bob")
+        await page.get_by_label("Fingerprint your colleague").fill("AAAA-" + bob.fingerprint[5:])
+        await page.get_by_role("button", name="Re-seal and hand off").click()
+        await page.get_by_text("not this colleague").wait_for()
+        await page.get_by_label("Fingerprint your colleague").fill(bob.fingerprint)
+        await page.get_by_role("button", name="Re-seal and hand off").click()
+        await page.get_by_text("Handed off to bob").wait_for()
+
+        # The SMS tip: decrypted, and a reply texted through the API to the reporter.
+        await page.get_by_role("button", name="Back to inbox").click()
+        await _open(page, sms_ref)
+        await page.get_by_text(SMS_TEXT).wait_for()
+        await page.get_by_label("Reply to the reporter").fill(REPLY_SMS)
+        await page.get_by_role("button", name="Send").first.click()
+        await page.get_by_text(REPLY_SMS).wait_for()
+
+        # Lock: the key screen again, nothing decrypted on the page or in storage.
+        await page.get_by_role("button", name="Lock").click()
+        await page.get_by_role("button", name="Unlock").wait_for()
+        body = await page.locator("body").inner_text()
+        assert not any(s in body for s in (WEB_TEXT, SMS_TEXT, REPLY_WEB, NOTE))
+        assert await page.evaluate("localStorage.length + sessionStorage.length") == 0
+        assert await page.evaluate("caches.keys().then(k => k.length)") == 0
+        stored = await page.evaluate("""() => new Promise((ok) => {
+            const r = indexedDB.open('hotline-console');
+            r.onsuccess = () => { const g = r.result.transaction('keyfile').objectStore('keyfile').getAll();
+              g.onsuccess = () => ok(g.result.map((b) => Array.from(b))); }; })""")
+        assert [bytes(b) for b in stored] == [live.instance.key_file("alice").read_bytes()]
+        await ctx.close()
+
+    assert not problems, problems
+    assert api_cache and all("no-store" in c for c in api_cache)
+    secrets = [t.encode() for t in (WEB_TEXT, SMS_TEXT, REPLY_WEB, REPLY_SMS, NOTE, REPORTER)]
+    assert files_containing(profile, secrets) == []
+    await _check_server_side(live, fake)
+
+
+async def _check_server_side(live: SmsLive, fake: FakeTwilio) -> None:
+    [sent] = fake.sent
+    assert (sent["To"], sent["Body"]) == (REPORTER, REPLY_SMS)
+    (web_tip, urgency, acked), = _db(live, "SELECT id, urgency, acked_by FROM tips WHERE channel='web'")
+    assert urgency == "high" and acked is not None
+    assert _db(live, "SELECT COUNT(*) FROM rule_feedback")[0][0] == 1
+    bob = AdvocateClient(live.url, live.instance.bob)
+    await asyncio.to_thread(bob.login)
+    opened = await asyncio.to_thread(bob.read, web_tip)
+    bodies = [m["body"] for m in opened.messages]
+    assert bodies == [WEB_TEXT, REPLY_WEB, NOTE]
+    reply_key = _db(live, "SELECT reply_fingerprint FROM tips WHERE id = ?", (web_tip,))[0][0]
+    assert reply_key in opened.messages[1]["sealed_to"]
+    assert reply_key not in opened.messages[2]["sealed_to"]
