@@ -175,3 +175,49 @@ async def test_urgency_change_feeds_the_rules_report(live: Live, browser: Browse
     bad = {"urgency": "high", "feedback": {"rules": ["Not An Id!"], "rules_urgency": "high",
                                            "ruleset_version": "rs-1"}}
     assert (await _raw(live, "POST", f"/api/tips/{tip_id}/triage", token, json=bad))[0] == 400
+
+
+async def test_every_api_answer_is_no_store(live: Live, browser: Browser) -> None:
+    tip_id = await _tip(live, browser)
+    alice = await _login(live, live.instance.alice)
+    async with aiohttp.ClientSession() as s:
+        for path in ("/api/tips", f"/api/tips/{tip_id}", "/api/advocates", "/api/admin/rules",
+                     "/api/me", "/api/tips/nope"):
+            async with s.get(live.url + path, headers={"Authorization": f"Bearer {alice.http.token}"}) as r:
+                assert "no-store" in r.headers["Cache-Control"], path
+        async with s.get(live.url + "/api/tips") as r:
+            assert r.status == 401 and "no-store" in r.headers["Cache-Control"]
+
+
+async def test_inbox_marks_unread_and_who_acknowledged(live: Live, browser: Browser) -> None:
+    tip_id = await _tip(live, browser)
+    alice = await _login(live, live.instance.alice)
+    [tip] = await asyncio.to_thread(alice.inbox)
+    assert (tip["unread"], tip["acked_by"]) == (True, None)
+    await asyncio.to_thread(alice.read, tip_id)
+    await asyncio.to_thread(alice.ack, tip_id)
+    [tip] = await asyncio.to_thread(alice.inbox)
+    assert (tip["unread"], tip["acked_by"]) == (False, "alice")
+
+
+async def test_admin_rules_report_is_admins_only_and_has_no_content(live: Live, browser: Browser) -> None:
+    tip_id = await _tip(live, browser, "they took my passport, I am locked in")
+    alice = await _login(live, live.instance.alice)
+    await asyncio.to_thread(alice.triage, tip_id, "low", None)
+    status, body = await _raw(live, "GET", "/api/admin/rules", alice.http.token)
+    assert status == 200 and body["version"] == live.services.rules.current.version
+    assert body["report"]["records"] == 1
+    assert "passport" not in json.dumps(body) and tip_id not in json.dumps(body)
+    bob = await _login(live, live.instance.bob)
+    assert (await _raw(live, "GET", "/api/admin/rules", bob.http.token))[0] == 403
+
+
+async def test_colleagues_list_carries_verifiable_keys(live: Live) -> None:
+    bob = await _login(live, live.instance.bob)
+    status, body = await _raw(live, "GET", "/api/advocates", bob.http.token)
+    assert status == 200
+    from crypto import PublicIdentity
+
+    keys = {a["name"]: PublicIdentity.from_pub_file(base64.b64decode(a["pub_file"])).fingerprint
+            for a in body["advocates"]}
+    assert keys == {"alice": live.instance.alice.fingerprint, "bob": live.instance.bob.fingerprint}
