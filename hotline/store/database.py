@@ -6,6 +6,7 @@ can later stand behind it without touching channels or intake.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -32,6 +33,8 @@ def initialise(path: Path, backup_dir: Path | None = None) -> list[str]:
     An existing database is backed up into ``backup_dir`` (default
     ``backups/`` beside it) before any migration runs.
     """
+    if not path.exists():  # owner-only from the first byte; SQLite gives its WAL the same mode
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
     conn = open_sqlite(path)
     try:
         return migrate(conn, backup_dir or default_backup_dir(path))
