@@ -17,9 +17,18 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from ._re2 import PatternError, Regex
+from ._re2 import PatternError
 from .errors import RuleIssue, RulesLoadError
-from .matching import Doc, GroupMatcher, NearMatcher, Negation, TermMatcher, check_pattern, compile_terms
+from .matching import (
+    Doc,
+    GroupMatcher,
+    NearMatcher,
+    Negation,
+    TermMatcher,
+    check_pattern,
+    compile_reach,
+    compile_terms,
+)
 from .model import Examples, Group, Near, Rule, RuleSet
 from .normalize import normalize, shorthand_bytes
 from .positions import Positions, Section
@@ -490,7 +499,8 @@ class _RuleReader:
         examples = self._examples()
         if self.failed or self.rule_id is None:
             return None
-        matchers = self._matchers(phrases, patterns, near, (all_groups, any_groups, at_least), unless)
+        groups = (all_groups, any_groups, at_least)
+        matchers = self._matchers(phrases, patterns, near, groups, (unless, window))
         if matchers is None:
             return None
         rule = Rule(
@@ -509,9 +519,7 @@ class _RuleReader:
             source=self.file.path,
             line=self.line("id"),
             matchers=matchers[0],
-            negation=(
-                Negation(matchers[1], window, max(len(c.split()) for c in unless)) if matchers[1] else None
-            ),
+            negation=matchers[1],
             all_groups=all_groups,
             any_groups=any_groups,
             at_least=at_least,
@@ -675,10 +683,11 @@ class _RuleReader:
         patterns: tuple[str, ...],
         near: tuple[Near, ...],
         groups: tuple[tuple[Group, ...], tuple[Group, ...], int],
-        unless: tuple[str, ...],
-    ) -> tuple[tuple[TermMatcher | NearMatcher | GroupMatcher, ...], Regex | None] | None:
-        """The rule's compiled matchers and negation cues (None if RE2 refuses them)."""
+        negation: tuple[tuple[str, ...], int],
+    ) -> tuple[tuple[TermMatcher | NearMatcher | GroupMatcher, ...], Negation | None] | None:
+        """The rule's compiled matchers and negation (None if RE2 refuses them)."""
         all_groups, any_groups, at_least = groups
+        unless, window = negation
         try:
             terms = compile_terms(phrases, patterns)
             matchers: list[TermMatcher | NearMatcher | GroupMatcher] = [TermMatcher(terms)] if terms else []
@@ -686,13 +695,16 @@ class _RuleReader:
                 a = compile_terms(item.a, item.a_patterns)
                 b = compile_terms(item.b, item.b_patterns)
                 if a is not None and b is not None:
-                    matchers.append(NearMatcher(a, b, item.within))
+                    reach = None
+                    if not (item.a_patterns or item.b_patterns):
+                        reach = compile_reach(item.a, item.b, item.within)
+                    matchers.append(NearMatcher(a, b, item.within, reach))
             for these, need in ((all_groups, len(all_groups)), (any_groups, at_least)):
                 compiled = [compile_terms(group.phrases, group.patterns) for group in these]
                 regexes = [regex for regex in compiled if regex is not None]
                 if regexes and len(regexes) == len(these):
                     matchers.append(GroupMatcher(regexes, need))
-            cues = compile_terms(unless, ())
+            cues = Negation.of(unless, window)
         except PatternError as exc:
             self.issue(f"the rule's terms are too large for RE2 together: {exc}")
             return None

@@ -33,6 +33,7 @@ neither needs a table of word offsets; ``Doc`` builds one only for the spans
 from __future__ import annotations
 
 import itertools
+import operator
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -89,7 +90,15 @@ class Doc:
     before the position instead (words are separated by exactly one space).
     """
 
-    __slots__ = ("_byte_to_char", "_clauses", "_lookups", "_word_starts", "data", "normalized")
+    __slots__ = (
+        "_byte_to_char",
+        "_clauses",
+        "_last_words",
+        "_lookups",
+        "_word_starts",
+        "data",
+        "normalized",
+    )
 
     def __init__(self, normalized: NormalizedText | PreparedText) -> None:
         self.normalized = normalized
@@ -97,7 +106,23 @@ class Doc:
         self._word_starts: list[int] | None = None
         self._byte_to_char: list[int] | None = None
         self._clauses: bytes | None = None
+        self._last_words: dict[str, list[int]] | None = None
         self._lookups = 0
+
+    def ends_of(self, words: Regex) -> list[int]:
+        """Where every occurrence of ``words`` (an expression of single words) ends, left to right.
+
+        Computed once per text and expression: rules with the same negation
+        cues share it. Single words never overlap, so successive searches find
+        every occurrence.
+        """
+        found = self._last_words
+        if found is None:
+            found = self._last_words = {}
+        ends = found.get(words.pattern)
+        if ends is None:
+            ends = found[words.pattern] = [end for _, end in find_all(words, self, len(self.data) + 1)]
+        return ends
 
     @property
     def clauses(self) -> bytes:
@@ -221,6 +246,30 @@ def compile_terms(phrases: Sequence[str], patterns: Sequence[str]) -> Regex | No
     return Regex(bounded("|".join(parts)))
 
 
+def compile_reach(a: Sequence[str], b: Sequence[str], within: int) -> Regex | None:
+    """For ``NearMatcher``: an expression that matches wherever a phrase of ``a`` and one of ``b``
+    are at most ``within`` words apart, one after the other, in either order.
+
+    Only for two sides of phrases that share no word (None otherwise): their
+    hits can then never overlap, so a text this expression matches nowhere has
+    no pair of hits close enough. It matches any occurrences, not only the
+    ones a proximity search looks at, so it may match where that search finds
+    nothing; it is only ever used to skip the search.
+    """
+    a_words = {word for phrase in a for word in phrase.casefold().split()}
+    b_words = {word for phrase in b for word in phrase.casefold().split()}
+    if not a_words or not b_words or not a_words.isdisjoint(b_words):
+        return None
+    between = f"(?: [^ ]+){{0,{within - 1}}}" if within > 1 else ""
+    first, second = phrase_alternation(a), phrase_alternation(b)
+    forward = f"(?:{first}){between} (?:{second})"
+    backward = f"(?:{second}){between} (?:{first})"
+    try:
+        return Regex(bounded(f"{forward}|{backward}"))
+    except PatternError:
+        return None
+
+
 def check_pattern(pattern: str) -> str | None:
     """Why RE2 cannot use ``pattern`` as a rule pattern, or None if it can."""
     try:
@@ -293,10 +342,16 @@ def _survives(regex: Regex, doc: Doc, negation: Negation | None, limit: int) -> 
 class NearMatcher:
     """Hits where a term of side A is within ``within`` words of a term of side B."""
 
-    __slots__ = ("_a", "_b", "_within")
+    __slots__ = ("_a", "_b", "_reach", "_within")
 
-    def __init__(self, a: Regex, b: Regex, within: int) -> None:
-        self._a, self._b, self._within = a, b, within
+    def __init__(self, a: Regex, b: Regex, within: int, reach: Regex | None = None) -> None:
+        """``reach``: ``compile_reach``'s expression, when the sides allow one; a text it
+        matches nowhere has no hit, so neither side is searched."""
+        self._a, self._b, self._within, self._reach = a, b, within, reach
+
+    def _out_of_reach(self, doc: Doc) -> bool:
+        reach = self._reach
+        return reach is not None and reach.find(doc.data, 0, len(doc.data))[0][0] < 0
 
     @property
     def within(self) -> int:
@@ -312,6 +367,8 @@ class NearMatcher:
 
     def hits(self, doc: Doc) -> list[tuple[Span, ...]]:
         """The candidates' spans (``candidates`` without the wrapping)."""
+        if self._out_of_reach(doc):
+            return []
         a_spans = find_all(self._a, doc, MAX_TERMS)
         if not a_spans:
             return []
@@ -346,6 +403,8 @@ class NearMatcher:
         """
         if negation is not None:
             return any(not negation.negates(doc, spans) for spans in self.hits(doc))
+        if self._out_of_reach(doc):
+            return False
         data = doc.data
         size = len(data)
         within = self._within
@@ -424,10 +483,20 @@ class Negation:
     number of words in the longest one.
     """
 
-    __slots__ = ("_cue_words", "_cues", "_window")
+    __slots__ = ("_cue_words", "_cues", "_last_words", "_window")
 
-    def __init__(self, cues: Regex, window: int, cue_words: int) -> None:
+    def __init__(self, cues: Regex, window: int, cue_words: int, last_words: Regex | None = None) -> None:
         self._cues, self._window, self._cue_words = cues, window, cue_words
+        self._last_words = last_words
+
+    @classmethod
+    def of(cls, cues: Sequence[str], window: int) -> Negation | None:
+        """The negation for normalised cue phrases (None without any)."""
+        regex = compile_terms(cues, ())
+        if regex is None:
+            return None
+        last_words = compile_terms(sorted({cue.split()[-1] for cue in cues}), ())
+        return cls(regex, window, max(len(cue.split()) for cue in cues), last_words)
 
     @property
     def cues(self) -> Regex:
@@ -448,9 +517,19 @@ class Negation:
         # a cue between two parts of the hit: the gap runs from the space after one
         # part to the space before the next
         data, find = doc.data, self._cues.find
-        return any(
-            end < start and find(data, end, start)[0][0] >= 0 for (_, end), (start, _) in pairwise(spans)
-        )
+        last_words = self._last_words
+        ends = doc.ends_of(last_words) if last_words is not None and len(spans) > 1 else None
+        for (_, end), (start, _) in pairwise(spans):
+            if end >= start:
+                continue
+            if ends is not None:
+                # a cue in the gap ends where one of its last words does, inside the gap
+                after = bisect_right(ends, end)
+                if after == len(ends) or ends[after] > start:
+                    continue
+            if find(data, end, start)[0][0] >= 0:
+                return True
+        return False
 
     def negates_at(self, doc: Doc, start: int) -> bool:
         """Whether a cue ends within the window before the word at byte ``start``, in its clause.
@@ -462,6 +541,16 @@ class Negation:
         """
         if start <= 0:
             return False  # nothing before the first word
+        last_words = self._last_words
+        if last_words is not None:
+            # A cue that counts ends where an occurrence of a cue's last word ends,
+            # before ``start`` and at most ``window`` words before the hit's word (a
+            # clause start only moves that limit closer). Most hits have none: then
+            # neither the clauses nor a search are needed.
+            ends = doc.ends_of(last_words)
+            before = bisect_left(ends, start)
+            if before == 0 or doc.data.count(_SPACE_BYTE, ends[before - 1], start) > self._window:
+                return False
         marked = doc.clauses
         if marked[start - 1] == _LINE_BREAK:
             return False  # the hit's word begins its clause
@@ -604,7 +693,7 @@ class Prefilter:
     in a set, the rules concerned are simply run in full.
     """
 
-    __slots__ = ("_everything", "_plans", "_sets", "_simple", "_triggers", "_unfiltered")
+    __slots__ = ("_actions", "_everything", "_plans", "_sets", "_triggers", "_unfiltered")
 
     def __init__(self, rules: Sequence[tuple[Sequence[Matcher], Negation | None]]) -> None:
         ids: dict[str, int] = {}  # expression -> id, from 1 (as RegexSet.match counts)
@@ -626,15 +715,25 @@ class Prefilter:
                     triggers.setdefault(id_, set()).add(index)
             plans.append((tuple(plan), id_of(negation.cues) if negation is not None else -1))
         self._plans = tuple(plans)
-        # id -> the rules it may trigger (a list by id, so a pass needs no dictionary look-ups)
-        table: list[tuple[int, ...]] = [()] * (len(ids) + 1)
+        # By expression id, what a pass does when the expression matches. A rule with one
+        # matcher that needs all of its expressions is listed under the first, with the
+        # others it needs and what it yields but for the cue flag. Every other rule (several
+        # matchers, or a group matcher that needs only some of its groups) is listed under
+        # the expressions that stand for its matchers, and its plan is checked.
+        direct: dict[int, list[tuple[int, tuple[Matcher, ...], int, tuple[int, ...]]]] = {}
+        planned: dict[int, list[int]] = {}
         for id_, indices in triggers.items():
-            table[id_] = tuple(sorted(indices))
-        self._triggers = table
-        # rules with one matcher needing one expression: what they yield, but for the cue flag
-        self._simple: tuple[tuple[tuple[Matcher, ...], int] | None, ...] = tuple(
-            ((plan[0][0],), cues) if len(plan) == 1 and len(plan[0][1]) == 1 else None for plan, cues in plans
-        )
+            for index in sorted(indices):
+                steps, cues = plans[index]
+                if len(steps) == 1 and steps[0][2] == len(steps[0][1]):
+                    matcher, needed, _ = steps[0]
+                    direct.setdefault(id_, []).append((index, (matcher,), cues, needed[1:]))
+                else:
+                    planned.setdefault(id_, []).append(index)
+        self._actions: dict[
+            int, tuple[tuple[tuple[int, tuple[Matcher, ...], int, tuple[int, ...]], ...], tuple[int, ...]]
+        ] = {id_: (tuple(direct.get(id_, ())), tuple(planned.get(id_, ()))) for id_ in triggers}
+        self._triggers = frozenset(triggers)
         self._sets, unfiltered = _compile_sets(list(ids), 1)
         self._unfiltered = frozenset(unfiltered)
         self._everything: tuple[RuleCandidates, ...] = tuple(
@@ -678,36 +777,34 @@ class Prefilter:
         return self._candidates(matched), not self._unfiltered
 
     def _candidates(self, matched: set[int]) -> list[RuleCandidates]:
-        indices = set(itertools.chain.from_iterable(map(self._triggers.__getitem__, matched)))
         result: list[RuleCandidates] = []
-        plans, simple = self._plans, self._simple
-        for index in sorted(indices):
-            known = simple[index]
-            if known is not None:
-                result.append((index, known[0], known[1] in matched))
-                continue
-            plan, cues = plans[index]
-            if len(plan) == 1:
-                matcher, needed, need = plan[0]
-                if (
-                    matched.issuperset(needed)
-                    if need == len(needed)
-                    else sum(id_ in matched for id_ in needed) >= need
-                ):
-                    result.append((index, (matcher,), cues in matched))
-                continue
-            active = tuple(
-                matcher
-                for matcher, needed, need in plan
-                if (
-                    matched.issuperset(needed)
-                    if need == len(needed)
-                    else sum(id_ in matched for id_ in needed) >= need
+        append = result.append
+        pending: set[int] = set()
+        actions, superset = self._actions, matched.issuperset
+        for id_ in matched & self._triggers:
+            direct, planned = actions[id_]
+            for index, matchers, cues, others in direct:
+                if not others or superset(others):
+                    append((index, matchers, cues in matched))
+            if planned:
+                pending.update(planned)
+        if pending:
+            plans = self._plans
+            has = matched.__contains__
+            for index in pending:
+                plan, cues = plans[index]
+                active = tuple(
+                    matcher
+                    for matcher, needed, need in plan
+                    if (superset(needed) if need == len(needed) else sum(map(has, needed)) >= need)
                 )
-            )
-            if active:
-                result.append((index, active, cues in matched))
+                if active:
+                    append((index, active, cues in matched))
+        result.sort(key=_FIRST)
         return result
+
+
+_FIRST = operator.itemgetter(0)
 
 
 def _compile_sets(patterns: list[str], first: int) -> tuple[list[tuple[RegexSet, int]], list[int]]:

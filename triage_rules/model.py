@@ -167,6 +167,13 @@ class Rule:
             return channel.strip().lower() in self.channels
         return True
 
+    def _admits(self, code: str | None, medium: str | None) -> bool:
+        """``applies`` for a language already reduced to its primary code and a channel
+        already stripped and lower-cased (None when unknown)."""
+        if code is not None and self.langs and code not in self.langs:
+            return False
+        return medium is None or not self.channels or medium in self.channels
+
     def trace(self, doc: Doc, *, applies: bool = True) -> RuleTrace:
         """Run the rule's matchers over a prepared text."""
         if not applies:
@@ -214,11 +221,12 @@ class Rule:
         """Whether ``_hit_spans`` would find a span, without collecting spans.
 
         For ``RuleSet.evaluate(spans=False)``. When ``checked``, the prefilter
-        saw every expression of ``matchers`` match the text: a term matcher with
-        no negation to check then fires without a search.
+        saw every expression of ``matchers`` match the text (for a group
+        matcher, at least as many groups as it needs): a term or group matcher
+        with no negation to check then fires without a search.
         """
         for matcher in matchers:
-            if checked and negation is None and isinstance(matcher, TermMatcher):
+            if checked and negation is None and not isinstance(matcher, NearMatcher):
                 return True
             if matcher.fires(doc, negation):
                 return True
@@ -296,14 +304,17 @@ class RuleSet:
         fired: list[Hit] = []
         rules, plain = self.rules, self._plain_hits
         candidates, checked = self._prefilter.checked_candidates(doc.data)
+        # the message's language and channel as ``Rule.applies`` compares them (None: unknown)
+        code = primary_language(lang) if lang and lang.strip() else None
+        medium = channel.strip().lower() if channel and channel.strip() else None
         for index, matchers, negatable in candidates:
             rule = rules[index]
             hit, conditional = plain[index]
-            if conditional and not rule.applies(lang=lang, channel=channel):
+            if conditional and not rule._admits(code, medium):
                 continue
             negation = rule.negation if negatable else None
             if not spans:
-                if (checked and negation is None and type(matchers[0]) is TermMatcher) or rule._fires(
+                if (checked and negation is None and type(matchers[0]) is not NearMatcher) or rule._fires(
                     doc, matchers, negation, checked
                 ):
                     fired.append(hit)

@@ -70,7 +70,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from itertools import accumulate, compress, count, pairwise, repeat
-from operator import add, contains, or_
+from operator import add
 
 from .errors import RuleError
 
@@ -208,13 +208,35 @@ def prepare_for_matching(text: str) -> NormalizedText | PreparedText:
     table = shorthand()
     changed: list[int]
     if _APOSTROPHE in flat:
-        flags = map(or_, map(table.__contains__, words), map(contains, words, repeat(_APOSTROPHE)))
-        changed = list(compress(count(), flags))
+        changing = _changing_words(table, flat, words)
+        changed = list(compress(count(), map(changing.__contains__, words))) if changing else []
     elif table.keys().isdisjoint(words):
         changed = []
     else:
         changed = list(compress(count(), map(table.__contains__, words)))
     return PreparedText(text, folded, flat, words, changed, table)
+
+
+# Texts with more apostrophes than this find the words that have one by looking at every word.
+_FEW_APOSTROPHES = 16
+
+
+def _changing_words(table: Mapping[str, str], flat: str, words: list[str]) -> set[str]:
+    """The distinct words step 4 changes: in the shorthand table, or with an apostrophe."""
+    changing = table.keys() & set(words)
+    if flat.count(_APOSTROPHE) > _FEW_APOSTROPHES:
+        changing.update(word for word in words if _APOSTROPHE in word)
+        return changing
+    # the word around each apostrophe (words are separated by spaces in ``flat``)
+    position = flat.find(_APOSTROPHE)
+    while position >= 0:
+        start = flat.rfind(_SEPARATOR, 0, position) + 1
+        end = flat.find(_SEPARATOR, position)
+        if end < 0:
+            end = len(flat)
+        changing.add(flat[start:end])
+        position = flat.find(_APOSTROPHE, end)
+    return changing
 
 
 def _expanded_words(

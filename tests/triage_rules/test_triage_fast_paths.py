@@ -23,6 +23,8 @@ from hypothesis import strategies as st
 from triage_rules import Decision, RuleSet, _re2, default_pack_dir, load_rules, normalize
 from triage_rules import _matching_reference as reference
 from triage_rules._normalize_reference import normalize as reference_normalize
+from triage_rules.matching import Doc, NearMatcher
+from triage_rules.normalize import prepare_for_matching
 
 # the module, not the function the package exports under the same name
 fast = importlib.import_module("triage_rules.normalize")
@@ -403,13 +405,40 @@ any = [["has"], ["hidden"]]
 score = 1
 [rule.examples]
 match = ["hidden"]
+
+[[rule]]
+id = "near.reach"
+score = 1
+[[rule.near]]
+a = ["they took", "took my passport", "code", "a x a"]
+b = ["boss keeps", "urgent", "hidden", "gun"]
+within = 2
+[[rule.near]]
+a = ["papers"]
+b = ["keeps"]
+within = 1
+[rule.examples]
+match = ["they took x boss keeps", "papers keeps"]
+
+[[rule]]
+id = "near.reach.negated"
+near = { a = ["took my passport", "they took", "aaaa"], b = ["boss", "keeps", "hidden", "xxxy"], within = 3 }
+unless = ["not", "no one", "never", "one never"]
+negation_window = 2
+score = 1
+[rule.examples]
+match = ["they took my passport boss"]
+no_match = ["not they took boss", "they took no one boss"]
 """
 
 custom_text = st.lists(
     st.tuples(
         st.sampled_from(
-            "they took my passport papers hid hidden he has gun not never no one urgent code 123 4567 "
-            "threat threatening опасность помогите мне нет 危险 aaaa xxxy x a boss keeps".split()
+            [
+                *"they took my passport papers hid hidden he has gun not never no one urgent code 123 "
+                "4567 threat threatening опасность помогите мне нет 危险 aaaa xxxy x a boss keeps".split(),
+                *["took my passport", "they took", "one never"],
+            ]
         ),
         st.sampled_from([" ", ", ", ". ", "\n", "! ", "’"]),
     ),
@@ -479,3 +508,54 @@ def test_evaluate_skips_rules_that_cannot_fire() -> None:
 def test_evaluate_matches_the_reference_past_the_term_limits(custom: RuleSet, text: str) -> None:
     # proximity and groups look at no more than MAX_TERMS places of each side
     same_decision(custom, text)
+
+
+def test_proximity_of_disjoint_phrases_is_screened_by_one_expression(custom: RuleSet) -> None:
+    # phrase-only sides that share no word get a "reach" expression; others do not
+    def reach(rule_id: str) -> list[bool]:
+        return [
+            matcher._reach is not None
+            for matcher in custom.rule(rule_id).matchers
+            if isinstance(matcher, NearMatcher)
+        ]
+
+    assert reach("near.reach") == [True, True]
+    assert reach("near.reach.negated") == [True]
+    assert reach("near.and.cues") == [False, True]  # b_patterns; then two phrase sides
+    assert reach("near.wide") == [False, False]  # "a" on both sides; b_patterns
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "they took my passport x boss keeps",  # the scan sees "they took", then "my passport"
+        "took my passport x x boss keeps",
+        "boss keeps x code",
+        "code x x x urgent",
+        "they " * 300 + "took urgent",
+        "code " * 300 + "x urgent",
+        "code x " * 200 + "urgent",
+        "they took no one never boss",
+        "they took not x boss, they took one never boss",
+        "papers. keeps",
+    ],
+)
+def test_evaluate_matches_the_reference_where_reach_and_last_cue_words_decide(
+    custom: RuleSet, text: str
+) -> None:
+    same_decision(custom, text)
+
+
+def test_negation_looks_up_each_texts_cue_words_once() -> None:
+    rules = pack()
+    doc = Doc(prepare_for_matching("I am not in danger, no one took my passport"))
+    negations = [rule.negation for rule in rules.rules if rule.negation is not None]
+    for negation in negations:
+        negation.negates_at(doc, 0)
+        negation.negates_at(doc, len(doc.data) - 3)
+    assert doc._last_words is not None
+    assert (
+        0
+        < len(doc._last_words)
+        <= len({negation._last_words.pattern for negation in negations if negation._last_words})
+    )
