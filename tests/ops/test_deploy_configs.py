@@ -1,0 +1,232 @@
+"""deploy/: every file parsed and its essentials asserted; the real checkers where installed.
+
+No container engine runs here, so the Dockerfile and compose file are linted
+by reading them. ``systemd-analyze``, ``caddy`` and ``nginx`` are used when
+present (Debian packages: systemd, caddy, nginx-light) and skipped, saying why,
+when not.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from hotline.ops.metrics import Metrics
+
+DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "deploy.md"
+INSTANCE = "/var/lib/hotline/instance"
+
+
+def _unit() -> dict[str, list[str]]:
+    """systemd's own key=value format: repeated keys accumulate."""
+    out: dict[str, list[str]] = {}
+    for line in (DEPLOY / "systemd" / "hotline.service").read_text().splitlines():
+        line = line.strip()
+        if line and not line.startswith(("#", "[")):
+            key, _, value = line.partition("=")
+            out.setdefault(key.strip(), []).append(value.strip())
+    return out
+
+
+def test_systemd_unit_is_sandboxed() -> None:
+    u = _unit()
+    one = {k: v[-1] for k, v in u.items()}
+    assert one["User"] == "hotline" and one["Group"] == "hotline"
+    for key, value in {"ProtectSystem": "strict", "NoNewPrivileges": "yes", "PrivateTmp": "yes",
+                       "ProtectHome": "yes", "PrivateDevices": "yes", "RestrictSUIDSGID": "yes",
+                       "ProtectKernelTunables": "yes", "ProtectControlGroups": "yes",
+                       "LockPersonality": "yes", "UMask": "0077"}.items():
+        assert one.get(key) == value, key
+    assert u["ReadWritePaths"] == [INSTANCE]  # the instance folder and nothing else
+    assert one["CapabilityBoundingSet"] == ""
+    assert re.fullmatch(r"\d+[KMG]", one["MemoryMax"]) and int(one["TasksMax"]) > 0
+    assert "--host 127.0.0.1" in one["ExecStart"]  # only the proxy and Tor reach it
+    assert "doctor" in one["ExecStartPre"]
+
+
+def _verifiable_unit(tmp_path: Path) -> Path:
+    """The unit with the not-yet-installed binary swapped for one that exists."""
+    unit = tmp_path / "hotline.service"
+    text = (DEPLOY / "systemd" / "hotline.service").read_text()
+    unit.write_text(text.replace("/opt/hotline/venv/bin/hotline", "/bin/true"))
+    return unit
+
+
+@pytest.mark.skipif(shutil.which("systemd-analyze") is None,
+                    reason="systemd-analyze not installed (Debian package: systemd)")
+def test_systemd_analyze_verifies_the_unit_and_rates_it_safe(tmp_path: Path) -> None:
+    unit = _verifiable_unit(tmp_path)
+    proc = subprocess.run(["systemd-analyze", "verify", str(unit)], capture_output=True,
+                          text=True, timeout=60)
+    assert proc.returncode == 0 and proc.stderr.strip() == "", proc.stderr
+    security = subprocess.run(["systemd-analyze", "security", "--offline=yes", str(unit)],
+                              capture_output=True, text=True, timeout=60)
+    found = re.search(r"Overall exposure level for \S+: ([\d.]+)", security.stdout)
+    if security.returncode != 0 or found is None:
+        pytest.skip("this systemd-analyze cannot rate units offline")
+    assert float(found.group(1)) <= 2.0, security.stdout[-2000:]
+
+
+def test_caddy_config_keeps_no_log_and_no_client_address() -> None:
+    text = (DEPLOY / "caddy" / "Caddyfile").read_text()
+    code = "\n".join(ln.split("#", 1)[0] for ln in text.splitlines())
+    assert not re.search(r"^\s*log\b", code, re.M)
+    for header in ("X-Forwarded-For", "X-Real-IP", "Forwarded"):
+        assert f"header_up -{header}" in code
+    assert "header_up Host {host}" in code and "X-Forwarded-Proto {scheme}" in code
+    assert re.search(r"@internal path /metrics /readyz\s+respond @internal 404", code)
+    assert "reverse_proxy 127.0.0.1:8080" in code
+
+
+@pytest.mark.skipif(shutil.which("caddy") is None,
+                    reason="caddy not installed (Debian package: caddy)")
+def test_caddy_validates_its_config(tmp_path: Path) -> None:
+    proc = subprocess.run(["caddy", "validate", "--config", str(DEPLOY / "caddy" / "Caddyfile"),
+                           "--adapter", "caddyfile"], capture_output=True, text=True, timeout=60,
+                          env={"HOME": str(tmp_path), "PATH": "/usr/bin:/bin",
+                               "XDG_DATA_HOME": str(tmp_path), "XDG_CONFIG_HOME": str(tmp_path)})
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "Valid configuration" in proc.stdout + proc.stderr
+
+
+def test_nginx_config_keeps_no_log_and_no_client_address() -> None:
+    text = (DEPLOY / "nginx" / "hotline.conf").read_text()
+    servers = text.split("server {")[1:]
+    assert len(servers) == 2 and all("access_log off;" in s for s in servers)
+    for header in ("X-Forwarded-For", "X-Real-IP", "Forwarded"):
+        assert f'proxy_set_header {header} "";' in text
+    assert "proxy_set_header Host $host;" in text
+    assert "location = /metrics { return 404; }" in text
+    assert "server_tokens off;" in text
+
+
+@pytest.mark.skipif(shutil.which("nginx") is None and not Path("/usr/sbin/nginx").exists(),
+                    reason="nginx not installed (Debian package: nginx-light)")
+def test_nginx_accepts_the_config(tmp_path: Path) -> None:
+    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-subj", "/CN=hotline.example.org", "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True, timeout=60)
+    site = (DEPLOY / "nginx" / "hotline.conf").read_text()
+    site = site.replace("/etc/letsencrypt/live/hotline.example.org/fullchain.pem", str(cert))
+    site = site.replace("/etc/letsencrypt/live/hotline.example.org/privkey.pem", str(key))
+    site = site.replace("/var/log/nginx/", f"{tmp_path}/")
+    (tmp_path / "site.conf").write_text(site)
+    (tmp_path / "nginx.conf").write_text(
+        f"pid {tmp_path}/nginx.pid;\nerror_log {tmp_path}/error.log;\nevents {{}}\n"
+        f"http {{\n  client_body_temp_path {tmp_path}/body;\n  include {tmp_path}/site.conf;\n}}\n")
+    proc = subprocess.run([nginx, "-t", "-p", str(tmp_path), "-c", str(tmp_path / "nginx.conf")],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+
+
+def test_tor_onion_service_points_at_the_local_service() -> None:
+    lines = [ln.split() for ln in (DEPLOY / "tor" / "torrc").read_text().splitlines()
+             if ln.strip() and not ln.startswith("#")]
+    conf = {ln[0]: ln[1:] for ln in lines}
+    assert conf["HiddenServiceVersion"] == ["3"]
+    assert conf["HiddenServicePort"] == ["80", "127.0.0.1:8080"]
+    assert conf["HiddenServiceDir"][0].startswith("/var/lib/tor/")
+
+
+SECRETISH = re.compile(r"(TOKEN|SECRET|PASSWORD|PASSPHRASE|AUTH)", re.I)
+
+
+def _dockerfile() -> list[tuple[str, str]]:
+    text = (DEPLOY / "container" / "Dockerfile").read_text().replace("\\\n", " ")
+    out = []
+    for line in text.splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            word, _, rest = line.partition(" ")
+            out.append((word.upper(), rest.strip()))
+    return out
+
+
+def test_dockerfile_runs_unprivileged_with_nothing_secret_baked_in() -> None:
+    instr = _dockerfile()
+    final = instr[max(i for i, (w, _) in enumerate(instr) if w == "FROM"):]
+    users = [arg for w, arg in final if w == "USER"]
+    assert users and users[-1].split(":")[0] not in ("root", "0")
+    assert ("VOLUME", '["/data"]') in final
+    for word, arg in instr:
+        if word in ("ENV", "ARG", "LABEL"):
+            for name in re.findall(r"([A-Z_][A-Z0-9_]*)=", arg):
+                assert not SECRETISH.search(name), f"{word} {name} bakes a secret in"
+        if word in ("COPY", "ADD"):
+            assert not re.search(r"secrets|\.key\b|hotline\.db|\.env\b", arg), arg
+    cmd = json.loads(dict(final)["CMD"])
+    assert cmd[:2] == ["serve", "/data/instance"]
+
+
+def _compose() -> dict[str, object]:
+    """The YAML subset the compose file uses: nested maps, lists of scalars, scalars."""
+    root: dict[str, object] = {}
+    stack: list[tuple[int, object]] = [(-1, root)]
+    lines = [ln.split(" #", 1)[0].rstrip() for ln in
+             (DEPLOY / "container" / "compose.yaml").read_text().splitlines()]
+    lines = [ln for ln in lines if ln.strip() and not ln.lstrip().startswith("#")]
+    for i, line in enumerate(lines):
+        indent = len(line) - len(line.lstrip())
+        while stack[-1][0] >= indent:
+            stack.pop()
+        parent = stack[-1][1]
+        item = line.strip()
+        if item.startswith("- "):
+            assert isinstance(parent, list), line
+            parent.append(item[2:].strip().strip('"'))
+            continue
+        key, _, value = item.partition(":")
+        value = value.strip()
+        assert isinstance(parent, dict), line
+        if value:
+            parent[key] = value.strip('"')
+        else:
+            nxt = lines[i + 1] if i + 1 < len(lines) else ""
+            child: object = [] if nxt.strip().startswith("- ") else {}
+            parent[key] = child
+            stack.append((indent, child))
+    return root
+
+
+def test_compose_file_is_read_only_unprivileged_and_keeps_secrets_out() -> None:
+    c = _compose()
+    svc = c["services"]["hotline"]  # type: ignore[index]
+    assert svc["read_only"] == "true"
+    assert svc["user"].split(":")[0] not in ("root", "0")
+    assert "ALL" in svc["cap_drop"] and "no-new-privileges:true" in svc["security_opt"]
+    assert any(v.startswith("hotline-data:/data") for v in svc["volumes"])
+    assert all(p.startswith("127.0.0.1:") for p in svc["ports"])
+    for name, value in svc["environment"].items():
+        if SECRETISH.search(name):
+            assert name.endswith("_FILE") and value.startswith("/run/secrets/"), name
+    assert "twilio_auth_token" in c["secrets"]  # type: ignore[operator]
+
+
+def test_grafana_dashboard_only_uses_metrics_that_exist() -> None:
+    dash = json.loads((DEPLOY / "grafana" / "hotline-dashboard.json").read_text())
+    names = {m.name for m in Metrics().registry.collect()}
+    exported = set()
+    for n in names:
+        exported |= {n, f"{n}_total", f"{n}_bucket", f"{n}_count", f"{n}_sum"}
+    exprs = [t["expr"] for p in dash["panels"] for t in p["targets"]]
+    assert exprs
+    for expr in exprs:
+        for metric in re.findall(r"\bhotline_[a-z_]+", expr):
+            assert metric in exported, metric
+        assert "tip" not in re.findall(r"by \(([^)]*)\)", expr)
+
+
+def test_deploy_doc_says_where_each_webhook_goes() -> None:
+    text = DOCS.read_text()
+    for needle in ("/twilio/sms", "/twilio/voice", "/twilio/page/", "HOTLINE_PUBLIC_URL",
+                   "hotline backup-secrets", "hotline restore", "hotline doctor",
+                   "hotline recover", "systemctl enable --now hotline"):
+        assert needle in text, needle
