@@ -87,6 +87,12 @@ async def _journey(live: SmsLive, fake: FakeTwilio, tmp_path: Path, executable: 
                 if "/api/" in r.url else None)
         await page.goto(live.url + "/console")
 
+        # Spanish and back: the whole key screen follows the language.
+        await page.get_by_role("button", name="Español").click()
+        await page.get_by_role("button", name="Desbloquear").wait_for()
+        assert await page.evaluate("document.documentElement.lang") == "es"
+        await page.get_by_role("button", name="English").click()
+
         # Import the key file made by 'hotline keygen' and unlock it here.
         key_file = str(live.instance.key_file("alice"))
         await page.get_by_label("Key file (from hotline keygen)").set_input_files(key_file)
@@ -140,6 +146,13 @@ async def _journey(live: SmsLive, fake: FakeTwilio, tmp_path: Path, executable: 
         await page.get_by_label("Reply to the reporter").fill(REPLY_SMS)
         await page.get_by_role("button", name="Send").first.click()
         await page.get_by_text(REPLY_SMS).wait_for()
+
+        # Admin view (alice is an admin): people, keys, rules; no content.
+        await page.get_by_role("button", name="Admin").click()
+        await page.get_by_role("heading", name="Administration").wait_for()
+        await page.get_by_text("Rule set version").wait_for()
+        assert await page.get_by_text(bob.fingerprint).count() == 1
+        assert SMS_TEXT not in await page.locator("main").inner_text()
 
         # Lock: the key screen again, nothing decrypted on the page or in storage.
         await page.get_by_role("button", name="Lock").click()

@@ -59,7 +59,7 @@ function renderBar() {
   }
   items.push(h('button', { type: 'button', lang: getLang() === 'en' ? 'es' : 'en', text: t('lang.other'), on: { click: () => {
     setLang(getLang() === 'en' ? 'es' : 'en'); renderBar();
-    if (app.me) app.showInbox();
+    if (app.me) app.showInbox(); else if (app.rerenderKeys) app.rerenderKeys();
   } } }));
   if (app.me) items.push(h('button', { type: 'button', class: 'lock', name: 'lock', text: t('lock'), on: { click: () => app.lock() } }));
   app.bar.replaceChildren(...items);

@@ -12,6 +12,7 @@ export async function keyScreen(app, notice = null) {
 }
 
 function render(app, stored, resolve, notice = null) {
+  app.rerenderKeys = () => render(app, stored, resolve, notice);  // after a language switch
   const msg = h('div', { 'aria-live': 'assertive' }, notice ? h('p', { class: 'notice', text: notice }) : null);
   const pass = h('input', { type: 'password', autocomplete: 'current-password', required: true, name: 'passphrase' });
   const file = stored ? null : h('input', { type: 'file', name: 'keyfile', accept: '.key,application/octet-stream' });
@@ -31,6 +32,7 @@ function render(app, stored, resolve, notice = null) {
       const me = app.C.decryptIdentity(data, pass.value);
       pass.value = '';
       if (!stored && remember.checked) await saveWrapped(data);
+      app.rerenderKeys = null;
       resolve(me);
     } catch (e) {
       unlockBtn.disabled = false;
