@@ -36,6 +36,7 @@ def setup_web(app: web.Application) -> None:
     app.router.add_get("/followup", followup_page)
     app.router.add_post("/followup", open_thread)
     app.router.add_post("/followup/add", add_to_thread)
+    app.router.add_post("/followup/delete", delete_thread)
 
 
 def _limits(s: Services) -> FormLimits:
@@ -167,12 +168,37 @@ async def add_to_thread(request: web.Request) -> web.Response:
                               notice=renderer.gettext(lang, M.MESSAGE_ADDED))
 
 
+async def delete_thread(request: web.Request) -> web.Response:
+    """The reporter asks for their conversation to be deleted (holds still apply).
+
+    The request is durable before the answer; the retention task shreds the
+    tip (woken now) unless an administrator's hold keeps it. The answer is the
+    same either way: a hold is not the reporter's risk to learn about.
+    """
+    from ..ops.retention import request_deletion
+    from ..ops.routes import OPS_RUNTIME
+
+    s, _form, lang, thread = await _receipt_post(request)
+    if isinstance(thread, web.Response):
+        return thread
+    if not s.config["ops.reporter_deletion"]:
+        raise Forbidden(M.BAD_REQUEST)
+    tip_id = thread.tip_id
+    await s.db.write(lambda conn: request_deletion(conn, tip_id, "web"))
+    runtime = request.app.get(OPS_RUNTIME)
+    if runtime is not None:
+        runtime.wake()
+    notice = request.app[RENDERER].gettext(lang, M.DELETION_REQUESTED)
+    return _page(request, "followup.html", lang, error=None, notice=notice)
+
+
 async def _thread_page(request: web.Request, s: Services, lang: str, thread: _Thread,
                        receipt: str, notice: str | None, status: int = 200,
                        errors: list[str] | None = None, text: str = "") -> web.Response:
     entries = await thread_entries(s, thread, lang)
     return _page(request, "thread.html", lang, status=status, receipt=receipt,
-                 entries=entries, notice=notice, errors=errors or [], text=text)
+                 entries=entries, notice=notice, errors=errors or [], text=text,
+                 deletion_allowed=s.config["ops.reporter_deletion"])
 
 
 async def thread_entries(s: Services, thread: _Thread, lang: str) -> list[dict[str, object]]:

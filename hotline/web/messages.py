@@ -41,6 +41,9 @@ TOO_MANY_TRIES: Final = N_("Too many attempts; wait a minute and try again.")
 
 # --- notices (``notice`` on thread.html) ------------------------------------
 MESSAGE_ADDED: Final = N_("Your message was added.")
+DELETION_REQUESTED: Final = N_(
+    "We received your request. This conversation will be deleted soon. You can close this page."
+)
 
 # --- error.html (``title`` and ``message``) ---------------------------------
 NOT_FOUND_TITLE: Final = N_("Page not found")
@@ -67,6 +70,7 @@ ALL: Final[tuple[str, ...]] = (
     RECEIPT_NOT_FOUND,
     TOO_MANY_TRIES,
     MESSAGE_ADDED,
+    DELETION_REQUESTED,
     NOT_FOUND_TITLE,
     NOT_FOUND,
     BAD_REQUEST_TITLE,

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from hotline.ops.retention import RetentionPolicy, TipFacts, due, request_deletion, set_hold
 from hotline.ops.runtime import retention_pass
+from tests.conftest import Browser, Live
 from tests.helpers.instance import make_instance
 from tests.ops.helpers import age_tip, opened, sms_tip, web_tip
 
@@ -80,3 +82,30 @@ async def test_the_global_hold_setting_stops_every_deletion(tmp_path: Path) -> N
         await s.db.write(lambda c: request_deletion(c, tip.tip_id, "web"))
         assert await retention_pass(s.config, s.db, s.keystore) == []
         assert await s.keystore.get(tip.tip_id) is not None
+
+
+async def test_a_reporter_deletes_their_report_from_the_follow_up_page(
+        live: Live, browser: Browser) -> None:
+    from tests.helpers.html import form_by_action, receipt_words
+
+    _, html = await browser.report("please forget what I wrote", lang="es")
+    words = receipt_words(html)
+    _, page = await browser.get("/followup?lang=es")
+    _, thread = await browser.submit(form_by_action(page, "/followup"),
+                                     {"receipt": " ".join(words)})
+    assert "Borrar mi reporte" in thread
+    status, done = await browser.submit(form_by_action(thread, "/followup/delete"), {})
+    assert status == 200 and "Esta conversación se borrará pronto" in done
+    s = live.services
+    for _ in range(100):  # the retention task was woken; wait for it
+        if await s.db.fetchone("SELECT 1 FROM tips") is None:
+            break
+        await asyncio.sleep(0.05)
+    assert await s.db.fetchone("SELECT 1 FROM tips") is None
+    row = await s.db.fetchone("SELECT detail FROM audit WHERE action = 'tip.deleted'")
+    assert row is not None and row[0].startswith("reason=reporter-request channel=web")
+    # The receipt now finds nothing, like any unknown receipt.
+    _, page = await browser.get("/followup")
+    status, _ = await browser.submit(form_by_action(page, "/followup"),
+                                     {"receipt": " ".join(words)})
+    assert status == 404
