@@ -32,14 +32,13 @@ async def _ops_lifecycle(app: web.Application) -> AsyncIterator[None]:
 
     services = app[SERVICES]
     hook_metrics(services)
-    runtime = getattr(services, "ops", None)
-    owned = runtime is None
-    if owned:
-        runtime = OpsRuntime()
+    existing: OpsRuntime | None = getattr(services, "ops", None)
+    runtime = existing or OpsRuntime()
+    if existing is None:
         await runtime.open(services)
     app[OPS_RUNTIME] = runtime
     yield
-    if owned:
+    if existing is None:
         await runtime.close()
 
 
