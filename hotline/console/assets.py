@@ -70,8 +70,13 @@ def vendor_assets(node_modules: Path) -> dict[str, Asset]:
             "libsodium-sumo.mjs": make_asset((node_modules / SUMO).read_bytes(), "text/javascript")}
 
 
+ICON = (b'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><rect width="16" height="16" '
+        b'rx="3" fill="#0b5cad"/><path d="M4 4h2v3h4V4h2v8h-2V9H6v3H4z" fill="#fff"/></svg>\n')
+"""The tab icon, here rather than a file: package data ships *.js, *.css and *.html only."""
+
+
 def static_assets(folder: Path = STATIC) -> dict[str, Asset]:
-    out = {}
+    out = {"icon.svg": make_asset(ICON, "image/svg+xml")}
     for path in sorted(folder.rglob("*")):
         if path.is_file() and path.suffix in _TYPES and path.name != "index.html":
             out[path.relative_to(folder).as_posix()] = make_asset(path.read_bytes(), _TYPES[path.suffix])
