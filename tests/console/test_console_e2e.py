@@ -10,6 +10,7 @@ for any decrypted text.
 from __future__ import annotations
 
 import asyncio
+import os
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ from tests.helpers.twilio_fake import FakeTwilio
 from tests.twilio.conftest import REPORTER, SmsLive, sms_server
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
+UPDATE_SCREENSHOTS = "HOTLINE_UPDATE_SCREENSHOTS"  # set it to refresh docs/console-*.png
 WEB_TEXT = "They took my passport and I cannot leave the farm"
 SMS_TEXT = "ayuda, el patron no me deja salir"
 REPLY_WEB = "We read you. Are you safe right now?"
@@ -69,6 +71,7 @@ async def test_advocate_journey(tmp_path: Path) -> None:
 
 async def _journey(live: SmsLive, fake: FakeTwilio, tmp_path: Path, executable: str) -> None:
     web_ref, sms_ref = await _tips(live, fake)
+    shots = DOCS if os.environ.get(UPDATE_SCREENSHOTS) else tmp_path
     profile = tmp_path / "profile"
     problems: list[str] = []
     api_cache: list[str] = []
@@ -102,7 +105,7 @@ async def _journey(live: SmsLive, fake: FakeTwilio, tmp_path: Path, executable: 
         await page.get_by_role("button", name=web_ref).wait_for()
         assert await page.locator(".tip").count() == 2
         assert await page.locator(".tip.unread").count() == 2
-        await page.screenshot(path=str(DOCS / "console-inbox.png"))
+        await page.screenshot(path=str(shots / "console-inbox.png"))
 
         # The web tip: decrypted text, the voicemail played and saved.
         await _open(page, web_ref)
@@ -127,7 +130,7 @@ async def _journey(live: SmsLive, fake: FakeTwilio, tmp_path: Path, executable: 
         await page.locator(".tipview .badge.u-high").wait_for()
         await page.get_by_role("button", name="Acknowledge").click()
         await page.get_by_text("acknowledged ·").wait_for()
-        await page.screenshot(path=str(DOCS / "console-tip.png"), full_page=False)
+        await page.screenshot(path=str(shots / "console-tip.png"), full_page=False)
 
         # Hand off to bob: refused until his fingerprint is confirmed, then re-sealed here.
         bob = live.instance.bob
