@@ -143,6 +143,8 @@ class Intake:
         directory = await load_directory(self._db)
         page_plan = self._page_plan(directory, target.ref, inbound.channel, urgency, now, message_id)
         plan = await self._recipients(target, directory, now, page_plan)
+        paged_ids = ({n: directory.people[n].id for n in plan_people(page_plan)}
+                     if page_plan is not None else {})
         ctx = EnvelopeContext(self._instance_id, target.id, message_id, Direction.IN.value,
                               inbound.channel.value)
         body = _body(inbound, now, urgency, decision.rule_ids, decision.ruleset_version)
@@ -160,7 +162,7 @@ class Intake:
         paged: list[bool] = []
         stored = await self._db.write(
             lambda conn: self._store(conn, inbound, target, row, plan, urgency, now, with_message,
-                                     page_plan, paged)
+                                     page_plan, paged, paged_ids)
         )
         if stored is not None:  # the same external id was committed meanwhile
             return stored
@@ -251,7 +253,8 @@ class Intake:
                row: q.NewMessage, plan: RecipientPlan, urgency: Urgency,
                now: datetime, with_message: StoreHook | None = None,
                page_plan: EscalationPlan | None = None,
-               paged: list[bool] | None = None) -> IntakeResult | None:
+               paged: list[bool] | None = None,
+               paged_ids: Mapping[str, int] | None = None) -> IntakeResult | None:
         if row.external_key is not None:
             found = conn.execute(
                 "SELECT m.id, m.tip_id, m.urgency, t.ref FROM messages m JOIN tips t"
@@ -277,7 +280,7 @@ class Intake:
             before = Urgency.parse(previous[0]).rank if previous is not None else None
             if should_open(conn, target.id, urgency.rank, before,
                            previous is not None and previous[1] is not None):
-                open_escalation(conn, target.id, page_plan, stamp)
+                open_escalation(conn, target.id, page_plan, stamp, paged_ids or {}, now)
                 paged.append(True)
         return None
 

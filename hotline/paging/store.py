@@ -13,9 +13,19 @@ from __future__ import annotations
 import json
 import secrets
 import sqlite3
+from collections.abc import Mapping
 from datetime import datetime
 
-from .escalation import Action, EscalationPlan, EscalationState, plan_from_dict, plan_to_dict
+from .escalation import (
+    Action,
+    EscalationPlan,
+    EscalationState,
+    due_at,
+    mark_sent,
+    next_actions,
+    plan_from_dict,
+    plan_to_dict,
+)
 
 CODE_DIGITS = 4
 
@@ -39,7 +49,10 @@ def should_open(conn: sqlite3.Connection, tip_id: str, urgency_rank: int, previo
     return not (was_acked and previous_rank is not None and urgency_rank <= previous_rank)
 
 
-def open_escalation(conn: sqlite3.Connection, tip_id: str, plan: EscalationPlan, opened_at: str) -> str:
+def open_escalation(conn: sqlite3.Connection, tip_id: str, plan: EscalationPlan, opened_at: str,
+                    people: Mapping[str, int], now: datetime) -> str:
+    """Open it; a first step due now goes into the outbox in this same commit, so the
+    worker can send it straight away, without a commit of its own in between."""
     code = _new_code(conn)
     conn.execute(
         "INSERT INTO escalations (id, tip_id, code, plan, cursor, status, opened_at, next_due)"
@@ -49,6 +62,13 @@ def open_escalation(conn: sqlite3.Connection, tip_id: str, plan: EscalationPlan,
     conn.execute("INSERT INTO audit (at, actor, action, tip_id, detail) VALUES (?,?,?,?,?)",
                  (opened_at, "paging", "page.opened", tip_id,
                   f"urgency={plan.urgency.value} levels={len(plan.levels)}"))
+    if plan.started_at <= now:
+        state = EscalationState()
+        actions = next_actions(plan, state, now)
+        after = mark_sent(plan, state, actions)
+        due = due_at(plan, after)
+        record_step(conn, plan.id, [(a, people[a.person]) for a in actions if a.person in people],
+                    after.cursor, due.timestamp() if due else None, now, opened_at)
     return code
 
 

@@ -85,8 +85,7 @@ async def test_without_a_secret_the_webhook_is_skipped_for_the_next_notifier(
             await live.text(CRITICAL)
             await until(lambda: [m for m in fake_twilio.sent if m["To"] == ALICE_PHONE])
             assert receiver.received == []
-            err = query(inst.root, "SELECT sent_via FROM page_outbox")
-            assert err == [("sms",)]
+            await until(lambda: query(inst.root, "SELECT sent_via FROM page_outbox") == [("sms",)])
     finally:
         await runner.cleanup()
 

@@ -50,8 +50,8 @@ async def test_a_critical_sms_pages_the_on_call_advocate_with_no_content(
         # Never content, the reporter's number or what the rules matched.
         for forbidden in (CANARY, "hurting", "+14155550123", "danger", "violence"):
             assert forbidden not in page["Body"]
-        row = query(inst.root, "SELECT status, sent_via FROM page_outbox")
-        assert row == [("sent", "sms")]
+        await until(lambda: query(inst.root, "SELECT status, sent_via FROM page_outbox")
+                    == [("sent", "sms")], what="the page recorded as sent")
 
 
 async def test_nobody_acknowledges_so_the_next_level_is_paged_then_an_sms_reply_stops_it(
@@ -140,7 +140,8 @@ async def test_twilio_500_is_retried_until_201(tmp_path: Path, fake_twilio: Fake
         await until(lambda: _pages_to(fake_twilio, ALICE_PHONE), what="page after retries")
         posts = fake_twilio.calls("POST", "/Messages.json")
         assert len(posts) == 3
-        assert query(inst.root, "SELECT status, sent_via, attempt FROM page_outbox") == [("sent", "sms", 2)]
+        await until(lambda: query(inst.root, "SELECT status, sent_via, attempt FROM page_outbox")
+                    == [("sent", "sms", 2)], what="sent after two failed attempts")
         assert live.services.metrics.pages_failed.labels("sms")._value.get() == 2
 
 
@@ -153,8 +154,8 @@ async def test_a_dead_channel_falls_back_to_the_next(tmp_path: Path, fake_twilio
         await live.text(CRITICAL)
         await until(lambda: fake_twilio.placed_calls, what="fallback call")
         assert not fake_twilio.sent
-        row = query(inst.root, "SELECT status, sent_via, notifier_index FROM page_outbox")
-        assert row == [("sent", "call", 1)]
+        await until(lambda: query(inst.root, "SELECT status, sent_via, notifier_index FROM page_outbox")
+                    == [("sent", "call", 1)], what="sent by the fallback")
         assert live.services  # still serving
 
 
