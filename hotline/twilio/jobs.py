@@ -12,6 +12,10 @@ for a message that was not stored:
 - ``delete_message``: Twilio's record of an inbound message (opt-in setting),
   run only once no media of that message is still waiting to be fetched.
 
+Other channels add kinds of their own with ``register`` (the voice channel's
+``fetch_recording`` and ``delete_recording``): the worker, its backoff and its
+durability are shared; what a kind does is the channel's.
+
 The SIDs a job needs are wrapped under a subkey of the server secret; the
 clear columns say only what kind of job it is, for which tip, and how it went.
 """
@@ -24,7 +28,7 @@ import json
 import mimetypes
 import sqlite3
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
 from crypto import unwrap, wrap
@@ -65,6 +69,14 @@ def attachment_name(index: int, content_type: str) -> str:
     return f"media-{index + 1}{ext}"
 
 
+JobHandler = Callable[[sqlite3.Row, dict[str, object]], Awaitable[None]]
+"""Runs one job of a registered kind, given its row and unwrapped target. Returning
+means done (the row is deleted); ``TwilioFailure`` means retry with backoff."""
+
+_INSERT = ("INSERT INTO twilio_jobs (kind, tip_id, message_id, group_key, target, next_at,"
+           " created_at) VALUES (?,?,?,?,?,?,?)")
+
+
 @dataclass(frozen=True)
 class _NewJob:
     kind: str
@@ -84,6 +96,29 @@ class TwilioJobs:
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
         self._log = get_logger("hotline.twilio.jobs")
+        self._handlers: dict[str, JobHandler] = {}
+
+    @property
+    def backoff(self) -> tuple[float, ...]:
+        return self._backoff
+
+    def now(self) -> float:
+        return self._clock()
+
+    def register(self, kind: str, handler: JobHandler) -> None:
+        """Let another channel's kind of job run on this worker."""
+        self._handlers[kind] = handler
+
+    def wrap(self, kind: str, payload: dict[str, object]) -> bytes:
+        """A job's target, sealed under the server secret's job subkey."""
+        return self._wrap(kind, payload)
+
+    @staticmethod
+    def insert(conn: sqlite3.Connection, *, kind: str, tip_id: str | None, message_id: str | None,
+               group_key: bytes, target: bytes, next_at: float) -> None:
+        """Add a job in the caller's transaction (writer thread)."""
+        conn.execute(_INSERT, (kind, tip_id, message_id, group_key, target, next_at,
+                               utc_now_text()))
 
     # -- planning (event loop) and recording (writer thread) ---------------------
 
@@ -187,6 +222,11 @@ class TwilioJobs:
         job_id, kind = int(row["id"]), str(row["kind"])
         try:
             target = self._unwrap(kind, bytes(row["target"]))
+            handler = self._handlers.get(kind)
+            if handler is not None:
+                await handler(row, target)
+                await self._done(job_id)
+                return
             if kind == DELETE_MESSAGE:
                 if await self._media_pending(bytes(row["group_key"])):
                     await self._reschedule(job_id)

@@ -1,4 +1,4 @@
-"""Twilio's REST API: send a message, fetch and delete media, delete a message.
+"""Twilio's REST API: send a message, fetch and delete media and recordings, delete a message.
 
 Sends and deletions go through twilio's own async client, pointed at
 ``HOTLINE_TWILIO_API_BASE`` (``client.api.base_url``; edge and region unset so
@@ -119,6 +119,10 @@ class MediaLocation:
                 f"/Media/{self.media_sid}")
 
 
+def recording_path(account_sid: str, recording_sid: str) -> str:
+    return f"/2010-04-01/Accounts/{account_sid}/Recordings/{recording_sid}"
+
+
 def _origin(url: str) -> str:
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc}".lower()
@@ -216,22 +220,50 @@ class TwilioRest:
 
     async def fetch_media(self, where: MediaLocation) -> bytes:
         """Download a media item (Basic auth, redirects followed), bounded in size."""
+        return await self._call(self._download(
+            self._session(), self.api_base + where.path, limit=self.max_media_size,
+            too_large="media is larger than sms.max_media_size", what="media download failed"))
+
+    async def fetch_recording(self, recording_sid: str, *, fmt: str, limit: int) -> bytes:
+        """Download a recording of our account as ``.wav`` or ``.mp3``.
+
+        Built from the SID, never from a webhook's ``RecordingUrl``, so the
+        credentials only go to the configured API base. A 404 is not final:
+        Twilio may call the ``<Record>`` action before the file is ready.
+        """
+        url = f"{self.api_base}{recording_path(self.account_sid, recording_sid)}.{fmt}"
+        return await self._call(self._download(
+            self._session(), url, limit=limit, not_found_is_final=False,
+            too_large="the recording is larger than voice.max_recording_length allows",
+            what="recording download failed"))
+
+    async def delete_recording(self, recording_sid: str) -> None:
+        """Delete a recording at Twilio; one that is already gone counts as deleted."""
+        try:
+            await self._call(self.client.recordings(recording_sid).delete_async())
+        except TwilioFailure as e:
+            if e.status != 404:
+                raise
+
+    def _session(self) -> aiohttp.ClientSession:
         if self._media is None:
             raise RuntimeError("TwilioRest is not open")
-        return await self._call(self._download(self._media, self.api_base + where.path))
+        return self._media
 
-    async def _download(self, session: aiohttp.ClientSession, url: str) -> bytes:
+    async def _download(self, session: aiohttp.ClientSession, url: str, *, limit: int,
+                        too_large: str, what: str, not_found_is_final: bool = True) -> bytes:
         # A header, not ``auth=``: aiohttp drops it when a redirect leaves the origin.
         async with session.get(url, headers={"Authorization": self._basic_auth},
                                allow_redirects=True, max_redirects=5) as r:
             if r.status != 200:
-                permanent = r.status == 404 or _is_permanent(r.status, None)
-                raise TwilioFailure("media download failed", status=r.status, permanent=permanent)
-            if (r.content_length or 0) > self.max_media_size:
-                raise TwilioFailure("media is larger than sms.max_media_size", permanent=True)
+                permanent = (r.status == 404 and not_found_is_final) or (
+                    r.status != 404 and _is_permanent(r.status, None))
+                raise TwilioFailure(what, status=r.status, permanent=permanent)
+            if (r.content_length or 0) > limit:
+                raise TwilioFailure(too_large, permanent=True)
             data = bytearray()
             async for chunk in r.content.iter_chunked(_CHUNK):
                 data += chunk
-                if len(data) > self.max_media_size:
-                    raise TwilioFailure("media is larger than sms.max_media_size", permanent=True)
+                if len(data) > limit:
+                    raise TwilioFailure(too_large, permanent=True)
             return bytes(data)
