@@ -27,7 +27,7 @@ ALLOWED_FIELDS = frozenset({
     "host", "port", "url", "instance", "attachments", "size", "duplicate", "new_tip",
     "exception", "redacted", "migration", "path", "stage", "pid",
     "auto_reply", "pending", "keyword", "stored", "kind", "attempts",
-    "page", "level", "notifier", "escalation", "outbox", "via", "sent", "people",
+    "page", "notifier", "escalation", "outbox", "via", "sent", "people",
 })
 
 

@@ -32,8 +32,8 @@ def query(root: Path, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any,
         conn.close()
 
 
-async def until(check: Callable[[], Any], timeout: float = 10.0, what: str = "condition") -> Any:
-    deadline = time.monotonic() + timeout
+async def until(check: Callable[[], Any], within: float = 10.0, what: str = "condition") -> Any:
+    deadline = time.monotonic() + within
     while time.monotonic() < deadline:
         value = check()
         if value:

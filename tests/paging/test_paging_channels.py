@@ -15,11 +15,11 @@ from aiosmtpd.controller import Controller
 
 from hotline.paging import admin as pa
 from tests.conftest import free_port
+from tests.helpers.instance import make_instance
 from tests.helpers.twilio_fake import FakeTwilio
 from tests.twilio.conftest import sms_server
 
 from .helpers import ALICE_PHONE, CANARY, CRITICAL, query, set_contact, until
-from tests.helpers.instance import make_instance
 
 SECRET = "webhook-secret-for-tests"
 
@@ -94,7 +94,7 @@ class _Inbox:
     def __init__(self) -> None:
         self.messages: list[tuple[str, list[str], bytes]] = []
 
-    async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]  # noqa: N802
+    async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]
         self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.content))
         return "250 OK"
 

@@ -48,7 +48,7 @@ async def test_kill_9_between_levels_resumes_without_duplicates(
         server.kill9()
         await asyncio.sleep(0.5)
         server = ServerProcess(inst.root, port, env=env).start()
-        await until(lambda: _to(fake_twilio, BOB_PHONE), timeout=15, what="level 2 after restart")
+        await until(lambda: _to(fake_twilio, BOB_PHONE), within=15, what="level 2 after restart")
         await asyncio.sleep(0.5)
         assert len(_to(fake_twilio, ALICE_PHONE)) == 1 and len(_to(fake_twilio, BOB_PHONE)) == 1
         assert query(inst.root, "SELECT status FROM escalations") == [("exhausted",)]
@@ -76,7 +76,7 @@ async def test_a_page_pending_at_the_crash_is_delivered_after_restart(
         await until(lambda: query(inst.root, "SELECT attempt FROM page_outbox") == [(1,)])
         server.kill9()
         server = ServerProcess(inst.root, port, env=env).start()
-        await until(lambda: _to(fake_twilio, ALICE_PHONE), timeout=15, what="the page after restart")
+        await until(lambda: _to(fake_twilio, ALICE_PHONE), within=15, what="the page after restart")
         await asyncio.sleep(0.3)
         assert len(_to(fake_twilio, ALICE_PHONE)) == 1
         assert query(inst.root, "SELECT status, attempt FROM page_outbox") == [("sent", 1)]
