@@ -153,6 +153,8 @@ async def incoming_message(request: web.Request) -> web.Response:
             log.info("sms.page_reply")
             return _twiml(answer)
     channel = "whatsapp" if msg.whatsapp else "sms"
+    if not msg.media and msg.body.strip().upper() in DELETE_WORDS:
+        return await _deletion_request(request, s, msg.sender, msg.body.strip().upper())
     keyword = keyword_of(msg.body, msg.opt_out_type)
     if keyword is not None and not msg.media:
         recorded = await tw.conversations.has_thread(msg.sender)
@@ -191,6 +193,39 @@ async def incoming_message(request: web.Request) -> web.Response:
              duplicate=result.duplicate, attachments=sum(o.data is not None for o in outcomes),
              pending=sum(o.retry for o in outcomes), auto_reply=reply)
     return _twiml(tw.texts.text(lang) if reply else None)
+
+
+DELETE_WORDS = {"DELETE": "en", "BORRAR": "es", "ELIMINAR": "es"}
+_DELETE_REPLY = {
+    "en": "Your conversation with us will be deleted. You can write again at any time.",
+    "es": "Su conversación con nosotros será borrada. Puede escribirnos de nuevo cuando quiera.",
+}
+
+
+async def _deletion_request(request: web.Request, s: Services, sender: str, word: str) -> web.Response:
+    """A reporter asks for their own thread to go: recorded, never stored as a message.
+
+    The retention task shreds it unless an administrator holds it; the answer is
+    the same either way (and for a number we have never seen), so it tells a
+    phone's other reader nothing.
+    """
+    from ..intake import THREAD_LABEL
+    from ..ops.retention import request_deletion
+    from ..ops.routes import OPS_RUNTIME
+
+    found = False
+    if s.config["ops.reporter_deletion"]:
+        for h in s.secret.hashes(THREAD_LABEL, sender.encode()):
+            row = await s.db.fetchone("SELECT id FROM tips WHERE thread_hash = ?", (h,))
+            if row is not None:
+                tip_id = row["id"]
+                found = await s.db.write(lambda c, t=tip_id: request_deletion(c, t, "sms"))
+                runtime = request.app.get(OPS_RUNTIME)
+                if runtime is not None:
+                    runtime.wake()
+                break
+    get_logger("hotline.sms").info("sms.deletion_request", stored=found)
+    return _twiml(_DELETE_REPLY[DELETE_WORDS[word]])
 
 
 def _status_fields(form: Mapping[str, str]) -> tuple[str, str, str | None]:

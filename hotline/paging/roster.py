@@ -1,8 +1,8 @@
 """Who to reach, in order, right now: the live answer the voice hand-off and pages use.
 
-The voice channel rings these people one after another (primary first); the
-page worker opens its escalation from the same order, so a caller and a page
-reach the same person first.
+The voice channel rings these people one after another: the escalation
+policy's levels as they stand at ``now`` (on call first), so a caller and a
+page reach the same person first.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from ..store import Database
+from .directory import load_directory
 
 
 @dataclass(frozen=True)
@@ -22,8 +23,9 @@ class Contact:
 
 
 async def dial_order(db: Database, now: datetime) -> list[Contact]:
-    """Active advocates to reach at ``now``, in escalation order (on call first)."""
-    rows = await db.fetchall(
-        "SELECT a.id, a.name, a.phone, a.email FROM oncall o JOIN advocates a ON a.id = o.advocate_id"
-        " WHERE a.active = 1 ORDER BY o.position")
-    return [Contact(r[0], r[1], r[2], r[3]) for r in rows]
+    """Active advocates to reach at ``now``, in escalation order (on call first), each once."""
+    d = await load_directory(db)
+    names: list[str] = list(d.on_call(now))
+    for level in d.levels(d.effective_policy(300.0), now):
+        names += [n for n in level.targets if n not in names]
+    return [Contact(p.id, p.name, p.phone, p.email) for p in (d.people[n] for n in names)]

@@ -241,3 +241,18 @@ async def test_one_escalation_per_tip(tmp_path: Path, fake_twilio: FakeTwilio, f
         # Running: the same escalation. Acknowledged: same urgency does not page again.
         assert query(inst.root, "SELECT COUNT(*) FROM escalations")[0][0] == 1
         assert len(_pages_to(fake_twilio, ALICE_PHONE)) == 1
+
+
+async def test_a_reporter_texting_delete_is_recorded_not_stored(
+        tmp_path: Path, fake_twilio: FakeTwilio) -> None:
+    inst = _instance(tmp_path)
+    async with sms_server(tmp_path, fake_twilio, instance=inst, **FAST) as live:
+        await live.text("my boss keeps my passport", sender="+14155550777")
+        status, twiml = await live.text("borrar", sender="+14155550777")
+        assert status == 200 and "borrada" in twiml
+        assert query(inst.root, "SELECT COUNT(*) FROM messages")[0][0] == 1
+        assert query(inst.root, "SELECT via FROM deletion_requests") == [("sms",)]
+        # A number we have never seen gets the same answer and leaves nothing behind.
+        _, twiml2 = await live.text("BORRAR", sender="+14155550778")
+        assert twiml2 == twiml
+        assert query(inst.root, "SELECT COUNT(*) FROM tips")[0][0] == 1
