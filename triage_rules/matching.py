@@ -324,6 +324,11 @@ def _survives(regex: Regex, doc: Doc, negation: Negation | None, limit: int) -> 
     find = regex.find
     pos = 0
     looked = 0
+    # ``negates_at``'s first test, inlined: no cue's last word ends in the window before the hit
+    last_words = negation.last_words if negation is not None else None
+    ends = doc.ends_of(last_words) if last_words is not None else None
+    window = negation.window if negation is not None else 0
+    count = data.count
     while pos <= size and looked < limit:
         raw_start, end = find(data, pos, size)[0]
         if raw_start < 0:
@@ -333,7 +338,13 @@ def _survives(regex: Regex, doc: Doc, negation: Negation | None, limit: int) -> 
             end -= 1
         if end > start:
             looked += 1
-            if negation is None or not negation.negates_at(doc, start):
+            if negation is None:
+                return True
+            if ends is not None:
+                before = bisect_left(ends, start)
+                if before == 0 or count(_SPACE_BYTE, ends[before - 1], start) > window:
+                    return True
+            if not negation.negates_at(doc, start):
                 return True
         pos = end if end > raw_start else raw_start + 1
     return False
@@ -502,6 +513,11 @@ class Negation:
     def cues(self) -> Regex:
         """The cues' expression: a text it matches nowhere negates nothing."""
         return self._cues
+
+    @property
+    def last_words(self) -> Regex | None:
+        """The cues' last words (one expression): a cue ends where one of them does."""
+        return self._last_words
 
     @property
     def window(self) -> int:
@@ -793,6 +809,11 @@ class Prefilter:
             has = matched.__contains__
             for index in pending:
                 plan, cues = plans[index]
+                if len(plan) == 1:
+                    matcher, needed, need = plan[0]
+                    if sum(map(has, needed)) >= need:
+                        append((index, (matcher,), cues in matched))
+                    continue
                 active = tuple(
                     matcher
                     for matcher, needed, need in plan

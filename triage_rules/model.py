@@ -116,6 +116,7 @@ class Explanation:
 
 
 _SCORE = operator.attrgetter("score")
+_URGENCY = operator.attrgetter("urgency")
 _RANK: dict[Urgency, int] = {urgency: urgency.rank for urgency in Urgency}
 
 
@@ -314,9 +315,17 @@ class RuleSet:
                 continue
             negation = rule.negation if negatable else None
             if not spans:
-                if (checked and negation is None and type(matchers[0]) is not NearMatcher) or rule._fires(
-                    doc, matchers, negation, checked
-                ):
+                first = matchers[0]
+                if negation is None:
+                    # checked: the prefilter saw the words; only proximity needs a search
+                    if (checked and type(first) is not NearMatcher) or rule._fires(
+                        doc, matchers, None, checked
+                    ):
+                        fired.append(hit)
+                elif len(matchers) == 1 and type(first) is TermMatcher:
+                    if first.fires(doc, negation):
+                        fired.append(hit)
+                elif rule._fires(doc, matchers, negation, checked):
                     fired.append(hit)
                 continue
             found = rule._hit_spans(doc, matchers, negation)
@@ -341,7 +350,8 @@ class RuleSet:
         """The decision for a given set of fired rules."""
         score = sum(map(_SCORE, fired))
         # the highest urgency, compared by rank (Urgency's own comparisons are Python code)
-        levels = {hit.urgency for hit in fired if hit.urgency is not None}
+        levels = set(map(_URGENCY, fired))
+        levels.discard(None)
         reached = self.score_urgency(score) if fired else None
         if reached is not None:
             levels.add(reached)
@@ -351,7 +361,7 @@ class RuleSet:
     def score_urgency(self, score: int) -> Urgency | None:
         """The highest urgency whose threshold ``score`` reaches, if any."""
         reached = [urgency for urgency, minimum in self.thresholds if score >= minimum]
-        return max(reached) if reached else None
+        return max(reached, key=_RANK.__getitem__) if reached else None
 
     def rule(self, rule_id: str) -> Rule:
         """The rule with id ``rule_id`` (KeyError if there is none)."""

@@ -208,13 +208,35 @@ def prepare_for_matching(text: str) -> NormalizedText | PreparedText:
     table = shorthand()
     changed: list[int]
     if _APOSTROPHE in flat:
-        changing = _changing_words(table, flat, words)
-        changed = list(compress(count(), map(changing.__contains__, words))) if changing else []
+        changed = _positions(words, _changing_words(table, flat, words))
     elif table.keys().isdisjoint(words):
         changed = []
     else:
-        changed = list(compress(count(), map(table.__contains__, words)))
+        changed = _positions(words, set(filter(table.__contains__, words)))
     return PreparedText(text, folded, flat, words, changed, table)
+
+
+# Up to this many distinct words, ``_positions`` looks each one up with ``list.index``.
+_FEW_DISTINCT = 8
+
+
+def _positions(words: list[str], wanted: set[str]) -> list[int]:
+    """The indices of the words that are in ``wanted``, in order."""
+    if not wanted:
+        return []
+    if len(wanted) > _FEW_DISTINCT:
+        return list(compress(count(), map(wanted.__contains__, words)))
+    found: list[int] = []
+    for word in wanted:
+        index = words.index(word)
+        try:
+            while True:
+                found.append(index)
+                index = words.index(word, index + 1)
+        except ValueError:
+            pass
+    found.sort()
+    return found
 
 
 # Texts with more apostrophes than this find the words that have one by looking at every word.
@@ -223,7 +245,7 @@ _FEW_APOSTROPHES = 16
 
 def _changing_words(table: Mapping[str, str], flat: str, words: list[str]) -> set[str]:
     """The distinct words step 4 changes: in the shorthand table, or with an apostrophe."""
-    changing = table.keys() & set(words)
+    changing = set() if table.keys().isdisjoint(words) else set(filter(table.__contains__, words))
     if flat.count(_APOSTROPHE) > _FEW_APOSTROPHES:
         changing.update(word for word in words if _APOSTROPHE in word)
         return changing
