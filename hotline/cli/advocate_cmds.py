@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -55,6 +56,19 @@ def _client(args: argparse.Namespace) -> AdvocateClient:
     return client
 
 
+_REF = re.compile(r"[0-9A-Za-z]{3}-[0-9A-Za-z]{3}")
+
+
+def resolve_tip(client: AdvocateClient, value: str) -> str:
+    """A tip id, or the short reference a page carries (``K7M-3QX``) looked up in the inbox."""
+    if not _REF.fullmatch(value):
+        return value
+    for tip in client.inbox():
+        if tip["ref"] == value.upper():
+            return str(tip["id"])
+    raise UsageError(f"no tip with reference {value.upper()} is shared with you")
+
+
 def cmd_inbox(args: argparse.Namespace) -> int:
     tips = _client(args).inbox()
     if args.json:
@@ -69,7 +83,7 @@ def cmd_read(args: argparse.Namespace) -> int:
     if not args.all and not args.tip:
         raise UsageError("give a TIP id or --all")
     client = _client(args)
-    ids = [t["id"] for t in client.inbox()] if args.all else [args.tip]
+    ids = [t["id"] for t in client.inbox()] if args.all else [resolve_tip(client, args.tip)]
     save = Path(args.save_attachments) if args.save_attachments else None
     tips = []
     for tip_id in ids:
@@ -111,7 +125,8 @@ def _text(args: argparse.Namespace) -> str:
 
 
 def cmd_reply(args: argparse.Namespace) -> int:
-    result = _client(args).send(args.tip, _text(args), note=args.note)
+    client = _client(args)
+    result = client.send(resolve_tip(client, args.tip), _text(args), note=args.note)
     if args.json:
         print_json(result)
     else:
@@ -122,12 +137,14 @@ def cmd_reply(args: argparse.Namespace) -> int:
 def cmd_triage(args: argparse.Namespace) -> int:
     if args.urgency is None and args.status is None:
         raise UsageError("give --urgency and/or --status")
-    tip = _client(args).triage(args.tip, args.urgency, args.status)
+    client = _client(args)
+    tip = client.triage(resolve_tip(client, args.tip), args.urgency, args.status)
     print_json(tip) if args.json else print(f"{tip['id']}: {tip['urgency']}, {tip['status']}")
     return 0
 
 
 def cmd_ack(args: argparse.Namespace) -> int:
-    tip = _client(args).ack(args.tip)
+    client = _client(args)
+    tip = client.ack(resolve_tip(client, args.tip))
     print_json(tip) if args.json else print(f"Acknowledged {tip['id']} ({tip['ref']}).")
     return 0

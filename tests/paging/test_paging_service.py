@@ -256,3 +256,21 @@ async def test_a_reporter_texting_delete_is_recorded_not_stored(
         _, twiml2 = await live.text("BORRAR", sender="+14155550778")
         assert twiml2 == twiml
         assert query(inst.root, "SELECT COUNT(*) FROM tips")[0][0] == 1
+
+
+async def test_hotline_ack_takes_the_reference_the_page_carries(
+        tmp_path: Path, fake_twilio: FakeTwilio) -> None:
+    from tests.helpers.process import run_cli
+
+    inst = _instance(tmp_path)
+    async with sms_server(tmp_path, fake_twilio, instance=inst, **FAST) as live:
+        await live.text(CRITICAL)
+        page = (await until(lambda: _pages_to(fake_twilio, ALICE_PHONE)))[0]
+        ref = page["Body"].split("tip ", 1)[1].split(" ", 1)[0]
+        key = str(inst.key_file("alice"))
+        out = await asyncio.to_thread(run_cli, "ack", ref.lower(), "--server", live.url, "--key", key)
+        assert out.returncode == 0
+        assert query(inst.root, "SELECT status, acked_via FROM escalations")[0] == ("acknowledged", "api")
+        bad = await asyncio.to_thread(run_cli, "ack", "ZZZ-ZZZ", "--server", live.url, "--key", key,
+                                      check=False)
+        assert bad.returncode != 0 and "no tip with reference ZZZ-ZZZ" in bad.stderr
