@@ -11,6 +11,7 @@ from ..config import Config
 from ..intake import Intake
 from ..server_secret import ServerSecret
 from ..store import Database
+from ..voice.runtime import VoiceRuntime
 from .conversations import Conversations
 from .jobs import MediaOutcome, TwilioJobs
 from .outbox import SmsOutbox
@@ -29,6 +30,7 @@ class TwilioServices:
     jobs: TwilioJobs
     outbox: SmsOutbox
     texts: AutoReplyTexts
+    voice: VoiceRuntime
 
     @property
     def account_sid(self) -> str:
@@ -55,6 +57,7 @@ class TwilioServices:
         outbox = SmsOutbox(db=db, secret=secret, rest=rest, number=c["twilio.number"],
                            status_callback=c["service.public_url"] + STATUS_CALLBACK_PATH,
                            backoff=backoff)
+        voice = VoiceRuntime.build(c, db=db, secret=secret, intake=intake, rest=rest, jobs=jobs)
         try:
             await outbox.start()
         except BaseException:
@@ -62,7 +65,7 @@ class TwilioServices:
             raise
         jobs.start()
         conversations = Conversations(db=db, secret=secret, window=c["sms.auto_reply_window"])
-        return cls(config, rest, conversations, jobs, outbox, texts)
+        return cls(config, rest, conversations, jobs, outbox, texts, voice)
 
     async def close(self) -> None:
         await self.jobs.stop()

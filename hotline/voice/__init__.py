@@ -1,4 +1,8 @@
-"""The voice channel: Twilio Programmable Voice IVR, live hand-off and encrypted voicemail."""
+"""The voice channel: Twilio Programmable Voice IVR, live hand-off and encrypted voicemail.
+
+Kept import-light: the config loader imports ``voice.settings`` through this
+package, so the routes (which need the app) are imported only when added.
+"""
 
 from __future__ import annotations
 
@@ -6,4 +10,7 @@ from aiohttp import web
 
 
 def setup_voice(app: web.Application) -> None:
-    """Add the voice webhook routes (filled in by the voice channel's issue)."""
+    """Add the voice webhook routes: ``POST /twilio/voice`` and the steps its TwiML names."""
+    from .routes import add_routes
+
+    add_routes(app)

@@ -69,6 +69,14 @@ class _Media:
 
 
 @dataclass
+class _Recording:
+    wav: bytes
+    mp3: bytes
+    ready: bool = True
+    deleted: bool = False
+
+
+@dataclass
 class FakeTwilio:
     account_sid: str = field(default_factory=lambda: sid("AC"))
     auth_token: str = field(default_factory=lambda: secrets.token_hex(16))
@@ -82,6 +90,8 @@ class FakeTwilio:
     _call_failures: list[Failure] = field(default_factory=list)
     _media_failures: dict[str, list[Failure]] = field(default_factory=dict)
     observers: list[Callable[[Recorded], None]] = field(default_factory=list)  # see each request
+    _recordings: dict[str, _Recording] = field(default_factory=dict)
+    _recording_failures: dict[str, list[Failure]] = field(default_factory=dict)
     _runner: web.AppRunner | None = None
     base_url: str = ""
 
@@ -95,6 +105,9 @@ class FakeTwilio:
         app.router.add_post(acc + "/Calls.json", self._create_call)
         app.router.add_get(acc + "/Messages/{message}/Media/{media}", self._get_media)
         app.router.add_delete(acc + "/Messages/{message}/Media/{media}.json", self._delete_media)
+        app.router.add_get(acc + "/Recordings/{recording}.{ext}", self._get_recording)
+        app.router.add_get(acc + "/Recordings/{recording}", self._get_recording)
+        app.router.add_delete(acc + "/Recordings/{recording}.json", self._delete_recording)
         app.router.add_get("/storage/{token}", self._storage_get)
         app.router.add_route("*", "/{tail:.*}", self._not_found)
         app.middlewares.append(self._record)
@@ -120,6 +133,24 @@ class FakeTwilio:
 
     def fail_media(self, media_url: str, *failures: Failure) -> None:
         self._media_failures.setdefault(media_url.rsplit("/", 1)[1], []).extend(failures)
+
+    def add_recording(self, wav: bytes, *, mp3: bytes = b"", ready: bool = True) -> tuple[str, str]:
+        """Store a recording; return its SID and its URL as Twilio puts it in a callback."""
+        recording_sid = sid("RE")
+        self._recordings[recording_sid] = _Recording(wav, mp3 or b"ID3" + wav[:64], ready)
+        url = f"{TWILIO_API}/{API_VERSION}/Accounts/{self.account_sid}/Recordings/{recording_sid}"
+        return recording_sid, url
+
+    def recording_ready(self, recording_sid: str) -> None:
+        """Twilio finished writing the file: until now a GET answers 404."""
+        self._recordings[recording_sid].ready = True
+
+    def fail_recording(self, recording_sid: str, *failures: Failure) -> None:
+        self._recording_failures.setdefault(recording_sid, []).extend(failures)
+
+    def recording_exists(self, recording_sid: str) -> bool:
+        rec = self._recordings.get(recording_sid)
+        return rec is not None and not rec.deleted
 
     def fail_sends(self, *failures: Failure) -> None:
         self._send_failures.extend(failures)
@@ -252,6 +283,29 @@ class FakeTwilio:
         if media is None or media.deleted:
             return self._error(404, 20404, "The requested resource was not found")
         media.deleted = True
+        return web.Response(status=204)
+
+    async def _get_recording(self, request: web.Request) -> web.Response:
+        """``GET …/Recordings/RE…[.wav|.mp3]``: WAV without an extension, like Twilio."""
+        recording_sid = request.match_info["recording"]
+        ext = request.match_info.get("ext", "wav")
+        failures = self._recording_failures.get(recording_sid)
+        if failures:
+            f = failures.pop(0)
+            await asyncio.sleep(f.delay)
+            return self._error(f.status, f.code or 20500, "Internal Server Error")
+        rec = self._recordings.get(recording_sid)
+        if rec is None or rec.deleted or not rec.ready or ext not in ("wav", "mp3"):
+            return self._error(404, 20404, "The requested resource was not found")
+        if ext == "mp3":
+            return web.Response(body=rec.mp3, content_type="audio/mpeg")
+        return web.Response(body=rec.wav, content_type="audio/x-wav")
+
+    async def _delete_recording(self, request: web.Request) -> web.Response:
+        rec = self._recordings.get(request.match_info["recording"])
+        if rec is None or rec.deleted:
+            return self._error(404, 20404, "The requested resource was not found")
+        rec.deleted = True
         return web.Response(status=204)
 
     async def _not_found(self, request: web.Request) -> web.Response:
