@@ -71,7 +71,9 @@ def attachment_name(index: int, content_type: str) -> str:
 
 JobHandler = Callable[[sqlite3.Row, dict[str, object]], Awaitable[None]]
 """Runs one job of a registered kind, given its row and unwrapped target. Returning
-means done (the row is deleted); ``TwilioFailure`` means retry with backoff."""
+means done (the worker deletes the row by id, so a handler must not delete it
+itself: SQLite may give that id to a row the handler adds); ``TwilioFailure``
+means retry with backoff."""
 
 _INSERT = ("INSERT INTO twilio_jobs (kind, tip_id, message_id, group_key, target, next_at,"
            " created_at) VALUES (?,?,?,?,?,?,?)")

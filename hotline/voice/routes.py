@@ -63,7 +63,7 @@ def _twiml(xml: str) -> web.Response:
 
 
 def _log(step: str, ref: CallRef | None, **kw: object) -> None:
-    get_logger("hotline.voice").info("voice.step", step=step,
+    get_logger("hotline.voice").info("voice.step", stage=step,
                                      tip=ref.tip_id if ref else None, **kw)
 
 
@@ -131,7 +131,7 @@ async def dial(request: web.Request) -> web.Response:
     if result.duration is not None:
         meta["talk_seconds"] = str(result.duration)
     await voice.calls.fact(ref, f"{call.call_sid}/dial/{q.index}", meta)
-    _log("dial", ref, answered=result.answered)
+    _log("dial", ref)
     if result.answered:
         return _twiml(voice.ivr.hangup())
     for index in range(q.index + 1, len(q.order)):
@@ -176,7 +176,7 @@ async def transcription(request: web.Request) -> web.Response:
     ref = await voice.calls.find(t.call_sid)
     if t.completed:
         await voice.calls.fact(ref, t.transcription_sid, {"event": "transcription"}, text=t.text)
-    _log("transcription", ref, completed=t.completed)
+    _log("transcription", ref, stored=t.completed)
     return web.Response(status=204)
 
 

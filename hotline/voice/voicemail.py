@@ -13,9 +13,9 @@ same backoff) then:
    the configured API base, bounded by the longest recording allowed; a 404
    is retried (Twilio may not have finished writing it), like a 5xx;
 3. submits it as one message of the call's tip with the recording as a
-   secretstream attachment, and in the same transaction removes the fetch
-   job and adds the ``delete_recording`` job: Twilio's copy is deleted only
-   after ours is committed, and a crash anywhere leaves exactly one of the two.
+   secretstream attachment, and in the same transaction adds the
+   ``delete_recording`` job: Twilio's copy is deleted only after ours is
+   committed, and a crash cannot lose the deletion.
 """
 
 from __future__ import annotations
@@ -99,12 +99,12 @@ class Voicemails:
         meta = {"event": "voicemail", "recording_seconds": str(target.get("duration") or 0)}
         if target.get("lang"):
             meta["language"] = str(target["lang"])
-        job_id = int(row["id"])
         delete_target = self._jobs.wrap(DELETE_RECORDING, {"recording": sid})
         now = self._jobs.now()
 
         def with_message(conn: sqlite3.Connection, tip_id: TipId, message_id: MessageId) -> None:
-            conn.execute("DELETE FROM twilio_jobs WHERE id = ?", (job_id,))
+            # The fetch job itself is removed by the worker once this returns; a crash
+            # before that only re-runs it, and step 1 finds the voicemail stored.
             if self._delete:
                 TwilioJobs.insert(conn, kind=DELETE_RECORDING, tip_id=tip_id,
                                   message_id=message_id, group_key=group, target=delete_target,
