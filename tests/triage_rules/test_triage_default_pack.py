@@ -107,7 +107,7 @@ def test_every_default_rule_has_several_examples() -> None:
         ("i dont know where i am, they moved us", "en", Urgency.HIGH, "location.unknown.en"),
         ("we work 16 hours a day, 7 days a week", "en", Urgency.HIGH, "labour.forced.en"),
         ("I read a news article about trafficking", "en", Urgency.LOW, "context.media.en"),
-        ("my boss took my phone", "en", Urgency.NORMAL, "control.phone.en"),
+        ("my boss took my phone", "en", Urgency.HIGH, "control.phone.en"),
         ("Si no pago me van a matar", "es", Urgency.CRITICAL, "danger.kill_threat.es"),
         ("El patrón tiene un arma", "es", Urgency.CRITICAL, "danger.weapon.es"),
         ("Ayúdenme, estoy en peligro", "es", Urgency.CRITICAL, "danger.statement.es"),
@@ -125,7 +125,7 @@ def test_every_default_rule_has_several_examples() -> None:
         ("no sé dónde estoy, nos cambian de casa", "es", Urgency.HIGH, "location.unknown.es"),
         ("trabajamos 16 horas al día sin descanso", "es", Urgency.HIGH, "labour.forced.es"),
         ("Leí una noticia sobre la trata", "es", Urgency.LOW, "context.media.es"),
-        ("me quitaron el celular", "es", Urgency.NORMAL, "control.phone.es"),
+        ("me quitaron el celular", "es", Urgency.HIGH, "control.phone.es"),
     ],
 )
 def test_typical_texts(text: str, lang: str, urgency: Urgency, rule_id: str) -> None:
