@@ -148,6 +148,10 @@ class FakeTwilio:
     def fail_recording(self, recording_sid: str, *failures: Failure) -> None:
         self._recording_failures.setdefault(recording_sid, []).extend(failures)
 
+    def heal_recording(self, recording_sid: str) -> None:
+        """Drop the failures still scripted for a recording."""
+        self._recording_failures.pop(recording_sid, None)
+
     def recording_exists(self, recording_sid: str) -> bool:
         rec = self._recordings.get(recording_sid)
         return rec is not None and not rec.deleted
