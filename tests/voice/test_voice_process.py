@@ -54,7 +54,8 @@ class Served:
 
 
 @pytest.fixture
-async def served(tmp_path: Path, fake_twilio: FakeTwilio) -> AsyncIterator[tuple[TestInstance, ServerProcess, Served]]:
+async def served(tmp_path: Path, fake_twilio: FakeTwilio
+                 ) -> AsyncIterator[tuple[TestInstance, ServerProcess, Served]]:
     inst = make_instance(tmp_path)
     give_phones(inst, on_call=["alice"])
     configure_twilio(inst, fake_twilio, "400ms,400ms,400ms,400ms,400ms,400ms,400ms,400ms")
