@@ -1,4 +1,6 @@
-"""``hotline simulate sms DIR``: post a webhook to a running instance as Twilio would.
+"""``hotline simulate sms|voice DIR``: play Twilio's part against a running instance.
+
+``voice`` follows a whole call's TwiML (``hotline.voice.simulator``); ``sms``:
 
 It reads the instance's configuration (public URL, Twilio account SID and
 token, the hotline number, environment overrides included), builds the form
@@ -42,6 +44,24 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--server", help="where to post (default: the instance's public URL)")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_simulate_sms)
+    v = kinds.add_parser("voice", help="play Twilio's part in a phone call, following the TwiML")
+    v.add_argument("dir", help="the instance folder (for its public URL and Twilio credentials)")
+    v.add_argument("--from", dest="sender", required=True, help="the caller's number (E.164)")
+    v.add_argument("--lang", help="the language chosen at the language menu (default: the first)")
+    v.add_argument("--press", choices=["1", "2", "3"],
+                   help="the key at the main menu: 1 talk now, 2 leave a message, 3 danger "
+                        "(default: none, so the menu repeats, then records)")
+    v.add_argument("--dial", default="no-answer",
+                   choices=["completed", "no-answer", "busy", "failed"],
+                   help="how every advocate's phone answers (default: no-answer)")
+    v.add_argument("--talk-seconds", type=int, default=60, help="length of an answered call")
+    v.add_argument("--recording", metavar="FILE",
+                   help="the voicemail to leave; served on HOTLINE_TWILIO_API_BASE (local http)")
+    v.add_argument("--wait", type=float, default=30.0,
+                   help="seconds to wait for the instance to fetch and delete the recording")
+    v.add_argument("--server", help="where to post (default: the instance's public URL)")
+    v.add_argument("--json", action="store_true", help="print JSON")
+    v.set_defaults(func=cmd_simulate_voice)
 
 
 def incoming_form(*, account_sid: str, sender: str, to: str, body: str,
@@ -122,3 +142,38 @@ def _post(url: str, form: dict[str, str], signature: str) -> tuple[int, str]:
         raise ClientError(f"POST {url}: {e.code} {reason}") from None
     except (urllib.error.URLError, OSError) as e:
         raise ClientError(f"cannot reach {url}: {getattr(e, 'reason', e)}") from None
+
+
+def cmd_simulate_voice(args: argparse.Namespace) -> int:
+    from ..voice.simulator import CallScript, VoiceSimulator, recording_seconds
+
+    config = load_config(Path(args.dir))
+    simulator = VoiceSimulator(config, args.server)
+    languages = list(config["voice.languages"])
+    if args.lang is not None and args.lang not in languages:
+        raise UsageError(f"--lang must be one of {', '.join(languages)}")
+    data = None
+    seconds = 0
+    if args.recording:
+        path = Path(args.recording)
+        try:
+            data = path.read_bytes()
+        except OSError as e:
+            raise UsageError(f"{path}: {e.strerror}") from None
+        seconds = recording_seconds(data, path)
+    transcript = simulator.run(CallScript(
+        sender=args.sender, lang=args.lang or languages[0], press=args.press, dial=args.dial,
+        talk_seconds=args.talk_seconds, recording=data, recording_seconds=seconds,
+        wait=args.wait))
+    if args.json:
+        print_json({"call_sid": simulator.call_sid, "steps": transcript.steps})
+        return 0
+    print(f"Call {simulator.call_sid}")
+    for step in transcript.steps:
+        kind = step.pop("step")
+        if kind == "heard":
+            for text in step["said"]:
+                print(f"  heard: {text}")
+        else:
+            print(f"  {kind}: " + ", ".join(f"{k}={v}" for k, v in step.items()))
+    return 0

@@ -1,0 +1,270 @@
+"""``hotline simulate voice``: play Twilio's part in a phone call against a running instance.
+
+It posts the incoming-call webhook with the fields Twilio sends, signed with
+twilio's ``RequestValidator`` over the instance's public URL, then follows the
+TwiML it gets back the way Twilio would: a ``<Gather>`` is answered with the
+caller's key (the language's key at the language menu, ``--press`` at the
+main menu) or, with none, the verb after it; a ``<Dial>`` gets ``--dial`` as
+every advocate's outcome; a ``<Record>`` gets ``--recording``; a
+``<Hangup>`` (or the end of the document) ends the call with the status
+callback. With ``--recording``, it also stands in for Twilio's REST API on
+the instance's ``HOTLINE_TWILIO_API_BASE`` (which must then be a local
+``http://`` URL), serves the file to the instance's fetch, and waits until
+the instance has deleted it: the whole voicemail path, end to end.
+"""
+
+from __future__ import annotations
+
+import base64
+import secrets
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+import wave
+import xml.etree.ElementTree as ET
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any, Final
+
+from twilio.request_validator import RequestValidator
+
+from ..config import Config
+from ..errors import ClientError, UsageError
+
+API_VERSION: Final = "2010-04-01"
+MAX_STEPS: Final = 20
+
+
+@dataclass(frozen=True)
+class CallScript:
+    """What the simulated caller does."""
+
+    sender: str
+    lang: str | None
+    press: str | None
+    dial: str
+    talk_seconds: int
+    recording: bytes | None
+    recording_seconds: int
+    wait: float
+
+
+@dataclass
+class Transcript:
+    steps: list[dict[str, Any]] = field(default_factory=list)
+
+    def add(self, **kw: Any) -> None:
+        self.steps.append(kw)
+
+
+def recording_seconds(data: bytes, path: Path) -> int:
+    """The length of a WAV file (or a size-based guess for anything else)."""
+    try:
+        with wave.open(str(path)) as w:
+            return max(1, round(w.getnframes() / w.getframerate()))
+    except (wave.Error, EOFError, OSError):
+        return max(1, len(data) // 16000)
+
+
+class _RecordingStandIn:
+    """Twilio's REST API for one recording: GET (Basic auth) and DELETE, on 127.0.0.1."""
+
+    def __init__(self, api_base: str, account_sid: str, token: str, recording_sid: str,
+                 data: bytes) -> None:
+        parts = urllib.parse.urlsplit(api_base)
+        if parts.scheme != "http" or parts.hostname not in ("127.0.0.1", "localhost"):
+            raise UsageError("--recording needs HOTLINE_TWILIO_API_BASE to be a local http:// URL "
+                             "(e.g. http://127.0.0.1:8099) that the simulator can serve")
+        self.fetched = self.deleted = False
+        path = f"/{API_VERSION}/Accounts/{account_sid}/Recordings/{recording_sid}"
+        auth = "Basic " + base64.b64encode(f"{account_sid}:{token}".encode()).decode()
+        stand_in = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:  # quiet: no request lines on stderr
+                pass
+
+            def _answer(self, status: int, body: bytes = b"", ctype: str = "application/json"
+                        ) -> None:
+                self.send_response(status)
+                self.send_header("Content-Type", ctype)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def do_GET(self) -> None:
+                if self.headers.get("Authorization") != auth:
+                    return self._answer(401, b'{"code": 20003, "status": 401}')
+                if stand_in.deleted or self.path not in (path, path + ".wav", path + ".mp3"):
+                    return self._answer(404, b'{"code": 20404, "status": 404}')
+                stand_in.fetched = True
+                return self._answer(200, data, "audio/x-wav")
+
+            def do_DELETE(self) -> None:
+                if self.headers.get("Authorization") != auth or self.path != path + ".json":
+                    return self._answer(404, b'{"code": 20404, "status": 404}')
+                stand_in.deleted = True
+                return self._answer(204)
+
+        try:
+            self.server = ThreadingHTTPServer((parts.hostname or "127.0.0.1", parts.port or 80),
+                                              Handler)
+        except OSError as e:
+            raise ClientError(f"cannot serve the recording on {api_base}: {e.strerror} "
+                              "(is something else listening there?)") from None
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class VoiceSimulator:
+    def __init__(self, config: Config, server: str | None,
+                 post: Callable[[str, dict[str, str], str], tuple[int, str]] | None = None) -> None:
+        if not config.twilio_enabled:
+            raise UsageError("Twilio is not configured for this instance: set "
+                             "HOTLINE_TWILIO_ACCOUNT_SID and HOTLINE_TWILIO_AUTH_TOKEN")
+        self.config = config
+        self.public = str(config["service.public_url"]).rstrip("/")
+        self.server = (server or self.public).rstrip("/")
+        self.account = str(config["twilio.account_sid"])
+        self.token = str(config["twilio.auth_token"])
+        self.number = str(config["twilio.number"]) or "+15005550006"
+        self._post = post or _post
+        self.call_sid = "CA" + secrets.token_hex(16)
+
+    def _params(self, sender: str, status: str) -> dict[str, str]:
+        return {"AccountSid": self.account, "ApiVersion": API_VERSION, "CallSid": self.call_sid,
+                "CallStatus": status, "Called": self.number, "Caller": sender,
+                "Direction": "inbound", "From": sender, "To": self.number, "FromCity": "",
+                "FromState": "", "FromZip": "", "FromCountry": "", "ToCity": "", "ToState": "",
+                "ToZip": "", "ToCountry": ""}
+
+    def _send(self, url: str, form: dict[str, str]) -> tuple[int, str]:
+        if not url.startswith(self.public):
+            raise ClientError("the TwiML names a URL outside the instance's public URL")
+        signature = RequestValidator(self.token).compute_signature(url, form)
+        return self._post(self.server + url[len(self.public):], form, signature)
+
+    def run(self, script: CallScript) -> Transcript:
+        out = Transcript()
+        recording_sid = "RE" + secrets.token_hex(16)
+        stand_in = (_RecordingStandIn(str(self.config["twilio.api_base"]), self.account,
+                                      self.token, recording_sid, script.recording)
+                    if script.recording is not None else None)
+        try:
+            self._call(script, out, recording_sid, stand_in)
+        finally:
+            if stand_in is not None:
+                stand_in.close()
+        return out
+
+    def _call(self, script: CallScript, out: Transcript, recording_sid: str,
+              stand_in: _RecordingStandIn | None) -> None:
+        status, twiml = self._send(self.public + "/twilio/voice", self._params(script.sender, "ringing"))
+        languages = list(self.config["voice.languages"])
+        lang_key = str(languages.index(script.lang) + 1) if script.lang in languages else None
+        for _ in range(MAX_STEPS):
+            root = _parse(twiml)
+            out.add(step="heard", said=[s.text or "" for s in root.iter("Say")])
+            verbs = [e.tag for e in root]
+            params = self._params(script.sender, "in-progress")
+            if "Gather" in verbs:
+                gather = root.find("Gather")
+                assert gather is not None
+                action = gather.get("action", "")
+                key = lang_key if "/language" in action else script.press
+                if key:
+                    out.add(step="pressed", key=key)
+                    status, twiml = self._send(action, {**params, "Digits": key})
+                    lang_key = lang_key if "/language" not in action else None
+                    script = script if "/language" in action else _pressed(script)
+                else:
+                    out.add(step="silence")
+                    redirect = root.find("Redirect")
+                    if redirect is None or not redirect.text:
+                        break
+                    status, twiml = self._send(redirect.text, params)
+                continue
+            if "Dial" in verbs:
+                dial = root.find("Dial")
+                assert dial is not None
+                number = dial.find("Number")
+                out.add(step="dialled", caller_id=dial.get("callerId"),
+                        outcome=script.dial, to=number.text if number is not None else dial.text)
+                form = {**params, "DialCallStatus": script.dial,
+                        "DialCallSid": "CA" + secrets.token_hex(16)}
+                if script.dial == "completed":
+                    form["DialCallDuration"] = str(script.talk_seconds)
+                status, twiml = self._send(dial.get("action", ""), form)
+                continue
+            if "Record" in verbs:
+                record = root.find("Record")
+                assert record is not None
+                twiml = self._record(record, params, script, recording_sid, stand_in, out)
+                if twiml is None:
+                    break
+                continue
+            break
+        self._send(self.public + "/twilio/voice/status",
+                   {**self._params(script.sender, "completed"), "CallDuration": "60"})
+        out.add(step="hung_up", status=status)
+
+    def _record(self, record: ET.Element, params: dict[str, str], script: CallScript,
+                recording_sid: str, stand_in: _RecordingStandIn | None, out: Transcript
+                ) -> str | None:
+        if stand_in is None or script.recording is None:
+            out.add(step="no_message")
+            return None
+        url = f"https://api.twilio.com/{API_VERSION}/Accounts/{self.account}/Recordings/{recording_sid}"
+        fields = {"RecordingUrl": url, "RecordingSid": recording_sid,
+                  "RecordingDuration": str(script.recording_seconds)}
+        _, twiml = self._send(record.get("action", ""), {**params, **fields, "Digits": "#"})
+        callback = record.get("recordingStatusCallback")
+        if callback:
+            self._send(callback, {"AccountSid": self.account, "CallSid": self.call_sid,
+                                  **fields, "RecordingStatus": "completed",
+                                  "RecordingChannels": "1", "RecordingSource": "RecordVerb",
+                                  "ErrorCode": "0"})
+        deadline = time.monotonic() + script.wait
+        while time.monotonic() < deadline and not (stand_in.fetched and stand_in.deleted):
+            time.sleep(0.05)
+        out.add(step="recorded", recording_sid=recording_sid, fetched=stand_in.fetched,
+                deleted_at_twilio=stand_in.deleted)
+        return twiml
+
+
+def _pressed(script: CallScript) -> CallScript:
+    """After the main menu the caller presses nothing more."""
+    return CallScript(script.sender, script.lang, None, script.dial, script.talk_seconds,
+                      script.recording, script.recording_seconds, script.wait)
+
+
+def _parse(twiml: str) -> ET.Element:
+    try:
+        root = ET.fromstring(twiml)  # noqa: S314 - the instance's own answer, no entities
+    except ET.ParseError:
+        raise ClientError("the server did not answer with TwiML") from None
+    if root.tag != "Response":
+        raise ClientError("the server did not answer with TwiML")
+    return root
+
+
+def _post(url: str, form: dict[str, str], signature: str) -> tuple[int, str]:
+    data = urllib.parse.urlencode(form).encode()
+    req = urllib.request.Request(url, data=data, method="POST", headers={  # noqa: S310 - operator's URL
+        "Content-Type": "application/x-www-form-urlencoded", "X-Twilio-Signature": signature,
+        "User-Agent": "TwilioProxy/1.1 (hotline simulate)"})
+    try:
+        with urllib.request.urlopen(req, timeout=30) as r:  # noqa: S310
+            return int(r.status), r.read().decode()
+    except urllib.error.HTTPError as e:
+        raise ClientError(f"POST {url}: {e.code} {e.read().decode(errors='replace')[:200]}") from None
+    except (urllib.error.URLError, OSError) as e:
+        raise ClientError(f"cannot reach {url}: {getattr(e, 'reason', e)}") from None
