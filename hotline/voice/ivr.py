@@ -25,7 +25,7 @@ from urllib.parse import urlencode
 from twilio.twiml.voice_response import VoiceResponse
 
 from ..domain import Urgency
-from .settings import prompt_key
+from .settings import LANGUAGES, PROMPT_NAMES, prompt_key
 
 INCOMING: Final = "/twilio/voice"
 LANGUAGE: Final = "/twilio/voice/language"
@@ -77,7 +77,6 @@ class Ivr:
     @classmethod
     def from_config(cls, c: Mapping[str, Any] | Any) -> Ivr:
         langs = tuple(c["voice.languages"])
-        from .settings import LANGUAGES, PROMPT_NAMES
         prompts = {prompt_key(n, lang): str(c[prompt_key(n, lang)])
                    for lang in LANGUAGES for n in PROMPT_NAMES}
         return cls(str(c["service.public_url"]), str(c["twilio.number"]),

@@ -18,7 +18,7 @@ from ..errors import BadRequest, Conflict, ServiceUnavailable
 from ..logging import get_logger
 from ..twilio.runtime import TwilioServices
 from ..twilio.webhook import verified_form
-from . import ivr as I
+from . import ivr as tree
 from .calls import CallRef
 from .forms import (
     CALL_ENDED,
@@ -37,14 +37,14 @@ NOT_CONFIGURED = ("Twilio is not configured: set HOTLINE_TWILIO_ACCOUNT_SID and 
 
 
 def add_routes(app: web.Application) -> None:
-    app.router.add_post(I.INCOMING, incoming)
-    app.router.add_post(I.LANGUAGE, language)
-    app.router.add_post(I.MENU, menu)
-    app.router.add_post(I.DIAL, dial)
-    app.router.add_post(I.RECORDED, recorded)
-    app.router.add_post(I.RECORDING_STATUS, recording_status)
-    app.router.add_post(I.TRANSCRIPTION, transcription)
-    app.router.add_post(I.STATUS, call_status)
+    app.router.add_post(tree.INCOMING, incoming)
+    app.router.add_post(tree.LANGUAGE, language)
+    app.router.add_post(tree.MENU, menu)
+    app.router.add_post(tree.DIAL, dial)
+    app.router.add_post(tree.RECORDED, recorded)
+    app.router.add_post(tree.RECORDING_STATUS, recording_status)
+    app.router.add_post(tree.TRANSCRIPTION, transcription)
+    app.router.add_post(tree.STATUS, call_status)
 
 
 async def _verified(request: web.Request) -> tuple[VoiceRuntime, MultiDictProxy[str]]:
@@ -75,19 +75,19 @@ async def incoming(request: web.Request) -> web.Response:
     return _twiml(voice.ivr.welcome())
 
 
-async def _choose(voice: VoiceRuntime, ref: CallRef, call_sid: str, step: I.Step,
+async def _choose(voice: VoiceRuntime, ref: CallRef, call_sid: str, step: tree.Step,
                   attempt: int) -> web.Response:
     """Record the menu choice (sealed), then ring the advocates or record a message."""
     assert step.choice is not None
-    order = await voice.ring_order() if step.choice in (I.TALK, I.DANGER) else []
+    order = await voice.ring_order() if step.choice in (tree.TALK, tree.DANGER) else []
     meta = {"event": "choice", "choice": step.choice, "language": step.lang,
             "menu_attempts": str(attempt)}
-    if step.choice in (I.TALK, I.DANGER):
+    if step.choice in (tree.TALK, tree.DANGER):
         meta["advocates_to_ring"] = str(len(order))
     await voice.calls.fact(ref, f"{call_sid}/choice", meta,
-                           urgency_floor=I.URGENCY_OF[step.choice])
+                           urgency_floor=tree.URGENCY_OF[step.choice])
     _log("choice", ref)
-    if step.choice in (I.TALK, I.DANGER):
+    if step.choice in (tree.TALK, tree.DANGER):
         return _twiml(voice.ivr.ring(step.lang, step.choice, [r.advocate_id for r in order], 0,
                                      order[0] if order else None, first=True))
     return _twiml(step.twiml)
@@ -120,7 +120,7 @@ async def dial(request: web.Request) -> web.Response:
     voice, form = await _verified(request)
     call, result = parse_call(form), parse_dial(form)
     q = parse_step(request.query, voice.ivr.languages)
-    if not q.order or q.choice not in (I.TALK, I.DANGER):
+    if not q.order or q.choice not in (tree.TALK, tree.DANGER):
         raise BadRequest("the dial step has no order or choice")
     lang = q.lang or voice.ivr.default_lang
     ref = await voice.calls.started(call)
@@ -132,7 +132,7 @@ async def dial(request: web.Request) -> web.Response:
         meta["talk_seconds"] = str(result.duration)
     await voice.calls.fact(ref, f"{call.call_sid}/dial/{q.index}", meta)
     _log("dial", ref)
-    if result.answered:
+    if result.answered or result.status == "canceled":  # talked, or the caller hung up
         return _twiml(voice.ivr.hangup())
     for index in range(q.index + 1, len(q.order)):
         who = await voice.ringable(q.order[index])

@@ -65,7 +65,7 @@ def recording_seconds(data: bytes, path: Path) -> int:
     """The length of a WAV file (or a size-based guess for anything else)."""
     try:
         with wave.open(str(path)) as w:
-            return max(1, round(w.getnframes() / w.getframerate()))
+            return max(1, round(int(w.getnframes()) / int(w.getframerate())))
     except (wave.Error, EOFError, OSError):
         return max(1, len(data) // 16000)
 
@@ -207,9 +207,10 @@ class VoiceSimulator:
             if "Record" in verbs:
                 record = root.find("Record")
                 assert record is not None
-                twiml = self._record(record, params, script, recording_sid, stand_in, out)
-                if twiml is None:
+                after = self._record(record, params, script, recording_sid, stand_in, out)
+                if after is None:
                     break
+                twiml = after
                 continue
             break
         self._send(self.public + "/twilio/voice/status",

@@ -98,3 +98,11 @@ async def test_a_forged_dial_step_is_refused(voice: SmsLive) -> None:
         assert status == 400 and "step" in body, (bad, body)
     status, body = await call.post(action, {**call.params(), "DialCallStatus": "maybe"})  # type: ignore[arg-type]
     assert status == 400 and "DialCallStatus" in body
+
+
+async def test_a_caller_who_hangs_up_while_it_rings_is_not_kept_ringing(voice: SmsLive) -> None:
+    call = await _pressed_1(voice)
+    t = await call.dial_result("canceled")
+    assert t.verbs() == ["Hangup"]
+    _, msgs = await messages_of_only_tip(voice)
+    assert msgs[-1]["meta"]["outcome"] == "canceled" and msgs[-1]["meta"]["answered"] == "no"
