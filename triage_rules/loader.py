@@ -698,7 +698,8 @@ class _RuleReader:
                     reach = None
                     if not (item.a_patterns or item.b_patterns):
                         reach = compile_reach(item.a, item.b, item.within)
-                    matchers.append(NearMatcher(a, b, item.within, reach))
+                    single = all(len(term.split()) == 1 for term in (*item.a, *item.b))
+                    matchers.append(NearMatcher(a, b, item.within, reach, single))
             for these, need in ((all_groups, len(all_groups)), (any_groups, at_least)):
                 compiled = [compile_terms(group.phrases, group.patterns) for group in these]
                 regexes = [regex for regex in compiled if regex is not None]

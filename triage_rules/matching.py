@@ -353,12 +353,21 @@ def _survives(regex: Regex, doc: Doc, negation: Negation | None, limit: int) -> 
 class NearMatcher:
     """Hits where a term of side A is within ``within`` words of a term of side B."""
 
-    __slots__ = ("_a", "_b", "_reach", "_within")
+    __slots__ = ("_a", "_b", "_reach", "_single_words", "_within")
 
-    def __init__(self, a: Regex, b: Regex, within: int, reach: Regex | None = None) -> None:
+    def __init__(
+        self, a: Regex, b: Regex, within: int, reach: Regex | None = None, single_words: bool = False
+    ) -> None:
         """``reach``: ``compile_reach``'s expression, when the sides allow one; a text it
-        matches nowhere has no hit, so neither side is searched."""
+        matches nowhere has no hit, so neither side is searched.
+
+        ``single_words``: every term of both sides is one word (and ``reach`` is
+        given). Then no occurrence of a side hides another, so a match of
+        ``reach`` among the first ``MAX_TERMS`` words is a hit: ``fires``
+        needs no other search.
+        """
         self._a, self._b, self._within, self._reach = a, b, within, reach
+        self._single_words = single_words and reach is not None
 
     def _out_of_reach(self, doc: Doc) -> bool:
         reach = self._reach
@@ -414,9 +423,16 @@ class NearMatcher:
         """
         if negation is not None:
             return any(not negation.negates(doc, spans) for spans in self.hits(doc))
-        if self._out_of_reach(doc):
-            return False
         data = doc.data
+        reach = self._reach
+        if reach is not None:
+            found, end = reach.find(data, 0, len(data))[0]
+            if found < 0:
+                return False
+            # both terms end in the first MAX_TERMS words: each is among its side's
+            # first MAX_TERMS hits, which are all its occurrences there
+            if self._single_words and data.count(_SPACE_BYTE, 0, end) < MAX_TERMS:
+                return True
         size = len(data)
         within = self._within
         finds = (self._a.find, self._b.find)

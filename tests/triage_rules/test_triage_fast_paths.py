@@ -429,6 +429,14 @@ score = 1
 [rule.examples]
 match = ["they took my passport boss"]
 no_match = ["not they took boss", "they took no one boss"]
+
+[[rule]]
+id = "near.reach.words"
+near = { a = ["code", "papers", "x"], b = ["urgent", "keeps", "gun"], within = 2 }
+score = 1
+[rule.examples]
+match = ["code x urgent", "keeps papers"]
+no_match = ["code y y urgent"]
 """
 
 custom_text = st.lists(
@@ -523,6 +531,12 @@ def test_proximity_of_disjoint_phrases_is_screened_by_one_expression(custom: Rul
     assert reach("near.reach.negated") == [True]
     assert reach("near.and.cues") == [False, True]  # b_patterns; then two phrase sides
     assert reach("near.wide") == [False, False]  # "a" on both sides; b_patterns
+    single = [m._single_words for m in custom.rule("near.reach.words").matchers if isinstance(m, NearMatcher)]
+    assert single == [True]
+    assert [m._single_words for m in custom.rule("near.reach").matchers if isinstance(m, NearMatcher)] == [
+        False,
+        True,
+    ]
 
 
 @pytest.mark.parametrize(
@@ -538,6 +552,18 @@ def test_proximity_of_disjoint_phrases_is_screened_by_one_expression(custom: Rul
         "they took no one never boss",
         "they took not x boss, they took one never boss",
         "papers. keeps",
+        "code " * 300 + "urgent",
+        "code " * 254 + "urgent",
+        "code " * 255 + "urgent",
+        "code " * 256 + "urgent",
+        "papers " * 257 + "keeps",
+        "papers " * 258 + "keeps",  # the 257th and 258th "papers" are past the proximity limit
+        "papers " * 259 + "keeps",
+        "urgent " * 300 + "papers",
+        "x " * 255 + "gun",
+        "a " * 253 + "code a urgent",
+        "a " * 254 + "code a urgent",
+        "a " * 255 + "code a urgent",
     ],
 )
 def test_evaluate_matches_the_reference_where_reach_and_last_cue_words_decide(
