@@ -184,7 +184,9 @@ async def call_status(request: web.Request) -> web.Response:
     """The number's call status callback: how and after how long the call ended."""
     voice, form = await _verified(request)
     end = parse_call_status(form)
-    if end.status not in CALL_ENDED:
+    # Only calls to the hotline are reports; a status of a call we placed (a page,
+    # an advocate's leg of a <Dial>) is not a caller's.
+    if end.status not in CALL_ENDED or form.get("Direction", "inbound") != "inbound":
         return web.Response(status=204)
     ref = await voice.calls.started(parse_call(form))
     meta = {"event": "call_end", "status": end.status}

@@ -162,3 +162,13 @@ async def test_withheld_numbers_are_not_threaded_together(voice: SmsLive) -> Non
     for tip in await asyncio.to_thread(client.inbox):
         [m] = (await asyncio.to_thread(client.read, tip["id"])).messages
         assert m["sender"] is None and m["meta"]["caller_id"] == "withheld"
+
+
+async def test_status_of_calls_we_placed_is_not_a_report(voice: SmsLive) -> None:
+    call = TwilioCall(voice)
+    form = {**call.params("completed"), "Direction": "outbound-api", "CallDuration": "20"}
+    status, _ = await call.post(voice.public_url + "/twilio/voice/status", form)
+    assert status == 204 and voice.count("tips") == 0
+    status, _ = await call.post(voice.public_url + "/twilio/voice/status",
+                                {**call.params("ringing")})
+    assert status == 204 and voice.count("tips") == 0  # not ended yet: nothing to say
