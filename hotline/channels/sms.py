@@ -30,7 +30,7 @@ from twilio.twiml.messaging_response import MessagingResponse
 
 from ..app import SERVICES
 from ..domain import Channel, TipId
-from ..errors import BadRequest, Forbidden, PayloadTooLarge, ServiceUnavailable, UnsupportedMediaType
+from ..errors import BadRequest, ServiceUnavailable
 from ..intake import Inbound, InboundAttachment
 from ..logging import get_logger
 from ..paging.acknowledge import ack_by_sms
@@ -39,14 +39,11 @@ from ..twilio.jobs import MediaOutcome, attachment_name
 from ..twilio.runtime import STATUS_CALLBACK_PATH, TwilioServices
 from ..twilio.texts import Keyword, detect_language, keyword_of, language_keyword
 from ..twilio.webhook import (
-    SIGNATURE_HEADER,
     IncomingMessage,
     is_sid,
-    parse_form,
     parse_incoming,
-    signature_is_valid,
-    webhook_url,
 )
+from ..twilio.webhook import verified_form as webhook_verified_form
 
 MAX_WEBHOOK_BYTES = 64 * 1024  # Twilio's forms are a few KB (1,600-char body, 10 media URLs)
 NOT_CONFIGURED = ("Twilio is not configured: set HOTLINE_TWILIO_ACCOUNT_SID and "
@@ -64,36 +61,11 @@ def _twilio(s: Services) -> TwilioServices:
     return s.twilio
 
 
-async def _read_bounded(request: web.Request) -> bytes:
-    if (request.content_length or 0) > MAX_WEBHOOK_BYTES:
-        raise PayloadTooLarge()
-    body = bytearray()
-    while chunk := await request.content.read(16384):
-        body += chunk
-        if len(body) > MAX_WEBHOOK_BYTES:
-            raise PayloadTooLarge()
-    return bytes(body)
-
-
-def _refuse(request: web.Request, reason: str, message: str) -> Forbidden:
-    get_logger("hotline.sms").warning("twilio.refused", route=request.path, reason=reason)
-    return Forbidden(message)
-
-
 async def verified_form(request: web.Request, s: Services, tw: TwilioServices) -> MultiDictProxy[str]:
-    """The webhook's form, only if Twilio signed it for our account."""
-    signature = request.headers.get(SIGNATURE_HEADER)
-    if not signature:
-        raise _refuse(request, "missing_signature", "the request is not signed by Twilio")
-    if request.content_type != "application/x-www-form-urlencoded":
-        raise UnsupportedMediaType("send application/x-www-form-urlencoded")
-    form = parse_form(await _read_bounded(request))
-    url = webhook_url(s.config["service.public_url"], request.raw_path)
-    if not signature_is_valid(tw.auth_token, url, form, signature):
-        raise _refuse(request, "bad_signature", "the Twilio signature is not valid")
-    if form.get("AccountSid") != tw.account_sid:
-        raise _refuse(request, "wrong_account", "the request is for another Twilio account")
-    return form
+    """The webhook's form, only if Twilio signed it for our account (one check for every webhook)."""
+    return await webhook_verified_form(request, public_url=s.config["service.public_url"],
+                                       auth_token=tw.auth_token, account_sid=tw.account_sid,
+                                       logger="hotline.sms")
 
 
 @functools.lru_cache(maxsize=16)

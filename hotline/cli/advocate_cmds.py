@@ -107,6 +107,8 @@ def _print_tip(t: dict[str, Any]) -> None:
             print(f"  (cannot open: {m['error']})")
             continue
         print("  " + (m["body"] or "").replace("\n", "\n  "))
+        if m.get("meta"):  # e.g. a call's menu choices and outcome, which has no text body
+            print("  meta: " + ", ".join(f"{k}={v}" for k, v in sorted(m["meta"].items())))
         for a in m["attachments"]:
             saved = f" -> {a['saved_to']}" if a.get("saved_to") else ""
             print(f"  attachment: {a['name']} ({a['content_type']}, {a['size']} bytes){saved}")
