@@ -156,7 +156,14 @@ async def verified_form(request: web.Request, *, public_url: str, auth_token: st
     log = get_logger(logger)
 
     def refuse(reason: str, message: str) -> Forbidden:
+        from ..app import SERVICES  # here, not at import: the app imports the channels
+
         log.warning("twilio.refused", route=request.path, reason=reason)
+        services = request.app.get(SERVICES)
+        if services is not None:  # a route, never the (forged) path a request made up
+            route = request.match_info.route.resource
+            endpoint = route.canonical if route is not None else "unmatched"
+            services.metrics.webhook_signature_failures.labels(endpoint).inc()
         return Forbidden(message)
 
     signature = request.headers.get(SIGNATURE_HEADER)

@@ -274,3 +274,19 @@ async def test_hotline_ack_takes_the_reference_the_page_carries(
         bad = await asyncio.to_thread(run_cli, "ack", "ZZZ-ZZZ", "--server", live.url, "--key", key,
                                       check=False)
         assert bad.returncode != 0 and "no tip with reference ZZZ-ZZZ" in bad.stderr
+
+
+async def test_bad_signatures_are_counted_by_route_not_by_request(
+        tmp_path: Path, fake_twilio: FakeTwilio) -> None:
+    inst = _instance(tmp_path)
+    async with sms_server(tmp_path, fake_twilio, instance=inst, **FAST) as live:
+        status, _ = await live.text("hello", signature="forged")
+        assert status == 403
+        status, _ = await signed_post(live.session, server=live.url, path="/twilio/page/99/ack",
+                                      public_url=live.public_url, auth_token="x" * 32,
+                                      form={"AccountSid": fake_twilio.account_sid, "Digits": "1"})
+        assert status == 403
+        async with live.session.get(live.url + "/metrics") as r:
+            text = await r.text()
+        assert 'hotline_webhook_signature_failures_total{endpoint="/twilio/sms"} 1.0' in text
+        assert 'endpoint="/twilio/page/{outbox}/ack"' in text and "/99/" not in text
