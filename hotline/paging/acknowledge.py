@@ -15,7 +15,7 @@ from ..ops.metrics import Metrics
 from ..store import Database
 from .ack import record_ack
 
-_CODE_REPLY = re.compile(r"\s*(?:ack\s*)?(\d{4})\s*[.!]?\s*", re.IGNORECASE)
+_CODE_REPLY = re.compile(r"\s*(?:ack\s*)?(\d{4}|\d{6})\s*[.!]?\s*", re.IGNORECASE)
 
 
 def code_in(body: str) -> str | None:

@@ -31,12 +31,17 @@ CODE_DIGITS = 4
 
 
 def _new_code(conn: sqlite3.Connection) -> str:
-    """A short number an advocate can text back, unique among open escalations."""
-    taken = {r[0] for r in conn.execute("SELECT code FROM escalations WHERE status = 'open'")}
-    for _ in range(100):
-        code = f"{secrets.randbelow(10 ** CODE_DIGITS):0{CODE_DIGITS}d}"
-        if code not in taken:
-            return code
+    """A short number an advocate can text back, unique among open escalations.
+
+    Probed through the partial unique index, so the cost does not grow with the
+    number of open escalations; four digits while they are plentiful, six after.
+    """
+    for digits, tries in ((CODE_DIGITS, 20), (6, 50)):
+        for _ in range(tries):
+            code = f"{secrets.randbelow(10 ** digits):0{digits}d}"
+            if conn.execute("SELECT 1 FROM escalations WHERE code = ? AND status = 'open'",
+                            (code,)).fetchone() is None:
+                return code
     raise RuntimeError("no free page code: too many open escalations")
 
 
