@@ -46,7 +46,7 @@ class PageWorker:
         self._metrics, self._clock = metrics, clock
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
-        self._inflight: dict[int, asyncio.Task[None]] = {}
+        self._inflight: dict[int, asyncio.Task[bool]] = {}
         self._slots = asyncio.Semaphore(MAX_PARALLEL)
         self._log = get_logger("hotline.paging")
 
@@ -146,20 +146,24 @@ class PageWorker:
         return max(0.0, wait)
 
     def _done(self, outbox_id: int) -> None:
-        self._inflight.pop(outbox_id, None)
-        self._wake.set()
+        """A delivery ended. Only one that left work behind (a retry, a fallback) wakes the loop:
+        under load, a turn per sent page would cost four reads each."""
+        task = self._inflight.pop(outbox_id, None)
+        if task is not None and not task.cancelled() and task.exception() is None and task.result():
+            self._wake.set()
 
-    async def _deliver(self, directory: Directory, row: sqlite3.Row) -> None:
+    async def _deliver(self, directory: Directory, row: sqlite3.Row) -> bool:
+        """Deliver one page; True if it is still pending (a retry or the next notifier is due)."""
         async with self._slots:
-            await self._deliver_one(directory, row)
+            return await self._deliver_one(directory, row)
 
-    async def _deliver_one(self, directory: Directory, row: sqlite3.Row) -> None:
+    async def _deliver_one(self, directory: Directory, row: sqlite3.Row) -> bool:
         outbox_id, index, attempt = row["id"], row["notifier_index"], row["attempt"]
         person = directory.by_id.get(row["advocate_id"])
         chain = person.chain() if person is not None else ()
         if index >= len(chain):
             await self._give_up(outbox_id, "no notifier left" if person else "advocate removed")
-            return
+            return False
         kind, target = chain[index]
         plan, _ = load_escalation((row["plan"], 0))
         page = Page(plan.tip_ref, plan.channel, plan.urgency, plan.started_at, row["level"])
@@ -170,12 +174,10 @@ class PageWorker:
                 raise DeliveryFailed(f"no {kind} notifier", permanent=True)
             await notifier.send(notice, target)
         except DeliveryFailed as failure:
-            await self._failed(row, kind, failure, len(chain))
-            return
+            return await self._failed(row, kind, failure, len(chain))
         except Exception:  # a notifier bug is a failed attempt, never a lost page
             self._log.error("page.notifier_crashed", notifier=kind, exc_info=True)
-            await self._failed(row, kind, DeliveryFailed("internal error"), len(chain))
-            return
+            return await self._failed(row, kind, DeliveryFailed("internal error"), len(chain))
         now = self._clock()
         await self._db.write(lambda conn: conn.execute(
             "UPDATE page_outbox SET status = CASE status WHEN 'pending' THEN 'sent' ELSE status END,"
@@ -185,9 +187,10 @@ class PageWorker:
             self._metrics.pages_sent.labels(kind).inc()
         self._log.info("page.sent", outbox=outbox_id, notifier=kind, level=row["level"],
                        attempts=attempt + 1)
+        return False
 
     async def _failed(self, row: sqlite3.Row, kind: str, failure: DeliveryFailed,
-                      chain_length: int) -> None:
+                      chain_length: int) -> bool:
         if self._metrics is not None:
             self._metrics.pages_failed.labels(kind).inc()
         now = time.time()
@@ -201,11 +204,12 @@ class PageWorker:
                           stage="fallback" if index != row["notifier_index"] else "retry")
         if index >= chain_length:
             await self._give_up(row["id"], failure.reason)
-            return
+            return False
         await self._db.write(lambda conn: conn.execute(
             "UPDATE page_outbox SET notifier_index = ?, attempt = ?, next_attempt = ?,"
             " last_error = ? WHERE id = ? AND status = 'pending'",
             (index, attempt, at, f"{kind}: {failure.reason}", row["id"])))
+        return True
 
     async def _give_up(self, outbox_id: int, reason: str) -> None:
         self._log.error("page.failed", outbox=outbox_id, reason=reason)
