@@ -3,18 +3,25 @@
 Both run ``record_ack`` in one transaction and count it; neither ever becomes
 a tip. An SMS reply counts only when it comes from the phone number of an
 active advocate who was paged for that escalation and carries its open code,
-so a reporter texting four digits is still just a reporter.
+so a reporter texting four digits is still just a reporter. Caller ID can be
+spoofed, so wrong codes are counted (in the audit log) per advocate: after
+five in an hour, SMS acknowledgement stops for that number and says where else
+to acknowledge.
 """
 
 from __future__ import annotations
 
 import re
 import sqlite3
+from datetime import UTC, datetime, timedelta
 
 from ..ops.metrics import Metrics
 from ..store import Database
+from ..store import queries as q
 from .ack import record_ack
 
+WRONG_CODE_LIMIT = 5  # wrong codes per advocate number…
+WRONG_CODE_WINDOW = 3600  # …per hour, before SMS acknowledgement stops for that number
 _CODE_REPLY = re.compile(r"\s*(?:ack\s*)?(\d{4}|\d{6})\s*[.!]?\s*", re.IGNORECASE)
 
 
@@ -44,11 +51,20 @@ async def ack_by_sms(db: Database, metrics: Metrics | None, phone: str, body: st
     advocate = await advocate_by_phone(db, phone)
     if advocate is None:
         return None
+    since = q.utc_now_text(datetime.now(UTC) - timedelta(seconds=WRONG_CODE_WINDOW))
+    refused = await db.fetchone(
+        "SELECT COUNT(*) FROM audit WHERE actor = ? AND action = 'page.sms_ack_refused' AND at > ?",
+        (advocate["fingerprint"], since))
+    if refused is not None and refused[0] >= WRONG_CODE_LIMIT:
+        # Caller ID can be spoofed: a stream of guesses "from" an advocate must not
+        # find the code that silences a page.
+        return "Too many wrong codes. Acknowledge in the console or with 'hotline ack'."
     row = await db.fetchone(
         "SELECT e.tip_id, t.ref FROM escalations e JOIN tips t ON t.id = e.tip_id"
         " WHERE e.code = ? AND e.status = 'open' AND EXISTS (SELECT 1 FROM page_outbox o"
         " WHERE o.escalation_id = e.id AND o.advocate_id = ?)", (code, advocate["id"]))
     if row is None:
+        await db.write(lambda conn: q.audit(conn, advocate["fingerprint"], "page.sms_ack_refused"))
         return f"No open page of yours has code {code}. It may already be acknowledged."
     waits = await db.write(lambda conn: record_ack(conn, row["tip_id"], advocate["id"],
                                                    actor=advocate["fingerprint"], via="sms"))

@@ -290,3 +290,19 @@ async def test_bad_signatures_are_counted_by_route_not_by_request(
             text = await r.text()
         assert 'hotline_webhook_signature_failures_total{endpoint="/twilio/sms"} 1.0' in text
         assert 'endpoint="/twilio/page/{outbox}/ack"' in text and "/99/" not in text
+
+
+async def test_guessing_codes_from_an_advocate_number_is_cut_off(
+        tmp_path: Path, fake_twilio: FakeTwilio) -> None:
+    inst = _instance(tmp_path)
+    async with sms_server(tmp_path, fake_twilio, instance=inst, **FAST) as live:
+        await live.text(CRITICAL)
+        await until(lambda: _pages_to(fake_twilio, ALICE_PHONE))
+        code = query(inst.root, "SELECT code FROM escalations")[0][0]
+        wrong = [f"{(int(code) + i) % 10000:04d}" for i in range(1, 6)]
+        for guess in wrong:
+            _, twiml = await live.text(guess, sender=ALICE_PHONE)
+            assert "No open page" in twiml
+        _, twiml = await live.text(code, sender=ALICE_PHONE)  # even the right one, now
+        assert "Too many wrong codes" in twiml
+        assert query(inst.root, "SELECT status FROM escalations")[0][0] == "open"
