@@ -82,9 +82,8 @@ async def _journey(live: SmsLive, fake: FakeTwilio, tmp_path: Path, executable: 
         page = ctx.pages[0] if ctx.pages else await ctx.new_page()
         page.on("console", lambda m: problems.append(m.text)
                 if m.type == "error" and not m.text.startswith("Failed to load resource") else None)
-        # The only refusal expected: /pages answers 404 until the paging routes land.
         page.on("response", lambda r: problems.append(f"{r.status} {r.url}")
-                if r.status >= 400 and not r.url.endswith("/pages") else None)
+                if r.status >= 400 else None)
         page.on("pageerror", lambda e: problems.append(str(e)))
         page.on("response", lambda r: api_cache.append(r.headers.get("cache-control", ""))
                 if "/api/" in r.url else None)
@@ -128,6 +127,8 @@ async def _journey(live: SmsLive, fake: FakeTwilio, tmp_path: Path, executable: 
         await page.get_by_label("Urgency").select_option("high")
         await page.get_by_role("button", name="Save").click()
         await page.locator(".tipview .badge.u-high").wait_for()
+        # The tip is critical: it paged alice (no phone in this instance: the console notifier).
+        assert await page.locator("ol.pages li").filter(has_text="alice · console · sent").count() == 1
         await page.get_by_role("button", name="Acknowledge").click()
         await page.get_by_text("acknowledged ·").wait_for()
         await page.screenshot(path=str(shots / "console-tip.png"), full_page=False)
