@@ -93,10 +93,11 @@ async def test_reload_under_load_every_decision_names_a_whole_rule_set(tmp_path:
     port = free_port()
     inst = make_instance(tmp_path, public_url=f"http://127.0.0.1:{port}")
     paths = load_config(inst.root).rule_paths()
-    versions = {load_rules(paths).version}
+    base = load_rules(paths).version
     local = inst.root / "rules" / "local.toml"
     local.write_text(LOCAL_RULE)
-    versions.add(load_rules(paths).version)
+    with_local = load_rules(paths).version
+    versions = {base, with_local}
     local.unlink()
     server = ServerProcess(inst.root, port).start()
     pid = int((inst.root / "hotline.pid").read_text())
@@ -121,7 +122,17 @@ async def test_reload_under_load_every_decision_names_a_whole_rule_set(tmp_path:
             else:
                 local.unlink()
             os.kill(pid, signal.SIGHUP)
-            await asyncio.sleep(0.5)
+            # The swap compiles off the event loop; wait until it is live, then let messages flow.
+            expected = with_local if i % 2 == 0 else base
+            async with aiohttp.ClientSession() as s:
+                for _ in range(200):
+                    async with s.get(server.url + "/healthz") as r:
+                        if (await r.json())["rules"] == expected:
+                            break
+                    await asyncio.sleep(0.05)
+                else:
+                    raise AssertionError(f"reload {i} to {expected} did not go live in 10 s")
+            await asyncio.sleep(0.3)
         stop.set()
         await asyncio.gather(*workers)
     finally:
