@@ -150,3 +150,21 @@ def cmd_ack(args: argparse.Namespace) -> int:
     tip = client.ack(resolve_tip(client, args.tip))
     print_json(tip) if args.json else print(f"Acknowledged {tip['id']} ({tip['ref']}).")
     return 0
+
+
+def cmd_notify(args: argparse.Namespace) -> int:
+    """How I am paged, in order; ``--via`` changes it (contacts stay the administrator's)."""
+    from ..paging.admin import parse_via
+
+    client = _client(args)
+    if args.via is not None:
+        body = {"via": [{"kind": k, "target": t} for k, t in parse_via(args.via)]}
+        result = client.http.request_json("PUT", "/api/me/notifiers", body)
+    else:
+        result = client.http.get_json("/api/me/notifiers")
+    if args.json:
+        print_json(result)
+    else:
+        kinds = [v["kind"] + (f" ({v['target']})" if v.get("target") else "") for v in result["via"]]
+        print("You are paged by: " + ", ".join(kinds) + ("" if result["custom"] else " (default)"))
+    return 0

@@ -147,6 +147,10 @@ def build_parser() -> argparse.ArgumentParser:
     _client_args(p)
     p.set_defaults(func=advocate_cmds.cmd_ack)
 
+    p = sub.add_parser("notify", help="how you are paged, in order (--via sms,call,email,webhook=URL)")
+    p.add_argument("--via", help="comma-separated, tried in order; 'default' for the defaults")
+    _client_args(p)
+    p.set_defaults(func=advocate_cmds.cmd_notify)
     handoff_cmd.register(sub)
     ops_cmds.register(sub)
     simulate.register(sub)

@@ -220,11 +220,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_notify(args: argparse.Namespace) -> int:
-    chain: list[tuple[str, str | None]] = []
-    if args.via.strip() != "default":
-        for item in args.via.split(","):
-            kind, _, target = item.strip().partition("=")
-            chain.append((kind.strip(), target.strip() or None))
+    chain = pa.parse_via(args.via)
     pa.set_notifiers(Path(args.dir), args.name, chain)
     print(f"{args.name} is paged by: " + (", ".join(k for k, _ in chain) or "the default"))
     return 0

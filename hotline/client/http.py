@@ -43,6 +43,9 @@ class Http:
     def post_json(self, path: str, body: Any) -> Any:
         return _decode(self._request("POST", path, body), path)
 
+    def request_json(self, method: str, path: str, body: Any) -> Any:
+        return _decode(self._request(method, path, body), path)
+
     def get_bytes(self, path: str) -> bytes:
         return self._request("GET", path)
 

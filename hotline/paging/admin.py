@@ -96,34 +96,63 @@ def set_escalation(root: Path, table: dict[str, object] | None) -> None:
               detail="cleared" if table is None else f"levels={len(table['levels'])}")  # type: ignore[arg-type]
 
 
-def set_notifiers(root: Path, name: str, chain: list[tuple[str, str | None]]) -> None:
-    """The advocate's notifiers in order; an empty list restores the default."""
-    for kind, _target in chain:
+def parse_via(text: str) -> list[tuple[str, str | None]]:
+    """``sms,call,webhook=https://…`` → [(kind, target)]; ``default`` → [] (the defaults)."""
+    if text.strip() == "default":
+        return []
+    chain: list[tuple[str, str | None]] = []
+    for item in text.split(","):
+        kind, _, target = item.strip().partition("=")
+        chain.append((kind.strip(), target.strip() or None))
+    return chain
+
+
+def store_notifiers(conn: sqlite3.Connection, advocate_id: int, chain: list[tuple[str, str | None]],
+                    *, actor: str) -> list[tuple[str, str | None]]:
+    """Check and write an advocate's notifier order (in the caller's transaction)."""
+    row = conn.execute("SELECT name, phone, email FROM advocates WHERE id = ? AND active = 1",
+                       (advocate_id,)).fetchone()
+    if row is None:
+        raise NotFound("no such active advocate")
+    name = row[0]
+    if len(chain) > 8:
+        raise BadRequest("at most 8 notifiers")
+    resolved: list[tuple[str, str | None]] = []
+    for kind, target in chain:
         if kind not in NOTIFIER_KINDS:
             raise BadRequest(f"unknown notifier '{kind}' (use {', '.join(NOTIFIER_KINDS)})")
+        if kind in ("sms", "call"):
+            if target and target != row[1]:
+                raise BadRequest(f"{kind}: pages go to the phone the administrator registered")
+            target = row[1]
+            if not target:
+                raise BadRequest(f"{kind}: {name} has no phone number (advocate add --phone)")
+        elif kind == "email":
+            if target and target != row[2]:
+                raise BadRequest("email: pages go to the address the administrator registered")
+            target = row[2]
+            if not target:
+                raise BadRequest(f"email: {name} has no e-mail address (advocate add --email)")
+        elif kind == "webhook":
+            if not target or not target.startswith(("https://", "http://")) or len(target) > 500:
+                raise BadRequest("webhook: give its URL, as webhook=https://…")
+        else:
+            target = None
+        resolved.append((kind, target))
+    conn.execute("DELETE FROM advocate_notifiers WHERE advocate_id = ?", (advocate_id,))
+    conn.executemany("INSERT INTO advocate_notifiers (advocate_id, position, kind, target)"
+                     " VALUES (?,?,?,?)", [(advocate_id, i, k, t) for i, (k, t) in enumerate(resolved)])
+    audit(conn, actor, "advocate.notifiers", detail=",".join(k for k, _ in resolved) or "default")
+    return resolved
+
+
+def set_notifiers(root: Path, name: str, chain: list[tuple[str, str | None]]) -> None:
+    """The advocate's notifiers in order; an empty list restores the default."""
     with _connect(InstancePaths(root)) as conn:
-        row = conn.execute("SELECT id, phone, email FROM advocates WHERE name = ? AND active = 1",
-                           (name,)).fetchone()
+        row = conn.execute("SELECT id FROM advocates WHERE name = ? AND active = 1", (name,)).fetchone()
         if row is None:
             raise NotFound(f"no active advocate named '{name}'")
-        resolved = []
-        for kind, target in chain:
-            if kind in ("sms", "call"):
-                target = target or row[1]
-                if not target:
-                    raise BadRequest(f"{kind}: {name} has no phone number (advocate add --phone)")
-            elif kind == "email":
-                target = target or row[2]
-                if not target:
-                    raise BadRequest(f"email: {name} has no e-mail address (advocate add --email)")
-            elif kind == "webhook":
-                if not target or not target.startswith(("https://", "http://")):
-                    raise BadRequest("webhook: give its URL, as webhook=https://…")
-            resolved.append((kind, target))
-        conn.execute("DELETE FROM advocate_notifiers WHERE advocate_id = ?", (row[0],))
-        conn.executemany("INSERT INTO advocate_notifiers (advocate_id, position, kind, target)"
-                         " VALUES (?,?,?,?)", [(row[0], i, k, t) for i, (k, t) in enumerate(resolved)])
-        audit(conn, "cli", "advocate.notifiers", detail=",".join(k for k, _ in resolved) or "default")
+        store_notifiers(conn, row[0], chain, actor="cli")
 
 
 def read_directory(root: Path) -> Directory:

@@ -21,7 +21,7 @@ from multidict import MultiDictProxy
 from twilio.twiml.voice_response import VoiceResponse
 
 from ..app import SERVICES
-from ..errors import NotFound
+from ..errors import BadRequest, NotFound
 from ..logging import get_logger
 from .acknowledge import ack_by_call
 from .directory import load_directory
@@ -38,6 +38,8 @@ def setup_paging(app: web.Application) -> None:
     app.router.add_post("/twilio/page/{outbox:[0-9]{1,12}}/ack", page_key)
     app.router.add_get("/api/tips/{tip}/pages", authed(tip_pages))
     app.router.add_get("/api/admin/oncall", authed(admin_oncall, Role.ADMIN))
+    app.router.add_get("/api/me/notifiers", authed(my_notifiers))
+    app.router.add_put("/api/me/notifiers", authed(set_my_notifiers))
 
 
 def _twiml(response: VoiceResponse) -> web.Response:
@@ -164,3 +166,31 @@ async def admin_oncall(request: web.Request) -> web.Response:
         "levels": [{"targets": list(lvl.targets), "delay_seconds": lvl.delay.total_seconds()}
                    for lvl in policy.levels]}
     return web.json_response(body)
+
+
+async def my_notifiers(request: web.Request) -> web.Response:
+    """How I am paged, in order (each advocate chooses; their contacts are the admin's)."""
+    from ..api.routes import _advocate
+
+    s, a = request.app[SERVICES], _advocate(request)
+    d = await load_directory(s.db)
+    person = d.by_id.get(a.id)
+    chain = person.chain() if person is not None else ()
+    return web.json_response({"custom": bool(person and person.notifiers),
+                              "via": [{"kind": k, "target": t} for k, t in chain]})
+
+
+async def set_my_notifiers(request: web.Request) -> web.Response:
+    from ..api.routes import _advocate, _json
+    from .admin import store_notifiers
+
+    s, a = request.app[SERVICES], _advocate(request)
+    data = await _json(request)
+    via = data.get("via")
+    if not isinstance(via, list) or not all(
+            isinstance(v, dict) and isinstance(v.get("kind"), str)
+            and isinstance(v.get("target", ""), str | type(None)) for v in via):
+        raise BadRequest("'via' must be a list of {kind, target?} (kind: sms, call, email, webhook, console)")
+    chain = [(v["kind"], v.get("target") or None) for v in via]
+    await s.db.write(lambda conn: store_notifiers(conn, a.id, chain, actor=a.fingerprint))
+    return await my_notifiers(request)

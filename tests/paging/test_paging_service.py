@@ -4,6 +4,7 @@ Twilio REST stand-in for SMS and calls, real signatures and TwiML."""
 from __future__ import annotations
 
 import asyncio
+import json
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -306,3 +307,26 @@ async def test_guessing_codes_from_an_advocate_number_is_cut_off(
         _, twiml = await live.text(code, sender=ALICE_PHONE)  # even the right one, now
         assert "Too many wrong codes" in twiml
         assert query(inst.root, "SELECT status FROM escalations")[0][0] == "open"
+
+
+async def test_each_advocate_chooses_their_own_notifiers(
+        tmp_path: Path, fake_twilio: FakeTwilio) -> None:
+    from tests.helpers.process import run_cli
+
+    inst = _instance(tmp_path)
+    async with sms_server(tmp_path, fake_twilio, instance=inst, **FAST) as live:
+        key = str(inst.key_file("bob"))
+        run = lambda *a, **kw: asyncio.to_thread(  # noqa: E731
+            run_cli, "notify", *a, "--server", live.url, "--key", key, **kw)
+        out = await run("--via", "call,sms,webhook=https://ntfy.example/bob", "--json")
+        via = json.loads(out.stdout)["via"]
+        assert via == [{"kind": "call", "target": BOB_PHONE}, {"kind": "sms", "target": BOB_PHONE},
+                       {"kind": "webhook", "target": "https://ntfy.example/bob"}]
+        # Contacts stay the administrator's: nobody redirects their pages to another phone.
+        bad = await run("--via", "sms=+15550000000", check=False)
+        assert bad.returncode != 0 and "the phone the administrator registered" in bad.stderr
+        assert query(inst.root, "SELECT kind FROM advocate_notifiers a JOIN advocates b ON"
+                                " b.id = a.advocate_id WHERE b.name = 'bob' ORDER BY position") == [
+            ("call",), ("sms",), ("webhook",)]
+        shown = (await run()).stdout
+        assert shown.startswith("You are paged by: call (+14155550102), sms")
