@@ -139,10 +139,3 @@ def set_on_call(root: Path, names: list[str]) -> None:
         conn.executemany("INSERT INTO oncall (position, advocate_id) VALUES (?, ?)",
                          list(enumerate(ids)))
         audit(conn, "cli", "oncall.set", detail=f"count={len(ids)}")
-
-
-def on_call(root: Path) -> list[str]:
-    with _connect(InstancePaths(root)) as conn:
-        rows = conn.execute("SELECT a.name FROM oncall o JOIN advocates a ON a.id = o.advocate_id"
-                            " WHERE a.active = 1 ORDER BY o.position").fetchall()
-    return [r[0] for r in rows]

@@ -79,14 +79,6 @@ def _advocate_keys(rows: Sequence[sqlite3.Row]) -> list[AdvocateKey]:
     return [AdvocateKey(AdvocateId(r[0]), r[1], r[2], bytes(r[3])) for r in rows]
 
 
-async def on_call_keys(db: Database) -> list[AdvocateKey]:
-    rows = await db.fetchall(
-        f"SELECT {_ADVOCATE_KEY_COLUMNS} FROM oncall o JOIN advocates a ON a.id = o.advocate_id"
-        " WHERE a.active = 1 ORDER BY o.position"
-    )
-    return _advocate_keys(rows)
-
-
 async def tip_advocate_keys(db: Database, tip_id: str) -> list[AdvocateKey]:
     rows = await db.fetchall(
         f"SELECT {_ADVOCATE_KEY_COLUMNS} FROM tip_advocates t JOIN advocates a"
