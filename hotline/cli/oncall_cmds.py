@@ -125,13 +125,17 @@ def cmd_show(args: argparse.Namespace) -> int:
         shift = result["shift"]
         assert isinstance(shift, dict)
         print(f"  shift until {shift['end']}" + (" (override)" if shift["override"] else ""))
-    for i, lvl in enumerate(levels, start=1):
-        print(f"  level {i}: {', '.join(lvl.targets)} (then wait {int(lvl.delay.total_seconds())}s)")
+    _print_levels([(list(lvl.targets), f"{int(lvl.delay.total_seconds())}s") for lvl in levels])
     if not levels:
         print("  nobody would be paged: set a rotation or 'oncall set', and check the escalation")
     if policy.repeat:
         print(f"  repeated {policy.repeat} more time(s) while nobody acknowledges")
     return 0
+
+
+def _print_levels(levels: list[tuple[list[str], str]]) -> None:
+    for i, (people, delay) in enumerate(levels, start=1):
+        print(f"  level {i}: {', '.join(people)} (then wait {delay})")
 
 
 def cmd_rotation(args: argparse.Namespace) -> int:
@@ -181,8 +185,7 @@ def cmd_escalation(args: argparse.Namespace) -> int:
             print_json({"configured": d.policy is not None, "levels": levels, "repeat": policy.repeat})
         else:
             print("Escalation" + ("" if d.policy is not None else " (default)") + ":")
-            for i, lvl in enumerate(levels, start=1):
-                print(f"  level {i}: {', '.join(lvl['targets'])} (then wait {lvl['delay']})")  # type: ignore[arg-type]
+            _print_levels([(lvl["targets"], lvl["delay"]) for lvl in levels])  # type: ignore[misc]
             print(f"  repeat: {policy.repeat}")
         return 0
     if len(args.delay) not in (0, 1, len(args.level)):

@@ -204,17 +204,24 @@ class FakeTwilio:
             return self._error(401, 20003, "Authenticate")
         return await handler(request)
 
+    async def _scripted_failure(self, failures: list[Failure], to: str) -> web.Response | None:
+        """The next scripted failure as Twilio words it (5xx: an internal error; 4xx: a bad number)."""
+        if not failures:
+            return None
+        f = failures.pop(0)
+        await asyncio.sleep(f.delay)
+        if f.status >= 500:
+            return web.json_response({"code": f.code, "message": "Internal error",
+                                      "status": f.status}, status=f.status)
+        return self._error(f.status, f.code or 21211, f"The 'To' number {to} is not valid.")
+
     async def _create_message(self, request: web.Request) -> web.Response:
         form = await request.post()
         if "To" not in form:
             return self._error(400, 21604, "A 'To' phone number is required.")
-        if self._send_failures:
-            f = self._send_failures.pop(0)
-            await asyncio.sleep(f.delay)
-            if f.status >= 500:
-                return web.json_response({"code": f.code, "message": "Internal error",
-                                          "status": f.status}, status=f.status)
-            return self._error(f.status, f.code or 21211, f"The 'To' number {form['To']} is not valid.")
+        failed = await self._scripted_failure(self._send_failures, str(form["To"]))
+        if failed is not None:
+            return failed
         now = format_datetime(datetime.now(UTC), usegmt=True)
         message_sid = sid("SM")
         resource = {
@@ -239,13 +246,9 @@ class FakeTwilio:
             return self._error(400, 21201, "No 'To' or 'From' number is specified")
         if not any(k in form for k in ("Url", "Twiml", "ApplicationSid")):
             return self._error(400, 21205, "Url parameter is required.")
-        if self._call_failures:
-            f = self._call_failures.pop(0)
-            await asyncio.sleep(f.delay)
-            if f.status >= 500:
-                return web.json_response({"code": f.code, "message": "Internal error",
-                                          "status": f.status}, status=f.status)
-            return self._error(f.status, f.code or 21211, f"The 'To' number {form['To']} is not valid.")
+        failed = await self._scripted_failure(self._call_failures, str(form["To"]))
+        if failed is not None:
+            return failed
         now = format_datetime(datetime.now(UTC), usegmt=True)
         call_sid = sid("CA")
         resource = {
