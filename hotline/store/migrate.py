@@ -58,6 +58,7 @@ def migrate(conn: sqlite3.Connection, backup_dir: Path | None = None) -> list[st
         _enable_incremental_vacuum(conn)
     elif version < latest and backup_dir is not None:
         backup_database(conn, backup_dir / _backup_name(version, latest))
+        prune_pre_migration_backups(backup_dir)
     applied = []
     for number, name, sql in migrations:
         if number <= version:
@@ -108,6 +109,22 @@ def _enable_incremental_vacuum(conn: sqlite3.Connection) -> None:
     if int(conn.execute("PRAGMA auto_vacuum").fetchone()[0]) != 2:
         conn.execute("PRAGMA auto_vacuum = INCREMENTAL")
         conn.execute("VACUUM")
+
+
+KEEP_PRE_MIGRATION = 3
+
+
+def prune_pre_migration_backups(backup_dir: Path, keep: int = KEEP_PRE_MIGRATION) -> list[Path]:
+    """Keep the newest ``keep`` automatic backups; older ones only use disk.
+
+    Names sort by time (UTC stamp). Only our own ``pre-migrate-*.db`` files are
+    touched, never an administrator's backups kept in the same folder.
+    """
+    ours = sorted(backup_dir.glob("pre-migrate-v*-to-v*-*.db"), key=lambda p: p.name[-20:])
+    removed = ours[:-keep] if keep > 0 else ours
+    for path in removed:
+        path.unlink(missing_ok=True)
+    return removed
 
 
 def _backup_name(version: int, latest: int) -> str:

@@ -89,3 +89,17 @@ async def test_a_downgrade_refuses_to_start(tmp_path: Path) -> None:
     conn.close()
     with pytest.raises(InstanceError, match="downgrade"):
         await Database(db).open()
+
+
+def test_only_the_newest_pre_migration_backups_are_kept(tmp_path: Path) -> None:
+    from hotline.store.migrate import prune_pre_migration_backups
+
+    folder = tmp_path / "backups"
+    folder.mkdir()
+    names = [f"pre-migrate-v00{i}-to-v006-2026112{i}T000000Z.db" for i in range(1, 6)]
+    for name in names:
+        (folder / name).write_bytes(b"x")
+    (folder / "admin-kept.db").write_bytes(b"mine")
+    removed = prune_pre_migration_backups(folder)
+    assert sorted(p.name for p in removed) == names[:2]
+    assert sorted(p.name for p in folder.iterdir()) == sorted([*names[2:], "admin-kept.db"])
