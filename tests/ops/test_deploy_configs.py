@@ -136,6 +136,25 @@ def test_tor_onion_service_points_at_the_local_service() -> None:
     assert conf["HiddenServiceDir"][0].startswith("/var/lib/tor/")
 
 
+@pytest.mark.skipif(shutil.which("tor") is None and not Path("/usr/sbin/tor").exists(),
+                    reason="tor is not installed (Debian: apt-get install tor; tools/install-test-deps does)")
+def test_tor_accepts_the_onion_service_config(tmp_path: Path) -> None:
+    """Tor's own checker, on our snippet with the paths moved into a scratch folder."""
+    tor = shutil.which("tor") or "/usr/sbin/tor"
+    service = tmp_path / "hs"
+    service.mkdir(mode=0o700)
+    text = (DEPLOY / "tor" / "torrc").read_text().replace("/var/lib/tor/hotline/", f"{service}/")
+    conf = tmp_path / "torrc"
+    conf.write_text(text + f"\nDataDirectory {tmp_path / 'data'}\nSocksPort 0\n")
+    ok = subprocess.run([tor, "--verify-config", "-f", str(conf)], capture_output=True, text=True,
+                        timeout=60)
+    assert ok.returncode == 0 and "Configuration was valid" in ok.stdout, ok.stdout + ok.stderr
+    conf.write_text(text.replace("127.0.0.1:8080", "nowhere:port"))  # and it can fail
+    bad = subprocess.run([tor, "--verify-config", "-f", str(conf)], capture_output=True, text=True,
+                         timeout=60)
+    assert bad.returncode != 0
+
+
 SECRETISH = re.compile(r"(TOKEN|SECRET|PASSWORD|PASSPHRASE|AUTH)", re.I)
 
 
