@@ -61,8 +61,9 @@ async def ack_by_sms(db: Database, metrics: Metrics | None, phone: str, body: st
         return "Too many wrong codes. Acknowledge in the console or with 'hotline ack'."
     row = await db.fetchone(
         "SELECT e.tip_id, t.ref FROM escalations e JOIN tips t ON t.id = e.tip_id"
-        " WHERE e.code = ? AND e.status = 'open' AND EXISTS (SELECT 1 FROM page_outbox o"
-        " WHERE o.escalation_id = e.id AND o.advocate_id = ?)", (code, advocate["id"]))
+        " WHERE e.code = ? AND e.status IN ('open', 'exhausted') AND EXISTS (SELECT 1 FROM"
+        " page_outbox o WHERE o.escalation_id = e.id AND o.advocate_id = ?)"
+        " ORDER BY e.status = 'open' DESC, e.opened_at DESC LIMIT 1", (code, advocate["id"]))
     if row is None:
         await db.write(lambda conn: q.audit(conn, advocate["fingerprint"], "page.sms_ack_refused"))
         return f"No open page of yours has code {code}. It may already be acknowledged."

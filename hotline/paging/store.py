@@ -114,13 +114,16 @@ def record_step(conn: sqlite3.Connection, escalation_id: str, actions: list[tupl
 
 def acknowledge_escalations(conn: sqlite3.Connection, tip_id: str, advocate_id: int, via: str,
                             stamp: str) -> list[str]:
-    """Stop every open escalation of the tip; cancel its pending pages. Returns their open times."""
+    """Stop the tip's escalations — running, or past their last level but unanswered — and cancel
+    their pending pages. Returns their open times."""
     opened = [r[0] for r in conn.execute(
-        "SELECT opened_at FROM escalations WHERE tip_id = ? AND status = 'open'", (tip_id,))]
+        "SELECT opened_at FROM escalations WHERE tip_id = ? AND status IN ('open', 'exhausted')",
+        (tip_id,))]
     conn.execute("UPDATE page_outbox SET status = 'cancelled' WHERE status = 'pending' AND"
-                 " escalation_id IN (SELECT id FROM escalations WHERE tip_id = ? AND status = 'open')",
+                 " escalation_id IN (SELECT id FROM escalations WHERE tip_id = ?"
+                 " AND status IN ('open', 'exhausted'))",
                  (tip_id,))
     conn.execute("UPDATE escalations SET status = 'acknowledged', acked_at = ?, acked_by = ?,"
-                 " acked_via = ?, next_due = NULL WHERE tip_id = ? AND status = 'open'",
+                 " acked_via = ?, next_due = NULL WHERE tip_id = ? AND status IN ('open', 'exhausted')",
                  (stamp, advocate_id, via, tip_id))
     return opened

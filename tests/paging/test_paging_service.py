@@ -330,3 +330,17 @@ async def test_each_advocate_chooses_their_own_notifiers(
             ("call",), ("sms",), ("webhook",)]
         shown = (await run()).stdout
         assert shown.startswith("You are paged by: call (+14155550102), sms")
+
+
+async def test_a_page_past_its_last_level_can_still_be_acknowledged(
+        tmp_path: Path, fake_twilio: FakeTwilio) -> None:
+    inst = _instance(tmp_path, {"levels": [{"targets": ["oncall"]}], "delay": "1s"})
+    async with sms_server(tmp_path, fake_twilio, instance=inst, **FAST) as live:
+        await live.text(CRITICAL)
+        await until(lambda: _pages_to(fake_twilio, ALICE_PHONE))
+        # One level, no repeat: nothing more will be sent, but nobody has answered yet.
+        assert query(inst.root, "SELECT status FROM escalations") == [("exhausted",)]
+        code = query(inst.root, "SELECT code FROM escalations")[0][0]
+        _, twiml = await live.text(code, sender=ALICE_PHONE)
+        assert "Acknowledged tip" in twiml
+        assert query(inst.root, "SELECT status, acked_via FROM escalations") == [("acknowledged", "sms")]
