@@ -12,11 +12,7 @@ the automatic reply from the TwiML answer. For demos and manual testing.
 from __future__ import annotations
 
 import argparse
-import json
 import secrets
-import urllib.error
-import urllib.parse
-import urllib.request
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
@@ -25,6 +21,7 @@ from twilio.request_validator import RequestValidator
 
 from ..config import load_config
 from ..errors import ClientError, UsageError
+from ..twilio.simulated_post import post_as_twilio
 from .common import print_json
 
 SMS_PATH = "/twilio/sms"
@@ -116,7 +113,7 @@ def cmd_simulate_sms(args: argparse.Namespace) -> int:
     public = config["service.public_url"]
     signature = RequestValidator(config["twilio.auth_token"]).compute_signature(
         public + SMS_PATH, form)
-    status, text = _post((args.server or public).rstrip("/") + SMS_PATH, form, signature)
+    status, text = post_as_twilio((args.server or public).rstrip("/") + SMS_PATH, form, signature)
     result: dict[str, Any] = {"status": status, "message_sid": sid, "reply": reply_text(text)}
     if args.json:
         print_json(result)
@@ -124,24 +121,6 @@ def cmd_simulate_sms(args: argparse.Namespace) -> int:
         print(f"Posted {sid}: HTTP {status}")
         print(f"Reply: {result['reply']}" if result["reply"] is not None else "No reply.")
     return 0
-
-
-def _post(url: str, form: dict[str, str], signature: str) -> tuple[int, str]:
-    data = urllib.parse.urlencode(form).encode()
-    req = urllib.request.Request(url, data=data, method="POST", headers={  # noqa: S310 - an operator-given URL
-        "Content-Type": "application/x-www-form-urlencoded", "X-Twilio-Signature": signature,
-        "User-Agent": "TwilioProxy/1.1 (hotline simulate)"})
-    try:
-        with urllib.request.urlopen(req, timeout=30) as r:  # noqa: S310
-            return int(r.status), r.read().decode()
-    except urllib.error.HTTPError as e:
-        try:
-            reason = json.loads(e.read()).get("error", e.reason)
-        except (ValueError, AttributeError):
-            reason = e.reason
-        raise ClientError(f"POST {url}: {e.code} {reason}") from None
-    except (urllib.error.URLError, OSError) as e:
-        raise ClientError(f"cannot reach {url}: {getattr(e, 'reason', e)}") from None
 
 
 def cmd_simulate_voice(args: argparse.Namespace) -> int:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 from ..errors import BadRequest, NotFound
@@ -19,7 +19,7 @@ from ..instance_setup import _connect
 from ..store.queries import audit
 from .directory import _QUERY, ADMINS, NOTIFIER_KINDS, Directory, directory_from_rows
 from .escalation import ONCALL, escalation_policy_from_dict
-from .oncall import rotation_from_dict
+from .oncall import local_instant, rotation_from_dict
 
 
 def _active_names(conn: sqlite3.Connection) -> set[str]:
@@ -163,10 +163,6 @@ def read_directory(root: Path) -> Directory:
 
 def parse_at(value: str | None, directory: Directory) -> datetime:
     """``--at``: an ISO time with offset, or local to the rotation's zone (UTC without one)."""
-    from datetime import UTC
-
-    from .oncall import local_instant
-
     if value is None or value == "now":
         return datetime.now(UTC)
     try:

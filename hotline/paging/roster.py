@@ -26,6 +26,6 @@ async def dial_order(db: Database, now: datetime) -> list[Contact]:
     """Active advocates to reach at ``now``, in escalation order (on call first), each once."""
     d = await load_directory(db)
     names: list[str] = list(d.on_call(now))
-    for level in d.levels(d.effective_policy(300.0), now):
+    for level in d.levels(d.effective_policy(default_delay=0.0), now):  # order only, not timing
         names += [n for n in level.targets if n not in names]
     return [Contact(p.id, p.name, p.phone, p.email) for p in (d.people[n] for n in names)]

@@ -34,6 +34,7 @@ from twilio.request_validator import RequestValidator
 
 from ..config import Config
 from ..errors import ClientError, UsageError
+from ..twilio.simulated_post import post_as_twilio
 
 API_VERSION: Final = "2010-04-01"
 MAX_STEPS: Final = 20
@@ -136,7 +137,7 @@ class VoiceSimulator:
         self.account = str(config["twilio.account_sid"])
         self.token = str(config["twilio.auth_token"])
         self.number = str(config["twilio.number"]) or "+15005550006"
-        self._post = post or _post
+        self._post = post or post_as_twilio
         self.call_sid = "CA" + secrets.token_hex(16)
 
     def _params(self, sender: str, status: str) -> dict[str, str]:
@@ -255,17 +256,3 @@ def _parse(twiml: str) -> ET.Element:
     if root.tag != "Response":
         raise ClientError("the server did not answer with TwiML")
     return root
-
-
-def _post(url: str, form: dict[str, str], signature: str) -> tuple[int, str]:
-    data = urllib.parse.urlencode(form).encode()
-    req = urllib.request.Request(url, data=data, method="POST", headers={  # noqa: S310 - operator's URL
-        "Content-Type": "application/x-www-form-urlencoded", "X-Twilio-Signature": signature,
-        "User-Agent": "TwilioProxy/1.1 (hotline simulate)"})
-    try:
-        with urllib.request.urlopen(req, timeout=30) as r:  # noqa: S310
-            return int(r.status), r.read().decode()
-    except urllib.error.HTTPError as e:
-        raise ClientError(f"POST {url}: {e.code} {e.read().decode(errors='replace')[:200]}") from None
-    except (urllib.error.URLError, OSError) as e:
-        raise ClientError(f"cannot reach {url}: {getattr(e, 'reason', e)}") from None
