@@ -116,10 +116,12 @@ function controls(app, tip, rerender) {
 
 function replyForm(app, tip, note, rerender) {
   const canReply = tip.channel === 'web' || TEXT_CHANNELS.includes(tip.channel);
-  const text = h('textarea', { rows: 3, name: note ? 'note' : 'reply', required: true, maxlength: '1600' });
+  // autocomplete=off: the browser then neither suggests nor saves what is typed here into its
+  // session-restore files on disk (Chromium keeps form state for every other field).
+  const text = h('textarea', { rows: 3, name: note ? 'note' : 'reply', required: true, maxlength: '1600', autocomplete: 'off' });
   const msg = h('div', { 'aria-live': 'polite' });
   const hint = note ? null : t(!canReply ? 'tip.noreply' : tip.channel === 'web' ? 'tip.replyweb' : 'tip.replysms');
-  return h('form', { class: 'card', on: { submit: async (ev) => {
+  return h('form', { class: 'card', autocomplete: 'off', on: { submit: async (ev) => {
     ev.preventDefault();
     if (!text.value.trim()) return;
     try {
