@@ -49,7 +49,7 @@ def _is_api(request: web.Request) -> bool:
 
 
 def error_response(request: web.Request, status: int, message: str) -> web.Response:
-    if _is_api(request) or request.path in ("/healthz", "/metrics", "/readyz"):
+    if _is_api(request) or request.path == "/healthz":
         return web.json_response({"error": message}, status=status)
     renderer = request.app[RENDERER]
     lang = renderer.negotiate(request.headers.get("Accept-Language"), request.query.get("lang"))

@@ -15,7 +15,9 @@ from aiohttp import web
 
 from .app import SERVICES, make_app
 from .config import load_config
+from .errors import InstanceError
 from .logging import configure_logging, get_logger
+from .ops.listener import make_ops_app
 
 
 def serve(instance_dir: Path, *, host: str | None = None, port: int | None = None) -> None:
@@ -37,6 +39,11 @@ async def _run(instance_dir: Path, host: str, port: int) -> None:
     site = web.TCPSite(runner, host, port)
     await site.start()
     get_logger().info("service.listening", host=host, port=port, pid=os.getpid())
+    try:
+        ops_runner = await _start_ops_listener(app)
+    except InstanceError:
+        await runner.cleanup()
+        raise
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -57,4 +64,25 @@ async def _run(instance_dir: Path, host: str, port: int) -> None:
     finally:
         pid_file.unlink(missing_ok=True)
     get_logger().info("service.stopping")
+    if ops_runner is not None:
+        await ops_runner.cleanup()
     await runner.cleanup()
+
+
+async def _start_ops_listener(app: web.Application) -> web.AppRunner | None:
+    """/metrics and /readyz on their own (loopback by default) listener, if configured."""
+    config = app[SERVICES].config
+    host, port = config["ops.host"], config["ops.port"]
+    if not port:
+        return None
+    runner = web.AppRunner(make_ops_app(app), access_log=None, handle_signals=False)
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, host, port).start()
+    except OSError as e:
+        await runner.cleanup()
+        raise InstanceError(
+            f"the ops listener cannot bind {host}:{port} ({e.strerror}): set ops.port "
+            "(HOTLINE_OPS_PORT) to a free port, or 0 to turn it off") from None
+    get_logger().info("service.ops_listening", host=host, port=port)
+    return runner

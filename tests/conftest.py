@@ -15,6 +15,7 @@ from aiohttp.test_utils import TestServer
 
 from hotline.app import SERVICES, make_app
 from hotline.logging import configure_logging
+from hotline.ops.listener import make_ops_app
 from tests.helpers.html import Form, form_by_action
 from tests.helpers.instance import TestInstance, make_instance
 
@@ -35,6 +36,7 @@ class Live:
     instance: TestInstance
     url: str
     app: web.Application
+    ops_url: str = ""  # the ops listener (/metrics, /readyz), when the test started one
 
     @property
     def services(self):  # type: ignore[no-untyped-def]
@@ -56,9 +58,13 @@ async def live(tmp_path: Path) -> AsyncIterator[Live]:
     app = make_app(inst.root, env={})
     server = TestServer(app, host="127.0.0.1", port=port)
     await server.start_server()
+    ops_port = free_port()
+    ops = TestServer(make_ops_app(app), host="127.0.0.1", port=ops_port)
+    await ops.start_server()
     try:
-        yield Live(inst, url, app)
+        yield Live(inst, url, app, f"http://127.0.0.1:{ops_port}")
     finally:
+        await ops.close()
         await server.close()
 
 

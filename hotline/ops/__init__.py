@@ -12,16 +12,15 @@ from aiohttp import web
 
 
 def setup_ops(app: web.Application) -> None:
-    """Add /metrics and /readyz, hook the metrics into the store and rules, run retention.
+    """Hook the metrics into the store and rules, and run retention.
+
+    ``/metrics`` and ``/readyz`` are not routes of this (public) application:
+    ``listener.make_ops_app`` serves them on the ops listener.
 
     The retention task starts after the services open and stops before they
     close (``cleanup_ctx`` runs in reverse), unless the services already run
     their own ``OpsRuntime`` (``services.ops``).
     """
-    from .routes import metrics, readyz
-
-    app.router.add_get("/metrics", metrics)
-    app.router.add_get("/readyz", readyz)
     app.cleanup_ctx.append(_ops_lifecycle)
 
 

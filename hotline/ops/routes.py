@@ -1,10 +1,10 @@
 """``/metrics`` (Prometheus text) and ``/readyz`` (what is wrong, if anything).
 
-Both are for the operator's monitoring, not the public: the proxy configs in
-``deploy/`` do not route them, and ``ops.metrics_token`` can require a bearer
-token. Tip counts are refreshed from the database at scrape time, labelled
-only by channel, urgency and status (closed sets), never by anything a tip
-says or is.
+Both are for the operator's monitoring, not the public: they are served only
+by the ops listener (``listener.py``, loopback by default), never by the
+public one, and ``ops.metrics_token`` can require a bearer token. Tip counts
+are refreshed from the database at scrape time, labelled only by channel,
+urgency and status (closed sets), never by anything a tip says or is.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from __future__ import annotations
 import hmac
 import shutil
 import time
+from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -21,16 +22,23 @@ from ..services import Services
 from .runtime import OpsRuntime
 
 OPS_RUNTIME: web.AppKey[OpsRuntime] = web.AppKey("ops_runtime", OpsRuntime)
+# The ops application holds the public one, whose services and runtime it reports on.
+PUBLIC_APP: web.AppKey[web.Application] = web.AppKey("public_app", web.Application)
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 _CHANNELS = ("web", "sms", "voice", "whatsapp")
 _URGENCIES = ("low", "normal", "high", "critical")
 _STATUSES = ("new", "acknowledged", "in_progress", "closed")
 
 
+def _public(request: web.Request) -> web.Application:
+    return request.app[PUBLIC_APP]
+
+
 def _services(request: web.Request) -> Services:
     from ..app import SERVICES
 
-    return request.app[SERVICES]
+    return _public(request)[SERVICES]
 
 
 def _authorise(request: web.Request, s: Services) -> None:
@@ -90,7 +98,7 @@ async def readiness_problems(s: Services, runtime: OpsRuntime | None) -> list[st
 async def readyz(request: web.Request) -> web.Response:
     s = _services(request)
     _authorise(request, s)
-    runtime = request.app.get(OPS_RUNTIME)
+    runtime = _public(request).get(OPS_RUNTIME)
     started = time.monotonic()
     problems = await readiness_problems(s, runtime)
     body = {"status": "not ready" if problems else "ready", "problems": problems,

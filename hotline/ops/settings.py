@@ -9,11 +9,12 @@ must not delete an open case early.
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Mapping
 from typing import Any
 
 from ..errors import ConfigError
-from ..settings_base import Setting, bool_, str_
+from ..settings_base import Setting, bool_, int_, str_
 from ..units import parse_duration, parse_size
 
 STATUSES = ("new", "acknowledged", "in_progress", "closed")
@@ -58,9 +59,15 @@ SETTINGS: tuple[Setting, ...] = (
             "How often the service applies retention and reporters' deletion requests."),
     Setting("ops.backup_dir", "HOTLINE_BACKUP_DIR", str_, "backups",
             "Folder (relative to the instance) for automatic pre-migration backups."),
+    Setting("ops.host", "HOTLINE_OPS_HOST", str_, "127.0.0.1",
+            "Address of the ops listener (/metrics, /readyz), apart from the public one. "
+            "Anything but loopback needs ops.metrics_token."),
+    Setting("ops.port", "HOTLINE_OPS_PORT", int_, 9180,
+            "Port of the ops listener; 0 turns it off. The public listener never serves "
+            "/metrics or /readyz."),
     Setting("ops.metrics_token", "HOTLINE_METRICS_TOKEN", str_, "",
             "If set, /metrics and /readyz answer only with 'Authorization: Bearer <token>'. "
-            "Either way, keep both off the public proxy (deploy/ does).", secret=True),
+            "Required when ops.host is not a loopback address.", secret=True),
     Setting("ops.min_free_disk", "HOTLINE_MIN_FREE_DISK", parse_size, "500MB",
             "Free disk space below which /readyz and 'hotline doctor' report a problem."),
 )
@@ -70,5 +77,22 @@ def check(values: Mapping[str, Any]) -> None:
     """Cross-setting limits of this section; raise ConfigError naming the key."""
     if not 1 <= values["ops.retention_interval"] <= 24 * 3600:
         raise ConfigError("ops.retention_interval: must be between 1s and 24h")
+    if not 0 <= values["ops.port"] <= 65535:
+        raise ConfigError("ops.port: must be between 0 (off) and 65535")
+    if not is_loopback(values["ops.host"]) and not values["ops.metrics_token"]:
+        raise ConfigError(
+            f"ops.host: {values['ops.host']} is not a loopback address, so /metrics and /readyz "
+            "would be open to the network; set ops.metrics_token (HOTLINE_METRICS_TOKEN) too, "
+            "or bind to 127.0.0.1")
     if not values["ops.backup_dir"].strip():
         raise ConfigError("ops.backup_dir: must not be empty")
+
+
+def is_loopback(host: str) -> bool:
+    """``localhost`` or a loopback address; anything else reaches a network."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -37,10 +38,19 @@ def cli_json(*args: str, **env: str) -> object:
     return json.loads(run_cli(*args, "--json", **env).stdout)
 
 
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
 class ServerProcess:
     def __init__(self, root: Path, port: int, env: dict[str, str] | None = None) -> None:
         self.root, self.port, self.extra_env = root, port, env or {}
         self.url = f"http://127.0.0.1:{port}"
+        # Each server its own ops listener port, so parallel servers never collide on it.
+        self.extra_env.setdefault("HOTLINE_OPS_PORT", str(_free_port()))
+        self.ops_url = f"http://127.0.0.1:{self.extra_env['HOTLINE_OPS_PORT']}"
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 30) -> ServerProcess:
