@@ -83,7 +83,8 @@ class Services:
         limit = GlobalFailureLimit(config["web.receipt_failures_per_minute"])
         auth = Authenticator(db=db, origin=origin_of(config["service.public_url"]),
                              instance_id=instance_id, challenge_ttl=config["api.challenge_ttl"],
-                             token_ttl=config["api.token_ttl"])
+                             token_ttl=config["api.token_ttl"],
+                             mac_key=secret.subkey("login-challenge"))
         twilio = None
         if config.twilio_enabled:
             try:

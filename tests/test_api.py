@@ -95,8 +95,9 @@ async def test_login_signature_and_nonce_checks(live: Live) -> None:
     # bob signs for alice's fingerprint
     forged = sign_login(inst.bob, c["origin"], c["instance_id"], fp, nonce, c["expires_at"])
     assert (await _raw(live, "POST", "/api/auth/token", json=body(forged)))[0] == 401
-    # the nonce was used up by the failed attempt
+    # a failed attempt does not use the nonce up (a stateless challenge); a success does
     good = sign_login(inst.alice, c["origin"], c["instance_id"], fp, nonce, c["expires_at"])
+    assert (await _raw(live, "POST", "/api/auth/token", json=body(good)))[0] == 200
     assert (await _raw(live, "POST", "/api/auth/token", json=body(good)))[0] == 401
     # a signature over another origin (a relaying server) fails
     _, c = await _raw(live, "POST", "/api/auth/challenge", json={"fingerprint": fp})

@@ -46,6 +46,7 @@ def setup_api(app: web.Application) -> None:
     r = app.router
     r.add_post("/api/auth/challenge", challenge)
     r.add_post("/api/auth/token", token)
+    r.add_post("/api/auth/logout", logout)
     r.add_get("/api/me", authed(me))
     r.add_get("/api/tips", authed(list_tips))
     r.add_get("/api/tips/{tip}", authed(get_tip))
@@ -125,6 +126,12 @@ async def token(request: web.Request) -> web.Response:
         _field(data, "expires_at", int), _b64(data, "signature"))
     return web.json_response({"token": tok, "expires_at": expires, "role": advocate.role.value,
                               "name": advocate.name, "fingerprint": advocate.fingerprint})
+
+
+async def logout(request: web.Request) -> web.Response:
+    """Revoke the bearer token presented (idempotent; an unknown token is already gone)."""
+    await request.app[SERVICES].auth.logout(request.headers.get("Authorization"))
+    return web.json_response({"logged_out": True})
 
 
 async def me(request: web.Request) -> web.Response:

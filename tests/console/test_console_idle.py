@@ -24,6 +24,8 @@ async def test_idle_console_locks_itself(tmp_path: Path) -> None:
             browser = await p.chromium.launch(executable_path=executable, args=ARGS, headless=True)
             try:
                 page = await browser.new_page(viewport=PHONE, locale="en-US")
+                tokens: set[str] = set()
+                page.on("request", lambda r: tokens.add(r.headers.get("authorization", "")))
                 await page.clock.install()
                 await page.goto(live.url + "/console")
                 await page.get_by_label("Key file (from hotline keygen)").set_input_files(
@@ -39,6 +41,13 @@ async def test_idle_console_locks_itself(tmp_path: Path) -> None:
                 assert not await page.get_by_role("heading", name="Inbox").is_visible()
                 # Nothing from the inbox is left on the page.
                 assert await page.evaluate("() => document.querySelectorAll('.tip').length") == 0
+                # The token the console used is dead on the server too, not only forgotten.
+                used = [t for t in tokens if t.startswith("Bearer ")]
+                assert used
+                for token in used:
+                    async with live.session.get(live.url + "/api/me",
+                                                headers={"Authorization": token}) as r:
+                        assert r.status == 401, "a locked console's token still works"
             finally:
                 await browser.close()
     finally:

@@ -26,6 +26,17 @@ export function createApi() {
   }
   return {
     setToken(t) { token = t; },
+    /** Revoke the token on the server (lock, tab closed), not only forget it here. */
+    revoke() {
+      const t = token;
+      token = null;
+      if (!t) return Promise.resolve();
+      return fetch('/api/auth/logout', {
+        method: 'POST', body: '{}', keepalive: true, cache: 'no-store', credentials: 'omit',
+        referrerPolicy: 'no-referrer',
+        headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${t}` },
+      }).catch(() => { /* offline: the token still dies at its expiry */ });
+    },
     get hasToken() { return token !== null; },
     get: (path) => call('GET', path),
     post: (path, body = {}) => call('POST', path, body),

@@ -35,6 +35,7 @@ function forget() {
 }
 
 app.lock = async (reason = t('locked')) => {
+  app.api.revoke();
   forget();
   app.main.replaceChildren();
   renderBar();
@@ -48,7 +49,7 @@ function touch() {
   app.idle = setTimeout(() => app.lock(t('idle', { m: IDLE_MINUTES })), IDLE_MINUTES * 60_000);
 }
 for (const ev of ['pointerdown', 'keydown', 'scroll', 'touchstart']) addEventListener(ev, touch, { passive: true });
-addEventListener('pagehide', forget);
+addEventListener('pagehide', () => { app.api.revoke(); forget(); });
 
 function renderBar() {
   const items = [h('strong', { class: 'brand', text: t('app.title') })];
