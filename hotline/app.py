@@ -12,6 +12,7 @@ from pathlib import Path
 
 from aiohttp import web
 
+from .body_limits import BodyLimits
 from .config import load_config
 from .errors import HotlineError, PayloadTooLarge
 from .logging import get_logger
@@ -24,6 +25,8 @@ RENDERER: web.AppKey[PageRenderer] = web.AppKey("renderer", PageRenderer)
 
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+# An advocate's upload is an envelope as large as a reporter's, base64 (4/3) in JSON.
+ADVOCATE_OVERHEAD = 16 * 1024 * 1024
 
 
 def _security_headers(request: web.Request, response: web.StreamResponse) -> None:
@@ -138,7 +141,9 @@ def make_app(instance_dir: Path, env: Mapping[str, str] | None = None,
 
     config = load_config(instance_dir, env)
     max_body = config["web.max_attachments"] * config["web.max_attachment_size"] + 1024 * 1024
-    app = web.Application(middlewares=[error_middleware], client_max_size=max_body)
+    limits = BodyLimits(reporter_upload=max_body, advocate_upload=max_body + ADVOCATE_OVERHEAD)
+    app = web.Application(middlewares=[error_middleware, limits.middleware()],
+                          client_max_size=max(limits.reporter_upload, limits.advocate_upload))
     app.cleanup_ctx.append(lifecycle)
     app.router.add_get("/healthz", healthz)
     setup_web(app)

@@ -9,6 +9,7 @@ reporter's receipt key on a web reply and never on a note).
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import json
@@ -80,12 +81,18 @@ def _advocate(request: web.Request) -> Advocate:
     return request[_REQ_ADVOCATE]
 
 
+_PARSE_INLINE_BYTES = 64 * 1024
+
+
 async def _json(request: web.Request) -> dict[str, Any]:
     if request.content_type != "application/json":
         raise UnsupportedMediaType("send application/json")
+    body = await request.read()  # bounded per route (body_limits), after the token check
     try:
-        data = json.loads(await request.read())
-    except (ValueError, UnicodeDecodeError):
+        # A large body (an upload of envelopes) is parsed off the event loop.
+        data = (json.loads(body) if len(body) < _PARSE_INLINE_BYTES
+                else await asyncio.to_thread(json.loads, body))
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise BadRequest("the body is not valid JSON") from None
     if not isinstance(data, dict):
         raise BadRequest("the body must be a JSON object")

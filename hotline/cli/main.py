@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sqlite3
 import sys
 from collections.abc import Sequence
 
@@ -176,6 +177,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("hotline: interrupted", file=sys.stderr)
         return 130
+    except (OSError, sqlite3.Error) as e:  # a file or database the command could not use
+        print(f"hotline: error: {e}", file=sys.stderr)
+        return 1
+    except Exception as e:
+        # A bug, not a user mistake: one line, no traceback (and no exception text, which
+        # could carry anything), unless asked for.
+        if os.environ.get("HOTLINE_DEBUG"):
+            raise
+        print(f"hotline: error: an unexpected {type(e).__name__} (a bug in Hotline; run again "
+              "with HOTLINE_DEBUG=1 to see where, and report it without any report content)",
+              file=sys.stderr)
+        return 70
 
 
 if __name__ == "__main__":

@@ -215,6 +215,11 @@ def restore(root: Path, backup: Path, secrets: SecretsBundle | None = None) -> R
     if secrets is not None and secrets.instance_id != backup_instance:
         raise UsageError(f"the secrets backup is for instance {secrets.instance_id}, the "
                          f"database backup for {backup_instance}")
+    if secrets is None and not paths.keystore.exists():
+        raise UsageError(
+            f"{root}: has no key store ({paths.keystore}), so the restored tips could not be "
+            "opened or deleted: give --secrets FILE (from 'hotline backup-secrets') with "
+            "--recovery-key FILE; nothing was changed")
     previous = _set_aside(paths)
     if secrets is not None:
         _install_secrets(paths, secrets)

@@ -110,3 +110,25 @@ def test_restore_refuses_a_downgrade(tmp_path: Path) -> None:
     proc = run_cli("restore", str(a.root), str(backup), check=False)
     assert proc.returncode != 0 and "downgrade" in proc.stderr
     assert (a.root / "hotline.db").exists()  # nothing was replaced
+
+
+def test_restore_without_a_key_store_says_what_to_do_and_changes_nothing(tmp_path: Path) -> None:
+    a = make_instance(tmp_path / "a")
+    backup = tmp_path / "a.db"
+    run_cli("backup", str(a.root), str(backup))
+    (a.root / "secrets" / "keystore.db").unlink()
+    before = (a.root / "hotline.db").read_bytes()
+    proc = run_cli("restore", str(a.root), str(backup), check=False)
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr and proc.stderr.count("\n") == 1
+    assert "has no key store" in proc.stderr and "--secrets FILE" in proc.stderr
+    assert (a.root / "hotline.db").read_bytes() == before
+    assert not (a.root / "backups").exists() or not list((a.root / "backups").glob("before-restore-*"))
+
+
+def test_a_file_the_cli_cannot_use_is_one_line_not_a_traceback(tmp_path: Path) -> None:
+    a = make_instance(tmp_path / "a")
+    (a.root / "hotline.db").write_bytes(b"this is not a database" * 100)
+    proc = run_cli("backup", str(a.root), str(tmp_path / "b.db"), check=False)
+    assert proc.returncode != 0
+    assert "Traceback" not in proc.stderr and proc.stderr.count("\n") == 1, proc.stderr
