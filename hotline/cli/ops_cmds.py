@@ -121,7 +121,8 @@ def cmd_recover(args: argparse.Namespace) -> int:
         print_json({"tips": list(report.tip_ids), "messages": report.messages,
                     "skipped": report.skipped})
     else:
-        print(f"Re-sealed {report.messages} messages in {report.tips} tips to {args.to}.")
+        print(f"Granted {report.messages} messages in {report.tips} tips to {args.to} "
+              "(signed by the recovery key; the stored messages are unchanged).")
         if report.skipped:
             print(f"warning: {report.skipped} messages did not open with the recovery key and "
                   "were left as they were", file=sys.stderr)
