@@ -78,22 +78,23 @@ class Grant:
         except BadSignature:
             raise InvalidGrant("the grant's signature does not verify") from None
 
+    def to_bytes(self) -> bytes:
+        """The wire form (SPEC.md §10): magic, version, suite, context, C, fingerprints,
+        sealed key, signature."""
+        c = self.context
+        return b"".join([
+            MAGIC, u8(VERSION), u8(SUITE),
+            *(str16(s) for s in (c.instance_id, c.tip_id, c.message_id, c.direction, c.channel)),
+            self.commitment, parse_fingerprint(self.grantor), parse_fingerprint(self.grantee),
+            self.sealed_key, self.signature,
+        ])
+
     def matches(self, header: EnvelopeHeader) -> None:
         """InvalidGrant unless this grant is for exactly this envelope (context and key)."""
         if self.context != header.context:
             raise InvalidGrant("the grant is for another message or tip")
         if self.commitment != header.commitment:
             raise InvalidGrant("the grant is for another key than the message's")
-
-
-def _serialize(g: Grant) -> bytes:
-    c = g.context
-    return b"".join([
-        MAGIC, u8(VERSION), u8(SUITE),
-        *(str16(s) for s in (c.instance_id, c.tip_id, c.message_id, c.direction, c.channel)),
-        g.commitment, parse_fingerprint(g.grantor), parse_fingerprint(g.grantee),
-        g.sealed_key, g.signature,
-    ])
 
 
 def make_grant(
@@ -110,8 +111,8 @@ def make_grant(
     draft = Grant(opened.context, key_commitment(opened.message_key), grantor.fingerprint,
                   grantee.fingerprint, sealed, b"")
     signature = grantor.sign(GRANT_PURPOSE, draft.signed_part())
-    return _serialize(Grant(draft.context, draft.commitment, draft.grantor, draft.grantee,
-                            sealed, signature))
+    return Grant(draft.context, draft.commitment, draft.grantor, draft.grantee,
+                 sealed, signature).to_bytes()
 
 
 def parse_grant(data: bytes) -> Grant:
