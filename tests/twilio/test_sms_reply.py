@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from crypto import EnvelopeContext, Identity, seal, sign_message
+from crypto import EnvelopeContext, Identity, sign_message
 from hotline.domain import new_message_id
 from hotline.errors import ClientError
 from tests.helpers.process import run_cli
