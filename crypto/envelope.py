@@ -379,7 +379,11 @@ def reseal(
     *,
     rng: Rng = DEFAULT_RNG,
 ) -> bytes:
-    """Hand-off: the same context and message key, sealed to a new recipient set.
+    """The same context and message key, sealed to a new recipient set.
+
+    NOT used by the service: a stored envelope is never replaced, and sharing a
+    message later is a key grant (``crypto.grant``). Kept, with its frozen
+    vector, for tools that make a fresh copy of a message outside the store.
 
     Keeping the key keeps attachment parts readable. It is safe: the text is
     the same plaintext re-encrypted under a fresh random 24-byte nonce (XChaCha

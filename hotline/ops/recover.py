@@ -69,7 +69,7 @@ def resolve_tip(conn: sqlite3.Connection, tip: str) -> str:
 
 
 def recover(root: Path, recovery: Identity, to_name: str, tips: list[str] | None) -> RecoverReport:
-    """Re-seal ``tips`` (default: every orphaned tip) to the advocate ``to_name``."""
+    """Grant ``tips`` (default: every orphaned tip) to the advocate ``to_name``."""
     paths = InstancePaths(root)
     expected = load_recovery_pub(paths)
     if recovery.fingerprint != expected.fingerprint:

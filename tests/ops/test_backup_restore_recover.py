@@ -1,4 +1,4 @@
-"""Backups in two halves, restored into a fresh instance, then re-sealed to a new advocate.
+"""Backups in two halves, restored into a fresh instance, then granted to a new advocate.
 
 Everything through the real CLI and real server processes, as an administrator
 would on the day a server dies and the only advocate's laptop is gone.
