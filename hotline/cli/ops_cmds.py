@@ -35,7 +35,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--recovery-key", help="the recovery secret key file (opens --secrets)")
     p.set_defaults(func=cmd_restore)
 
-    p = sub.add_parser("recover", help="grant tips to a new advocate with the recovery key (signed key grants)")
+    p = sub.add_parser("recover", help="grant tips to a new advocate with the recovery key")
     p.add_argument("dir")
     p.add_argument("--recovery-key", required=True, help="the recovery secret key file")
     p.add_argument("--to", required=True, help="the (registered) advocate to grant the messages to")
