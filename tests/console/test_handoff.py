@@ -332,3 +332,21 @@ async def test_client_handoff_refuses_an_unconfirmed_key(live: Live, browser: Br
         await asyncio.to_thread(handoff, alice, tip_id, colleague, "ZZZZ-" + colleague.fingerprint[5:])
     with pytest.raises(ClientError, match="no active advocate"):
         await asyncio.to_thread(find_colleague, alice, "mallory")
+
+
+async def test_shredding_a_tip_takes_its_grants_with_it(live: Live, browser: Browser) -> None:
+    from hotline.ops.shred import Deletion, shred
+    from tests.ops.helpers import holders, instance_bytes
+
+    tip_id = await _tip(live, browser)
+    alice = await _client(live, live.instance.alice)
+    await asyncio.to_thread(handoff, alice, tip_id, await asyncio.to_thread(
+        find_colleague, alice, "bob"), live.instance.bob.fingerprint)
+    [(blob,)] = _query(live, "SELECT grant_blob FROM grants WHERE tip_id = ?", (tip_id,))
+    needles = [bytes(blob)[8:40], bytes(blob)[-32:]]  # type: ignore[arg-type]
+    assert all(holders(instance_bytes(live.instance.root), n) for n in needles)
+    s = live.services
+    await shred(s.db, s.keystore, [Deletion(tip_id, "admin")], actor="test")
+    assert _query(live, "SELECT COUNT(*) FROM grants") == [(0,)]
+    files = instance_bytes(live.instance.root)
+    assert [holders(files, n) for n in needles] == [[], []]
