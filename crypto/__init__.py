@@ -14,6 +14,7 @@ from crypto.envelope import (
     Recipient,
     SealedMessage,
     open_envelope,
+    open_with_key,
     read_header,
     reseal,
     seal,
@@ -22,11 +23,21 @@ from crypto.errors import (
     BadSignature,
     CryptoError,
     DecryptionError,
+    InvalidGrant,
     InvalidPublicKey,
     KeyFileError,
     NotARecipient,
     UnsupportedFormat,
     WrongPassphrase,
+)
+from crypto.grant import (
+    Grant,
+    GrantCheck,
+    GrantedMessage,
+    check_grants,
+    make_grant,
+    open_granted,
+    parse_grant,
 )
 from crypto.identity import Identity, PublicIdentity
 from crypto.kdf import derive_subkey, fingerprint_of, is_fingerprint, keyed_hash
@@ -42,6 +53,7 @@ from crypto.keyfile import (
 from crypto.padding import padded_length
 from crypto.parts import decrypt_part, decrypt_part_bytes, encrypt_part, encrypt_part_bytes
 from crypto.receipt import ReceiptKeys, ReplyKeyPair, derive_receipt_keys
+from crypto.signing import SignedText, parse_signed, sign_message, signed_body, verify_message
 
 __all__ = [
     "LAPTOP",
@@ -53,7 +65,11 @@ __all__ = [
     "DecryptionError",
     "EnvelopeContext",
     "EnvelopeHeader",
+    "Grant",
+    "GrantCheck",
+    "GrantedMessage",
     "Identity",
+    "InvalidGrant",
     "InvalidPublicKey",
     "KdfParams",
     "KeyFileError",
@@ -65,8 +81,10 @@ __all__ = [
     "ReplyKeyPair",
     "Rng",
     "SealedMessage",
+    "SignedText",
     "UnsupportedFormat",
     "WrongPassphrase",
+    "check_grants",
     "decrypt_identity",
     "decrypt_part",
     "decrypt_part_bytes",
@@ -79,15 +97,23 @@ __all__ = [
     "is_fingerprint",
     "keyed_hash",
     "login_message",
+    "make_grant",
     "new_storage_key",
     "open_envelope",
+    "open_granted",
+    "open_with_key",
     "padded_length",
+    "parse_grant",
+    "parse_signed",
     "read_header",
     "read_kdf_params",
     "reseal",
     "seal",
     "sign_login",
+    "sign_message",
+    "signed_body",
     "unwrap",
     "verify_login",
+    "verify_message",
     "wrap",
 ]

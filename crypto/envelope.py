@@ -132,6 +132,8 @@ class EnvelopeHeader:
     recipients: tuple[str, ...]
     version: int
     suite: int
+    commitment: bytes = field(default=b"", repr=False)
+    """The key commitment C: a key grant for this envelope must name the same C."""
 
 
 @dataclass(frozen=True)
@@ -344,7 +346,30 @@ def read_header(envelope: bytes) -> EnvelopeHeader:
     """Parse without decrypting. NOT authenticated: use it to reject, never to trust."""
     p = _parse(envelope)
     recipients = tuple(_render(fp) for fp, _ in p.stanzas)
-    return EnvelopeHeader(p.context, recipients, p.version, p.suite)
+    return EnvelopeHeader(p.context, recipients, p.version, p.suite, p.commitment)
+
+
+def open_with_key(
+    envelope: bytes,
+    message_key: bytes,
+    *,
+    expected: EnvelopeContext | None = None,
+) -> OpenedMessage:
+    """Decrypt with a message key obtained otherwise (a key grant, SPEC.md §10).
+
+    The key must match the envelope's commitment (constant-time), so a grant
+    can never make an envelope open to anything but what its author sealed.
+    """
+    p = _parse(envelope)
+    if expected is not None and p.context != expected:
+        raise DecryptionError("envelope belongs to a different tip/message")
+    if len(message_key) != MESSAGE_KEY_BYTES or not hmac.compare_digest(
+        key_commitment(message_key), p.commitment
+    ):
+        raise DecryptionError("key commitment mismatch")
+    body = _decrypt_body(p, message_key)
+    recipients = tuple(_render(fp) for fp, _ in p.stanzas)
+    return OpenedMessage(p.context, body, message_key, recipients)
 
 
 def reseal(
@@ -354,7 +379,11 @@ def reseal(
     *,
     rng: Rng = DEFAULT_RNG,
 ) -> bytes:
-    """Hand-off: the same context and message key, sealed to a new recipient set.
+    """The same context and message key, sealed to a new recipient set.
+
+    NOT used by the service: a stored envelope is never replaced, and sharing a
+    message later is a key grant (``crypto.grant``). Kept, with its frozen
+    vector, for tools that make a fresh copy of a message outside the store.
 
     Keeping the key keeps attachment parts readable. It is safe: the text is
     the same plaintext re-encrypted under a fresh random 24-byte nonce (XChaCha

@@ -55,3 +55,7 @@ class InvalidPublicKey(CryptoError):
 
 class BadSignature(CryptoError):
     """The signature is not valid."""
+
+
+class InvalidGrant(CryptoError):
+    """This key grant is malformed, not validly signed, or not for this message."""

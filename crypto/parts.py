@@ -4,8 +4,8 @@ Files can be large, so they are encrypted in chunks with memory that stays
 flat. The key is the message key's labelled subkey for part N >= 1, so the
 part opens with the same key the envelope carries. Every chunk's associated
 data is the part header, which binds tip, message, part number, direction and
-channel but NOT the recipients: a hand-off re-seals the envelope without
-having to re-encrypt (or even download) its attachments.
+channel but NOT the recipients: a hand-off (a key grant of the same message
+key) shares the attachments without re-encrypting (or even downloading) them.
 """
 
 from __future__ import annotations

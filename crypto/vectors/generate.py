@@ -26,13 +26,21 @@ from crypto import (
     fingerprint_of,
     keyed_hash,
     login_message,
+    make_grant,
+    open_envelope,
+    open_granted,
     padded_length,
     reseal,
     seal,
     sign_login,
+    sign_message,
+    signed_body,
     wrap,
 )
 from crypto.envelope import key_commitment, part_subkey
+from crypto.grant import parse_grant
+from crypto.identity import signed_bytes
+from crypto.signing import MESSAGE_PURPOSE, message_to_sign
 from crypto.testing import seeded_rng
 
 HERE = Path(__file__).resolve().parent
@@ -58,6 +66,7 @@ CONTEXT = EnvelopeContext("hotline-demo", "tip-0001", "msg-0001", "in", "sms")
 ALICE = _identity(b"vector-identity-alice", "Alice Advocate")
 BOB = _identity(b"vector-identity-bob", "Recovery key")
 CAROL = _identity(b"vector-identity-carol", "Carol Colleague")
+DAVE = _identity(b"vector-identity-dave", "Dave Duty")
 
 
 def _context_json(ctx: EnvelopeContext) -> Vector:
@@ -215,6 +224,51 @@ def atrest_vectors() -> Vector:
     }
 
 
+def grant_vectors() -> Vector:
+    """Grants of the envelope vector's message to Carol: by Alice (a recipient), by the
+    recovery key (BOB's identity is named "Recovery key"), and one from Carol onwards to
+    Alice's key made on the strength of Alice's grant (a chain)."""
+    envelope = bytes.fromhex(envelope_vectors()["envelope"])
+    by_alice = make_grant(open_envelope(envelope, ALICE), ALICE, CAROL.recipient(),
+                          rng=seeded_rng(b"grant-1"))
+    by_recovery = make_grant(open_envelope(envelope, BOB), BOB, CAROL.recipient(),
+                             rng=seeded_rng(b"grant-2"))
+    keys = {i.fingerprint: i.public for i in (ALICE, BOB, CAROL)}
+    via = open_granted(envelope, CAROL, [by_alice], keys).opened
+    onwards = make_grant(via, CAROL, DAVE.recipient(), rng=seeded_rng(b"grant-3"))
+    grants = [(by_alice, ALICE, CAROL, b"grant-1"), (by_recovery, BOB, CAROL, b"grant-2"),
+              (onwards, CAROL, DAVE, b"grant-3")]
+    return {
+        "identities": [_identity_json(i) for i in (ALICE, BOB, CAROL, DAVE)],
+        "context": _context_json(CONTEXT),
+        "envelope": envelope.hex(),
+        "body": envelope_vectors()["body"],
+        "grants": [{
+            "grantor": grantor.fingerprint,
+            "grantee": grantee.fingerprint,
+            "seed": seed.hex(),
+            "signed_part": parse_grant(g).signed_part().hex(),
+            "grant": g.hex(),
+        } for g, grantor, grantee, seed in grants],
+    }
+
+
+def signature_vectors() -> Vector:
+    ctx = EnvelopeContext("hotline-demo", "tip-0001", "msg-0002", "note", "sms")
+    text = "Llamé al refugio: tienen cama esta noche. — A."
+    signature = sign_message(ALICE, ctx, text)
+    return {
+        "identity": _identity_json(ALICE),
+        "purpose": MESSAGE_PURPOSE,
+        "context": _context_json(ctx),
+        "text": text,
+        "message": message_to_sign(ctx, text).hex(),
+        "signed_bytes": signed_bytes(MESSAGE_PURPOSE, message_to_sign(ctx, text)).hex(),
+        "signature": signature.hex(),
+        "body": signed_body(text, ALICE.fingerprint, signature).decode("utf-8"),
+    }
+
+
 GENERATORS = {
     "rng.json": rng_vectors,
     "kdf.json": kdf_vectors,
@@ -225,6 +279,8 @@ GENERATORS = {
     "login.json": login_vectors,
     "receipt.json": receipt_vectors,
     "atrest.json": atrest_vectors,
+    "grant.json": grant_vectors,
+    "signature.json": signature_vectors,
 }
 
 

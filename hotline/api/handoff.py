@@ -1,13 +1,22 @@
-"""Hand-off: an advocate re-seals a tip's messages to a colleague, on their own device.
+"""Hand-off: an advocate shares a tip's messages with a colleague by adding key grants.
 
-The server cannot re-seal anything (it holds no key that opens a message), so
-the client opens each envelope, seals the same message key to the old
-recipients plus the colleague (``crypto.reseal``), and posts the new
-envelopes here. The server checks each one as it checks any client envelope
-(instance, tip, message id, direction, channel, the recovery key) and, on
-top, that the recipient set is exactly the old one plus the colleague: a
-hand-off can add one reader and can take no one away. Then the envelopes are
-swapped and the colleague is added to the tip, in one transaction.
+A stored envelope is never replaced or deleted here (only retention and
+shredding remove one). The advocate's device opens each message, seals its
+key to the colleague and signs that as a grant (``crypto.make_grant``); this
+route checks everything it can see without a key and adds the grants beside
+the envelopes, then puts the colleague on the tip so later messages are
+sealed to them too. All in one transaction: one bad grant refuses the whole
+hand-off and changes nothing.
+
+What the server checks, per grant: it parses; it is for this message of this
+tip (context) and this message's key (the commitment in the stored header);
+it is signed by the advocate making the request, with the key registered for
+them; that advocate could read the message (a recipient in its header, or the
+grantee of an earlier grant); it is sealed to the colleague named in the
+request, who cannot read it yet (a repeated or replayed grant is refused).
+What it cannot check is that the sealed key really is the message key: only
+the colleague's device can, and readers refuse a key that does not match the
+envelope's commitment (crypto/SPEC.md §10).
 
 Which key is the colleague's is decided on the device: the client confirms
 the fingerprint out of band (CRYPTO.md §3) and names the colleague here by
@@ -23,15 +32,25 @@ from typing import Any
 
 from aiohttp import web
 
-from crypto import CryptoError, EnvelopeHeader, is_fingerprint, read_header, unwrap, wrap
+from crypto import (
+    CryptoError,
+    EnvelopeHeader,
+    Grant,
+    PublicIdentity,
+    is_fingerprint,
+    parse_grant,
+    read_header,
+    unwrap,
+)
 
 from ..app import SERVICES
-from ..errors import BadRequest, NotFound
-from ..services import Services
+from ..errors import BadRequest, Conflict, Forbidden, NotFound
 from ..store import queries as q
+from ..store.grants import NewGrant, grantees, insert_grants
 from .routes import _advocate, _field, _json, _tip_row, authed
 
-MAX_ENVELOPE_BYTES = 24 * 1024 * 1024
+MAX_GRANT_BYTES = 4096
+MAX_GRANTS = 10_000
 
 
 def setup_handoff(app: web.Application) -> None:
@@ -48,58 +67,52 @@ async def colleagues(request: web.Request) -> web.Response:
          "pub_file": base64.b64encode(bytes(r["pub_file"])).decode()} for r in rows]})
 
 
-def _envelopes(data: dict[str, Any]) -> dict[str, bytes]:
-    items = data.get("envelopes")
-    if not isinstance(items, list) or not items or len(items) > 10_000:
-        raise BadRequest("'envelopes' must be a non-empty list of {id, envelope}")
-    out: dict[str, bytes] = {}
+def _grants(data: dict[str, Any]) -> dict[str, tuple[Grant, bytes]]:
+    if "envelopes" in data:
+        raise BadRequest("a hand-off never replaces a stored envelope: send 'grants' "
+                         "(key grants, crypto/SPEC.md §10); update your client")
+    items = data.get("grants")
+    if not isinstance(items, list) or not items or len(items) > MAX_GRANTS:
+        raise BadRequest("'grants' must be a non-empty list of {id, grant}")
+    out: dict[str, tuple[Grant, bytes]] = {}
     for item in items:
         if not isinstance(item, dict):
-            raise BadRequest("each of 'envelopes' must be an object with 'id' and 'envelope'")
-        message_id = _field(item, "id", str)
-        raw = _field(item, "envelope", str)
-        if len(raw) > MAX_ENVELOPE_BYTES or message_id in out:
-            raise BadRequest("an envelope is too large, or a message id appears twice")
+            raise BadRequest("each of 'grants' must be an object with 'id' and 'grant'")
+        message_id, raw = _field(item, "id", str), _field(item, "grant", str)
+        if len(raw) > MAX_GRANT_BYTES or message_id in out:
+            raise BadRequest("a grant is too large, or a message id appears twice")
         try:
-            out[message_id] = base64.b64decode(raw, validate=True)
+            blob = base64.b64decode(raw, validate=True)
+            out[message_id] = (parse_grant(blob), blob)
         except binascii.Error:
-            raise BadRequest("'envelope' is not base64") from None
+            raise BadRequest("'grant' is not base64") from None
+        except CryptoError as e:
+            raise BadRequest(f"a grant is malformed: {e.reason}") from None
     return out
 
 
-def _header(envelope: bytes) -> EnvelopeHeader:
+def check_grant(grant: Grant, header: EnvelopeHeader, *, granter: PublicIdentity,
+                colleague: str, can_read: set[str]) -> None:
+    """Everything the server can check about one grant without a key (see the module doc)."""
+    if grant.grantor != granter.fingerprint:
+        raise BadRequest("a grant must be signed by you, the advocate handing off")
+    if grant.grantee != colleague:
+        raise BadRequest("a grant must be sealed to the colleague named in 'to'")
     try:
-        return read_header(envelope)
+        grant.matches(header)
+        grant.verify(granter)
     except CryptoError as e:
-        raise BadRequest(f"an envelope is malformed: {e}") from None
-
-
-def check_resealed(new: EnvelopeHeader, old: EnvelopeHeader, *, s: Services, tip: sqlite3.Row,
-                   message_id: str, direction: str, colleague: str, keep: set[str]) -> None:
-    """The checks of a client envelope, plus: the colleague is added, nobody else is, and
-    every old recipient in ``keep`` (recovery, reporter, active advocates) stays.
-
-    Old recipients outside ``keep`` are advocates who have been removed: a
-    hand-off may drop them (their keys are no longer served to re-seal to).
-    """
-    ctx = new.context
-    if (ctx.instance_id, ctx.tip_id, ctx.message_id) != (s.instance_id, tip["id"], message_id):
-        raise BadRequest("an envelope is bound to another instance, tip or message")
-    if ctx != old.context or ctx.direction != direction or ctx.channel != tip["channel"]:
-        raise BadRequest("an envelope's direction or channel does not match its message")
-    recipients = set(new.recipients)
-    if s.recovery.fingerprint not in recipients:
-        raise BadRequest("an envelope must be sealed to the recovery key")
-    if colleague not in recipients or not recipients <= set(old.recipients) | {colleague}:
-        raise BadRequest("a hand-off must add the colleague and nobody else")
-    if not set(old.recipients) & keep <= recipients:
-        raise BadRequest("a hand-off must keep every current recipient")
+        raise BadRequest(f"a grant is refused: {e.reason}") from None
+    if granter.fingerprint not in can_read:
+        raise Forbidden("you cannot grant a message that was never sealed or granted to you")
+    if colleague in can_read:
+        raise Conflict("the colleague can already read a message (a repeated or replayed grant)")
 
 
 async def handoff(request: web.Request) -> web.Response:
     s, a = request.app[SERVICES], _advocate(request)
     tip_id = request.match_info["tip"]
-    tip = await _tip_row(s, a, tip_id)
+    await _tip_row(s, a, tip_id)
     data = await _json(request)
     to = _field(data, "to", str)
     if not is_fingerprint(to):
@@ -110,37 +123,33 @@ async def handoff(request: web.Request) -> web.Response:
         "SELECT id, name FROM advocates WHERE fingerprint = ? AND active = 1", (to,))
     if colleague is None:
         raise NotFound("no active advocate has this fingerprint")
-    envelopes = _envelopes(data)
-    headers = {mid: _header(env) for mid, env in envelopes.items()}
+    grants = _grants(data)
+    me = await s.db.fetchone("SELECT pub_file FROM advocates WHERE id = ?", (a.id,))
+    granter = PublicIdentity.from_pub_file(bytes(me["pub_file"]))  # type: ignore[index]
     key = await s.keystore.get(tip_id)
     if key is None:
         raise NotFound("this tip has been deleted")
 
     def store(conn: sqlite3.Connection) -> int:
-        keep = {r[0] for r in conn.execute(
-            "SELECT fingerprint FROM advocates WHERE active = 1")} | {s.recovery.fingerprint}
-        if tip["reply_fingerprint"]:
-            keep.add(tip["reply_fingerprint"])
-        for mid, env in envelopes.items():
-            row = conn.execute("SELECT direction, envelope FROM messages WHERE id = ? AND tip_id = ?",
+        for mid, (grant, _) in grants.items():
+            row = conn.execute("SELECT envelope FROM messages WHERE id = ? AND tip_id = ?",
                                (mid, tip_id)).fetchone()
             if row is None:
-                raise BadRequest("an envelope names a message that is not on this tip")
-            old = read_header(unwrap(key, bytes(row[1]), label=tip_id))
-            check_resealed(headers[mid], old, s=s, tip=tip, message_id=mid,
-                           direction=row[0], colleague=to, keep=keep)
-            conn.execute("UPDATE messages SET envelope = ? WHERE id = ?",
-                         (wrap(key, env, label=tip_id), mid))
+                raise BadRequest("a grant names a message that is not on this tip")
+            header = read_header(unwrap(key, bytes(row[0]), label=tip_id))
+            check_grant(grant, header, granter=granter, colleague=to,
+                        can_read=set(header.recipients) | grantees(conn, mid))
+        now = q.utc_now_text()
+        insert_grants(conn, key, tip_id, now, [
+            NewGrant(mid, g.grantee, g.grantor, blob) for mid, (g, blob) in grants.items()])
         conn.execute("INSERT OR IGNORE INTO tip_advocates (tip_id, advocate_id) VALUES (?,?)",
                      (tip_id, colleague["id"]))
         total = conn.execute("SELECT COUNT(*) FROM messages WHERE tip_id = ?", (tip_id,)).fetchone()
-        conn.execute("UPDATE tips SET updated_at = ? WHERE id = ?", (q.utc_now_text(), tip_id))
+        conn.execute("UPDATE tips SET updated_at = ? WHERE id = ?", (now, tip_id))
         q.audit(conn, a.fingerprint, "tip.handoff", tip_id,
-                f"to={to} messages={len(envelopes)}/{total[0]}")
+                f"to={to} granted={len(grants)}/{total[0]}")
         return int(total[0])
 
     total = await s.db.write(store)
     return web.json_response({"tip": tip_id, "to": {"name": colleague["name"], "fingerprint": to},
-                              "resealed": len(envelopes), "messages": total})
-
-
+                              "granted": len(grants), "messages": total})

@@ -35,8 +35,10 @@ from ..intake import THREAD_LABEL
 from ..paging.acknowledge import ack_by_api
 from ..services import Services
 from ..store import queries as q
+from ..store.grants import tip_grants
 from ..twilio.outbox import Delivery, SmsOutbox, record_pending
 from .auth import Advocate
+from .outgoing import seal_outgoing_text
 
 _REQ_ADVOCATE: web.RequestKey[Advocate] = web.RequestKey("advocate", Advocate)
 
@@ -203,12 +205,14 @@ async def get_tip(request: web.Request) -> web.Response:
     by_message: dict[str, list[dict[str, int]]] = {}
     for p in parts:
         by_message.setdefault(p["message_id"], []).append({"part": p["part"], "size": p["size"]})
+    grants = await tip_grants(s.db, key, tip_id)
     messages = [{
         "id": r["id"], "seq": r["seq"], "direction": r["direction"],
         "created_at": r["created_at"], "urgency": r["urgency"],
         "ruleset_version": r["ruleset_version"], "author": r["author"],
         "envelope": _enc(unwrap(key, bytes(r["envelope"]), label=tip_id)),
         "attachments": by_message.get(r["id"], []),
+        "grants": [_enc(g) for g in grants.get(r["id"], [])],
         "delivery": None if r["delivery_status"] is None else {
             "status": r["delivery_status"], "attempts": r["delivery_attempts"],
             "error": r["delivery_error"]},
@@ -216,7 +220,24 @@ async def get_tip(request: web.Request) -> web.Response:
     await s.db.write(lambda c: q.audit(c, a.fingerprint, "tip.fetch", tip_id,
                                        f"messages={len(messages)}"))
     return web.json_response({**_tip_json(tip), "instance_id": s.instance_id,
-                              "messages": messages})
+                              "messages": messages, "keys": await signer_keys(s, tip_id)})
+
+
+async def signer_keys(s: Services, tip_id: str) -> list[dict[str, Any]]:
+    """Self-signed public keys of everyone who may have signed something on this tip:
+    its advocates, every author and grantor (removed ones too, so their old words still
+    verify), and the recovery key. Readers verify each file on the device."""
+    rows = await s.db.fetchall(
+        "SELECT name, fingerprint, pub_file, active FROM advocates WHERE"
+        " id IN (SELECT advocate_id FROM tip_advocates WHERE tip_id = ?)"
+        " OR id IN (SELECT author_id FROM messages WHERE tip_id = ?)"
+        " OR fingerprint IN (SELECT grantor FROM grants WHERE tip_id = ?) ORDER BY id",
+        (tip_id, tip_id, tip_id))
+    keys = [{"name": r["name"], "fingerprint": r["fingerprint"], "active": bool(r["active"]),
+             "pub_file": _enc(bytes(r["pub_file"])), "role": "advocate"} for r in rows]
+    keys.append({"name": s.recovery.name, "fingerprint": s.recovery.fingerprint, "active": True,
+                 "pub_file": _enc(s.recovery.to_pub_file()), "role": "recovery"})
+    return keys
 
 
 async def get_attachment(request: web.Request) -> web.Response:
@@ -297,10 +318,14 @@ async def post_message(request: web.Request) -> web.Response:
     texting = direction is Direction.OUT and tip["channel"] in _TEXT_CHANNELS
     if direction is Direction.OUT and tip["channel"] not in (Channel.WEB.value, *_TEXT_CHANNELS):
         raise Conflict("replies on this channel are not available yet")
-    if not texting and ("to" in data or "text" in data):
-        raise BadRequest("only SMS/WhatsApp replies carry 'to' and 'text'; this one travels sealed")
+    if not texting and ("to" in data or "text" in data or "signature" in data):
+        raise BadRequest("only SMS/WhatsApp replies carry 'to', 'text' and 'signature'; "
+                         "this one travels sealed")
     outgoing = await _outgoing_text(s, tip_id, data) if texting else None
-    envelope = _b64(data, "envelope")
+    if outgoing is not None:
+        envelope = await seal_outgoing_text(s, tip, message_id, a, outgoing[2], data)
+    else:
+        envelope = _b64(data, "envelope")
     try:
         header = read_header(envelope)
     except CryptoError as e:

@@ -106,6 +106,11 @@ def _print_tip(t: dict[str, Any]) -> None:
         if m.get("error"):
             print(f"  (cannot open: {m['error']})")
             continue
+        if m.get("signature"):  # who wrote it: the verified key, never a name from the body
+            print(f"  author: {m['signature']['label']}")
+        if m.get("granted_by"):
+            g = m["granted_by"]
+            print(f"  shared with you by: {g['name'] or 'an unknown key'} ({g['fingerprint']})")
         print("  " + (m["body"] or "").replace("\n", "\n  "))
         if m.get("meta"):  # e.g. a call's menu choices and outcome, which has no text body
             print("  meta: " + ", ".join(f"{k}={v}" for k, v in sorted(m["meta"].items())))

@@ -1,7 +1,7 @@
-"""``hotline handoff TIP --to NAME``: re-seal a tip to a colleague, on this device.
+"""``hotline handoff TIP --to NAME``: grant a tip's messages to a colleague, on this device.
 
 The colleague's public key comes from the server; a server that swapped it
-could read every re-sealed report. So the command shows the key's fingerprint
+could read every granted report. So the command shows the key's fingerprint
 and refuses to go on until the advocate confirms it, either by typing it
 (read to them by the colleague over another channel) or with
 ``--fingerprint FPR`` in scripts (CRYPTO.md §3).
@@ -22,7 +22,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Add this module's verbs."""
     from .main import _client_args  # main is fully loaded when it calls register()
 
-    p = sub.add_parser("handoff", help="hand a tip off to a colleague (re-sealed on this device)")
+    p = sub.add_parser("handoff",
+                       help="hand a tip off to a colleague (signed key grants, made on this device)")
     p.add_argument("tip")
     p.add_argument("--to", required=True, metavar="NAME", help="the colleague's advocate name")
     p.add_argument("--fingerprint", metavar="FPR",
@@ -50,5 +51,6 @@ def cmd_handoff(args: argparse.Namespace) -> int:
         print_json(result)
     else:
         print(f"Handed {args.tip} off to {colleague.name} ({colleague.fingerprint}): "
-              f"{result['resealed']} of {result['messages']} messages re-sealed.")
+              f"{result['granted']} of {result['messages']} messages granted "
+              "(the stored messages are unchanged).")
     return 0

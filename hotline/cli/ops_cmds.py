@@ -35,10 +35,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--recovery-key", help="the recovery secret key file (opens --secrets)")
     p.set_defaults(func=cmd_restore)
 
-    p = sub.add_parser("recover", help="re-seal tips to a new advocate with the recovery key")
+    p = sub.add_parser("recover", help="grant tips to a new advocate with the recovery key")
     p.add_argument("dir")
     p.add_argument("--recovery-key", required=True, help="the recovery secret key file")
-    p.add_argument("--to", required=True, help="the (registered) advocate to re-seal to")
+    p.add_argument("--to", required=True, help="the (registered) advocate to grant the messages to")
     p.add_argument("--tip", action="append", default=[],
                    help="tip id or reference (repeatable); default: every tip no active "
                         "advocate can read")
@@ -121,7 +121,8 @@ def cmd_recover(args: argparse.Namespace) -> int:
         print_json({"tips": list(report.tip_ids), "messages": report.messages,
                     "skipped": report.skipped})
     else:
-        print(f"Re-sealed {report.messages} messages in {report.tips} tips to {args.to}.")
+        print(f"Granted {report.messages} messages in {report.tips} tips to {args.to} "
+              "(signed by the recovery key; the stored messages are unchanged).")
         if report.skipped:
             print(f"warning: {report.skipped} messages did not open with the recovery key and "
                   "were left as they were", file=sys.stderr)

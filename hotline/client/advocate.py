@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import json
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,14 +22,16 @@ from crypto import (
     PublicIdentity,
     Recipient,
     decrypt_part_bytes,
-    open_envelope,
     seal,
     sign_login,
+    sign_message,
+    signed_body,
 )
 
 from ..domain import new_message_id
 from ..errors import ClientError
 from .http import Http
+from .verify import authorship, open_message, verified_keys, who
 
 
 def _b64(s: str) -> bytes:
@@ -64,22 +67,29 @@ class AdvocateClient:
 
     def read(self, tip_id: str, save_attachments: Path | None = None) -> OpenedTip:
         tip = self.http.get_json(f"/api/tips/{tip_id}")
-        messages = [self._open(tip, m, save_attachments) for m in tip.pop("messages")]
+        keys = verified_keys(tip.pop("keys", None) or [])
+        messages = [self._open(tip, m, save_attachments, keys) for m in tip.pop("messages")]
         return OpenedTip(tip, messages)
 
-    def _open(self, tip: dict[str, Any], m: dict[str, Any], save: Path | None) -> dict[str, Any]:
+    def _open(self, tip: dict[str, Any], m: dict[str, Any], save: Path | None,
+              keys: Mapping[str, PublicIdentity] | None = None) -> dict[str, Any]:
         ctx = EnvelopeContext(tip["instance_id"], tip["id"], m["id"], m["direction"],
                               tip["channel"])
         out: dict[str, Any] = {k: m[k] for k in ("id", "seq", "direction", "created_at",
                                                  "urgency", "ruleset_version", "author")}
         if m.get("delivery") is not None:  # an SMS/WhatsApp reply: did Twilio take it?
             out["delivery"] = m["delivery"]
+        keys = keys or {}
         try:
-            opened = open_envelope(_b64(m["envelope"]), self.identity, expected=ctx)
+            found = open_message(_b64(m["envelope"]), self.identity,
+                                 [_b64(g) for g in m.get("grants", [])], keys, ctx)
+            opened = found.message
             doc = json.loads(opened.body)
         except (CryptoError, ValueError) as e:
             out.update(body=None, sender=None, attachments=[], error=str(e))
             return out
+        out.update(signature=authorship(m["direction"], doc, ctx, keys),
+                   granted_by=None if found.granted_by is None else who(found.granted_by, keys))
         atts = doc.get("attachments", [])
         out.update(body=doc.get("text"), sender=doc.get("sender"), lang=doc.get("lang"),
                    triage=doc.get("triage"), meta=doc.get("meta", {}),
@@ -110,22 +120,23 @@ class AdvocateClient:
         return r["instance_id"], r["channel"], recipients
 
     def send(self, tip_id: str, text: str, *, note: bool) -> dict[str, Any]:
-        """Seal and post a reply or note. An SMS/WhatsApp reply also carries the
-        reporter's number (decrypted here) and the text, for Twilio to send; a
-        reply Twilio has not taken raises ``ClientError`` after it is stored."""
+        """Sign, seal and post a reply or note. An SMS/WhatsApp reply instead carries
+        the reporter's number (decrypted here), the text and our signature over it:
+        the server seals the record from the text it sends. A reply Twilio has not
+        taken raises ``ClientError`` after it is stored."""
         instance_id, channel, recipients = self._recipients(tip_id, to_reporter=not note)
         direction = "note" if note else "out"
         texting = direction == "out" and channel in TEXT_CHANNELS
         to = self.reporter_number(tip_id) if texting else None
         message_id = new_message_id()
         ctx = EnvelopeContext(instance_id, tip_id, message_id, direction, channel)
-        body = json.dumps({"v": 1, "text": text, "author": self.identity.fingerprint,
-                           "author_name": self.identity.name}, ensure_ascii=False).encode()
-        sealed = seal(ctx, body, recipients)
-        request: dict[str, Any] = {"id": message_id, "direction": direction,
-                                   "envelope": base64.b64encode(sealed.envelope).decode()}
-        if texting:
-            request.update(to=to, text=text)
+        signature = sign_message(self.identity, ctx, text)
+        request: dict[str, Any] = {"id": message_id, "direction": direction}
+        if texting:  # the server seals the record from the very text it sends (SPEC §11)
+            request.update(to=to, text=text, signature=base64.b64encode(signature).decode())
+        else:
+            body = signed_body(text, self.identity.fingerprint, signature)
+            request["envelope"] = base64.b64encode(seal(ctx, body, recipients).envelope).decode()
         result = dict(self.http.post_json(f"/api/tips/{tip_id}/messages", request))
         delivery = result.get("delivery")
         if texting and (not delivery or delivery.get("status") != "sent"):

@@ -1,7 +1,9 @@
-"""Hand-off on the advocate's device: re-seal a tip's messages to a confirmed colleague.
+"""Hand-off on the advocate's device: grant a tip's messages to a confirmed colleague.
 
+Nothing stored is replaced: for each message this key opens, the message key
+is sealed to the colleague and signed as a key grant (crypto/SPEC.md §10).
 The colleague's key comes from the server, so the server could swap it for
-its own and have every re-sealed report opened by itself. That is why the
+its own and have every granted report opened by itself. That is why the
 advocate must confirm the colleague's fingerprint out of band (CRYPTO.md §3):
 ``handoff`` refuses unless the fingerprint they typed is the key's own.
 """
@@ -12,10 +14,11 @@ import base64
 from dataclasses import dataclass
 from typing import Any
 
-from crypto import CryptoError, Recipient, read_header, reseal
+from crypto import CryptoError, Recipient, make_grant, parse_grant, read_header
 
 from ..errors import ClientError
 from .advocate import AdvocateClient, _b64, _verified
+from .verify import open_message, verified_keys
 
 
 @dataclass(frozen=True)
@@ -35,31 +38,45 @@ def find_colleague(client: AdvocateClient, name: str) -> Colleague:
 
 def handoff(client: AdvocateClient, tip_id: str, colleague: Colleague,
             confirmed_fingerprint: str) -> dict[str, Any]:
-    """Re-seal every message of the tip that our key opens to its recipients + the colleague."""
+    """Grant the colleague every message of the tip that we can open; nothing is re-sealed.
+
+    Each grant seals the message key to the colleague and is signed by us
+    (``crypto.make_grant``); the stored envelopes stay byte for byte as they
+    were. Messages we cannot open (not sealed or granted to us) are left out.
+    """
     if confirmed_fingerprint.strip().upper() != colleague.fingerprint:
         raise ClientError(f"the fingerprint you confirmed is not {colleague.name}'s key "
                           f"({colleague.fingerprint}): hand-off refused")
     if colleague.fingerprint == client.identity.fingerprint:
         raise ClientError("you cannot hand a tip off to yourself")
     tip = client.http.get_json(f"/api/tips/{tip_id}")
-    _, _, known_list = client._recipients(tip_id, to_reporter=True)
-    known = {r.fingerprint: r for r in known_list}
-    envelopes = []
+    keys = verified_keys(tip.get("keys") or [])
+    grants = []
     for m in tip["messages"]:
-        raw = _b64(m["envelope"])
         try:
-            header = read_header(raw)
+            header = read_header(_b64(m["envelope"]))
+            if colleague.fingerprint in header.recipients:
+                continue  # they can read this one already
+            found = open_message(_b64(m["envelope"]), client.identity,
+                                 [_b64(g) for g in m.get("grants", [])], keys, header.context)
+        except CryptoError:
+            continue  # not ours to share; the colleague will not read this one
+        if colleague.fingerprint in _grantees(m):
+            continue
+        grant = make_grant(found.message, client.identity, colleague.recipient)
+        grants.append({"id": m["id"], "grant": base64.b64encode(grant).decode()})
+    if not grants:
+        raise ClientError("none of this tip's messages opens with your key, or the colleague "
+                          "can read them all already")
+    return dict(client.http.post_json(f"/api/tips/{tip_id}/handoff",
+                                      {"to": colleague.fingerprint, "grants": grants}))
+
+
+def _grantees(m: dict[str, Any]) -> set[str]:
+    out = set()
+    for raw in m.get("grants", []):
+        try:
+            out.add(parse_grant(_b64(raw)).grantee)
         except CryptoError:
             continue
-        if client.identity.fingerprint not in header.recipients:
-            continue  # not ours to re-seal; the colleague will not read this one
-        to = [known[fp] for fp in header.recipients if fp in known] + [colleague.recipient]
-        try:
-            envelopes.append({"id": m["id"], "envelope": base64.b64encode(
-                reseal(raw, client.identity, to)).decode()})
-        except CryptoError as e:
-            raise ClientError(f"message {m['id']} does not open with your key: {e}") from None
-    if not envelopes:
-        raise ClientError("none of this tip's messages opens with your key")
-    return dict(client.http.post_json(f"/api/tips/{tip_id}/handoff",
-                                      {"to": colleague.fingerprint, "envelopes": envelopes}))
+    return out

@@ -1,15 +1,17 @@
-"""Re-seal tips to a new advocate with the offline recovery key.
+"""Give a new advocate a tip's messages with the offline recovery key, by adding grants.
 
 For the day every advocate on a tip has lost their key: the administrator
 removes the lost keys (``hotline advocate remove``), registers the new
 advocate, brings the recovery key file to the server (passphrase-protected;
-take it away again afterwards) and runs ``hotline recover``. Each message's
-key is opened with the recovery key and sealed again (``crypto.reseal``: same
-message key, so attachments stay readable) to the new advocate, the recovery
-key, the reporter's reply key if the message was sealed to it, and every
-still-active advocate it was sealed to. Plaintext exists only in this
-process's memory while a message is re-sealed. One transaction per tip; each
-tip's re-sealing is in the audit log (fingerprint and counts, never content).
+take it away again afterwards) and runs ``hotline recover``. Each message is
+opened with the recovery key and its key is granted to the new advocate: a
+key grant (crypto/SPEC.md §10) signed by the recovery key's Ed25519 half,
+which readers accept because the recovery key is a recipient of every
+envelope. Stored envelopes are never replaced (they stay byte for byte as
+they were), so nothing a reporter or advocate wrote can be changed this way.
+Plaintext exists only in this process's memory while a grant is made. One
+transaction per tip; each tip's recovery is in the audit log (fingerprint and
+counts, never content). Running it twice adds nothing the second time.
 
 Safe while the service runs: the database is written through SQLite's own
 locking, and the key store is only read.
@@ -26,17 +28,18 @@ from crypto import (
     Identity,
     PublicIdentity,
     Recipient,
+    make_grant,
+    open_envelope,
     read_header,
-    reseal,
     unwrap,
-    wrap,
 )
 
 from ..errors import NotFound, UsageError
 from ..instance import InstancePaths
 from ..store import initialise
 from ..store.connection import open_sqlite
-from ..store.queries import audit
+from ..store.grants import NewGrant, grantees, insert_grants
+from ..store.queries import audit, utc_now_text
 from .instance_check import load_recovery_pub
 
 
@@ -66,7 +69,7 @@ def resolve_tip(conn: sqlite3.Connection, tip: str) -> str:
 
 
 def recover(root: Path, recovery: Identity, to_name: str, tips: list[str] | None) -> RecoverReport:
-    """Re-seal ``tips`` (default: every orphaned tip) to the advocate ``to_name``."""
+    """Grant ``tips`` (default: every orphaned tip) to the advocate ``to_name``."""
     paths = InstancePaths(root)
     expected = load_recovery_pub(paths)
     if recovery.fingerprint != expected.fingerprint:
@@ -80,7 +83,7 @@ def recover(root: Path, recovery: Identity, to_name: str, tips: list[str] | None
         ids = [resolve_tip(conn, t) for t in tips] if tips else orphaned_tip_ids(conn)
         total = skipped = 0
         for tip_id in ids:
-            done, bad = _recover_tip(conn, keys, recovery, expected, target, tip_id)
+            done, bad = _recover_tip(conn, keys, recovery, target, tip_id)
             total, skipped = total + done, skipped + bad
         return RecoverReport(len(ids), total, skipped, tuple(ids))
     finally:
@@ -106,51 +109,45 @@ def _advocate(conn: sqlite3.Connection, name: str) -> _Advocate:
 
 
 def _recover_tip(conn: sqlite3.Connection, keys: sqlite3.Connection, recovery: Identity,
-                 recovery_pub: PublicIdentity, target: _Advocate, tip_id: str) -> tuple[int, int]:
+                 target: _Advocate, tip_id: str) -> tuple[int, int]:
     row = keys.execute("SELECT key FROM tip_keys WHERE tip_id = ?", (tip_id,)).fetchone()
     if row is None:
         raise NotFound(f"tip {tip_id} has no storage key: it was deleted (crypto-shredded)")
     key = bytes(row[0])
-    active = {r[0]: Recipient(r[0], bytes(r[1])) for r in conn.execute(
-        "SELECT fingerprint, box_public FROM advocates WHERE active = 1")}
-    tip = conn.execute("SELECT reply_fingerprint, reply_public FROM tips WHERE id = ?",
-                       (tip_id,)).fetchone()
-    reporter = None if tip[0] is None else Recipient(tip[0], bytes(tip[1]))
     conn.execute("BEGIN IMMEDIATE")
     try:
-        done = skipped = 0
+        new: list[NewGrant] = []
+        skipped = 0
         for message_id, wrapped in conn.execute(
                 "SELECT id, envelope FROM messages WHERE tip_id = ? ORDER BY seq",
                 (tip_id,)).fetchall():
-            fresh = _reseal_one(bytes(wrapped), key, tip_id, recovery, recovery_pub, target,
-                                active, reporter)
-            if fresh is None:
+            if target.fingerprint in grantees(conn, message_id):
+                continue  # granted by an earlier run
+            outcome = _grant_one(bytes(wrapped), key, tip_id, recovery, target)
+            if outcome is None:
                 skipped += 1
-                continue
-            conn.execute("UPDATE messages SET envelope = ? WHERE id = ?", (fresh, message_id))
-            done += 1
+            elif outcome:
+                new.append(NewGrant(message_id, target.fingerprint, recovery.fingerprint, outcome))
+        insert_grants(conn, key, tip_id, utc_now_text(), new)
         conn.execute("INSERT OR IGNORE INTO tip_advocates (tip_id, advocate_id) VALUES (?, ?)",
                      (tip_id, target.id))
         audit(conn, "cli", "tip.recovered", tip_id,
-              f"to={target.fingerprint} messages={done} skipped={skipped}")
+              f"to={target.fingerprint} granted={len(new)} skipped={skipped}")
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")
         raise
-    return done, skipped
+    return len(new), skipped
 
 
-def _reseal_one(wrapped: bytes, key: bytes, tip_id: str, recovery: Identity,
-                recovery_pub: PublicIdentity, target: _Advocate, active: dict[str, Recipient],
-                reporter: Recipient | None) -> bytes | None:
+def _grant_one(wrapped: bytes, key: bytes, tip_id: str, recovery: Identity,
+               target: _Advocate) -> bytes | None:
+    """A grant of this message to ``target`` signed by the recovery key; b"" if the target
+    can read it already; None if the recovery key does not open it."""
     try:
         envelope = unwrap(key, wrapped, label=tip_id)
-        before = set(read_header(envelope).recipients)
-        recipients = {target.fingerprint: target.recipient,
-                      recovery_pub.fingerprint: recovery_pub.recipient()}
-        recipients |= {fp: r for fp, r in active.items() if fp in before}
-        if reporter is not None and reporter.fingerprint in before:
-            recipients[reporter.fingerprint] = reporter
-        return wrap(key, reseal(envelope, recovery, list(recipients.values())), label=tip_id)
+        if target.fingerprint in read_header(envelope).recipients:
+            return b""
+        return make_grant(open_envelope(envelope, recovery), recovery, target.recipient)
     except CryptoError:
         return None

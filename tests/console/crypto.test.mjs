@@ -132,6 +132,52 @@ test('atrest: unwraps under its label only', () => {
   assert.throws(() => C.unwrapAtRest(unhex(v.storage_key), unhex(v.wrapped), 'tip-0002'), { kind: 'DecryptionError' });
 });
 
+test('grant: replays, opens through grants and chains, refuses tampering', () => {
+  const v = load('grant.json');
+  const ids = Object.fromEntries(v.identities.map((i) => [i.fingerprint, ident(i)]));
+  const keys = new Map(Object.values(ids).map((i) => [i.fingerprint, C.parsePubFile(C.pubFile(i))]));
+  const env = unhex(v.envelope);
+  const grants = v.grants.map((g) => unhex(g.grant));
+  const header = C.readHeader(env);
+  for (const g of v.grants) {
+    const grantor = ids[g.grantor];
+    const opened = header.recipients.includes(g.grantor) ? C.openEnvelope(env, grantor)
+      : C.openGranted(env, grantor, grants, keys).opened;
+    assert.equal(hex(C.makeGrant(opened, grantor, ids[g.grantee], C.seededRng(unhex(g.seed)))), g.grant);
+    const got = C.openGranted(env, ids[g.grantee], grants, keys, v.context);
+    assert.equal(hex(got.opened.body), v.body);
+  }
+  const dave = ids[v.grants[2].grantee];
+  assert.throws(() => C.openGranted(env, dave, [grants[2]], keys), { kind: 'DecryptionError', message: /never given this message/ });
+  const carol = ids[v.grants[0].grantee];
+  for (let i = 0; i < grants[0].length; i += 5) {
+    const bad = grants[0].slice(); bad[i] ^= 1;
+    assert.throws(() => C.openGranted(env, carol, [bad], keys), { kind: 'DecryptionError' }, `byte ${i}`);
+  }
+  // a genuine grant of another envelope's key, and a key that does not match the commitment
+  const alice = ids[v.grants[0].grantor];
+  const other = C.seal(v.context, utf8('false alarm'), [{ fingerprint: alice.fingerprint, boxPublic: alice.boxPublic }]);
+  const foreign = C.makeGrant(C.openEnvelope(other.envelope, alice), alice, carol);
+  assert.throws(() => C.openGranted(env, carol, [foreign], keys), { message: /another key/ });
+  assert.throws(() => C.openWithKey(env, other.messageKey), { kind: 'DecryptionError', message: /commitment/ });
+});
+
+test('signature: message signature, signed body, and refusals', () => {
+  const v = load('signature.json');
+  const id = ident(v.identity);
+  assert.equal(v.purpose, 'advocate-message');
+  assert.equal(hex(C.messageToSign(v.context, v.text)), v.message);
+  const sig = C.signMessage(id, v.context, v.text);
+  assert.equal(hex(sig), v.signature);
+  assert.equal(fromUtf8(C.signedBody(v.text, id.fingerprint, sig)), v.body);
+  const pub = C.parsePubFile(C.pubFile(id));
+  const signed = C.parseSigned(JSON.parse(v.body));
+  C.verifyMessage(pub, v.context, signed.text, signed.signature);
+  assert.throws(() => C.verifyMessage(pub, v.context, `${v.text}!`, signed.signature), { kind: 'BadSignature' });
+  assert.throws(() => C.verifyMessage(pub, { ...v.context, message_id: 'msg-0003' }, v.text, signed.signature), { kind: 'BadSignature' });
+  assert.throws(() => C.parseSigned({ ...JSON.parse(v.body), v: 1 }), { kind: 'BadSignature' });
+});
+
 test('every vector file is covered', { concurrency: false }, () => {
   const files = readdirSync(vectorDir).filter((f) => f.endsWith('.json')).sort();
   assert.deepEqual([...covered].sort(), files);

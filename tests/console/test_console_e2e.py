@@ -3,13 +3,16 @@
 One browser for the whole module, one journey: import a key file, unlock,
 see a web tip and an SMS tip, read both decrypted, play and save a
 voicemail, reply on both channels, change urgency (rules feedback), acknowledge,
-hand off to a colleague, lock, then search the whole browser profile on disk
+hand off to a colleague (signed key grants, no stored byte changed), see forged
+notes flagged and signed ones named from verified keys, lock, then search the whole browser profile on disk
 for any decrypted text.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
+import json
 import os
 import sqlite3
 from pathlib import Path
@@ -17,7 +20,9 @@ from typing import Any
 
 from playwright.async_api import Page, async_playwright
 
-from hotline.client.advocate import AdvocateClient
+from crypto import EnvelopeContext, seal, sign_message, signed_body
+from hotline.client.advocate import AdvocateClient, _verified
+from hotline.domain import new_message_id
 from tests.conftest import Browser
 from tests.console.browser import ARGS, PHONE, files_containing, need_chromium, tone_wav
 from tests.helpers.instance import PASSPHRASE
@@ -133,15 +138,34 @@ async def _journey(live: SmsLive, fake: FakeTwilio, tmp_path: Path, executable: 
         await page.get_by_text("acknowledged ·").wait_for()
         await page.screenshot(path=str(shots / "console-tip.png"), full_page=False)
 
-        # Hand off to bob: refused until his fingerprint is confirmed, then re-sealed here.
+        # Hand off to bob: refused until his fingerprint is confirmed, then signed key grants
+        # made here; no stored envelope changes.
         bob = live.instance.bob
+        before = _db(live, "SELECT id, envelope FROM messages ORDER BY id")
         await page.get_by_label("Colleague", exact=True).select_option(label="bob")
         await page.get_by_label("Fingerprint your colleague").fill("AAAA-" + bob.fingerprint[5:])
-        await page.get_by_role("button", name="Re-seal and hand off").click()
+        await page.get_by_role("button", name="Grant access and hand off").click()
         await page.get_by_text("not this colleague").wait_for()
         await page.get_by_label("Fingerprint your colleague").fill(bob.fingerprint)
-        await page.get_by_role("button", name="Re-seal and hand off").click()
+        await page.get_by_role("button", name="Grant access and hand off").click()
         await page.get_by_text("Handed off to bob").wait_for()
+        assert _db(live, "SELECT id, envelope FROM messages ORDER BY id") == before
+        assert _db(live, "SELECT COUNT(*) FROM grants") == [(3,)]
+
+        # Bob, now on the tip, writes two notes "from alice": the console names no one for
+        # them, and names alice (from her verified key) only for what she signed.
+        await asyncio.to_thread(_forge_notes, live)
+        await page.get_by_role("button", name="Back to inbox").click()
+        await _open(page, web_ref)
+        await page.get_by_text(FORGED).first.wait_for()
+        author = page.locator(".msg .author")
+        verified = f"Written by alice · {live.instance.alice.fingerprint}"
+        assert await author.filter(has_text=verified).count() == 2  # the reply and the note
+        assert await page.locator('.author[data-author="unsigned"]').filter(
+            has_text="Unsigned (written before signatures)").count() == 1
+        assert await page.locator('.author[data-author="invalid"]').filter(
+            has_text="NOT VERIFIED").count() == 1
+        assert await page.get_by_text("— alice").count() == 0
 
         # The SMS tip: decrypted, and a reply texted through the API to the reporter.
         await page.get_by_role("button", name="Back to inbox").click()
@@ -150,6 +174,7 @@ async def _journey(live: SmsLive, fake: FakeTwilio, tmp_path: Path, executable: 
         await page.get_by_label("Reply to the reporter").fill(REPLY_SMS)
         await page.get_by_role("button", name="Send").first.click()
         await page.get_by_text(REPLY_SMS).wait_for()
+        assert await page.locator(".msg .author").filter(has_text=verified).count() == 1
 
         # Admin view (alice is an admin): people, keys, rules; no content.
         await page.get_by_role("button", name="Admin").click()
@@ -179,6 +204,28 @@ async def _journey(live: SmsLive, fake: FakeTwilio, tmp_path: Path, executable: 
     await _check_server_side(live, fake)
 
 
+FORGED = "False alarm, close this tip"
+
+
+def _forge_notes(live: SmsLive) -> None:
+    """As bob: a body naming alice as author (unsigned), and one claiming alice's
+    fingerprint with bob's own signature."""
+    bob = AdvocateClient(live.url, live.instance.bob)
+    bob.login()
+    tip_id = _db(live, "SELECT id FROM tips WHERE channel = 'web'")[0][0]
+    r = bob.http.get_json(f"/api/tips/{tip_id}/recipients")
+    recipients = [_verified(r["recovery"]), *(_verified(a) for a in r["advocates"])]
+    alice = live.instance.alice.fingerprint
+    for make in (lambda ctx: json.dumps({"v": 1, "text": FORGED, "author": alice,
+                                         "author_name": "alice"}).encode(),
+                 lambda ctx: signed_body(FORGED, alice, sign_message(live.instance.bob, ctx, FORGED))):
+        mid = new_message_id()
+        ctx = EnvelopeContext(r["instance_id"], tip_id, mid, "note", r["channel"])
+        env = seal(ctx, make(ctx), recipients).envelope
+        bob.http.post_json(f"/api/tips/{tip_id}/messages", {
+            "id": mid, "direction": "note", "envelope": base64.b64encode(env).decode()})
+
+
 async def _check_server_side(live: SmsLive, fake: FakeTwilio) -> None:
     [sent] = fake.sent
     assert (sent["To"], sent["Body"]) == (REPORTER, REPLY_SMS)
@@ -189,7 +236,10 @@ async def _check_server_side(live: SmsLive, fake: FakeTwilio) -> None:
     await asyncio.to_thread(bob.login)
     opened = await asyncio.to_thread(bob.read, web_tip)
     bodies = [m["body"] for m in opened.messages]
-    assert bodies == [WEB_TEXT, REPLY_WEB, NOTE]
+    assert bodies == [WEB_TEXT, REPLY_WEB, NOTE, FORGED, FORGED]
+    assert [(m["signature"] or {}).get("status") for m in opened.messages] == [
+        None, "verified", "verified", "unsigned", "invalid"]
+    assert {m["granted_by"]["name"] for m in opened.messages[:3]} == {"alice"}
     reply_key = _db(live, "SELECT reply_fingerprint FROM tips WHERE id = ?", (web_tip,))[0][0]
     assert reply_key in opened.messages[1]["sealed_to"]
     assert reply_key not in opened.messages[2]["sealed_to"]

@@ -18,7 +18,7 @@ def _error_classes() -> list[type[errors.CryptoError]]:
 
 def test_single_root_and_public_messages() -> None:
     classes = _error_classes()
-    assert len(classes) == 8
+    assert len(classes) == 9
     for cls in classes:
         assert issubclass(cls, errors.CryptoError)
         assert cls.__doc__

@@ -76,6 +76,8 @@ def test_all_vector_files_present() -> None:
         "login.json",
         "receipt.json",
         "atrest.json",
+        "grant.json",
+        "signature.json",
     }
 
 

@@ -1,4 +1,4 @@
-"""Backups in two halves, restored into a fresh instance, then re-sealed to a new advocate.
+"""Backups in two halves, restored into a fresh instance, then granted to a new advocate.
 
 Everything through the real CLI and real server processes, as an administrator
 would on the day a server dies and the only advocate's laptop is gone.
@@ -13,7 +13,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from crypto import TESTING, Identity, encrypt_identity, open_envelope, unwrap
+from crypto import TESTING, CryptoError, Identity, encrypt_identity, open_envelope, unwrap
 from tests.conftest import Browser, free_port
 from tests.helpers.instance import PASSPHRASE, make_instance
 from tests.helpers.process import ServerProcess, run_cli
@@ -74,9 +74,14 @@ async def test_restore_into_a_fresh_instance_then_recover_to_a_new_advocate(
     run_cli("advocate", "remove", str(fresh), "alice")
     run_cli("advocate", "add", str(fresh), "--name", "carol", "--pubkey",
             str(tmp_path / "carol.key.pub"), "--fingerprint", carol.fingerprint)
+    before = _envelope_bytes(fresh)
     done = json.loads(run_cli("recover", str(fresh), "--recovery-key", recovery_key,
                               "--to", "carol", "--json").stdout)
     assert done["messages"] == 1 and done["skipped"] == 0 and len(done["tips"]) == 1
+    assert _envelope_bytes(fresh) == before  # append-only: a grant was added, nothing replaced
+    again = json.loads(run_cli("recover", str(fresh), "--recovery-key", recovery_key,
+                               "--to", "carol", "--tip", done["tips"][0], "--json").stdout)
+    assert again["messages"] == 0 and _envelope_bytes(fresh) == before
 
     port = free_port()
     server = ServerProcess(fresh, port).start()
@@ -86,7 +91,18 @@ async def test_restore_into_a_fresh_instance_then_recover_to_a_new_advocate(
     finally:
         server.stop()
     assert MARKER in tip["messages"][0]["body"]
-    assert len(_open_all_with(fresh, carol)) == 1
+    assert tip["messages"][0]["granted_by"] == {"fingerprint": old.recovery.fingerprint,
+                                                "name": old.recovery.name}
+    with pytest.raises(CryptoError):  # carol is not a recipient: she reads through the grant
+        _open_all_with(fresh, carol)
+
+
+def _envelope_bytes(root: Path) -> dict[str, bytes]:
+    conn = sqlite3.connect(root / "hotline.db")
+    try:
+        return {r[0]: bytes(r[1]) for r in conn.execute("SELECT id, envelope FROM messages")}
+    finally:
+        conn.close()
 
 
 def test_restore_refuses_a_backup_made_for_another_recovery_key(tmp_path: Path) -> None:

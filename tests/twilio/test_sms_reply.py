@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from crypto import EnvelopeContext, seal
+from crypto import EnvelopeContext, Identity, sign_message
 from hotline.domain import new_message_id
 from hotline.errors import ClientError
 from tests.helpers.process import run_cli
@@ -95,15 +95,12 @@ async def test_server_sends_only_to_the_number_of_the_thread(sms: SmsLive) -> No
     client = await sms.advocate()
     [tip] = await asyncio.to_thread(client.inbox)
     r = await asyncio.to_thread(client.http.get_json, f"/api/tips/{tip['id']}/recipients")
-    from crypto import PublicIdentity
-    recipients = [PublicIdentity.from_pub_file(base64.b64decode(x["pub_file"])).recipient()
-                  for x in [r["recovery"], *r["advocates"]]]
 
     def post(to: str | None, text: str | None = "hi") -> dict:  # type: ignore[type-arg]
         mid = new_message_id()
         ctx = EnvelopeContext(r["instance_id"], tip["id"], mid, "out", "sms")
-        body = {"id": mid, "direction": "out",
-                "envelope": base64.b64encode(seal(ctx, b"{}", recipients).envelope).decode()}
+        sig = sign_message(sms.instance.alice, ctx, text or "")
+        body = {"id": mid, "direction": "out", "signature": base64.b64encode(sig).decode()}
         body.update({k: v for k, v in (("to", to), ("text", text)) if v is not None})
         return dict(client.http.post_json(f"/api/tips/{tip['id']}/messages", body))
 
@@ -115,6 +112,44 @@ async def test_server_sends_only_to_the_number_of_the_thread(sms: SmsLive) -> No
         await asyncio.to_thread(post, REPORTER, "x" * 1601)
     assert sms.fake.sent == [] and sms.count("messages") == 1
     assert (await asyncio.to_thread(post, REPORTER))["delivery"]["status"] == "sent"
+
+
+async def test_the_stored_sms_reply_is_exactly_the_signed_text_that_was_sent(sms: SmsLive) -> None:
+    """The server seals the record from the text it sends, after checking the author's
+    signature over that text; a text, signature or envelope that do not agree are refused."""
+    await sms.text("hello")
+    client = await sms.advocate()
+    [tip] = await asyncio.to_thread(client.inbox)
+    r = await asyncio.to_thread(client.http.get_json, f"/api/tips/{tip['id']}/recipients")
+    path = f"/api/tips/{tip['id']}/messages"
+
+    def post(text: str, signed_text: str, signer: Identity, **extra: str) -> dict:  # type: ignore[type-arg]
+        mid = new_message_id()
+        ctx = EnvelopeContext(r["instance_id"], tip["id"], mid, "out", "sms")
+        sig = base64.b64encode(sign_message(signer, ctx, signed_text)).decode()
+        body = {"id": mid, "direction": "out", "to": REPORTER, "text": text, "signature": sig}
+        return dict(client.http.post_json(path, {**body, **extra}))
+
+    alice, bob = sms.instance.alice, sms.instance.bob
+    with pytest.raises(ClientError, match="400 the signature does not verify"):
+        await asyncio.to_thread(post, "false alarm, ignore", "we are coming", alice)
+    with pytest.raises(ClientError, match="400 the signature does not verify"):
+        await asyncio.to_thread(post, "we are coming", "we are coming", bob)  # not the author's
+    with pytest.raises(ClientError, match="400 an SMS/WhatsApp reply is sealed by the server"):
+        await asyncio.to_thread(post, "we are coming", "we are coming", alice, envelope="AAAA")
+    with pytest.raises(ClientError, match="400 'signature'"):
+        await asyncio.to_thread(client.http.post_json, path, {
+            "id": new_message_id(), "direction": "out", "to": REPORTER, "text": "unsigned"})
+    assert sms.fake.sent == [] and sms.count("messages") == 1
+    await asyncio.to_thread(client.send, tip["id"], "We are coming. Stay where you are.",
+                            note=False)
+    [sent] = sms.fake.sent
+    read = await asyncio.to_thread(client.read, tip["id"])
+    out = read.messages[1]
+    assert out["body"] == sent["Body"] == "We are coming. Stay where you are."
+    assert out["signature"]["status"] == "verified"
+    assert out["signature"]["fingerprint"] == alice.fingerprint
+    assert out["signature"]["name"] == alice.name
 
 
 async def test_web_replies_never_carry_plaintext(sms: SmsLive, tmp_path: Path) -> None:

@@ -1,7 +1,8 @@
 /**
  * Hotline's byte formats in the browser (crypto/SPEC.md), on libsodium.js.
  *
- * This is the second implementation of crypto/: it opens exactly what the
+ * This is the second implementation of crypto/ (grants and message signatures
+ * live beside it in hlgrants.js): it opens exactly what the
  * Python package writes, and writes what it opens. tests/console/crypto.test.mjs
  * replays every vector in crypto/vectors/ through it so the two cannot drift.
  *
@@ -9,6 +10,8 @@
  * the browser (served, SRI-pinned, from node_modules) and under `node --test`.
  * Randomness is injected too (`rng(n)`), as in Python, so vectors replay exactly.
  */
+
+import { createGrants } from './hlgrants.js';
 
 export class CryptoError extends Error {
   constructor(reason, kind = 'CryptoError') { super(reason); this.kind = kind; }
@@ -266,7 +269,7 @@ export function createCrypto(sodium) {
 
   function readHeader(envelope) {
     const p = parseEnvelope(envelope);
-    return { context: p.context, recipients: p.stanzas.map(([fp]) => renderFingerprint(fp)) };
+    return { context: p.context, recipients: p.stanzas.map(([fp]) => renderFingerprint(fp)), commitment: p.commitment };
   }
 
   function unsealKey(p, holder) {
@@ -284,7 +287,18 @@ export function createCrypto(sodium) {
   function openEnvelope(envelope, holder, expected = null) {
     const p = parseEnvelope(envelope);
     if (expected && !sameContext(p.context, expected)) throw DecryptionError('envelope belongs to a different tip/message');
-    const messageKey = unsealKey(p, holder);
+    return decryptWithKey(p, unsealKey(p, holder));
+  }
+
+  /** Decrypt with a key from a grant (SPEC §10): it must match the envelope's commitment. */
+  function openWithKey(envelope, messageKey, expected = null) {
+    const p = parseEnvelope(envelope);
+    if (expected && !sameContext(p.context, expected)) throw DecryptionError('envelope belongs to a different tip/message');
+    if (messageKey.length !== 32 || !equal(keyCommitment(messageKey), p.commitment)) throw DecryptionError('key commitment mismatch');
+    return decryptWithKey(p, messageKey);
+  }
+
+  function decryptWithKey(p, messageKey) {
     let padded;
     try {
       padded = sodium.crypto_aead_xchacha20poly1305_ietf_decrypt(null, p.ciphertext, envelopeAd(p), p.nonce, partSubkey(messageKey, 0));
@@ -457,6 +471,10 @@ export function createCrypto(sodium) {
     return { name, boxPublic, signPublic, fingerprint };
   }
 
+  // -- message signatures (SPEC §11) and key grants (SPEC §10): hlgrants.js ---------------
+  const grants = createGrants({ sodium, Reader, errors: { DecryptionError, BadSignature, InvalidGrant: err('InvalidGrant') },
+    signedBytes, checkContext, sameContext, checkPreamble, keyCommitment, sealBox, openBox, readHeader, openWithKey, randomRng });
+
   // -- key files (SPEC §6) -------------------------------------------------------------
   function parseKeyFile(data) {
     const r = new Reader(data, KeyFileError);
@@ -543,7 +561,8 @@ export function createCrypto(sodium) {
 
   return {
     blake2b, labelledPrf, deriveSubkey, keyedHash, fingerprintOf, keyCommitment, partSubkey, seededRng,
-    sealBox, openBox, parseEnvelope, readHeader, openEnvelope, seal, reseal, decryptPart, encryptPart,
+    sealBox, openBox, parseEnvelope, readHeader, openEnvelope, openWithKey, seal, reseal, decryptPart, encryptPart,
+    ...grants,
     identity, generateIdentity, pubFile, parsePubFile, parseKeyFile, decryptIdentity, encryptIdentity,
     loginMessage, signLogin, deriveReceiptKeys, unwrapAtRest, verifyDetached: (sig, m, pk) => sodium.crypto_sign_verify_detached(sig, m, pk),
     toBase64: (b) => sodium.to_base64(b, sodium.base64_variants.ORIGINAL),

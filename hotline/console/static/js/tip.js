@@ -36,16 +36,30 @@ function message(app, m) {
   const who = t(`d.${m.direction}`);
   const head = h('h2', { class: 'msg-head' }, `${who}`,
     m.doc && m.doc.sender ? ` ${t('tip.from', { s: m.doc.sender })}` : '',
-    m.doc && m.doc.author_name ? ` — ${m.doc.author_name}` : '',
     h('time', { datetime: m.created_at, text: ` ${new Date(m.created_at).toLocaleString()}` }));
   if (m.error) return h('div', { class: `msg d-${m.direction}` }, head, h('p', { class: 'error', text: t('tip.cannot', { e: m.error }) }));
   const atts = (m.doc.attachments || []).map((a) => attachmentControl(app, m, a));
   return h('div', { class: `msg d-${m.direction}`, 'data-message': m.id }, head,
+    authorLine(m.signature), sharedLine(m.grantedBy),
     h('p', { class: 'body', lang: m.doc.lang || undefined, text: m.doc.text || '' }),
     atts.length ? h('div', { class: 'atts' }, atts) : null,
     m.delivery ? h('p', { class: 'hint', text: t('tip.delivery', { s: m.delivery.status }) }) : null,
     h('details', {}, h('summary', { text: t('tip.sealed', { f: m.sealedTo.length }) }),
       h('ul', { class: 'fps' }, m.sealedTo.map((fp) => h('li', { text: fp })))));
+}
+
+/** Who wrote it: only a verified signature names someone (name from their signed key). */
+function authorLine(sig) {
+  if (!sig) return null;
+  if (sig.status === 'verified') {
+    return h('p', { class: 'author verified', 'data-author': 'verified', text: t('tip.author', { n: sig.name, f: sig.fingerprint }) });
+  }
+  if (sig.status === 'unsigned') return h('p', { class: 'author unsigned', 'data-author': 'unsigned', text: t('tip.unsigned') });
+  return h('p', { class: 'author invalid', 'data-author': 'invalid', role: 'alert', text: t('tip.badsig', { e: sig.reason }) });
+}
+
+function sharedLine(g) {
+  return g ? h('p', { class: 'hint shared', text: t('tip.granted', { n: g.name || '?', f: g.fingerprint }) }) : null;
 }
 
 function attachmentControl(app, m, a) {
@@ -153,7 +167,7 @@ function handoffForm(app, tip) {
     if (!colleague) return;
     try {
       const r = await handoff(app.C, app.api, app.me, tip, colleague, confirm.value);
-      msg.replaceChildren(h('p', { role: 'status', text: t('tip.handedoff', { n: colleague.name, k: r.resealed, t: r.messages }) }));
+      msg.replaceChildren(h('p', { role: 'status', text: t('tip.handedoff', { n: colleague.name, k: r.granted, t: r.messages }) }));
     } catch (e) { msg.replaceChildren(errorBox(t('error', { e: e.message }))); }
   } } },
   h('h2', { text: t('tip.handoff') }),

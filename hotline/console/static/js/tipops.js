@@ -4,7 +4,8 @@
  * out are checked before use: self-signed, and the fingerprint they claim.
  */
 
-import { utf8, fromUtf8 } from './hlcrypto.js';
+import { fromUtf8 } from './hlcrypto.js';
+import { verifiedKeys, openMessage, authorship, who } from './verify.js';
 
 const URGENCY_ORDER = ['low', 'normal', 'high', 'critical'];
 export const TEXT_CHANNELS = ['sms', 'whatsapp'];
@@ -18,15 +19,19 @@ export function newMessageId() {
 const contextOf = (tip, m) => ({ instance_id: tip.instance_id, tip_id: tip.id, message_id: m.id,
   direction: m.direction, channel: tip.channel });
 
-/** Open every message we can; one that does not open says why instead. */
+/** Open every message we can (as a recipient or through a verified grant); one that does
+ * not open says why instead. Each advocate message carries its verified author. */
 export function openTip(C, me, tip) {
+  const keys = verifiedKeys(C, tip.keys);
   return tip.messages.map((m) => {
     const out = { ...m, context: contextOf(tip, m) };
     try {
-      const opened = C.openEnvelope(C.fromBase64(m.envelope), me, out.context);
+      const { opened, grantedBy } = openMessage(C, me, m, keys, out.context);
       const doc = JSON.parse(fromUtf8(opened.body));
       C.memzero(opened.body);
-      return { ...out, doc, messageKey: opened.messageKey, sealedTo: opened.recipients };
+      return { ...out, doc, messageKey: opened.messageKey, sealedTo: opened.recipients,
+        signature: authorship(C, m.direction, doc, out.context, keys),
+        grantedBy: grantedBy && who(grantedBy, keys) };
     } catch (e) {
       return { ...out, error: e.message || String(e) };
     }
@@ -63,21 +68,24 @@ export async function recipientsFor(C, api, me, tipId, toReporter) {
   return { instanceId: r.instance_id, channel: r.channel, list, raw: r };
 }
 
-/** Reply (sealed to the receipt key on the web; texted through the API for SMS) or private note. */
+/** Reply (sealed to the receipt key on the web; texted through the API for SMS) or private
+ * note, signed by the author over (context, text). */
 export async function send(C, api, me, tip, opened, text, note) {
   const { instanceId, channel, list } = await recipientsFor(C, api, me, tip.id, !note);
   const direction = note ? 'note' : 'out';
   const texting = !note && TEXT_CHANNELS.includes(channel);
   const id = newMessageId();
-  const body = utf8(JSON.stringify({ v: 1, text, author: me.fingerprint, author_name: me.name }));
-  const sealed = C.seal({ instance_id: instanceId, tip_id: tip.id, message_id: id, direction, channel }, body, list);
-  sealed.messageKey.fill(0);
-  const request = { id, direction, envelope: C.toBase64(sealed.envelope) };
-  if (texting) {
+  const ctx = { instance_id: instanceId, tip_id: tip.id, message_id: id, direction, channel };
+  const signature = C.signMessage(me, ctx, text);
+  const request = { id, direction };
+  if (texting) {  // the server seals the record from the very text it sends (SPEC §11)
     const from = [...opened].reverse().find((m) => m.direction === 'in' && m.doc && m.doc.sender);
     if (!from) throw new Error('no message of this tip that your key opens carries the reporter\'s number');
-    request.to = from.doc.sender;
-    request.text = text;
+    Object.assign(request, { to: from.doc.sender, text, signature: C.toBase64(signature) });
+  } else {
+    const sealed = C.seal(ctx, C.signedBody(text, me.fingerprint, signature), list);
+    sealed.messageKey.fill(0);
+    request.envelope = C.toBase64(sealed.envelope);
   }
   const result = await api.post(`/api/tips/${encodeURIComponent(tip.id)}/messages`, request);
   if (texting && (!result.delivery || result.delivery.status !== 'sent')) {
@@ -111,26 +119,29 @@ export async function colleagues(C, api) {
 }
 
 /**
- * Hand-off: re-seal every message we can open to its old recipients plus the
- * colleague, whose fingerprint the advocate has confirmed out of band.
+ * Hand-off: grant every message we can open to the colleague, whose fingerprint
+ * the advocate has confirmed out of band. Nothing stored is replaced: each grant
+ * seals the message key to the colleague and is signed by us (SPEC §10).
  */
 export async function handoff(C, api, me, tip, colleague, confirmedFingerprint) {
   if (confirmedFingerprint.trim().toUpperCase() !== colleague.fingerprint) {
     throw new Error('the fingerprint you confirmed is not this colleague\'s key');
   }
   const fresh = await api.get(`/api/tips/${encodeURIComponent(tip.id)}`);
-  const { list } = await recipientsFor(C, api, me, tip.id, true);
-  const known = new Map(list.map((r) => [r.fingerprint, r]));
-  const envelopes = [];
+  const keys = verifiedKeys(C, fresh.keys);
+  const grants = [];
   for (const m of fresh.messages) {
-    const raw = C.fromBase64(m.envelope);
-    let header;
-    try { header = C.readHeader(raw); } catch { continue; }
-    if (!header.recipients.includes(me.fingerprint)) continue;
-    const to = header.recipients.filter((fp) => known.has(fp)).map((fp) => known.get(fp));
-    to.push(colleague);
-    envelopes.push({ id: m.id, envelope: C.toBase64(C.reseal(raw, me, to)) });
+    let found;
+    try {
+      const header = C.readHeader(C.fromBase64(m.envelope));
+      if (header.recipients.includes(colleague.fingerprint)) continue;
+      if ((m.grants || []).some((g) => { try { return C.parseGrant(C.fromBase64(g)).grantee === colleague.fingerprint; } catch { return false; } })) continue;
+      found = openMessage(C, me, m, keys, header.context);
+    } catch { continue; }
+    try {
+      grants.push({ id: m.id, grant: C.toBase64(C.makeGrant(found.opened, me, colleague)) });
+    } finally { C.memzero(found.opened.messageKey); C.memzero(found.opened.body); }
   }
-  if (!envelopes.length) throw new Error('none of this tip\'s messages opens with your key');
-  return api.post(`/api/tips/${encodeURIComponent(tip.id)}/handoff`, { to: colleague.fingerprint, envelopes });
+  if (!grants.length) throw new Error('none of this tip\'s messages opens with your key, or the colleague can read them all already');
+  return api.post(`/api/tips/${encodeURIComponent(tip.id)}/handoff`, { to: colleague.fingerprint, grants });
 }

@@ -1,0 +1,96 @@
+"""Signatures on what advocates write (SPEC.md §11).
+
+An envelope is not sender-authenticated: anyone holding the recipients'
+public keys can make one, so a sealed body saying "from Alice" proves
+nothing. Every advocate-written message therefore carries its author's
+Ed25519 signature over the message's context and exact text, under its own
+purpose label. Readers verify it with a self-signed public key and show the
+name from that key, never a name written inside the body. Binding the
+context (instance, tip, message id, direction, channel) means a signed text
+cannot be replayed as another message, into another tip or as a note.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass
+
+from crypto._encoding import canonical
+from crypto.envelope import EnvelopeContext
+from crypto.errors import BadSignature
+from crypto.identity import SIGNATURE_BYTES, Identity, PublicIdentity
+from crypto.kdf import is_fingerprint
+
+MESSAGE_PURPOSE = "advocate-message"
+"""Purpose label of a message signature (distinct from login, key binding and grants)."""
+BODY_VERSION = 2
+"""Sealed body version 2 = signed; version 1 bodies were written before signatures."""
+
+
+def context_fields(ctx: EnvelopeContext) -> tuple[bytes, ...]:
+    """The five context strings, UTF-8, in header order."""
+    return tuple(
+        s.encode("utf-8")
+        for s in (ctx.instance_id, ctx.tip_id, ctx.message_id, ctx.direction, ctx.channel)
+    )
+
+
+def message_to_sign(ctx: EnvelopeContext, text: str) -> bytes:
+    """canonical(instance_id, tip_id, message_id, direction, channel, utf8(text))."""
+    return canonical(*context_fields(ctx), text.encode("utf-8"))
+
+
+def sign_message(identity: Identity, ctx: EnvelopeContext, text: str) -> bytes:
+    """The author's Ed25519 signature over (context, text) under MESSAGE_PURPOSE."""
+    return identity.sign(MESSAGE_PURPOSE, message_to_sign(ctx, text))
+
+
+def verify_message(
+    public: PublicIdentity, ctx: EnvelopeContext, text: str, signature: bytes
+) -> None:
+    """Raise BadSignature unless ``public`` signed exactly this text in this context."""
+    public.verify(MESSAGE_PURPOSE, message_to_sign(ctx, text), signature)
+
+
+def signed_body(text: str, signer: str, signature: bytes) -> bytes:
+    """The sealed plaintext of a signed message: compact, sorted-key JSON (UTF-8).
+
+    ``{"signature": base64, "signer": fingerprint, "text": text, "v": 2}``. The
+    JSON layout is not what is signed (the canonical bytes above are), so any
+    JSON writer may produce it; this one is deterministic for the vectors.
+    """
+    if not is_fingerprint(signer):
+        raise ValueError("signer must be a canonical fingerprint")
+    if len(signature) != SIGNATURE_BYTES:
+        raise ValueError("signature must be 64 bytes")
+    doc = {"v": BODY_VERSION, "text": text, "signer": signer,
+           "signature": base64.b64encode(signature).decode("ascii")}
+    return json.dumps(doc, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
+
+
+@dataclass(frozen=True)
+class SignedText:
+    """The signed fields of a version-2 body, parsed strictly (not yet verified)."""
+
+    text: str
+    signer: str
+    signature: bytes
+
+
+def parse_signed(doc: object) -> SignedText:
+    """Pick the signed fields out of a decoded body; BadSignature if any is malformed."""
+    if not isinstance(doc, dict) or doc.get("v") != BODY_VERSION:
+        raise BadSignature("not a signed (version 2) message")
+    text, signer, sig = doc.get("text"), doc.get("signer"), doc.get("signature")
+    if not isinstance(text, str) or not isinstance(signer, str) or not is_fingerprint(signer):
+        raise BadSignature("the signed message is malformed")
+    if not isinstance(sig, str):
+        raise BadSignature("the signed message has no signature")
+    try:
+        raw = base64.b64decode(sig, validate=True)
+    except ValueError:
+        raise BadSignature("the signature is not base64") from None
+    if len(raw) != SIGNATURE_BYTES:
+        raise BadSignature("signature has the wrong length")
+    return SignedText(text, signer, raw)
