@@ -125,7 +125,8 @@ async def incoming_message(request: web.Request) -> web.Response:
             log.info("sms.page_reply")
             return _twiml(answer)
     channel = "whatsapp" if msg.whatsapp else "sms"
-    if not msg.media and msg.body.strip().upper() in DELETE_WORDS:
+    if (s.config["ops.reporter_deletion"] and not msg.media
+            and msg.body.strip().upper() in DELETE_WORDS):
         return await _deletion_request(request, s, msg.sender, msg.body.strip().upper(), channel)
     keyword = keyword_of(msg.body, msg.opt_out_type)
     if keyword is not None and not msg.media:
@@ -179,7 +180,8 @@ async def _deletion_request(request: web.Request, s: Services, sender: str, word
     unless the reporter writes again or an advocate (paged now) holds it. The
     answer is the same for a request, a repeat and a number we have never
     seen, so it tells a phone's other reader nothing, and it never mentions
-    advocates or holds (see docs/threat-model.md).
+    advocates or holds (see docs/threat-model.md). With ``ops.reporter_deletion``
+    off, the word is an ordinary message: no reply promises a deletion.
     """
     from ..deletion import request_by_reporter
     from ..intake import THREAD_LABEL
@@ -187,19 +189,17 @@ async def _deletion_request(request: web.Request, s: Services, sender: str, word
 
     found = False
     grace = s.config["ops.deletion_grace"]
-    if s.config["ops.reporter_deletion"]:
-        for h in s.secret.hashes(THREAD_LABEL, sender.encode()):
-            row = await s.db.fetchone("SELECT id FROM tips WHERE thread_hash = ?", (h,))
-            if row is not None:
-                found = await request_by_reporter(
-                    s.db, row["id"], via, grace=grace,
-                    default_delay=s.config["paging.default_delay"])
-                if found and s.paging is not None:
-                    s.paging.worker.wake()
-                runtime = request.app.get(OPS_RUNTIME)
-                if runtime is not None:
-                    runtime.wake()  # it sleeps until the request falls due
-                break
+    for h in s.secret.hashes(THREAD_LABEL, sender.encode()):
+        row = await s.db.fetchone("SELECT id FROM tips WHERE thread_hash = ?", (h,))
+        if row is not None:
+            found = await request_by_reporter(
+                s.db, row["id"], via, grace=grace, default_delay=s.config["paging.default_delay"])
+            if found and s.paging is not None:
+                s.paging.worker.wake()
+            runtime = request.app.get(OPS_RUNTIME)
+            if runtime is not None:
+                runtime.wake()  # it sleeps until the request falls due
+            break
     get_logger("hotline.sms").info("sms.deletion_request", stored=found)
     return _twiml(deletion_reply(DELETE_WORDS[word], grace))
 

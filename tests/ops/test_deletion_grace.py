@@ -198,6 +198,10 @@ async def test_a_due_request_runs_after_a_restart_and_a_held_one_never_does(
         assert query(inst.root, "SELECT id FROM tips") == [(held_tip,)]
         assert await live.services.keystore.get(held_tip) is not None
         assert _request(inst.root, held_tip)[0] == "held"  # type: ignore[index]
+    status = json.loads((await asyncio.to_thread(
+        run_cli, "retention", "status", str(inst.root), "--json")).stdout)
+    assert [(r["tip"], r["state"], r["via"]) for r in status["requests"]] == \
+        [(held_tip, "held", "sms")] and status["due"] == []
     assert _audit(inst.root, due_tip)[-1] == (
         "retention", "tip.deleted", "reason=reporter-request channel=sms messages=1 attachments=0")
     with pytest.raises(CryptoError):  # the copy taken before: nothing opens it any more
@@ -262,3 +266,15 @@ async def test_a_grace_period_in_seconds_runs_by_itself(tmp_path: Path,
         _, twiml = await live.text("DELETE")
         assert "deleted in 1 second." in (twiml_reply(twiml) or "")
         await until(lambda: live.count("tips") == 0, within=30, what="the shred after 1s")
+
+
+async def test_with_reporter_deletion_off_the_word_is_an_ordinary_message(
+        tmp_path: Path, fake_twilio: FakeTwilio) -> None:
+    """No reply may promise a deletion the instance will not do."""
+    inst = _instance(tmp_path)
+    async with sms_server(tmp_path, fake_twilio, instance=inst, HOTLINE_REPORTER_DELETION="false",
+                          **FAST) as live:
+        await live.text(QUIET)
+        _, twiml = await live.text("DELETE")
+        assert "deleted" not in (twiml_reply(twiml) or "")
+        assert live.count("messages") == 2 and live.count("deletion_requests") == 0
