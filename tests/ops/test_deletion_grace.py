@@ -278,3 +278,18 @@ async def test_with_reporter_deletion_off_the_word_is_an_ordinary_message(
         _, twiml = await live.text("DELETE")
         assert "deleted" not in (twiml_reply(twiml) or "")
         assert live.count("messages") == 2 and live.count("deletion_requests") == 0
+
+
+async def test_whatsapp_is_the_same_and_recorded_as_such(tmp_path: Path,
+                                                         fake_twilio: FakeTwilio) -> None:
+    inst = _instance(tmp_path)
+    wa = {"sender": "whatsapp:" + REPORTER, "to": "whatsapp:+15005550006"}
+    async with sms_server(tmp_path, fake_twilio, instance=inst, **FAST) as live:
+        await live.text("hola, una pregunta", **wa)
+        tip_id = query(inst.root, "SELECT id FROM tips")[0][0]
+        _, twiml = await live.text("eliminar", **wa)
+        assert "programada para borrarse en 3 días" in (twiml_reply(twiml) or "")
+        assert _request(inst.root, tip_id)[:2] == ("pending", "whatsapp")  # type: ignore[index]
+        await live.text("mejor no", **wa)
+        assert ("reporter:whatsapp", "tip.deletion_cancelled", "via=whatsapp was=pending") in \
+            _audit(inst.root, tip_id)
