@@ -69,6 +69,11 @@ async def _pass_at(live: SmsLive | Live, at: datetime) -> list[tuple[str, str]]:
                                                                s.metrics, at)]
 
 
+async def _metrics(live: SmsLive) -> str:
+    async with live.session.get(live.url + "/metrics") as r:
+        return await r.text()
+
+
 async def test_an_sms_delete_waits_pages_without_content_and_a_later_message_cancels_it(
         tmp_path: Path, fake_twilio: FakeTwilio) -> None:
     inst = _instance(tmp_path)
@@ -110,8 +115,10 @@ async def test_an_sms_delete_waits_pages_without_content_and_a_later_message_can
         _, stranger = await live.text("DELETE", sender="+14155550999")
         assert stranger == twiml and live.count("tips") == 1
 
+        assert "hotline_deletion_requests_pending 1.0" in await _metrics(live)
         # The reporter writes again: the request is cancelled, its page stops, it is audited.
         await live.text("sorry, please ignore that, I still need help")
+        assert "hotline_deletion_requests_pending 0.0" in await _metrics(live)
         assert _request(inst.root, tip_id)[0] == "cancelled"  # type: ignore[index]
         assert ("reporter:sms", "tip.deletion_cancelled", "via=sms was=pending") in \
             _audit(inst.root, tip_id)
@@ -293,3 +300,26 @@ async def test_whatsapp_is_the_same_and_recorded_as_such(tmp_path: Path,
         await live.text("mejor no", **wa)
         assert ("reporter:whatsapp", "tip.deletion_cancelled", "via=whatsapp was=pending") in \
             _audit(inst.root, tip_id)
+
+
+_UNITS = {"day": 86400, "días": 86400, "día": 86400, "days": 86400, "hour": 3600, "hours": 3600,
+          "hora": 3600, "horas": 3600, "minute": 60, "minutes": 60, "minuto": 60, "minutos": 60,
+          "second": 1, "seconds": 1, "segundo": 1, "segundos": 1}
+
+
+@pytest.mark.parametrize("lang", ["en", "es"])
+def test_the_grace_period_in_words_says_exactly_the_setting(lang: str) -> None:
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from hotline.twilio.texts import duration_words
+
+    @settings(max_examples=300, deadline=None)
+    @given(st.integers(min_value=1, max_value=90 * 86400))
+    def says(seconds: int) -> None:
+        number, unit = duration_words(lang, seconds).split(" ")
+        assert int(number) * _UNITS[unit] == seconds
+        assert (int(number) == 1) == (unit in ("day", "hour", "minute", "second", "día", "hora",
+                                                "minuto", "segundo"))
+
+    says()
