@@ -25,6 +25,7 @@ from crypto import (
     wrap,
 )
 
+from .deletion import reporter_wrote
 from .domain import Channel, Direction, MessageId, TipId, Urgency, new_message_id, new_tip_id, new_tip_ref
 from .errors import NotFound, ServiceUnavailable
 from .keystore import KeyStore
@@ -271,6 +272,8 @@ class Intake:
                                     (target.id,)).fetchone()
             self._raise_tip_urgency(conn, target.id, urgency, stamp)
         q.insert_message(conn, row)
+        if not target.new:  # the reporter wrote again: their pending deletion request ends
+            reporter_wrote(conn, target.id, inbound.channel.value, stamp)
         q.add_tip_advocates(conn, target.id, plan.advocate_ids)
         q.audit(conn, "intake", "message.received", target.id,
                 f"channel={inbound.channel.value} urgency={urgency.value}", at=stamp)

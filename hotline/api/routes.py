@@ -22,6 +22,7 @@ from aiohttp import web
 from crypto import CryptoError, EnvelopeHeader, read_header, unwrap, wrap
 
 from ..app import SERVICES
+from ..deletion import request_state
 from ..domain import Channel, Direction, Role, Status, Urgency, is_valid_message_id
 from ..errors import (
     BadRequest,
@@ -61,9 +62,11 @@ def setup_api(app: web.Application) -> None:
     r.add_get("/api/admin/advocates", authed(list_advocates, Role.ADMIN))
     r.add_get("/api/admin/audit", authed(audit_log, Role.ADMIN))
     from .admin_rules import setup_admin_rules  # they import this module's helpers
+    from .deletion import setup_deletion
     from .handoff import setup_handoff
 
     setup_handoff(app)
+    setup_deletion(app)
     setup_admin_rules(app)
 
 
@@ -219,8 +222,10 @@ async def get_tip(request: web.Request) -> web.Response:
     } for r in rows]
     await s.db.write(lambda c: q.audit(c, a.fingerprint, "tip.fetch", tip_id,
                                        f"messages={len(messages)}"))
+    deletion = await request_state(s.db, tip_id)
     return web.json_response({**_tip_json(tip), "instance_id": s.instance_id,
-                              "messages": messages, "keys": await signer_keys(s, tip_id)})
+                              "messages": messages, "keys": await signer_keys(s, tip_id),
+                              "deletion": deletion.as_json() if deletion else None})
 
 
 async def signer_keys(s: Services, tip_id: str) -> list[dict[str, Any]]:

@@ -37,7 +37,7 @@ from ..paging.acknowledge import ack_by_sms
 from ..services import Services
 from ..twilio.jobs import MediaOutcome, attachment_name
 from ..twilio.runtime import STATUS_CALLBACK_PATH, TwilioServices
-from ..twilio.texts import Keyword, detect_language, keyword_of, language_keyword
+from ..twilio.texts import Keyword, deletion_reply, detect_language, keyword_of, language_keyword
 from ..twilio.webhook import (
     IncomingMessage,
     is_sid,
@@ -125,8 +125,9 @@ async def incoming_message(request: web.Request) -> web.Response:
             log.info("sms.page_reply")
             return _twiml(answer)
     channel = "whatsapp" if msg.whatsapp else "sms"
-    if not msg.media and msg.body.strip().upper() in DELETE_WORDS:
-        return await _deletion_request(request, s, msg.sender, msg.body.strip().upper())
+    if (s.config["ops.reporter_deletion"] and not msg.media
+            and msg.body.strip().upper() in DELETE_WORDS):
+        return await _deletion_request(request, s, msg.sender, msg.body.strip().upper(), channel)
     keyword = keyword_of(msg.body, msg.opt_out_type)
     if keyword is not None and not msg.media:
         recorded = await tw.conversations.has_thread(msg.sender)
@@ -168,36 +169,39 @@ async def incoming_message(request: web.Request) -> web.Response:
 
 
 DELETE_WORDS = {"DELETE": "en", "BORRAR": "es", "ELIMINAR": "es"}
-_DELETE_REPLY = {
-    "en": "Your conversation with us will be deleted. You can write again at any time.",
-    "es": "Su conversación con nosotros será borrada. Puede escribirnos de nuevo cuando quiera.",
-}
 
 
-async def _deletion_request(request: web.Request, s: Services, sender: str, word: str) -> web.Response:
+async def _deletion_request(request: web.Request, s: Services, sender: str, word: str,
+                            via: str) -> web.Response:
     """A reporter asks for their own thread to go: recorded, never stored as a message.
 
-    The retention task shreds it unless an administrator holds it; the answer is
-    the same either way (and for a number we have never seen), so it tells a
-    phone's other reader nothing.
+    Not at once (``hotline.deletion``): the phone may be in someone else's
+    hands, or the number spoofed. The tip is shredded after the grace period
+    unless the reporter writes again or an advocate (paged now) holds it. The
+    answer is the same for a request, a repeat and a number we have never
+    seen, so it tells a phone's other reader nothing, and it never mentions
+    advocates or holds (see docs/threat-model.md). With ``ops.reporter_deletion``
+    off, the word is an ordinary message: no reply promises a deletion.
     """
+    from ..deletion import request_by_reporter
     from ..intake import THREAD_LABEL
-    from ..ops.retention import request_deletion
     from ..ops.routes import OPS_RUNTIME
 
     found = False
-    if s.config["ops.reporter_deletion"]:
-        for h in s.secret.hashes(THREAD_LABEL, sender.encode()):
-            row = await s.db.fetchone("SELECT id FROM tips WHERE thread_hash = ?", (h,))
-            if row is not None:
-                tip_id = row["id"]
-                found = await s.db.write(lambda c, t=tip_id: request_deletion(c, t, "sms"))
-                runtime = request.app.get(OPS_RUNTIME)
-                if runtime is not None:
-                    runtime.wake()
-                break
+    grace = s.config["ops.deletion_grace"]
+    for h in s.secret.hashes(THREAD_LABEL, sender.encode()):
+        row = await s.db.fetchone("SELECT id FROM tips WHERE thread_hash = ?", (h,))
+        if row is not None:
+            found = await request_by_reporter(
+                s.db, row["id"], via, grace=grace, default_delay=s.config["paging.default_delay"])
+            if found and s.paging is not None:
+                s.paging.worker.wake()
+            runtime = request.app.get(OPS_RUNTIME)
+            if runtime is not None:
+                runtime.wake()  # it sleeps until the request falls due
+            break
     get_logger("hotline.sms").info("sms.deletion_request", stored=found)
-    return _twiml(_DELETE_REPLY[DELETE_WORDS[word]])
+    return _twiml(deletion_reply(DELETE_WORDS[word], grace))
 
 
 def _status_fields(form: Mapping[str, str]) -> tuple[str, str, str | None]:

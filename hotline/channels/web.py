@@ -24,6 +24,7 @@ from ..errors import Forbidden, HotlineError, TooManyRequests
 from ..intake import RECEIPT_LABEL, Inbound
 from ..logging import get_logger
 from ..services import Services
+from ..twilio.texts import duration_words
 from ..web import messages as M
 from .web_form import FormLimits, ReporterForm, clean_message, read_form
 
@@ -169,13 +170,16 @@ async def add_to_thread(request: web.Request) -> web.Response:
 
 
 async def delete_thread(request: web.Request) -> web.Response:
-    """The reporter asks for their conversation to be deleted (holds still apply).
+    """The reporter asks for their conversation to be deleted: after a grace period.
 
-    The request is durable before the answer; the retention task shreds the
-    tip (woken now) unless an administrator's hold keeps it. The answer is the
-    same either way: a hold is not the reporter's risk to learn about.
+    The request is durable before the answer (``hotline.deletion``): the
+    advocates on the tip are paged, one may hold it, and a message added with
+    the receipt before it falls due cancels it; then the retention task shreds
+    the tip. The answer says when, and how to stop it, and is the same whether
+    it started a request or repeated one; a hold is not the reporter's risk to
+    learn about (docs/threat-model.md).
     """
-    from ..ops.retention import request_deletion
+    from ..deletion import request_by_reporter
     from ..ops.routes import OPS_RUNTIME
 
     s, _form, lang, thread = await _receipt_post(request)
@@ -183,12 +187,16 @@ async def delete_thread(request: web.Request) -> web.Response:
         return thread
     if not s.config["ops.reporter_deletion"]:
         raise Forbidden(M.BAD_REQUEST)
-    tip_id = thread.tip_id
-    await s.db.write(lambda conn: request_deletion(conn, tip_id, "web"))
+    grace = s.config["ops.deletion_grace"]
+    new = await request_by_reporter(s.db, thread.tip_id, "web", grace=grace,
+                                    default_delay=s.config["paging.default_delay"])
+    if new and s.paging is not None:
+        s.paging.worker.wake()
     runtime = request.app.get(OPS_RUNTIME)
     if runtime is not None:
-        runtime.wake()
-    notice = request.app[RENDERER].gettext(lang, M.DELETION_REQUESTED)
+        runtime.wake()  # it sleeps until the request falls due
+    notice = request.app[RENDERER].gettext(lang, M.DELETION_REQUESTED).replace(
+        "{delay}", duration_words(lang, grace))
     return _page(request, "followup.html", lang, error=None, notice=notice)
 
 
@@ -198,7 +206,8 @@ async def _thread_page(request: web.Request, s: Services, lang: str, thread: _Th
     entries = await thread_entries(s, thread, lang)
     return _page(request, "thread.html", lang, status=status, receipt=receipt,
                  entries=entries, notice=notice, errors=errors or [], text=text,
-                 deletion_allowed=s.config["ops.reporter_deletion"])
+                 deletion_allowed=s.config["ops.reporter_deletion"],
+                 deletion_delay=duration_words(lang, s.config["ops.deletion_grace"]))
 
 
 async def thread_entries(s: Services, thread: _Thread, lang: str) -> list[dict[str, object]]:

@@ -16,7 +16,7 @@ from triage_rules import RuleError
 
 from ..errors import HotlineError
 from ..paging.oncall import PagingConfigError
-from . import admin, advocate_cmds, demo, handoff_cmd, oncall_cmds, ops_cmds, simulate
+from . import admin, advocate_cmds, deletion_cmds, demo, handoff_cmd, oncall_cmds, ops_cmds, simulate
 
 DEFAULT_SERVER = "http://127.0.0.1:8080"
 
@@ -153,6 +153,7 @@ def build_parser() -> argparse.ArgumentParser:
     _client_args(p)
     p.set_defaults(func=advocate_cmds.cmd_notify)
     handoff_cmd.register(sub)
+    deletion_cmds.register(sub)
     ops_cmds.register(sub)
     simulate.register(sub)
     return parser

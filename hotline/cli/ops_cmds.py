@@ -188,8 +188,10 @@ def cmd_retention_status(args: argparse.Namespace) -> int:
 
     with transaction(Path(args.dir)) as conn:
         holds = [r[0] for r in conn.execute("SELECT tip_id FROM retention_holds ORDER BY held_at")]
-        requests = [{"tip": r[0], "via": r[1], "requested_at": r[2]} for r in conn.execute(
-            "SELECT tip_id, via, requested_at FROM deletion_requests ORDER BY requested_at")]
+        requests = [{"tip": r[0], "via": r[1], "requested_at": r[2], "due_at": r[3],
+                     "state": r[4]} for r in conn.execute(
+            "SELECT tip_id, via, requested_at, effective_at, state FROM deletion_requests"
+            " WHERE state != 'cancelled' ORDER BY requested_at")]
     due = asyncio.run(retention_offline(Path(args.dir), dry_run=True))
     doc = {"held": holds, "requests": requests,
            "due": [{"tip": d.tip_id, "reason": d.reason} for d in due]}
@@ -200,7 +202,8 @@ def cmd_retention_status(args: argparse.Namespace) -> int:
     for tip in holds:
         print(f"  held     {tip}")
     for r in requests:
-        print(f"  request  {r['tip']} via {r['via']} at {r['requested_at']}")
+        print(f"  request  {r['tip']} via {r['via']} at {r['requested_at']}, {r['state']},"
+              f" due {r['due_at']}")
     for d in due:
         print(f"  due      {d.tip_id} ({d.reason})")
     return 0

@@ -45,8 +45,9 @@ class Metrics:
             "hotline_tips", "Tips stored now, by channel, urgency and status.",
             ["channel", "urgency", "status"], registry=r)
         self.deletion_requests_pending = Gauge(
-            "hotline_deletion_requests_pending", "Reporters' deletion requests not yet done "
-            "(held, or waiting for the next retention pass).", registry=r)
+            "hotline_deletion_requests_pending", "Deletion requests not yet done: waiting out "
+            "their grace period, or held by an advocate (cancelled ones are not counted).",
+            registry=r)
         self.tips_held = Gauge(
             "hotline_tips_held", "Tips under an administrator's retention hold.", registry=r)
         self.tips_deleted = Counter(

@@ -5,12 +5,11 @@ the deletions out, so it is tested without a clock or a database. Holds win
 over everything: an administrator's hold (all tips, or one) stops both the
 retention periods and a reporter's request.
 
-Channels call ``request_deletion(conn, tip_id, via)`` inside a writer job:
-
-    await services.db.write(lambda c: request_deletion(c, tip_id, "sms"))
-
-The request is recorded and audited at once; the retention task (woken by
-``OpsRuntime.wake()`` if the channel has it) shreds the tip unless it is held.
+A reporter's own request (``hotline.deletion``) is due only once its grace
+period has passed (``effective_at``) and while it is still ``pending``: held
+and cancelled requests are not. An administrator's ``request_deletion(conn,
+tip_id, "cli")`` is due at once. The retention task (woken by
+``OpsRuntime.wake()``) shreds what is due unless a hold stops it.
 """
 
 from __future__ import annotations
@@ -25,8 +24,8 @@ from ..store.queries import audit, utc_now_text
 from .settings import STATUSES, URGENCIES
 from .shred import Deletion
 
-VIA = ("sms", "web", "voice", "api", "cli")
-"""Where a deletion request came from (a closed set: it is stored and audited)."""
+ADMIN_VIA = ("cli", "api")
+"""Where an administrator's deletion comes from (a closed set: it is stored and audited)."""
 
 
 @dataclass(frozen=True)
@@ -58,6 +57,8 @@ class TipFacts:
     last_activity: datetime
     requested: str | None  # how deletion was asked for ("web", "sms", … or "cli" by an admin)
     held: bool
+    request_state: str | None = None  # pending / held / cancelled / done (None: pending)
+    effective_at: datetime | None = None  # when the request falls due (None: at once)
 
 
 def due(policy: RetentionPolicy, tips: Iterable[TipFacts], now: datetime) -> list[Deletion]:
@@ -66,13 +67,16 @@ def due(policy: RetentionPolicy, tips: Iterable[TipFacts], now: datetime) -> lis
         return []
     out = []
     for tip in tips:
+        reason = "admin" if tip.requested in ("cli", "api") else "reporter-request"
+        if tip.requested and tip.request_state == "done":  # under way: its key may be gone
+            out.append(Deletion(tip.tip_id, reason))
+            continue
         if tip.held:
             continue
-        if tip.requested == "cli":
-            out.append(Deletion(tip.tip_id, "admin"))
-            continue
-        if tip.requested and policy.reporter_deletion:
-            out.append(Deletion(tip.tip_id, "reporter-request"))
+        if (tip.requested and tip.request_state in (None, "pending")
+                and (tip.effective_at is None or tip.effective_at <= now)
+                and (reason == "admin" or policy.reporter_deletion)):
+            out.append(Deletion(tip.tip_id, reason))
             continue
         period = policy.period(tip.status, tip.urgency)
         if period is not None and (now - tip.last_activity).total_seconds() >= period:
@@ -84,15 +88,18 @@ TIP_FACTS_SQL = """
 SELECT t.id, t.status, t.urgency,
        MAX(t.updated_at, COALESCE((SELECT MAX(created_at) FROM messages m
                                    WHERE m.tip_id = t.id), '')) AS last_activity,
-       (SELECT via FROM deletion_requests d WHERE d.tip_id = t.id) AS requested,
-       EXISTS(SELECT 1 FROM retention_holds h WHERE h.tip_id = t.id) AS held
-FROM tips t
+       d.via AS requested,
+       EXISTS(SELECT 1 FROM retention_holds h WHERE h.tip_id = t.id) AS held,
+       d.state, d.effective_at
+FROM tips t LEFT JOIN deletion_requests d ON d.tip_id = t.id
 """
 
 
 def tip_facts(rows: Iterable[sqlite3.Row | tuple[object, ...]]) -> list[TipFacts]:
     return [TipFacts(str(r[0]), str(r[1]), str(r[2]), parse_stamp(str(r[3])),
-                     None if r[4] is None else str(r[4]), bool(r[5])) for r in rows]
+                     None if r[4] is None else str(r[4]), bool(r[5]),
+                     None if r[6] is None else str(r[6]),
+                     None if r[7] is None else parse_stamp(str(r[7]))) for r in rows]
 
 
 def parse_stamp(stamp: str) -> datetime:
@@ -100,21 +107,28 @@ def parse_stamp(stamp: str) -> datetime:
 
 
 def request_deletion(conn: sqlite3.Connection, tip_id: str, via: str) -> bool:
-    """Record a reporter's request to delete their thread; False if there is no such tip.
+    """Record an administrator's deletion, due at once; False if there is no such tip.
 
     Safe to repeat. Runs inside a writer job; the shred happens in the
-    retention task, which respects holds.
+    retention task, which respects holds. It replaces a reporter's request
+    still waiting out its grace period. (A reporter's own request goes through
+    ``hotline.deletion.request_by_reporter``: grace period, page, hold.)
     """
-    if via not in VIA:
-        raise ValueError(f"via must be one of {', '.join(VIA)}")
+    if via not in ADMIN_VIA:
+        raise ValueError(f"via must be one of {', '.join(ADMIN_VIA)}")
     if conn.execute("SELECT 1 FROM tips WHERE id = ?", (tip_id,)).fetchone() is None:
         return False
-    inserted = conn.execute(
-        "INSERT OR IGNORE INTO deletion_requests (tip_id, requested_at, via) VALUES (?,?,?)",
-        (tip_id, utc_now_text(), via)).rowcount
-    if inserted:
-        actor = "cli" if via == "cli" else f"reporter:{via}"
-        audit(conn, actor, "tip.deletion_requested", tip_id, f"via={via}")
+    stamp = utc_now_text()
+    changed = conn.execute(
+        "INSERT INTO deletion_requests (tip_id, requested_at, effective_at, via, state,"
+        " changed_at) VALUES (?,?,?,?, 'pending', ?) ON CONFLICT (tip_id) DO UPDATE SET"
+        " requested_at = excluded.requested_at, effective_at = excluded.effective_at,"
+        " via = excluded.via, state = 'pending', held_by = NULL, held_at = NULL,"
+        " changed_at = excluded.changed_at WHERE deletion_requests.state != 'done'"
+        " AND deletion_requests.via NOT IN ('cli', 'api')",
+        (tip_id, stamp, stamp, via, stamp)).rowcount
+    if changed:
+        audit(conn, via, "tip.deletion_requested", tip_id, f"via={via}", at=stamp)
     return True
 
 

@@ -60,7 +60,8 @@ async def refresh_from_db(s: Services) -> None:
             for st in _STATUSES:
                 s.metrics.tips.labels(ch, u, st).set(counts.get((ch, u, st), 0))
     held = await s.db.fetchone("SELECT COUNT(*) FROM retention_holds")
-    pending = await s.db.fetchone("SELECT COUNT(*) FROM deletion_requests")
+    pending = await s.db.fetchone(
+        "SELECT COUNT(*) FROM deletion_requests WHERE state IN ('pending', 'held')")
     s.metrics.tips_held.set(int(held[0]) if held else 0)
     s.metrics.deletion_requests_pending.set(int(pending[0]) if pending else 0)
 

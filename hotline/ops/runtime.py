@@ -17,10 +17,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..config import Config, load_config
+from ..deletion import claim_due, next_due
 from ..instance import InstancePaths
 from ..keystore import KeyStore
 from ..logging import get_logger
 from ..store import Database
+from ..store.queries import utc_now_text
 from .metrics import Metrics
 from .retention import TIP_FACTS_SQL, RetentionPolicy, due, tip_facts
 from .shred import Deletion, shred
@@ -35,14 +37,29 @@ async def retention_pass(config: Config, db: Database, keystore: KeyStore,
     """Shred every tip that is due now; return what was (or, dry, would be) deleted."""
     policy = RetentionPolicy.from_config(config)
     rows = await db.fetchall(TIP_FACTS_SQL)
-    deletions = due(policy, tip_facts(rows), now or datetime.now(UTC))
+    now = now or datetime.now(UTC)
+    deletions = due(policy, tip_facts(rows), now)
     if not deletions or dry_run:
         return deletions
+    deletions = await _claim_requests(db, deletions, now)
     await shred(db, keystore, deletions, actor="retention")
     if metrics is not None:
         for d in deletions:
             metrics.tips_deleted.labels(d.reason).inc()
     return deletions
+
+
+async def _claim_requests(db: Database, deletions: list[Deletion],
+                          now: datetime) -> list[Deletion]:
+    """Requested deletions go ahead only if still due when claimed on the writer (a hold or a
+    reporter's message may have committed since the read); retention's own need no claim."""
+    requested = [d.tip_id for d in deletions if d.reason in ("reporter-request", "admin")]
+    if not requested:
+        return deletions
+    stamp = utc_now_text(now)
+    claimed = set(await db.write(lambda conn: claim_due(conn, requested, stamp)))
+    return [d for d in deletions
+            if d.reason not in ("reporter-request", "admin") or d.tip_id in claimed]
 
 
 async def retention_offline(root: Path, now: datetime | None = None, *,
@@ -107,8 +124,13 @@ class OpsRuntime:
 
     async def _loop(self, interval: float) -> None:
         while True:
+            self._wake.clear()
             with contextlib.suppress(Exception):  # logged in run_once; try again next time
                 await self.run_once()
+            wait = interval
+            with contextlib.suppress(Exception):  # a reporter's request falls due sooner
+                at = await next_due(self._services.db, self._clock())
+                if at is not None:
+                    wait = min(interval, max(0.0, (at - self._clock()).total_seconds()) + 0.5)
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=interval)
-            self._wake.clear()
+                await asyncio.wait_for(self._wake.wait(), timeout=wait)

@@ -55,6 +55,10 @@ SETTINGS: tuple[Setting, ...] = (
             "(e.g. a legal hold). Per-tip holds: 'hotline retention hold'."),
     Setting("ops.reporter_deletion", "HOTLINE_REPORTER_DELETION", bool_, True,
             "Reporters may ask for their own thread to be deleted (follow-up page, SMS keyword)."),
+    Setting("ops.deletion_grace", "HOTLINE_DELETION_GRACE", parse_duration, "72h",
+            "How long a reporter's own deletion request waits before the tip is shredded. "
+            "Meanwhile the advocates on the tip are paged, one of them may hold it, and any "
+            "new message from the reporter cancels it (a phone may be in someone else's hands)."),
     Setting("ops.retention_interval", "HOTLINE_RETENTION_INTERVAL", parse_duration, "10m",
             "How often the service applies retention and reporters' deletion requests."),
     Setting("ops.backup_dir", "HOTLINE_BACKUP_DIR", str_, "backups",
@@ -84,6 +88,8 @@ def check(values: Mapping[str, Any]) -> None:
             f"ops.host: {values['ops.host']} is not a loopback address, so /metrics and /readyz "
             "would be open to the network; set ops.metrics_token (HOTLINE_METRICS_TOKEN) too, "
             "or bind to 127.0.0.1")
+    if not 1 <= values["ops.deletion_grace"] <= 90 * 86400:
+        raise ConfigError("ops.deletion_grace: must be between 1s and 90d")
     if not values["ops.backup_dir"].strip():
         raise ConfigError("ops.backup_dir: must not be empty")
 

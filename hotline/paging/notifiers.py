@@ -34,6 +34,9 @@ SIGNATURE_HEADER = "X-Hotline-Signature"
 TIMESTAMP_HEADER = "X-Hotline-Timestamp"
 PAGE_CALL_PATH = "/twilio/page/{outbox_id}/call"
 PAGE_ACK_PATH = "/twilio/page/{outbox_id}/ack"
+DELETION_PAGE_PREFIX = "deletion-"
+"""Escalations opened for a reporter's deletion request (``hotline.deletion``) have ids
+starting with this, and so do their pages' idempotency keys: the notice says what it is for."""
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,11 @@ class PageNotice:
     @property
     def opened(self) -> str:
         return self.page.opened_at.strftime("%H:%M UTC")
+
+    @property
+    def deletion_requested(self) -> bool:
+        """A page about a reporter's deletion request rather than a new report."""
+        return self.key.startswith(DELETION_PAGE_PREFIX)
 
 
 class DeliveryFailed(Exception):
@@ -68,12 +76,18 @@ class Notifier(Protocol):
 
 def sms_text(n: PageNotice) -> str:
     """Short, neutral, and useless to anyone who reads the advocate's lock screen."""
+    if n.deletion_requested:
+        return (f"Hotline: deletion requested for tip {n.ref} at {n.opened}. Hold it or reach "
+                f"out from the console. Reply {n.code} to acknowledge.")
     return (f"Hotline page: tip {n.ref} ({n.page.urgency.value}, {n.page.channel.value}) "
             f"opened {n.opened}. Reply {n.code} to acknowledge.")
 
 
 def spoken_text(n: PageNotice) -> str:
     letters = " ".join(c for c in n.ref if c != "-")
+    if n.deletion_requested:
+        return (f"This is a Hotline page. Deletion requested for tip {letters}. Hold it or reach "
+                "out from the console. Press 1 to acknowledge.")
     return (f"This is a Hotline page. Tip {letters}. Urgency {n.page.urgency.value}, "
             f"received by {n.page.channel.value}. Press 1 to acknowledge.")
 
@@ -83,6 +97,8 @@ def webhook_body(n: PageNotice) -> bytes:
            "urgency": n.page.urgency.value, "opened_at": n.page.opened_at.isoformat(),
            "level": n.page.level, "ack_code": n.code, "idempotency_key": n.key,
            "text": sms_text(n)}
+    if n.deletion_requested:
+        doc["purpose"] = "deletion_requested"
     return json.dumps(doc, separators=(",", ":"), sort_keys=True).encode()
 
 
@@ -197,7 +213,9 @@ class Email:
             raise DeliveryFailed("no e-mail address for this advocate", permanent=True)
         msg = EmailMessage()
         msg["From"], msg["To"] = s.sender, target
-        msg["Subject"] = f"Hotline page {notice.ref} ({notice.page.urgency.value})"
+        msg["Subject"] = (f"Hotline: deletion requested for tip {notice.ref}"
+                          if notice.deletion_requested else
+                          f"Hotline page {notice.ref} ({notice.page.urgency.value})")
         # The same step for the same person always has the same Message-ID: a resend
         # after a crash is one message to mail clients that de-duplicate.
         digest = hashlib.sha256(notice.key.encode()).hexdigest()[:32]
@@ -224,7 +242,8 @@ class Console:
     async def send(self, notice: PageNotice, target: str | None) -> str:
         get_logger("hotline.paging").warning(
             "page.console", tip_ref=notice.ref, channel=notice.page.channel.value,
-            urgency=notice.page.urgency.value, level=notice.page.level)
+            urgency=notice.page.urgency.value, level=notice.page.level,
+            kind="deletion_requested" if notice.deletion_requested else "report")
         return "console"
 
 

@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import functools
 import io
 import re
 import unicodedata
@@ -30,6 +31,15 @@ LANGUAGES: Final = ("en", "es")
 AUTO_REPLY: Final = (
     "Thank you. We got your message. Someone will text you back as soon as they can. "
     "If you are in danger now, call {emergency}."
+)
+DELETION_REPLY: Final = (
+    "We got your request. This conversation is set to be deleted in {delay}. "
+    "If you write to us again before then, it will not be deleted."
+)
+"""The answer to DELETE/BORRAR: what happens, and how to stop it; nothing about who is told."""
+_DURATIONS: Final = (
+    (86400, "{n} day", "{n} days"), (3600, "{n} hour", "{n} hours"),
+    (60, "{n} minute", "{n} minutes"), (1, "{n} second", "{n} seconds"),
 )
 EMERGENCY_PLACEHOLDER: Final = "{emergency}"
 MAX_AUTO_REPLY_CHARS: Final = 320  # two SMS segments
@@ -137,6 +147,27 @@ def _catalogue(lang: str) -> Translations:
     write_mo(buffer, catalog)
     buffer.seek(0)
     return Translations(fp=buffer)
+
+
+@functools.cache
+def _translations(lang: str) -> Translations:
+    return _catalogue(lang if lang in LANGUAGES else LANGUAGES[0])
+
+
+def duration_words(lang: str | None, seconds: float) -> str:
+    """``72h`` as "3 days" / "3 días": the largest unit that says it exactly."""
+    whole = max(1, round(seconds))
+    for unit, one, many in _DURATIONS:
+        if whole % unit == 0:
+            n = whole // unit
+            return _translations(lang or "en").ngettext(one, many, n).replace("{n}", str(n))
+    raise AssertionError("unreachable: every whole number of seconds divides by 1")
+
+
+def deletion_reply(lang: str | None, grace_seconds: float) -> str:
+    """The neutral answer to a reporter's deletion keyword, in their language."""
+    return _translations(lang or "en").gettext(DELETION_REPLY).replace(
+        "{delay}", duration_words(lang, grace_seconds))
 
 
 class AutoReplyTexts:

@@ -42,8 +42,10 @@ TOO_MANY_TRIES: Final = N_("Too many attempts; wait a minute and try again.")
 # --- notices (``notice`` on thread.html) ------------------------------------
 MESSAGE_ADDED: Final = N_("Your message was added.")
 DELETION_REQUESTED: Final = N_(
-    "We received your request. This conversation will be deleted soon. You can close this page."
+    "We received your request. This conversation is set to be deleted in {delay}. If you add "
+    "a message before then, it will not be deleted. You can close this page."
 )
+"""``{delay}`` is the grace period in words (``hotline.twilio.texts.duration_words``)."""
 
 # --- error.html (``title`` and ``message``) ---------------------------------
 NOT_FOUND_TITLE: Final = N_("Page not found")

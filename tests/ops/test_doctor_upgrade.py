@@ -103,3 +103,26 @@ def test_only_the_newest_pre_migration_backups_are_kept(tmp_path: Path) -> None:
     removed = prune_pre_migration_backups(folder)
     assert sorted(p.name for p in removed) == names[:2]
     assert sorted(p.name for p in folder.iterdir()) == sorted([*names[2:], "admin-kept.db"])
+
+
+def test_a_deletion_request_from_before_the_grace_period_stays_due_at_once(
+        tmp_path: Path) -> None:
+    """Migration 009: reporters who asked under the old promise ("deleted soon") keep it."""
+    db = tmp_path / "hotline.db"
+    _database_at(db, 6)
+    conn = sqlite3.connect(db)
+    with conn:
+        conn.execute("INSERT INTO tips (id, ref, channel, urgency, urgency_source, status,"
+                     " created_at, updated_at) VALUES ('t1', 'ABC-DEF', 'sms', 'low', 'rules',"
+                     " 'new', '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z')")
+        conn.execute("INSERT INTO deletion_requests (tip_id, requested_at, via) VALUES"
+                     " ('t1', '2026-01-02T00:00:00Z', 'sms')")
+    conn.close()
+    initialise(db)
+    conn = sqlite3.connect(db)
+    try:
+        assert conn.execute("SELECT tip_id, requested_at, effective_at, via, state, repeats"
+                            " FROM deletion_requests").fetchall() == [
+            ("t1", "2026-01-02T00:00:00Z", "2026-01-02T00:00:00Z", "sms", "pending", 0)]
+    finally:
+        conn.close()

@@ -253,9 +253,9 @@ async def test_a_reporter_texting_delete_is_recorded_not_stored(
     async with sms_server(tmp_path, fake_twilio, instance=inst, **FAST) as live:
         await live.text("my boss keeps my passport", sender="+14155550777")
         status, twiml = await live.text("borrar", sender="+14155550777")
-        assert status == 200 and "borrada" in twiml
+        assert status == 200 and "programada para borrarse en 3 días" in twiml
         assert query(inst.root, "SELECT COUNT(*) FROM messages")[0][0] == 1
-        assert query(inst.root, "SELECT via FROM deletion_requests") == [("sms",)]
+        assert query(inst.root, "SELECT via, state FROM deletion_requests") == [("sms", "pending")]
         # A number we have never seen gets the same answer and leaves nothing behind.
         _, twiml2 = await live.text("BORRAR", sender="+14155550778")
         assert twiml2 == twiml

@@ -4,6 +4,7 @@ import { h, show, field, errorBox, download, announce } from './ui.js';
 import { t } from './i18n.js';
 import { openTip, forgetOpened, attachment, send, triage, colleagues, handoff, TEXT_CHANNELS } from './tipops.js';
 import { ApiError } from './api.js';
+import { deletionSection } from './deletion.js';
 
 const URGENCIES = ['critical', 'high', 'normal', 'low'];
 const STATUSES = ['new', 'acknowledged', 'in_progress', 'closed'];
@@ -25,6 +26,7 @@ export async function tipView(app, tipId) {
       h('span', { class: `badge u-${tip.urgency}`, text: t(`u.${tip.urgency}`) }), ' ',
       `${t(`c.${tip.channel}`)} · ${t(`s.${tip.status}`)} · ${new Date(tip.created_at).toLocaleString()}`),
     h('section', { 'aria-label': t('inbox') }, app.opened.map((m) => message(app, m))),
+    deletionSection(app, tip, rerender),
     pages ? pagesSection(pages) : null,
     controls(app, tip, rerender),
     replyForm(app, tip, false, rerender),
