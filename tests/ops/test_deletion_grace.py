@@ -70,8 +70,7 @@ async def _pass_at(live: SmsLive | Live, at: datetime) -> list[tuple[str, str]]:
 
 
 async def _metrics(live: SmsLive) -> str:
-    async with live.session.get(live.url + "/metrics") as r:
-        return await r.text()
+    return await live.metrics()
 
 
 async def test_an_sms_delete_waits_pages_without_content_and_a_later_message_cancels_it(

@@ -9,12 +9,9 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-from aiohttp.test_utils import TestServer
 
-from hotline.ops.listener import make_ops_app
 from hotline.paging import admin as pa
 from hotline.paging.notifiers import PAGE_ACK_PATH
-from tests.conftest import free_port
 from tests.helpers.instance import make_instance
 from tests.helpers.twilio_fake import Failure, FakeTwilio, signed_post
 from tests.twilio.conftest import HOTLINE_NUMBER, sms_server
@@ -290,13 +287,7 @@ async def test_bad_signatures_are_counted_by_route_not_by_request(
                                       public_url=live.public_url, auth_token="x" * 32,
                                       form={"AccountSid": fake_twilio.account_sid, "Digits": "1"})
         assert status == 403
-        ops = TestServer(make_ops_app(live.app), host="127.0.0.1", port=free_port())
-        await ops.start_server()
-        try:
-            async with live.session.get(str(ops.make_url("/metrics"))) as r:
-                text = await r.text()
-        finally:
-            await ops.close()
+        text = await live.metrics()
         assert 'hotline_webhook_signature_failures_total{endpoint="/twilio/sms"} 1.0' in text
         assert 'endpoint="/twilio/page/{outbox}/ack"' in text and "/99/" not in text
 

@@ -18,6 +18,7 @@ from aiohttp.test_utils import TestServer
 
 from hotline.app import SERVICES, make_app
 from hotline.client.advocate import AdvocateClient
+from hotline.ops.listener import make_ops_app
 from tests.conftest import free_port
 from tests.helpers.instance import TestInstance, make_instance
 from tests.helpers.twilio_fake import FakeTwilio, incoming_sms_form, signed_post
@@ -51,6 +52,17 @@ class SmsLive:
     @property
     def services(self):  # type: ignore[no-untyped-def]
         return self.app[SERVICES]
+
+    async def metrics(self) -> str:
+        """A scrape of /metrics from the ops listener (the public one has no such route)."""
+        ops = TestServer(make_ops_app(self.app), host="127.0.0.1", port=free_port())
+        await ops.start_server()
+        try:
+            async with self.session.get(str(ops.make_url("/metrics"))) as r:
+                assert r.status == 200
+                return await r.text()
+        finally:
+            await ops.close()
 
     async def text(self, body: str, *, sender: str = REPORTER, sid: str | None = None,
                    media: list[tuple[str, str]] = (),  # type: ignore[assignment]
