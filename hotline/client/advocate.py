@@ -10,9 +10,11 @@ from __future__ import annotations
 import base64
 import json
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from crypto import (
     CryptoError,
@@ -59,8 +61,33 @@ class AdvocateClient:
             "signature": base64.b64encode(signature).decode()})
         self.http.token = t["token"]
 
-    def inbox(self) -> list[dict[str, Any]]:
-        return list(self.http.get_json("/api/tips")["tips"])
+    def inbox_page(self, *, limit: int | None = None, after: str | None = None,
+                   **filters: Sequence[str] | str | None) -> tuple[list[dict[str, Any]], str | None]:
+        """One page of the inbox (the server's order) and the cursor of the next, if any.
+
+        ``filters``: ``status``, ``urgency``, ``channel`` (several values each) and ``ref``.
+        """
+        params: dict[str, str] = {}
+        if limit is not None:
+            params["limit"] = str(limit)
+        if after is not None:
+            params["after"] = after
+        for name, value in filters.items():
+            if value:
+                params[name] = value if isinstance(value, str) else ",".join(value)
+        query = ("?" + urlencode(params)) if params else ""
+        page = self.http.get_json("/api/tips" + query)
+        return list(page["tips"]), page.get("next")
+
+    def inbox(self, **filters: Sequence[str] | str | None) -> list[dict[str, Any]]:
+        """Every tip shared with us that matches ``filters``, walking the pages."""
+        tips, after = self.inbox_page(limit=INBOX_WALK_PAGE, **filters)
+        seen = {t["id"] for t in tips}
+        while after is not None:
+            more, after = self.inbox_page(limit=INBOX_WALK_PAGE, after=after, **filters)
+            tips += [t for t in more if t["id"] not in seen]  # a tip lowered mid-walk comes again
+            seen |= {t["id"] for t in more}
+        return tips
 
     def read(self, tip_id: str, save_attachments: Path | None = None) -> OpenedTip:
         tip = self.http.get_json(f"/api/tips/{tip_id}")
@@ -68,10 +95,12 @@ class AdvocateClient:
         return OpenedTip(tip, messages)
 
     def _open(self, tip: dict[str, Any], m: dict[str, Any], save: Path | None) -> dict[str, Any]:
+        # Each message's own channel: a tip that began as a text may hold a call's messages.
         ctx = EnvelopeContext(tip["instance_id"], tip["id"], m["id"], m["direction"],
-                              tip["channel"])
+                              m.get("channel") or tip["channel"])
         out: dict[str, Any] = {k: m[k] for k in ("id", "seq", "direction", "created_at",
                                                  "urgency", "ruleset_version", "author")}
+        out["channel"] = ctx.channel
         if m.get("delivery") is not None:  # an SMS/WhatsApp reply: did Twilio take it?
             out["delivery"] = m["delivery"]
         try:
@@ -169,6 +198,7 @@ class AdvocateClient:
 
 
 TEXT_CHANNELS = ("sms", "whatsapp")
+INBOX_WALK_PAGE = 200  # the server's largest page: fewest requests for a whole walk
 
 
 def _undelivered(message_id: str, delivery: dict[str, Any]) -> str:
