@@ -58,7 +58,7 @@ async def check_every_message_opens(live: SmsLive, tmp_path: Path, first: str) -
     assert texts["first text"]["sender"] == texts["second text"]["sender"] == CALLER
     [voicemail] = [m for m in messages if m["attachments"]]
     [audio] = voicemail["attachments"]
-    assert Path(audio["saved_to"]).read_bytes() == WAV
+    assert await asyncio.to_thread(Path(audio["saved_to"]).read_bytes) == WAV
     # the API says which channel each message came by; the tip keeps its first channel
     channels = {m["id"]: m["channel"] for m in messages}
     assert channels[voicemail["id"]] == "voice"
