@@ -79,8 +79,12 @@ def inbox_sql(query: InboxQuery) -> tuple[str, list[Any]]:
         where.append("t.ref = ?")
         params.append(query.ref)
     if query.after is not None:
-        where.append(f"({RANK_SQL}, t.created_at, t.id) > (?, ?, ?)")
-        params += [query.after.rank, query.after.created_at, query.after.tip_id]
+        # The first conjunct lets SQLite seek the index to the cursor's urgency (it
+        # does not seek on a row value that starts with an expression); the second
+        # is the exact place.
+        where.append(f"{RANK_SQL} >= ? AND ({RANK_SQL}, t.created_at, t.id) > (?, ?, ?)")
+        params += [query.after.rank, query.after.rank, query.after.created_at,
+                   query.after.tip_id]
     conditions = " AND ".join(where)  # constants and placeholders only
     sql = (f"SELECT {TIP_COLUMNS}, {RANK_SQL} AS rank, {_UNREAD} AS unread FROM tips t"  # noqa: S608
            f" WHERE {conditions} ORDER BY {RANK_SQL}, t.created_at, t.id LIMIT ?")
