@@ -80,3 +80,28 @@ async def test_text_call_text_on_one_number_every_message_opens(
         await text(voice, "first text")
         await text(voice, "second text")
     await check_every_message_opens(voice, tmp_path, first)
+
+
+async def test_recovery_reseals_every_message_of_a_tip_that_crossed_channels(
+        voice: SmsLive) -> None:
+    """``hotline recover`` keeps each message's own context: none is skipped, all open."""
+    from crypto import Identity
+    from hotline.client.advocate import AdvocateClient
+    from hotline.domain import Role
+    from hotline.instance_setup import add_advocate
+    from hotline.ops.recover import recover
+
+    await text(voice, "first text")
+    await leave_voicemail(voice)
+    await text(voice, "second text")
+    carol = Identity.generate("carol")
+    add_advocate(voice.instance.root, carol.public, name="carol", role=Role.ADVOCATE)
+    [(tip_id,)] = voice.query("SELECT id FROM tips")
+    report = await asyncio.to_thread(recover, voice.instance.root, voice.instance.recovery,
+                                     "carol", [tip_id])
+    assert report.skipped == 0 and report.messages == voice.count("messages")
+    client = AdvocateClient(voice.url, carol)
+    await asyncio.to_thread(client.login)
+    opened = await asyncio.to_thread(client.read, tip_id)
+    assert all(m.get("error") is None for m in opened.messages), opened.messages
+    assert {m["channel"] for m in opened.messages} == {"sms", "voice"}
