@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import json
 import secrets
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -67,6 +67,21 @@ class AdvocateClient:
 
         ``filters``: ``status``, ``urgency``, ``channel`` (several values each) and ``ref``.
         """
+        return self._inbox_page(limit, after, filters)
+
+    def inbox(self, **filters: Sequence[str] | str | None) -> list[dict[str, Any]]:
+        """Every tip shared with us that matches ``filters``, walking the pages."""
+        tips, after = self._inbox_page(INBOX_WALK_PAGE, None, filters)
+        seen = {t["id"] for t in tips}
+        while after is not None:
+            more, after = self._inbox_page(INBOX_WALK_PAGE, after, filters)
+            tips += [t for t in more if t["id"] not in seen]  # a tip lowered mid-walk comes again
+            seen |= {t["id"] for t in more}
+        return tips
+
+    def _inbox_page(self, limit: int | None, after: str | None,
+                    filters: Mapping[str, Sequence[str] | str | None]
+                    ) -> tuple[list[dict[str, Any]], str | None]:
         params: dict[str, str] = {}
         if limit is not None:
             params["limit"] = str(limit)
@@ -78,16 +93,6 @@ class AdvocateClient:
         query = ("?" + urlencode(params)) if params else ""
         page = self.http.get_json("/api/tips" + query)
         return list(page["tips"]), page.get("next")
-
-    def inbox(self, **filters: Sequence[str] | str | None) -> list[dict[str, Any]]:
-        """Every tip shared with us that matches ``filters``, walking the pages."""
-        tips, after = self.inbox_page(limit=INBOX_WALK_PAGE, **filters)
-        seen = {t["id"] for t in tips}
-        while after is not None:
-            more, after = self.inbox_page(limit=INBOX_WALK_PAGE, after=after, **filters)
-            tips += [t for t in more if t["id"] not in seen]  # a tip lowered mid-walk comes again
-            seen |= {t["id"] for t in more}
-        return tips
 
     def read(self, tip_id: str, save_attachments: Path | None = None) -> OpenedTip:
         tip = self.http.get_json(f"/api/tips/{tip_id}")
