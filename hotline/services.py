@@ -7,7 +7,7 @@ to open its form when the submission key is invalid, for the same reason).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,6 +15,7 @@ from crypto import CryptoError, PublicIdentity
 
 from .api.auth import Authenticator, origin_of
 from .config import Config
+from .domain import new_tip_ref
 from .errors import InstanceError
 from .instance import InstancePaths
 from .intake import Intake
@@ -25,6 +26,7 @@ from .ratelimit import GlobalFailureLimit
 from .rules_holder import RulesHolder
 from .server_secret import ServerSecret, load_server_secret
 from .store import Database
+from .store.message_channels import fill_message_channels
 from .store.queries import get_meta
 from .twilio.runtime import TwilioServices
 
@@ -56,7 +58,8 @@ class Services:
     paging: Paging | None = None
 
     @classmethod
-    async def open(cls, config: Config, env: Mapping[str, str] | None = None) -> Services:
+    async def open(cls, config: Config, env: Mapping[str, str] | None = None, *,
+                   tip_refs: Callable[[], str] = new_tip_ref) -> Services:
         paths = InstancePaths(config.instance_dir)
         secret = load_server_secret(paths.server_secret, env)
         recovery = load_recovery(paths.recovery_pub)
@@ -71,6 +74,7 @@ class Services:
             instance_id = await get_meta(db, "instance_id")
             if not instance_id:
                 raise InstanceError(f"{paths.database}: no instance id (run 'hotline init')")
+            await fill_message_channels(db, keystore.get)  # rows from before schema v7
         except BaseException:
             await keystore.close()
             await db.close()
@@ -79,7 +83,7 @@ class Services:
         intake = Intake(db=db, keystore=keystore, secret=secret, rules=rules,
                         instance_id=instance_id, recovery=recovery.recipient(),
                         paging=paging_policy(config), default_delay=config["paging.default_delay"],
-                        metrics=metrics)
+                        metrics=metrics, tip_refs=tip_refs)
         limit = GlobalFailureLimit(config["web.receipt_failures_per_minute"])
         auth = Authenticator(db=db, origin=origin_of(config["service.public_url"]),
                              instance_id=instance_id, challenge_ttl=config["api.challenge_ttl"],

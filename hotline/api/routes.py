@@ -37,7 +37,9 @@ from ..paging.acknowledge import ack_by_api
 from ..services import Services
 from ..store import queries as q
 from ..store.grants import tip_grants
+from ..store.inbox import TIP_COLUMNS
 from ..twilio.outbox import Delivery, SmsOutbox, record_pending
+from . import inbox
 from .auth import Advocate
 from .outgoing import seal_outgoing_text
 
@@ -153,11 +155,6 @@ async def me(request: web.Request) -> web.Response:
 
 # -- tips ----------------------------------------------------------------------
 
-_TIP_COLUMNS = ("t.id, t.ref, t.channel, t.urgency, t.urgency_source, t.status, t.created_at,"
-                " t.updated_at, t.acked_at, (SELECT COUNT(*) FROM messages m WHERE m.tip_id = t.id)"
-                " AS message_count, (SELECT name FROM advocates WHERE id = t.acked_by) AS acked_by")
-
-
 def _tip_json(row: sqlite3.Row) -> dict[str, Any]:
     return {k: row[k] for k in ("id", "ref", "channel", "urgency", "urgency_source", "status",
                                 "created_at", "updated_at", "acked_at", "message_count",
@@ -165,22 +162,13 @@ def _tip_json(row: sqlite3.Row) -> dict[str, Any]:
 
 
 async def list_tips(request: web.Request) -> web.Response:
-    s, a = request.app[SERVICES], _advocate(request)
-    # Unread: a message arrived after this advocate last fetched the tip (the audit says when).
-    rows = await s.db.fetchall(
-        f"SELECT {_TIP_COLUMNS}, (SELECT MAX(m.created_at) FROM messages m WHERE m.tip_id = t.id"
-        " AND m.direction = 'in') > COALESCE((SELECT MAX(au.at) FROM audit au WHERE"
-        " au.tip_id = t.id AND au.actor = ? AND au.action = 'tip.fetch'), '') AS unread"
-        " FROM tips t JOIN tip_advocates ta ON ta.tip_id = t.id"
-        " WHERE ta.advocate_id = ? ORDER BY CASE t.urgency WHEN 'critical' THEN 0"
-        " WHEN 'high' THEN 1 WHEN 'normal' THEN 2 ELSE 3 END, t.created_at", (a.fingerprint, a.id))
-    return web.json_response({"tips": [{**_tip_json(r), "unread": bool(r["unread"])}
-                                       for r in rows]})
+    a = _advocate(request)
+    return await inbox.list_tips(request, a.id, a.fingerprint)
 
 
 async def _tip_row(s: Services, a: Advocate, tip_id: str) -> sqlite3.Row:
     row = await s.db.fetchone(
-        f"SELECT {_TIP_COLUMNS}, t.reply_public, t.reply_fingerprint FROM tips t"
+        f"SELECT {TIP_COLUMNS}, t.reply_public, t.reply_fingerprint FROM tips t"
         " JOIN tip_advocates ta ON ta.tip_id = t.id WHERE t.id = ? AND ta.advocate_id = ?",
         (tip_id, a.id))
     if row is None:  # the same answer for "no such tip" and "not yours"
@@ -196,7 +184,7 @@ async def get_tip(request: web.Request) -> web.Response:
     if key is None:
         raise NotFound("this tip has been deleted")
     rows = await s.db.fetchall(
-        "SELECT m.id, m.seq, m.direction, m.created_at, m.urgency, m.ruleset_version,"
+        "SELECT m.id, m.seq, m.direction, m.channel, m.created_at, m.urgency, m.ruleset_version,"
         " m.envelope, adv.fingerprint AS author, o.status AS delivery_status,"
         " o.attempts AS delivery_attempts, o.error AS delivery_error FROM messages m"
         " LEFT JOIN advocates adv ON adv.id = m.author_id"
@@ -209,9 +197,11 @@ async def get_tip(request: web.Request) -> web.Response:
     for p in parts:
         by_message.setdefault(p["message_id"], []).append({"part": p["part"], "size": p["size"]})
     grants = await tip_grants(s.db, key, tip_id)
+    # Each message's own channel (the one bound into its envelope): a tip that
+    # began as a text and went on as a call holds both.
     messages = [{
         "id": r["id"], "seq": r["seq"], "direction": r["direction"],
-        "created_at": r["created_at"], "urgency": r["urgency"],
+        "channel": r["channel"] or tip["channel"], "created_at": r["created_at"], "urgency": r["urgency"],
         "ruleset_version": r["ruleset_version"], "author": r["author"],
         "envelope": _enc(unwrap(key, bytes(r["envelope"]), label=tip_id)),
         "attachments": by_message.get(r["id"], []),
@@ -277,7 +267,7 @@ async def tip_recipients(request: web.Request) -> web.Response:
                     "box_public": _enc(bytes(tip["reply_public"]))}
     return web.json_response({
         "instance_id": s.instance_id,
-        "channel": tip["channel"],
+        "channel": new_message_channel(tip),
         "recovery": {"fingerprint": s.recovery.fingerprint,
                      "pub_file": _enc(s.recovery.to_pub_file())},
         "advocates": [{"name": r["name"], "fingerprint": r["fingerprint"],
@@ -286,12 +276,22 @@ async def tip_recipients(request: web.Request) -> web.Response:
     })
 
 
+def new_message_channel(tip: sqlite3.Row) -> str:
+    """The channel an advocate's new message on this tip is sealed with and stored under.
+
+    A reply travels the way the tip's reporter is answered (the web follow-up
+    page, or a text on the tip's texting channel); a note goes nowhere and
+    takes the same. Older messages keep their own channels (``messages.channel``).
+    """
+    return str(tip["channel"])
+
+
 def _check_envelope(header: EnvelopeHeader, s: Services, tip: sqlite3.Row, message_id: str,
                     direction: Direction, author: Advocate) -> None:
     ctx = header.context
     if (ctx.instance_id, ctx.tip_id, ctx.message_id) != (s.instance_id, tip["id"], message_id):
         raise BadRequest("the envelope is bound to another instance, tip or message")
-    if ctx.direction != direction.value or ctx.channel != tip["channel"]:
+    if ctx.direction != direction.value or ctx.channel != new_message_channel(tip):
         raise BadRequest("the envelope's direction or channel does not match")
     recipients = set(header.recipients)
     if s.recovery.fingerprint not in recipients:
@@ -341,7 +341,7 @@ async def post_message(request: web.Request) -> web.Response:
         raise NotFound("this tip has been deleted")
     row = q.NewMessage(id=message_id, tip_id=tip_id, direction=direction.value,
                        created_at=q.utc_now_text(), author_id=a.id,
-                       envelope=wrap(key, envelope, label=tip_id))
+                       envelope=wrap(key, envelope, label=tip_id), channel=header.context.channel)
 
     def store(conn: sqlite3.Connection) -> int:
         if conn.execute("SELECT 1 FROM messages WHERE id = ?", (message_id,)).fetchone():

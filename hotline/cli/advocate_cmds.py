@@ -63,19 +63,64 @@ def resolve_tip(client: AdvocateClient, value: str) -> str:
     """A tip id, or the short reference a page carries (``K7M-3QX``) looked up in the inbox."""
     if not _REF.fullmatch(value):
         return value
-    for tip in client.inbox():
+    for tip in client.inbox(ref=value.upper()):
         if tip["ref"] == value.upper():
             return str(tip["id"])
     raise UsageError(f"no tip with reference {value.upper()} is shared with you")
 
 
+INBOX_FILTERS = {
+    "status": ("new", "acknowledged", "in_progress", "closed"),
+    "urgency": ("critical", "high", "normal", "low"),
+    "channel": ("web", "sms", "voice", "whatsapp"),
+}
+DEFAULT_PAGE, MAX_PAGE = 50, 200  # the server's default and largest page
+
+
+def _one_of(name: str, allowed: tuple[str, ...]) -> Any:
+    def parse(value: str) -> list[str]:
+        values = [v.strip().lower() for v in value.split(",") if v.strip()]
+        wrong = [v for v in values if v not in allowed]
+        if not values or wrong:
+            raise argparse.ArgumentTypeError(
+                f"{name} must be one or more of {', '.join(allowed)}, comma-separated")
+        return values
+    return parse
+
+
+def _page_size(value: str) -> int:
+    if not value.isdigit() or not 1 <= int(value) <= MAX_PAGE:
+        raise argparse.ArgumentTypeError(f"give a whole number from 1 to {MAX_PAGE}")
+    return int(value)
+
+
+def inbox_args(p: argparse.ArgumentParser) -> None:
+    for name, allowed in INBOX_FILTERS.items():
+        p.add_argument(f"--{name}", type=_one_of(name, allowed), metavar=name.upper(),
+                       help=f"only these ({', '.join(allowed)}; several comma-separated)")
+    p.add_argument("--limit", type=_page_size, default=DEFAULT_PAGE,
+                   help=f"tips per page (default {DEFAULT_PAGE}, at most {MAX_PAGE})")
+    walk = p.add_mutually_exclusive_group()
+    walk.add_argument("--after", metavar="CURSOR", help="the page after CURSOR (printed with a page)")
+    walk.add_argument("--all", action="store_true", help="every page")
+
+
 def cmd_inbox(args: argparse.Namespace) -> int:
-    tips = _client(args).inbox()
+    client = _client(args)
+    filters = {name: getattr(args, name) for name in INBOX_FILTERS}
+    after = None
+    if args.all:
+        tips = client.inbox(**filters)
+    else:
+        tips, after = client.inbox_page(limit=args.limit, after=args.after, **filters)
     if args.json:
         print_json(tips)
     else:
         print_table(tips, ["id", "ref", "channel", "urgency", "status", "created_at",
                            "message_count"])
+    if after is not None:  # stderr: stdout stays the table or the JSON array
+        print(f"More tips: hotline inbox --after {after} (same filters), or --all",
+              file=sys.stderr)
     return 0
 
 

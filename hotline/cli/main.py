@@ -122,7 +122,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("dir")
     p.set_defaults(func=admin.cmd_rules_reload)
 
-    p = sub.add_parser("inbox", help="list the tips shared with you")
+    p = sub.add_parser("inbox", help="list the tips shared with you (urgency first, a page at a time)")
+    advocate_cmds.inbox_args(p)
     _client_args(p)
     p.set_defaults(func=advocate_cmds.cmd_inbox)
     p = sub.add_parser("read", help="read a tip, decrypted on this device")

@@ -10,10 +10,11 @@ from __future__ import annotations
 import base64
 import json
 import secrets
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from crypto import (
     CryptoError,
@@ -62,8 +63,38 @@ class AdvocateClient:
             "signature": base64.b64encode(signature).decode()})
         self.http.token = t["token"]
 
-    def inbox(self) -> list[dict[str, Any]]:
-        return list(self.http.get_json("/api/tips")["tips"])
+    def inbox_page(self, *, limit: int | None = None, after: str | None = None,
+                   **filters: Sequence[str] | str | None) -> tuple[list[dict[str, Any]], str | None]:
+        """One page of the inbox (the server's order) and the cursor of the next, if any.
+
+        ``filters``: ``status``, ``urgency``, ``channel`` (several values each) and ``ref``.
+        """
+        return self._inbox_page(limit, after, filters)
+
+    def inbox(self, **filters: Sequence[str] | str | None) -> list[dict[str, Any]]:
+        """Every tip shared with us that matches ``filters``, walking the pages."""
+        tips, after = self._inbox_page(INBOX_WALK_PAGE, None, filters)
+        seen = {t["id"] for t in tips}
+        while after is not None:
+            more, after = self._inbox_page(INBOX_WALK_PAGE, after, filters)
+            tips += [t for t in more if t["id"] not in seen]  # a tip lowered mid-walk comes again
+            seen |= {t["id"] for t in more}
+        return tips
+
+    def _inbox_page(self, limit: int | None, after: str | None,
+                    filters: Mapping[str, Sequence[str] | str | None]
+                    ) -> tuple[list[dict[str, Any]], str | None]:
+        params: dict[str, str] = {}
+        if limit is not None:
+            params["limit"] = str(limit)
+        if after is not None:
+            params["after"] = after
+        for name, value in filters.items():
+            if value:
+                params[name] = value if isinstance(value, str) else ",".join(value)
+        query = ("?" + urlencode(params)) if params else ""
+        page = self.http.get_json("/api/tips" + query)
+        return list(page["tips"]), page.get("next")
 
     def read(self, tip_id: str, save_attachments: Path | None = None) -> OpenedTip:
         tip = self.http.get_json(f"/api/tips/{tip_id}")
@@ -73,10 +104,12 @@ class AdvocateClient:
 
     def _open(self, tip: dict[str, Any], m: dict[str, Any], save: Path | None,
               keys: Mapping[str, PublicIdentity] | None = None) -> dict[str, Any]:
+        # Each message's own channel: a tip that began as a text may hold a call's messages.
         ctx = EnvelopeContext(tip["instance_id"], tip["id"], m["id"], m["direction"],
-                              tip["channel"])
+                              m.get("channel") or tip["channel"])
         out: dict[str, Any] = {k: m[k] for k in ("id", "seq", "direction", "created_at",
                                                  "urgency", "ruleset_version", "author")}
+        out["channel"] = ctx.channel
         if m.get("delivery") is not None:  # an SMS/WhatsApp reply: did Twilio take it?
             out["delivery"] = m["delivery"]
         keys = keys or {}
@@ -180,6 +213,7 @@ class AdvocateClient:
 
 
 TEXT_CHANNELS = ("sms", "whatsapp")
+INBOX_WALK_PAGE = 200  # the server's largest page: fewest requests for a whole walk
 
 
 def _undelivered(message_id: str, delivery: dict[str, Any]) -> str:

@@ -32,6 +32,7 @@ class NewMessage:
     author_id: int | None = None
     external_key: bytes | None = None
     attachments: Sequence[tuple[int, bytes]] = ()
+    channel: str | None = None  # the channel bound into the envelope's header
 
 
 def insert_message(conn: sqlite3.Connection, msg: NewMessage) -> int:
@@ -40,9 +41,9 @@ def insert_message(conn: sqlite3.Connection, msg: NewMessage) -> int:
     ).fetchone()[0]
     conn.execute(
         "INSERT INTO messages (id, tip_id, seq, direction, created_at, urgency, ruleset_version,"
-        " author_id, external_key, envelope) VALUES (?,?,?,?,?,?,?,?,?,?)",
+        " author_id, external_key, envelope, channel) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
         (msg.id, msg.tip_id, seq, msg.direction, msg.created_at, msg.urgency,
-         msg.ruleset_version, msg.author_id, msg.external_key, msg.envelope),
+         msg.ruleset_version, msg.author_id, msg.external_key, msg.envelope, msg.channel),
     )
     for part, blob in msg.attachments:
         conn.execute(

@@ -19,6 +19,8 @@ from aiohttp.test_utils import TestServer
 from hotline.app import SERVICES, make_app
 from hotline.client.advocate import AdvocateClient
 from hotline.ops.listener import make_ops_app
+from hotline.config import load_config
+from hotline.services import Services
 from tests.conftest import free_port
 from tests.helpers.instance import TestInstance, make_instance
 from tests.helpers.twilio_fake import FakeTwilio, incoming_sms_form, signed_post
@@ -100,12 +102,20 @@ class SmsLive:
 
 @asynccontextmanager
 async def sms_server(tmp_path: Path, fake: FakeTwilio, *, public_url: str | None = None,
-                     instance: TestInstance | None = None, **env: str) -> AsyncIterator[SmsLive]:
+                     instance: TestInstance | None = None,
+                     tip_refs: Callable[[], str] | None = None,
+                     **env: str) -> AsyncIterator[SmsLive]:
+    """The service with Twilio pointed at ``fake``; ``tip_refs`` replaces the tip
+    reference generator (a dependency of the intake) when given."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     inst = instance or make_instance(tmp_path, public_url=url)
     full_env = {"HOTLINE_PUBLIC_URL": public_url or url, **twilio_env(fake, **env)}
-    app = make_app(inst.root, env=full_env)
+    services = None
+    if tip_refs is not None:
+        services = await Services.open(load_config(inst.root, full_env), full_env,
+                                       tip_refs=tip_refs)
+    app = make_app(inst.root, env=full_env, services=services)
     server = TestServer(app, host="127.0.0.1", port=port)
     await server.start_server()
     try:

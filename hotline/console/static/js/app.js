@@ -10,7 +10,7 @@ import { createApi, ApiError } from './api.js';
 import { h, announce, errorBox, show } from './ui.js';
 import { t, setLang, getLang } from './i18n.js';
 import { keyScreen } from './keys.js';
-import { inboxView } from './inbox.js';
+import { inboxView, inboxQuery, newInboxState } from './inbox.js';
 import { tipView } from './tip.js';
 import { adminView } from './admin.js';
 import { forgetOpened } from './tipops.js';
@@ -21,6 +21,7 @@ const POLL_MS = 10_000;
 const app = {
   C: null, api: createApi(), me: null, who: null, opened: [], objectUrls: [], view: 'keys',
   main: document.getElementById('main'), bar: document.getElementById('bar'), tips: [], timer: null, idle: null,
+  inbox: newInboxState(),
 };
 
 function forget() {
@@ -29,7 +30,7 @@ function forget() {
   for (const url of app.objectUrls) URL.revokeObjectURL(url);
   app.objectUrls = [];
   if (app.me) app.me.forget();
-  app.me = null; app.who = null; app.tips = [];
+  app.me = null; app.who = null; app.tips = []; app.inbox = newInboxState();
   app.api.setToken(null);
   clearInterval(app.timer); clearTimeout(app.idle);
 }
@@ -88,16 +89,29 @@ async function guard(fn) {
   }
 }
 
-async function poll(focus) {
+/** One page of the inbox (filters and cursor in app.inbox); `fresh` is only told on a re-poll of the same page. */
+async function poll(focus, samePage = true) {
   const before = new Set(app.tips.map((x) => x.id));
-  const { tips } = await app.api.get('/api/tips');
-  const fresh = tips.some((x) => !before.has(x.id)) && before.size > 0;
+  const { tips, next } = await app.api.get(`/api/tips?${inboxQuery(app.inbox)}`);
+  const fresh = samePage && tips.some((x) => !before.has(x.id)) && before.size > 0;
   app.tips = tips;
+  app.inbox.next = next;
   if (app.view === 'inbox') inboxView(app, tips, Date.now(), focus);
   if (fresh) announce(t('inbox.new'));
 }
 
-app.showInbox = () => { app.view = 'inbox'; forgetOpened(app.opened); app.opened = []; return guard(() => poll(true)); };
+app.showInbox = () => { app.view = 'inbox'; forgetOpened(app.opened); app.opened = []; return guard(() => poll(true, false)); };
+app.filterInbox = (name, value) => {
+  app.inbox.filters[name] = value;
+  app.inbox.cursors = [null];
+  return guard(() => poll(false, false));
+};
+app.inboxPage = (step) => {
+  if (step > 0 && app.inbox.next) app.inbox.cursors.push(app.inbox.next);
+  else if (step < 0 && app.inbox.cursors.length > 1) app.inbox.cursors.pop();
+  else return undefined;
+  return guard(() => poll(false, false));
+};
 app.openTip = (id) => { app.view = 'tip'; return guard(() => tipView(app, id)); };
 
 async function start(notice = null) {

@@ -17,7 +17,7 @@ export function newMessageId() {
 }
 
 const contextOf = (tip, m) => ({ instance_id: tip.instance_id, tip_id: tip.id, message_id: m.id,
-  direction: m.direction, channel: tip.channel });
+  direction: m.direction, channel: m.channel || tip.channel });  // each message's own channel
 
 /** Open every message we can (as a recipient or through a verified grant); one that does
  * not open says why instead. Each advocate message carries its verified author. */
