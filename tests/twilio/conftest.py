@@ -18,8 +18,8 @@ from aiohttp.test_utils import TestServer
 
 from hotline.app import SERVICES, make_app
 from hotline.client.advocate import AdvocateClient
-from hotline.ops.listener import make_ops_app
 from hotline.config import load_config
+from hotline.ops.listener import make_ops_app
 from hotline.services import Services
 from tests.conftest import free_port
 from tests.helpers.instance import TestInstance, make_instance
