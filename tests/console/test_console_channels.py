@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from playwright.async_api import Page, async_playwright
+from playwright.async_api import Page, async_playwright, expect
 
 from tests.conftest import free_port
 from tests.console.browser import ARGS, PHONE, need_chromium
@@ -88,13 +88,14 @@ async def _journey(tmp_path: Path, fake_twilio: FakeTwilio) -> None:
             # Filters: the tip that began as a call; then back to every channel.
             await page.get_by_label("Channel").select_option("voice")
             await page.locator(f".tip >> text={voice_ref}").wait_for()
-            await page.wait_for_function("document.querySelectorAll('.tip').length === 1")
+            # (locator waits, not wait_for_function: the console's CSP forbids the eval it uses)
+            await expect(tips).to_have_count(1)
             await page.get_by_label("Urgency").select_option("critical")
             await page.get_by_text("No tips are shared with you.").wait_for()
             await page.get_by_label("Urgency").select_option("")
             await page.get_by_label("Channel").select_option("sms")  # 51 SMS tips: two pages
-            await page.wait_for_function("document.querySelectorAll('.tip').length === 50"
-                                         " && !document.querySelector('button[name=next]').disabled")
+            await expect(tips).to_have_count(50)
+            await expect(page.locator("button[name=next]")).to_be_enabled()
 
             # The tip that crossed channels: every message opens, the voicemail too.
             await page.get_by_role("button", name=mixed_ref).click()
