@@ -10,7 +10,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from triage_rules import Urgency
 
 from hotline.domain import new_tip_id, new_tip_ref
 from hotline.paging.ack import record_ack
@@ -18,6 +17,7 @@ from hotline.paging.coalesce import fold_new, summarise_due
 from hotline.paging.escalation import EscalationPolicy, Level, TipRef, start
 from hotline.paging.store import open_escalation
 from tests.helpers.instance import make_instance
+from triage_rules import Urgency
 
 T0 = datetime(2026, 12, 3, 3, 0, tzinfo=UTC)
 WINDOW = 120.0
