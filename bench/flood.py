@@ -73,7 +73,7 @@ from tests.helpers.twilio_fake import FakeTwilio  # noqa: E402
 sys.path.insert(0, str(ROOT / "bench"))
 from intake_load import free_port, multipart, wait_healthy  # noqa: E402
 
-SECRET = "flood-bench-webhook-secret"
+SECRET = secrets.token_hex(16)  # paging.webhook_secret for this run
 NUMBER = "+15005550006"
 FLOOD_TEXTS = (  # urgent-sounding, as a flooder would script them (the rules agree)
     "HELP ME NOW he is hurting me", "Someone is going to kill me tonight please send help",
@@ -258,8 +258,9 @@ async def run(args: argparse.Namespace) -> str:
            "HOTLINE_TWILIO_API_BASE": fake.base_url, "HOTLINE_PUBLIC_URL": url,
            "HOTLINE_PAGING_WEBHOOK_SECRET": SECRET, "HOTLINE_PAGING_COALESCE_WINDOW": args.window,
            "HOTLINE_PAGING_DEFAULT_DELAY": args.escalate_after}
-    server = subprocess.Popen([sys.executable, "-m", "hotline.cli.main", "serve", str(tmp / "inst"),
-                               "--port", str(port)], cwd=ROOT, env=env, stderr=subprocess.DEVNULL)
+    server = subprocess.Popen(  # noqa: ASYNC220 - starts it and returns; nothing waits here
+        [sys.executable, "-m", "hotline.cli.main", "serve", str(tmp / "inst"), "--port", str(port)],
+        cwd=ROOT, env=env, stderr=subprocess.DEVNULL)
     jobs = make_jobs(args.web, args.sms, args.genuine, args.seed)
     try:
         wait_healthy(url, server)
