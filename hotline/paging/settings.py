@@ -41,7 +41,7 @@ SETTINGS: tuple[Setting, ...] = (
             "IANA time zone of the paging day (e.g. America/New_York)."),
     Setting("paging.default_delay", "HOTLINE_PAGING_DEFAULT_DELAY", parse_duration, "5m",
             "Wait before the next level when no escalation policy is set."),
-    Setting("paging.coalesce_window", "HOTLINE_PAGING_COALESCE_WINDOW", parse_duration, "2m",
+    Setting("paging.coalesce_window", "HOTLINE_PAGING_COALESCE_WINDOW", parse_duration, "45s",
             "Per person: after a page goes out, later pages within this window are held and sent "
             "together as one summary page when it closes (no page waits longer). 0s turns it off."),
     Setting("paging.retry_backoff", "HOTLINE_PAGING_RETRY_BACKOFF", durations, "2s,10s,30s",
