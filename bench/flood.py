@@ -284,8 +284,11 @@ async def run(args: argparse.Namespace) -> str:
 
             await asyncio.gather(*(worker() for _ in range(args.concurrency)))
         sent_for = time.monotonic() - began
-        # Let the last windows close and their summaries go out.
-        await asyncio.sleep(window + args.settle)
+        # Watch until the last tip's first level and bob's level (escalation) have had a
+        # window to close: every summary that covers the flood has gone out.
+        escalate = parse_duration(args.escalate_after)
+        watch_until = began + escalate + max(window, sent_for) + window + args.settle
+        await asyncio.sleep(max(0.0, watch_until - time.monotonic()))
         stop_at = time.monotonic()
         found, tip_count, undecryptable = await asyncio.to_thread(read_everything, url, alice)
     finally:
@@ -344,8 +347,9 @@ found by their markers).
 - **First page carrying a genuine critical, after its submission: {lat}**; genuine criticals \
 never paged: {unpaged}.
 - Automatic SMS replies: {replies} over {minutes:.1f} min (budget `sms.auto_reply_budget`, per minute).
-- Summary pages: {summaries}; pages still pending at the end: {pending}; webhook pages with a bad \
-signature: {receiver.bad}.
+- Watched for {stop_at - began:.0f} s from the first request. Summary pages: {summaries}; pages \
+held for a later window when the watch ended: {pending} (the escalation's repeat pass); webhook \
+pages with a bad signature: {receiver.bad}.
 
 | person | pages received | tips carried | most pages in any {args.window} |
 |---|---|---|---|
@@ -363,7 +367,8 @@ def main() -> None:
     ap.add_argument("--escalate-after", default="90s", help="paging.default_delay")
     ap.add_argument("--form-wait", type=float, default=0.0,
                     help="seconds between GET and POST of the form (a form token's minimum age)")
-    ap.add_argument("--settle", type=float, default=15.0, help="seconds to wait after the window")
+    ap.add_argument("--settle", type=float, default=15.0,
+                    help="extra seconds to watch after the last window that covers the flood")
     ap.add_argument("--seed", type=int, default=12)
     ap.add_argument("--no-write", action="store_true")
     args = ap.parse_args()
