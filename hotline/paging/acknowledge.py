@@ -26,6 +26,7 @@ from ..ops.metrics import Metrics
 from ..store import Database
 from ..store import queries as q
 from .ack import record_ack
+from .notifiers import SUMMARY_REFS
 
 WRONG_CODE_LIMIT = 5  # wrong codes per advocate number…
 WRONG_CODE_WINDOW = 3600  # …per hour, before SMS acknowledgement stops for that number
@@ -78,7 +79,9 @@ async def ack_by_sms(db: Database, metrics: Metrics | None, phone: str, body: st
                                      via="sms-summary")
             if not refs:
                 return "Every tip in that page is already acknowledged."
-            return f"Acknowledged {len(refs)} tips: {', '.join(refs)}. Thank you."
+            named = ", ".join(refs[:SUMMARY_REFS])
+            more = f" and {len(refs) - SUMMARY_REFS} more" if len(refs) > SUMMARY_REFS else ""
+            return f"Acknowledged {len(refs)} tips: {named}{more}. Thank you."
         await db.write(lambda conn: q.audit(conn, advocate["fingerprint"], "page.sms_ack_refused"))
         return f"No open page of yours has code {code}. It may already be acknowledged."
     waits = await db.write(lambda conn: record_ack(conn, row["tip_id"], advocate["id"],

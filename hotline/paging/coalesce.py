@@ -121,3 +121,15 @@ def summarise_due(conn: sqlite3.Connection, now: float, window: float, stamp: st
                          [(summary_id, i) for i in ids])
         summaries += 1
     return Folded(direct, 0, summaries)
+
+
+def coalesce(conn: sqlite3.Connection, now: float, window: float, stamp: str) -> Folded:
+    """One turn: close the windows that are due, then fold the new pages.
+
+    In that order: a window closing while new pages arrive sends its summary and
+    opens the next window, which holds the new pages. The other order would
+    see the window closed, send a new page at once *and* the summary.
+    """
+    closed = summarise_due(conn, now, window, stamp)
+    new = fold_new(conn, now, window)
+    return Folded(closed.direct + new.direct, new.held, closed.summaries)

@@ -37,7 +37,7 @@ from ..logging import get_logger
 from ..ops.metrics import Metrics
 from ..store import Database
 from ..store import queries as q
-from .coalesce import fold_new, summarise_due
+from .coalesce import coalesce
 from .directory import Directory, load_directory
 from .escalation import Page, due_at, mark_sent, next_actions, plan_from_dict
 from .notifiers import DeliveryFailed, Notice, Notifier, PageNotice, SummaryNotice
@@ -166,14 +166,10 @@ class PageWorker:
             return
         stamp = q.utc_now_text(now)
 
-        def store(conn: sqlite3.Connection) -> tuple[int, int, int]:
-            new = fold_new(conn, at, self._window)
-            closed = summarise_due(conn, at, self._window, stamp)
-            return new.held, closed.summaries, closed.direct
-
-        held, summaries, released = await self._db.write(store)
-        if held or summaries or released:
-            self._log.info("page.coalesced", pending=held, batch=summaries, count=released)
+        folded = await self._db.write(lambda conn: coalesce(conn, at, self._window, stamp))
+        if folded.direct or folded.held or folded.summaries:
+            self._log.info("page.coalesced", pending=folded.held, batch=folded.summaries,
+                           count=folded.direct)
 
     # -- delivery --------------------------------------------------------------------
 

@@ -13,7 +13,7 @@ import pytest
 
 from hotline.domain import new_tip_id, new_tip_ref
 from hotline.paging.ack import record_ack
-from hotline.paging.coalesce import fold_new, summarise_due
+from hotline.paging.coalesce import coalesce, fold_new, summarise_due
 from hotline.paging.escalation import EscalationPolicy, Level, TipRef, start
 from hotline.paging.store import open_escalation
 from tests.helpers.instance import make_instance
@@ -134,3 +134,16 @@ def test_an_acknowledged_tip_leaves_the_pending_summary(conn: sqlite3.Connection
                            " o.escalation_id JOIN tips t ON t.id = e.tip_id WHERE o.summary_id"
                            " IS NOT NULL AND o.status = 'pending' ORDER BY o.id").fetchall()
     assert [t for (t,) in carried] == [tips[1], tips[3]]
+
+
+def test_a_window_closing_while_pages_arrive_sends_only_its_summary(conn: sqlite3.Connection) -> None:
+    """The flood goes on as the window closes: one notification (the summary), and the
+    newcomers wait for the next window - not a summary *and* a fresh page at once."""
+    for i in range(3):
+        _tip(conn, T0 + timedelta(seconds=i))
+    start_at = T0.timestamp() + 3
+    assert coalesce(conn, start_at, WINDOW, "x").direct == 1
+    late = _tip(conn, T0 + timedelta(seconds=3 + WINDOW))
+    turn = coalesce(conn, start_at + WINDOW, WINDOW, "x")
+    assert (turn.summaries, turn.direct, turn.held) == (1, 0, 1)
+    assert [f for t, f, _ in _rows(conn) if t == late] == ["held"]
