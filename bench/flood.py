@@ -318,13 +318,14 @@ async def run(args: argparse.Namespace) -> str:
             latencies.append(first_page[info["ref"]] - j.done_at)
     unpaged = sum(1 for j in genuine if j.critical and (j.marker not in found
                                                         or found[j.marker]["ref"] not in first_page))
+    span = window or 45.0  # the baseline (no window) is counted over the default window
     people = sorted({who for _, who, _ in receiver.pages})
     per_person = []
     for who in people:
         times = [at for at, w, _ in receiver.pages if w == who]
         tips = sum(len(carried(d)) for _, w, d in receiver.pages if w == who)
         per_person.append(f"| {who} | {len(times)} | {tips} | "
-                          f"{most_in_window(times, window) if window else '—'} |")
+                          f"{most_in_window(times, span)} |")
     replies = sum(j.auto_reply for j in jobs)
     minutes = max(1.0, (stop_at - began) / 60)
     lat = (f"median {statistics.median(latencies):.1f} s, max {max(latencies):.1f} s "
@@ -351,7 +352,7 @@ never paged: {unpaged}.
 held for a later window when the watch ended: {pending} (the escalation's repeat pass); webhook \
 pages with a bad signature: {receiver.bad}.
 
-| person | pages received | tips carried | most pages in any {args.window} |
+| person | pages received | tips carried | most pages received in any {span:.0f} s |
 |---|---|---|---|
 {chr(10).join(per_person) or '| — | 0 | 0 | 0 |'}
 """
