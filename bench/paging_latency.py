@@ -67,7 +67,10 @@ async def run(reporters: int, per: int) -> dict[str, object]:
 
     fake.observers.append(observe)
     port = free_port()
-    server = ServerProcess(inst.root, port, env=twilio_env(fake)).start()
+    # Coalescing off: this measures the pipeline's own latency for every page; what a
+    # flood costs with coalescing on is bench/flood.py's question.
+    server = ServerProcess(inst.root, port,
+                           env=twilio_env(fake, HOTLINE_PAGING_COALESCE_WINDOW="0s")).start()
     sent: dict[str, tuple[float, float]] = {}
     try:
         async with aiohttp.ClientSession() as session:

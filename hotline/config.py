@@ -95,6 +95,9 @@ _CORE: tuple[Setting, ...] = (
             "Answer a texter automatically (once per window) with what happens next."),
     Setting("sms.auto_reply_window", "HOTLINE_SMS_AUTO_REPLY_WINDOW", parse_duration, "24h",
             "A thread gets the automatic reply at most once in this time."),
+    Setting("sms.auto_reply_budget", "HOTLINE_SMS_AUTO_REPLY_BUDGET", int_, 30,
+            "At most this many automatic replies per minute, all threads together (a flood "
+            "from many numbers cannot run up the SMS bill); every message is still stored."),
     Setting("sms.auto_reply_en", "HOTLINE_SMS_AUTO_REPLY_EN", _auto_reply, "",
             "English automatic reply; empty for the built-in text. {emergency} is replaced "
             "by the emergency number. Keep it neutral: it shows in the phone's preview."),
@@ -203,6 +206,9 @@ def _check_limits(values: Mapping[str, Any]) -> None:
             raise ConfigError(f"{key}: must be positive")
     if not 0 < values["twilio.timeout"] <= 60:
         raise ConfigError("twilio.timeout: must be more than 0s and at most 60s")
+    if not 0 <= values["sms.auto_reply_budget"] <= 100_000:
+        raise ConfigError("sms.auto_reply_budget: must be a whole number from 0 (no automatic "
+                          "replies) to 100000 per minute")
     if not 0 <= values["sms.max_media"] <= 10:
         raise ConfigError("sms.max_media: must be between 0 and 10 (Twilio's own limit)")
     for section in (voice_settings, paging_settings, ops_settings):

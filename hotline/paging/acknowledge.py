@@ -7,6 +7,13 @@ so a reporter texting four digits is still just a reporter. Caller ID can be
 spoofed, so wrong codes are counted (in the audit log) per advocate: after
 five in an hour, SMS acknowledgement stops for that number and says where else
 to acknowledge.
+
+A summary page (several held pages as one, hotline.paging.coalesce) has its
+own code and call: answering it acknowledges **every tip it carries** that is
+still unacknowledged. The advocate chose to take the batch; each tip stays in
+their inbox, and its acknowledgement is recorded like any other (via
+``sms-summary`` / ``call-summary``). Each tip in it can also be acknowledged
+alone, by its own code or ``hotline ack REF``.
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ from ..ops.metrics import Metrics
 from ..store import Database
 from ..store import queries as q
 from .ack import record_ack
+from .notifiers import SUMMARY_REFS
 
 WRONG_CODE_LIMIT = 5  # wrong codes per advocate number…
 WRONG_CODE_WINDOW = 3600  # …per hour, before SMS acknowledgement stops for that number
@@ -65,6 +73,15 @@ async def ack_by_sms(db: Database, metrics: Metrics | None, phone: str, body: st
         " page_outbox o WHERE o.escalation_id = e.id AND o.advocate_id = ?)"
         " ORDER BY e.status = 'open' DESC, e.opened_at DESC LIMIT 1", (code, advocate["id"]))
     if row is None:
+        summary = await _summary_of(db, code, advocate["id"])
+        if summary is not None:
+            refs = await ack_summary(db, metrics, summary, advocate["id"], advocate["fingerprint"],
+                                     via="sms-summary")
+            if not refs:
+                return "Every tip in that page is already acknowledged."
+            named = ", ".join(refs[:SUMMARY_REFS])
+            more = f" and {len(refs) - SUMMARY_REFS} more" if len(refs) > SUMMARY_REFS else ""
+            return f"Acknowledged {len(refs)} tips: {named}{more}. Thank you."
         await db.write(lambda conn: q.audit(conn, advocate["fingerprint"], "page.sms_ack_refused"))
         return f"No open page of yours has code {code}. It may already be acknowledged."
     waits = await db.write(lambda conn: record_ack(conn, row["tip_id"], advocate["id"],
@@ -91,3 +108,40 @@ async def ack_by_api(db: Database, metrics: Metrics | None, tip_id: str, advocat
                      actor: str) -> None:
     waits = await db.write(lambda conn: record_ack(conn, tip_id, advocate_id, actor=actor, via="api"))
     _observe(metrics, "api", waits)
+
+
+async def _summary_of(db: Database, code: str, advocate_id: int) -> int | None:
+    row = await db.fetchone(
+        "SELECT id FROM page_summaries WHERE code = ? AND advocate_id = ? AND status IN"
+        " ('pending', 'sent') ORDER BY id DESC LIMIT 1", (code, advocate_id))
+    return int(row["id"]) if row is not None else None
+
+
+async def ack_summary(db: Database, metrics: Metrics | None, summary_id: int, advocate_id: int,
+                      actor: str, *, via: str) -> list[str]:
+    """Acknowledge every still-open tip a summary page carried; their references."""
+    def store(conn: sqlite3.Connection) -> tuple[list[str], list[float]]:
+        tips = conn.execute(
+            "SELECT DISTINCT e.tip_id, t.ref FROM page_outbox o JOIN escalations e"
+            " ON e.id = o.escalation_id JOIN tips t ON t.id = e.tip_id WHERE o.summary_id = ?"
+            " AND e.status IN ('open', 'exhausted') ORDER BY t.ref", (summary_id,)).fetchall()
+        waits: list[float] = []
+        for tip_id, _ in tips:
+            waits += record_ack(conn, tip_id, advocate_id, actor=actor, via=via)
+        return [ref for _, ref in tips], waits
+
+    refs, waits = await db.write(store)
+    _observe(metrics, via, waits)
+    return refs
+
+
+async def ack_by_summary_call(db: Database, metrics: Metrics | None,
+                              summary_id: int) -> list[str] | None:
+    """Key 1 on a summary page call: its tips' references, or None if the summary is gone."""
+    row = await db.fetchone(
+        "SELECT a.id, a.fingerprint FROM page_summaries s JOIN advocates a ON a.id = s.advocate_id"
+        " WHERE s.id = ? AND a.active = 1", (summary_id,))
+    if row is None:
+        return None
+    return await ack_summary(db, metrics, summary_id, row["id"], row["fingerprint"],
+                             via="call-summary")

@@ -37,6 +37,9 @@ PAGE_ACK_PATH = "/twilio/page/{outbox_id}/ack"
 DELETION_PAGE_PREFIX = "deletion-"
 """Escalations opened for a reporter's deletion request (``hotline.deletion``) have ids
 starting with this, and so do their pages' idempotency keys: the notice says what it is for."""
+SUMMARY_CALL_PATH = "/twilio/page/summary/{summary_id}/call"
+SUMMARY_ACK_PATH = "/twilio/page/summary/{summary_id}/ack"
+SUMMARY_REFS = 5  # references a summary lists by name; the rest are counted
 
 
 @dataclass(frozen=True)
@@ -60,6 +63,44 @@ class PageNotice:
         return self.key.startswith(DELETION_PAGE_PREFIX)
 
 
+@dataclass(frozen=True)
+class SummaryNotice:
+    """Several held pages to one person as one notification (hotline.paging.coalesce).
+
+    Like :class:`PageNotice`, only closed types: each tip's page (reference,
+    channel, urgency, time, level), the summary's own code (which acknowledges
+    every tip in it), its id and idempotency key.
+    """
+
+    pages: tuple[Page, ...]  # most urgent first, then oldest
+    code: str
+    summary_id: int
+    key: str
+
+    def __post_init__(self) -> None:
+        if not self.pages or not all(isinstance(p, Page) for p in self.pages):
+            raise TypeError("SummaryNotice.pages must be one or more Page values")
+
+    @property
+    def refs(self) -> tuple[str, ...]:
+        return tuple(p.tip_ref.value for p in self.pages)
+
+    def counts(self) -> str:
+        """"3 critical, 9 high": each urgency present, most urgent first."""
+        tally: dict[str, int] = {}
+        for p in sorted(self.pages, key=lambda p: -p.urgency.rank):
+            tally[p.urgency.value] = tally.get(p.urgency.value, 0) + 1
+        return ", ".join(f"{n} {u}" for u, n in tally.items())
+
+    def listed(self) -> str:
+        shown = ", ".join(self.refs[:SUMMARY_REFS])
+        rest = len(self.pages) - SUMMARY_REFS
+        return f"{shown} and {rest} more" if rest > 0 else shown
+
+
+Notice = PageNotice | SummaryNotice
+
+
 class DeliveryFailed(Exception):
     def __init__(self, reason: str, *, permanent: bool = False) -> None:
         self.reason, self.permanent = reason, permanent
@@ -69,13 +110,16 @@ class DeliveryFailed(Exception):
 class Notifier(Protocol):
     kind: str
 
-    async def send(self, notice: PageNotice, target: str | None) -> str:
+    async def send(self, notice: Notice, target: str | None) -> str:
         """Deliver; return a reference (e.g. Twilio's SID) or raise DeliveryFailed."""
         ...
 
 
-def sms_text(n: PageNotice) -> str:
+def sms_text(n: Notice) -> str:
     """Short, neutral, and useless to anyone who reads the advocate's lock screen."""
+    if isinstance(n, SummaryNotice):
+        return (f"Hotline: {len(n.pages)} more pages ({n.counts()}): {n.listed()}. "
+                f"Reply {n.code} to acknowledge all {len(n.pages)}.")
     if n.deletion_requested:
         return (f"Hotline: deletion requested for tip {n.ref} at {n.opened}. Hold it or reach "
                 f"out from the console. Reply {n.code} to acknowledge.")
@@ -83,7 +127,10 @@ def sms_text(n: PageNotice) -> str:
             f"opened {n.opened}. Reply {n.code} to acknowledge.")
 
 
-def spoken_text(n: PageNotice) -> str:
+def spoken_text(n: Notice) -> str:
+    if isinstance(n, SummaryNotice):
+        return (f"This is a Hotline page. {len(n.pages)} more tips are waiting: {n.counts()}. "
+                f"Press 1 to acknowledge all {len(n.pages)}.")
     letters = " ".join(c for c in n.ref if c != "-")
     if n.deletion_requested:
         return (f"This is a Hotline page. Deletion requested for tip {letters}. Hold it or reach "
@@ -92,7 +139,14 @@ def spoken_text(n: PageNotice) -> str:
             f"received by {n.page.channel.value}. Press 1 to acknowledge.")
 
 
-def webhook_body(n: PageNotice) -> bytes:
+def webhook_body(n: Notice) -> bytes:
+    if isinstance(n, SummaryNotice):
+        summary = {"type": "hotline.page_summary", "count": len(n.pages), "ack_code": n.code,
+                   "idempotency_key": n.key, "text": sms_text(n),
+                   "tips": [{"tip_ref": p.tip_ref.value, "channel": p.channel.value,
+                             "urgency": p.urgency.value, "opened_at": p.opened_at.isoformat(),
+                             "level": p.level} for p in n.pages]}
+        return json.dumps(summary, separators=(",", ":"), sort_keys=True).encode()
     doc = {"type": "hotline.page", "tip_ref": n.ref, "channel": n.page.channel.value,
            "urgency": n.page.urgency.value, "opened_at": n.page.opened_at.isoformat(),
            "level": n.page.level, "ack_code": n.code, "idempotency_key": n.key,
@@ -119,7 +173,7 @@ class TwilioSms:
     def __init__(self, rest: TwilioRest | None, number: str) -> None:
         self._rest, self._number = rest, number
 
-    async def send(self, notice: PageNotice, target: str | None) -> str:
+    async def send(self, notice: Notice, target: str | None) -> str:
         if self._rest is None or not self._number:
             raise DeliveryFailed("Twilio is not configured", permanent=True)
         if not target:
@@ -138,12 +192,15 @@ class TwilioCall:
     def __init__(self, rest: TwilioRest | None, number: str, public_url: str) -> None:
         self._rest, self._number, self._public_url = rest, number, public_url
 
-    async def send(self, notice: PageNotice, target: str | None) -> str:
+    async def send(self, notice: Notice, target: str | None) -> str:
         if self._rest is None or not self._number:
             raise DeliveryFailed("Twilio is not configured", permanent=True)
         if not target:
             raise DeliveryFailed("no phone number for this advocate", permanent=True)
-        url = self._public_url + PAGE_CALL_PATH.format(outbox_id=notice.outbox_id)
+        path = (SUMMARY_CALL_PATH.format(summary_id=notice.summary_id)
+                if isinstance(notice, SummaryNotice)
+                else PAGE_CALL_PATH.format(outbox_id=notice.outbox_id))
+        url = self._public_url + path
         rest = self._rest
         try:
             # TwilioRest._call: the same deadline and content-free error mapping as SMS.
@@ -160,7 +217,7 @@ class Webhook:
     def __init__(self, session_factory: SessionFactory, secret: str, timeout: float) -> None:
         self._session, self._secret, self._timeout = session_factory, secret, timeout
 
-    async def send(self, notice: PageNotice, target: str | None) -> str:
+    async def send(self, notice: Notice, target: str | None) -> str:
         if not target:
             raise DeliveryFailed("no webhook URL for this advocate", permanent=True)
         if not self._secret:
@@ -205,7 +262,7 @@ class Email:
     def __init__(self, smtp: SmtpSettings) -> None:
         self._smtp = smtp
 
-    async def send(self, notice: PageNotice, target: str | None) -> str:
+    async def send(self, notice: Notice, target: str | None) -> str:
         s = self._smtp
         if not s.host:
             raise DeliveryFailed("paging.smtp_host is not set", permanent=True)
@@ -213,14 +270,18 @@ class Email:
             raise DeliveryFailed("no e-mail address for this advocate", permanent=True)
         msg = EmailMessage()
         msg["From"], msg["To"] = s.sender, target
-        msg["Subject"] = (f"Hotline: deletion requested for tip {notice.ref}"
-                          if notice.deletion_requested else
-                          f"Hotline page {notice.ref} ({notice.page.urgency.value})")
+        msg["Subject"] = (f"Hotline: {len(notice.pages)} pages ({notice.counts()})"
+                          if isinstance(notice, SummaryNotice)
+                          else f"Hotline: deletion requested for tip {notice.ref}"
+                          if notice.deletion_requested
+                          else f"Hotline page {notice.ref} ({notice.page.urgency.value})")
+        how = ("hotline ack " + " / ".join(notice.refs) if isinstance(notice, SummaryNotice)
+               else "hotline ack " + notice.ref)
         # The same step for the same person always has the same Message-ID: a resend
         # after a crash is one message to mail clients that de-duplicate.
         digest = hashlib.sha256(notice.key.encode()).hexdigest()[:32]
         msg["Message-ID"] = make_msgid(idstring=digest, domain="hotline.invalid")
-        msg.set_content(sms_text(notice) + "\n\nOr acknowledge with: hotline ack " + notice.ref + "\n")
+        msg.set_content(sms_text(notice) + "\n\nOr acknowledge with: " + how + "\n")
         try:
             await aiosmtplib.send(msg, hostname=s.host, port=s.port, start_tls=s.starttls or None,
                                   username=s.user or None, password=s.password or None,
@@ -239,7 +300,11 @@ class Console:
 
     kind = "console"
 
-    async def send(self, notice: PageNotice, target: str | None) -> str:
+    async def send(self, notice: Notice, target: str | None) -> str:
+        if isinstance(notice, SummaryNotice):
+            get_logger("hotline.paging").warning("page.console_summary", tip_ref=",".join(notice.refs),
+                                                 count=len(notice.pages))
+            return "console"
         get_logger("hotline.paging").warning(
             "page.console", tip_ref=notice.ref, channel=notice.page.channel.value,
             urgency=notice.page.urgency.value, level=notice.page.level,

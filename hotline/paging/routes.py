@@ -3,7 +3,9 @@
 ``POST /twilio/page/{outbox}/call`` is the URL a page call fetches when the
 advocate answers: it speaks the page (tip reference, urgency, channel — never
 content) and gathers one key; ``…/ack`` receives the key, and "1"
-acknowledges. Both are signed by Twilio like every webhook; the outbox id in
+acknowledges. ``/twilio/page/summary/{id}/call`` and ``…/ack`` do the same for
+a summary page (several held pages as one), where "1" acknowledges every tip
+in it. All are signed by Twilio like every webhook; the outbox id in
 the path is covered by the signature, so it cannot be swapped.
 
 ``GET /api/tips/{tip}/pages`` is the tip's page and acknowledgement history for
@@ -23,10 +25,10 @@ from twilio.twiml.voice_response import VoiceResponse
 from ..app import SERVICES
 from ..errors import BadRequest, NotFound
 from ..logging import get_logger
-from .acknowledge import ack_by_call
+from .acknowledge import ack_by_call, ack_by_summary_call
 from .directory import load_directory
 from .escalation import Page, plan_from_dict
-from .notifiers import PAGE_ACK_PATH, PageNotice, spoken_text
+from .notifiers import PAGE_ACK_PATH, SUMMARY_ACK_PATH, Notice, PageNotice, SummaryNotice, spoken_text
 from .oncall import shifts_between, who_is_on_call
 
 
@@ -36,6 +38,8 @@ def setup_paging(app: web.Application) -> None:
 
     app.router.add_post("/twilio/page/{outbox:[0-9]{1,12}}/call", page_call)
     app.router.add_post("/twilio/page/{outbox:[0-9]{1,12}}/ack", page_key)
+    app.router.add_post("/twilio/page/summary/{summary:[0-9]{1,12}}/call", summary_call)
+    app.router.add_post("/twilio/page/summary/{summary:[0-9]{1,12}}/ack", summary_key)
     app.router.add_get("/api/tips/{tip}/pages", authed(tip_pages))
     app.router.add_get("/api/admin/oncall", authed(admin_oncall, Role.ADMIN))
     app.router.add_get("/api/me/notifiers", authed(my_notifiers))
@@ -64,10 +68,12 @@ async def _notice(request: web.Request, outbox_id: int) -> PageNotice | None:
     return PageNotice(page, row["code"], outbox_id, row["key"])
 
 
-def _gather(notice: PageNotice) -> VoiceResponse:
+def _gather(notice: Notice) -> VoiceResponse:
     r = VoiceResponse()
-    g = r.gather(num_digits=1, action=PAGE_ACK_PATH.format(outbox_id=notice.outbox_id),
-                 method="POST", timeout=8)
+    action = (SUMMARY_ACK_PATH.format(summary_id=notice.summary_id)
+              if isinstance(notice, SummaryNotice)
+              else PAGE_ACK_PATH.format(outbox_id=notice.outbox_id))
+    g = r.gather(num_digits=1, action=action, method="POST", timeout=8)
     g.say(spoken_text(notice))
     g.pause(length=1)
     g.say(spoken_text(notice))
@@ -106,6 +112,53 @@ async def page_key(request: web.Request) -> web.Response:
     return _twiml(_gather(notice))
 
 
+async def _summary_notice(request: web.Request, summary_id: int) -> SummaryNotice | None:
+    db = request.app[SERVICES].db
+    row = await db.fetchone("SELECT code, key FROM page_summaries WHERE id = ?", (summary_id,))
+    if row is None:
+        return None
+    rows = await db.fetchall(
+        "SELECT o.level, e.plan FROM page_outbox o JOIN escalations e ON e.id = o.escalation_id"
+        " WHERE o.summary_id = ? AND e.status IN ('open', 'exhausted') ORDER BY o.id", (summary_id,))
+    if not rows:
+        return None
+    pages = []
+    for r in rows:
+        plan = plan_from_dict(json.loads(r["plan"]))
+        pages.append(Page(plan.tip_ref, plan.channel, plan.urgency, plan.started_at, r["level"]))
+    pages.sort(key=lambda p: (-p.urgency.rank, p.opened_at))
+    return SummaryNotice(tuple(pages), row["code"], summary_id, row["key"])
+
+
+def _closed() -> web.Response:
+    r = VoiceResponse()
+    r.say("This page is no longer open. Goodbye.")
+    r.hangup()
+    return _twiml(r)
+
+
+async def summary_call(request: web.Request) -> web.Response:
+    await _verified(request)
+    notice = await _summary_notice(request, int(request.match_info["summary"]))
+    return _closed() if notice is None else _twiml(_gather(notice))
+
+
+async def summary_key(request: web.Request) -> web.Response:
+    form = await _verified(request)
+    s = request.app[SERVICES]
+    summary_id = int(request.match_info["summary"])
+    if str(form.get("Digits", "")) == "1":
+        refs = await ack_by_summary_call(s.db, s.metrics, summary_id)
+        get_logger("hotline.paging").info("page.call_key", page=summary_id,
+                                          count=len(refs) if refs else 0)
+        r = VoiceResponse()
+        r.say(f"Acknowledged {len(refs)} tips. Thank you." if refs else "This page is no longer open.")
+        r.hangup()
+        return _twiml(r)
+    notice = await _summary_notice(request, summary_id)
+    return _closed() if notice is None else _twiml(_gather(notice))
+
+
 async def tip_pages(request: web.Request) -> web.Response:
     from ..api.routes import _advocate
 
@@ -121,6 +174,7 @@ async def tip_pages(request: web.Request) -> web.Response:
         "SELECT e.id AS escalation, e.status AS escalation_status, e.opened_at, e.acked_at,"
         " e.acked_via, (SELECT name FROM advocates WHERE id = e.acked_by) AS acked_by,"
         " o.level, o.repeat, o.status, o.sent_via, o.sent_at, o.created_at, o.last_error,"
+        " o.summary_id IS NOT NULL AS in_summary, o.fold,"
         " a.name AS advocate FROM escalations e LEFT JOIN page_outbox o ON o.escalation_id = e.id"
         " LEFT JOIN advocates a ON a.id = o.advocate_id WHERE e.tip_id = ? ORDER BY e.opened_at, o.id",
         (tip_id,))
@@ -136,7 +190,9 @@ async def tip_pages(request: web.Request) -> web.Response:
                 status = "acknowledged"
             pages.append({"step": r["level"], "repeat": r["repeat"], "advocate": r["advocate"],
                           "notifier": r["sent_via"], "status": status,
-                          "at": r["sent_at"] or r["created_at"], "error": r["last_error"]})
+                          "at": r["sent_at"] or r["created_at"], "error": r["last_error"],
+                          # held in a person's window, or sent inside a summary page
+                          "coalesced": bool(r["in_summary"]) or r["fold"] == "held"})
     return web.json_response({"pages": pages, "escalations": list(escalations.values()),
                               "acked_at": tip["acked_at"], "acked_by": tip["acked_by"]})
 

@@ -41,7 +41,7 @@ class Paging:
             Console(),
         )}
         worker = PageWorker(db=db, notifiers=notifiers, backoff=c["paging.retry_backoff"],
-                            metrics=metrics)
+                            metrics=metrics, coalesce_window=c["paging.coalesce_window"])
         await worker.start()
         return cls(worker, session)
 

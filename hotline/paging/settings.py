@@ -41,6 +41,9 @@ SETTINGS: tuple[Setting, ...] = (
             "IANA time zone of the paging day (e.g. America/New_York)."),
     Setting("paging.default_delay", "HOTLINE_PAGING_DEFAULT_DELAY", parse_duration, "5m",
             "Wait before the next level when no escalation policy is set."),
+    Setting("paging.coalesce_window", "HOTLINE_PAGING_COALESCE_WINDOW", parse_duration, "45s",
+            "Per person: after a page goes out, later pages within this window are held and sent "
+            "together as one summary page when it closes (no page waits longer). 0s turns it off."),
     Setting("paging.retry_backoff", "HOTLINE_PAGING_RETRY_BACKOFF", durations, "2s,10s,30s",
             "Waits between retries of one failing notifier; after the last, the next notifier."),
     Setting("paging.send_timeout", "HOTLINE_PAGING_SEND_TIMEOUT", parse_duration, "10s",
@@ -67,6 +70,9 @@ def check(values: Mapping[str, Any]) -> None:
         paging_policy_from_dict(policy_table(values))
     except EscalationError as e:
         raise ConfigError(f"{e.key}: {e.problem}") from None
+    if not 0 <= values["paging.coalesce_window"] <= 3600:
+        raise ConfigError("paging.coalesce_window: must be from 0s (off) to 1h; it is how long a "
+                          "held page may wait")
     if values["paging.send_timeout"] <= 0 or values["paging.send_timeout"] > 60:
         raise ConfigError("paging.send_timeout: must be more than 0s and at most 60s")
     if not 0 < values["paging.smtp_port"] < 65536:

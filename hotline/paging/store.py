@@ -30,17 +30,25 @@ from .escalation import (
 CODE_DIGITS = 4
 
 
-def _new_code(conn: sqlite3.Connection) -> str:
-    """A short number an advocate can text back, unique among open escalations.
+def _code_taken(conn: sqlite3.Connection, code: str) -> bool:
+    if conn.execute("SELECT 1 FROM escalations WHERE code = ? AND status = 'open'",
+                    (code,)).fetchone() is not None:
+        return True
+    return conn.execute("SELECT 1 FROM page_summaries WHERE code = ? AND status IN"
+                        " ('pending', 'sent')", (code,)).fetchone() is not None
 
-    Probed through the partial unique index, so the cost does not grow with the
-    number of open escalations; four digits while they are plentiful, six after.
+
+def new_code(conn: sqlite3.Connection, digits: int = CODE_DIGITS) -> str:
+    """A short number an advocate can text back, unique among open escalations and live
+    summary pages (hotline.paging.coalesce).
+
+    Probed through indexes, so the cost does not grow with the number of open
+    escalations; ``digits`` while they are plentiful, six after.
     """
-    for digits, tries in ((CODE_DIGITS, 20), (6, 50)):
+    for size, tries in ((digits, 20), (6, 50)):
         for _ in range(tries):
-            code = f"{secrets.randbelow(10 ** digits):0{digits}d}"
-            if conn.execute("SELECT 1 FROM escalations WHERE code = ? AND status = 'open'",
-                            (code,)).fetchone() is None:
+            code = f"{secrets.randbelow(10 ** size):0{size}d}"
+            if not _code_taken(conn, code):
                 return code
     raise RuntimeError("no free page code: too many open escalations")
 
@@ -58,7 +66,7 @@ def open_escalation(conn: sqlite3.Connection, tip_id: str, plan: EscalationPlan,
                     people: Mapping[str, int], now: datetime) -> str:
     """Open it; a first step due now goes into the outbox in this same commit, so the
     worker can send it straight away, without a commit of its own in between."""
-    code = _new_code(conn)
+    code = new_code(conn)
     conn.execute(
         "INSERT INTO escalations (id, tip_id, code, plan, cursor, status, opened_at, next_due)"
         " VALUES (?,?,?,?,0,'open',?,?)",

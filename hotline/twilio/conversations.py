@@ -12,6 +12,15 @@ claim remembers which MessageSid won it, so Twilio retrying that same
 delivery (our first answer was lost) gets the same answer again. Claims older
 than the window are deleted as they are passed: the table is not a history
 of who texted when.
+
+A flood from many numbers would win a claim per number, and each reply costs
+money (and is what SMS-pumping fraud is after). So every claim also takes one
+unit of a **global** budget, ``sms.auto_reply_budget`` replies per minute,
+counted in the ``flood_budget`` table: the same count for every front end and
+across restarts, and nothing in it about who texted (a slot start and a
+count). A message past the budget is stored like any other; it only gets no
+automatic reply, and its thread's claim is not taken, so the texter's next
+message can still get one.
 """
 
 from __future__ import annotations
@@ -35,12 +44,35 @@ class ClaimKeys:
     force: bool
     now: float
     cutoff: float
+    budget: int  # automatic replies allowed per minute, all threads together
+
+
+BUDGET_AUTO_REPLY = "sms_auto_reply"
+BUDGET_SLOT = 60  # seconds: budgets are per minute
+
+
+def take_budget(conn: sqlite3.Connection, kind: str, now: float, limit: int) -> bool:
+    """Take one unit of this minute's global budget of ``kind``; False when it is spent.
+
+    One row per kind and minute, updated in the caller's transaction (so the
+    writer serialises it across front ends); older minutes are deleted as we go.
+    """
+    if limit <= 0:
+        return False
+    slot = int(now // BUDGET_SLOT) * BUDGET_SLOT
+    conn.execute("DELETE FROM flood_budget WHERE kind = ? AND slot < ?", (kind, slot))
+    cur = conn.execute(
+        "INSERT INTO flood_budget (kind, slot, used) VALUES (?, ?, 1)"
+        " ON CONFLICT (kind, slot) DO UPDATE SET used = used + 1 WHERE used < ?",
+        (kind, slot, limit))
+    return cur.rowcount > 0
 
 
 class Conversations:
-    def __init__(self, *, db: Database, secret: ServerSecret, window: float,
+    def __init__(self, *, db: Database, secret: ServerSecret, window: float, budget: int = 30,
                  clock: Callable[[], float] = time.time) -> None:
         self._db, self._secret, self._window, self._clock = db, secret, window, clock
+        self._budget = budget
 
     async def has_thread(self, sender: str) -> bool:
         for h in self._secret.hashes(THREAD_LABEL, sender.encode()):
@@ -57,7 +89,7 @@ class Conversations:
         now = self._clock()
         return ClaimKeys(self._secret.hash(THREAD_LABEL, sender.encode()),
                          self._secret.hash(EXTERNAL_LABEL, message_sid.encode()),
-                         force, now, now - self._window)
+                         force, now, now - self._window, self._budget)
 
     @staticmethod
     def claim_in(conn: sqlite3.Connection, keys: ClaimKeys) -> bool:
@@ -67,6 +99,10 @@ class Conversations:
                            (keys.thread,)).fetchone()
         if row is not None and not keys.force:
             return bool(row[0] == keys.message)  # the same delivery, retried by Twilio
+        if row is not None and row[0] == keys.message:
+            return True  # a forced reply (language keyword) retried: already counted
+        if not take_budget(conn, BUDGET_AUTO_REPLY, keys.now, keys.budget):
+            return False
         conn.execute(
             "INSERT INTO sms_auto_replies (thread_hash, replied_at, external_key) VALUES (?,?,?)"
             " ON CONFLICT (thread_hash) DO UPDATE SET replied_at = excluded.replied_at,"

@@ -64,7 +64,8 @@ class TwilioServices:
             await rest.close()
             raise
         jobs.start()
-        conversations = Conversations(db=db, secret=secret, window=c["sms.auto_reply_window"])
+        conversations = Conversations(db=db, secret=secret, window=c["sms.auto_reply_window"],
+                                      budget=c["sms.auto_reply_budget"])
         return cls(config, rest, conversations, jobs, outbox, texts, voice)
 
     async def close(self) -> None:
