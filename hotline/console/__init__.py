@@ -49,7 +49,7 @@ def _load() -> ConsoleAssets | None:
     except (OSError, RuntimeError, KeyError) as e:
         get_logger().warning("console.unavailable", reason=type(e).__name__)
         return None
-    get_logger().info("console.libsodium", origin=source.origin, path=str(source.root))
+    get_logger().info("console.libsodium", kind=source.origin, path=str(source.root))
     return assets
 
 

@@ -70,7 +70,7 @@ def test_build_refuses_altered_or_missing_files_and_a_stale_pin(tmp_path: Path) 
     lock = json.loads((project / "package-lock.json").read_text())
     lock["packages"]["node_modules/libsodium-sumo"]["version"] = "0.8.5"
     (project / "package-lock.json").write_text(json.dumps(lock))
-    with pytest.raises(pin.PinError, match="(?s)libsodium-sumo version is '0.8.5'.*tools/pin-libsodium"):
+    with pytest.raises(pin.PinError, match=r"(?s)libsodium-sumo version is '0\.8\.5'.*tools/pin-libsodium"):
         pin.vendor_into(project, dest)
 
     shutil.rmtree(project / "node_modules")
