@@ -103,14 +103,18 @@ def vendor_into(project: Path, dest: Path) -> Path:
     """Copy the pinned files into ``dest`` after checking them; return the folder
     they came from. The source is ``project/node_modules`` (a checkout after
     ``npm ci``), else ``project/hotline/console/vendor`` (an unpacked sdist).
-    Raises :class:`PinError` with every problem found; copies nothing then."""
+    Raises :class:`PinError` with every problem found; copies nothing then.
+    ``dest`` is emptied first: a build folder left from an earlier build (setuptools
+    reuses ``build/lib``) must not carry files this build did not check."""
+    sources = [project / "node_modules", project / "hotline" / "console" / "vendor"]
+    if dest.is_dir() and all(s.resolve() != dest.resolve() for s in sources):
+        shutil.rmtree(dest)
     manifest = load_manifest(project / "hotline" / "console" / MANIFEST.name)
     lock = project / "package-lock.json"
     problems = check_lock(lock, manifest) if lock.is_file() else []
     if problems:
         raise PinError("libsodium.js pin and package-lock.json disagree:\n  "
                        + "\n  ".join(problems) + f"\n({RE_PIN})")
-    sources = [project / "node_modules", project / "hotline" / "console" / "vendor"]
     source = next((s for s in sources if s.is_dir() and s.resolve() != dest.resolve()), None)
     if source is None:
         raise PinError("the advocate console's libsodium.js is not here: run 'npm ci' in "

@@ -1,6 +1,6 @@
 """``pip install`` of a built wheel gives a whole Hotline: the console works with no checkout.
 
-Builds the wheel from this checkout (``pip wheel``, as docs/deploy.md says),
+Builds the wheel from a copy of this checkout (``pip wheel``, as docs/deploy.md says),
 installs it with its dependencies into a fresh venv in a temporary folder,
 then, from outside the checkout and with no ``HOTLINE_NODE_MODULES``, uses
 that venv's ``hotline`` to make keys and an instance and to serve it, and runs
@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -52,11 +53,28 @@ def _clean_env() -> dict[str, str]:
     return env | {"HOTLINE_PASSPHRASE": PASSPHRASE}
 
 
+def _checkout_copy(to: Path) -> Path:
+    """This checkout as a fresh clone with ``npm ci`` done would be: its files (as they are
+    now, committed or not, git-ignored ones left out) and node_modules. Not the checkout
+    itself: its ``build/`` folder may hold an earlier build's files, which setuptools
+    would package again (an earlier run of this test passed without the build hook so)."""
+    listed = subprocess.run(["git", "-C", str(ROOT), "ls-files", "-z", "--cached", "--others",
+                             "--exclude-standard"], capture_output=True, check=True).stdout
+    for rel in filter(None, listed.decode().split("\0")):
+        if (ROOT / rel).is_file():
+            (to / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / rel, to / rel)
+    shutil.copytree(ROOT / "node_modules", to / "node_modules")
+    return to
+
+
 def _install(tmp_path: Path, env: dict[str, str]) -> Path:
-    """Build the wheel from the checkout, install it in a fresh venv; the venv's bin/."""
+    """Build the wheel as docs/deploy.md says, install it in a fresh venv; the venv's bin/."""
+    source = _checkout_copy(tmp_path / "src")
     wheels = tmp_path / "wheels"
-    _run(sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(wheels), str(ROOT),
-         cwd=tmp_path, env=env)
+    _run(sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(wheels), ".",
+         cwd=source, env=env)
+    shutil.rmtree(source)  # nothing of the tree is left near the install
     [wheel] = wheels.glob("hotline-*.whl")
     venv = tmp_path / "venv"
     _run(sys.executable, "-m", "venv", str(venv), cwd=tmp_path, env=env)

@@ -44,8 +44,12 @@ def _project(tmp_path: Path) -> Path:
 def test_build_copies_the_pinned_files(tmp_path: Path) -> None:
     project = _project(tmp_path)
     dest = tmp_path / "build" / "vendor"
+    (dest / "libsodium-sumo").mkdir(parents=True)
+    (dest / "libsodium-sumo" / "old.mjs").write_bytes(b"left by an earlier build")
     assert pin.vendor_into(project, dest) == project / "node_modules"
     assert pin.check_files(dest) == []
+    assert sorted(p.relative_to(dest).as_posix() for p in dest.rglob("*") if p.is_file()) \
+        == sorted(pin.SHIPPED)  # only what was checked: the stale file is gone
     # An unpacked sdist has no node_modules and no lock: its vendor copy is the source.
     sdist = tmp_path / "sdist"
     (sdist / "hotline" / "console").mkdir(parents=True)
@@ -58,6 +62,7 @@ def test_build_copies_the_pinned_files(tmp_path: Path) -> None:
 def test_build_refuses_altered_or_missing_files_and_a_stale_pin(tmp_path: Path) -> None:
     project = _project(tmp_path)
     dest = tmp_path / "dest"
+    shutil.copytree(project / "node_modules", dest)  # an earlier build's copy
     sumo = project / "node_modules" / SUMO
     sumo.write_bytes(sumo.read_bytes().replace(b"function", b"function ", 1))
     (project / "node_modules" / "libsodium-sumo" / "LICENSE").unlink()
@@ -65,7 +70,7 @@ def test_build_refuses_altered_or_missing_files_and_a_stale_pin(tmp_path: Path) 
         pin.vendor_into(project, dest)
     assert f"{sumo}: differs from the pinned {SUMO}" in str(e.value)
     assert "libsodium-sumo/LICENSE: missing" in str(e.value)
-    assert not dest.exists()  # nothing half-copied
+    assert not dest.exists()  # nothing half-copied, nothing left from before
 
     lock = json.loads((project / "package-lock.json").read_text())
     lock["packages"]["node_modules/libsodium-sumo"]["version"] = "0.8.5"
