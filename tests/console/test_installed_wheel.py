@@ -139,7 +139,7 @@ def installed(tmp_path: Path) -> Installed:
         [str(bin_ / "hotline"), "doctor", str(instance.root), "--json"], cwd=tmp_path, env=env,
         capture_output=True, text=True, timeout=120).stdout)
     served = report["console_libsodium"]
-    assert served["origin"] == "installed package", report
+    assert served is not None and served["origin"] == "installed package", report
     assert Path(served["path"]).is_relative_to(tmp_path / "venv"), served
     assert not any(p.startswith("console:") for p in report["problems"]), report
     return Installed(bin_, instance, port, served)
