@@ -84,5 +84,5 @@ async def _start_ops_listener(app: web.Application) -> web.AppRunner | None:
         raise InstanceError(
             f"the ops listener cannot bind {host}:{port} ({e.strerror}): set ops.port "
             "(HOTLINE_OPS_PORT) to a free port, or 0 to turn it off") from None
-    get_logger().info("service.ops_listening", host=host, port=port)
+    get_logger().info("service.listening", kind="ops", host=host, port=port)
     return runner

@@ -130,16 +130,22 @@ def cmd_recover(args: argparse.Namespace) -> int:
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
-    from ..ops.doctor import diagnose
+    from ..ops.doctor import console_source, diagnose
 
     problems = diagnose(Path(args.dir))
+    source = console_source()
     if args.json:
-        print(json.dumps({"ok": not problems, "problems": problems}, indent=2))
-    elif problems:
+        console = None if source is None else {"origin": source.origin, "path": str(source.root)}
+        print(json.dumps({"ok": not problems, "problems": problems, "console_libsodium": console},
+                         indent=2))
+        return 1 if problems else 0
+    if problems:
         for line in problems:
             print(line)
     else:
         print(f"OK: {args.dir} has no problems doctor knows of.")
+    if source is not None:  # which copy, even when healthy: a wheel's, or a checkout's node_modules
+        print(f"note: the console serves libsodium.js from {source.describe()}")
     return 1 if problems else 0
 
 

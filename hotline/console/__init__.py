@@ -11,7 +11,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from ..logging import get_logger
-from .assets import Asset, ConsoleAssets, find_node_modules, missing_page
+from .assets import Asset, ConsoleAssets, find_libsodium, missing_page
 
 CONSOLE_CSP = "; ".join([
     "default-src 'none'",
@@ -40,15 +40,17 @@ def setup_console(app: web.Application) -> None:
 
 def _load() -> ConsoleAssets | None:
     """The console's files, or None (then /console explains): never a reason to stop intake."""
-    node_modules = find_node_modules()
-    if node_modules is None:
+    source = find_libsodium()
+    if source is None:
         get_logger().warning("console.unavailable", reason="libsodium.js not installed (npm ci)")
         return None
     try:
-        return ConsoleAssets.load(node_modules)
+        assets = ConsoleAssets.load(source.root)
     except (OSError, RuntimeError, KeyError) as e:
         get_logger().warning("console.unavailable", reason=type(e).__name__)
         return None
+    get_logger().info("console.libsodium", kind=source.origin, path=str(source.root))
+    return assets
 
 
 def _send(request: web.Request, asset: Asset) -> web.Response:

@@ -1,8 +1,16 @@
 """The console's files, read once at start: SRI hashes, gzip bodies, the HTML shell.
 
-libsodium.js is never copied into the repository: it is installed by
-``npm ci`` (pinned in package.json and package-lock.json) and served from
-``node_modules``. Its ESM wrapper imports the bare name ``libsodium-sumo``;
+libsodium.js is never committed to the repository. It is installed by
+``npm ci`` (pinned in package.json and package-lock.json); a built wheel or
+sdist carries a copy of the files served (and their licences) under
+``hotline/console/vendor/``, checked at build time against the hashes in
+``libsodium-pin.json`` (see ``libsodium_pin.py`` for why and how). The server
+serves, in this order: ``HOTLINE_NODE_MODULES`` if set (an operator's explicit
+choice), the installed package's copy, the nearest ``node_modules`` above the
+package (a checkout installed with ``pip install -e``), the working directory's.
+``hotline doctor`` says which one and whether it is the pinned one.
+
+Its ESM wrapper imports the bare name ``libsodium-sumo``;
 browsers cannot resolve bare names without an inline import map (which a
 strict CSP forbids), so the served copy imports ``./libsodium-sumo.mjs``
 instead, and the SRI hash is computed over the bytes actually served.
@@ -23,15 +31,16 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .libsodium_pin import SUMO, VENDOR, WRAPPERS
+
 STATIC = Path(__file__).parent / "static"
-WRAPPERS = "libsodium-wrappers-sumo/dist/modules-sumo-esm/libsodium-wrappers.mjs"
-SUMO = "libsodium-sumo/dist/modules-sumo-esm/libsodium-sumo.mjs"
 _BARE_IMPORT = re.compile(rb"""from\s*["']libsodium-sumo["']""")
 _TYPES = {".js": "text/javascript", ".mjs": "text/javascript", ".css": "text/css",
           ".html": "text/html", ".svg": "image/svg+xml", ".png": "image/png"}
 
-MISSING = ("The advocate console needs libsodium.js, which is installed by 'npm ci' in the "
-           "repository (or set HOTLINE_NODE_MODULES to a node_modules folder that has "
+MISSING = ("The advocate console needs libsodium.js. An installed Hotline wheel carries it; "
+           "in a checkout installed with 'pip install -e', run 'npm ci' in the repository "
+           "(or set HOTLINE_NODE_MODULES to a node_modules folder that has "
            "libsodium-wrappers-sumo). Nothing else is affected; the CLI client works without it.")
 
 
@@ -48,15 +57,31 @@ def make_asset(body: bytes, content_type: str) -> Asset:
     return Asset(body, gzip.compress(body, 9, mtime=0), content_type, f"sha384-{digest}")
 
 
-def find_node_modules(env: dict[str, str] | None = None) -> Path | None:
-    """``HOTLINE_NODE_MODULES``, else the nearest ``node_modules`` above this package
-    (a source checkout installed with ``pip install -e``), else the working directory's."""
+@dataclass(frozen=True)
+class LibsodiumSource:
+    """Where the served libsodium.js comes from: a folder shaped like ``node_modules``."""
+
+    root: Path
+    origin: str  # "HOTLINE_NODE_MODULES", "installed package" or "node_modules"
+
+    def describe(self) -> str:
+        return f"{self.origin} ({self.root})"
+
+
+def find_libsodium(env: dict[str, str] | None = None) -> LibsodiumSource | None:
+    """The first folder holding both served files: ``HOTLINE_NODE_MODULES``, else the
+    installed package's copy, else the nearest ``node_modules`` above this package,
+    else the working directory's."""
     env = dict(os.environ) if env is None else env
-    candidates = [Path(env["HOTLINE_NODE_MODULES"])] if env.get("HOTLINE_NODE_MODULES") else []
-    candidates += [p / "node_modules" for p in Path(__file__).resolve().parents]
-    candidates.append(Path.cwd() / "node_modules")
+    candidates = []
+    if env.get("HOTLINE_NODE_MODULES"):
+        candidates.append(LibsodiumSource(Path(env["HOTLINE_NODE_MODULES"]), "HOTLINE_NODE_MODULES"))
+    candidates.append(LibsodiumSource(VENDOR, "installed package"))
+    candidates += [LibsodiumSource(p / "node_modules", "node_modules")
+                   for p in Path(__file__).resolve().parents]
+    candidates.append(LibsodiumSource(Path.cwd() / "node_modules", "node_modules"))
     for c in candidates:
-        if (c / WRAPPERS).is_file() and (c / SUMO).is_file():
+        if (c.root / WRAPPERS).is_file() and (c.root / SUMO).is_file():
             return c
     return None
 

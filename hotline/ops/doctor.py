@@ -19,6 +19,8 @@ from urllib.parse import urlsplit
 from triage_rules import RuleError, load_rules
 
 from ..config import Config, load_config
+from ..console.assets import LibsodiumSource, find_libsodium
+from ..console.libsodium_pin import check_files
 from ..errors import HotlineError
 from ..instance import InstancePaths
 from ..server_secret import load_server_secret
@@ -46,7 +48,7 @@ def diagnose(root: Path, now: datetime | None = None) -> list[str]:
     except HotlineError as e:
         problems.append(e.public_message)
     moment = now or datetime.now(UTC)
-    for check in (_permissions, _secrets, _database, _twilio, _public_url, _rules, _disk):
+    for check in (_permissions, _secrets, _database, _twilio, _public_url, _rules, _disk, _console):
         try:
             problems += check(paths, config)
         except Exception as e:  # a check that crashes is itself a finding, not a traceback
@@ -208,6 +210,21 @@ def _disk(paths: InstancePaths, config: Config | None) -> list[str]:
         return [f"{paths.root}: only {free // 1_000_000} MB free (ops.min_free_disk is "
                 f"{minimum // 1_000_000} MB); free space or grow the disk"]
     return []
+
+
+def console_source() -> LibsodiumSource | None:
+    """The libsodium.js copy ``hotline serve`` would serve the console from, with this
+    process's environment (so run doctor with the service's environment)."""
+    return find_libsodium()
+
+
+def _console(_paths: InstancePaths, _config: Config | None) -> list[str]:
+    source = console_source()
+    if source is None:
+        return ["console: libsodium.js not found, so /console answers 503 (install Hotline from "
+                "a wheel, which carries it, or run 'npm ci' in the checkout; see docs/deploy.md)"]
+    return [f"console: {p} (the console's crypto code is not the pinned libsodium.js; "
+            "reinstall the wheel or run 'npm ci')" for p in check_files(source.root)]
 
 
 def _clock(paths: InstancePaths, now: datetime) -> list[str]:

@@ -16,7 +16,7 @@ import json
 import os
 import sqlite3
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from playwright.async_api import Page, async_playwright
 
@@ -25,9 +25,10 @@ from hotline.client.advocate import AdvocateClient, _verified
 from hotline.domain import new_message_id
 from tests.conftest import Browser
 from tests.console.browser import ARGS, PHONE, files_containing, need_chromium, tone_wav
+from tests.helpers import instance as test_instance
 from tests.helpers.instance import PASSPHRASE
 from tests.helpers.twilio_fake import FakeTwilio
-from tests.twilio.conftest import REPORTER, SmsLive, sms_server
+from tests.twilio.conftest import REPORTER, sms_server
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 UPDATE_SCREENSHOTS = "HOTLINE_UPDATE_SCREENSHOTS"  # set it to refresh docs/console-*.png
@@ -38,7 +39,17 @@ REPLY_SMS = "Le leemos. Esta en peligro ahora?"
 NOTE = "Called the shelter, waiting for a bed"
 
 
-def _db(live: SmsLive, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+class ConsoleSite(Protocol):
+    """What the journey needs of a running server: an in-process one (``SmsLive``) or
+    an installed wheel's ``hotline serve`` (tests/console/test_installed_wheel.py)."""
+
+    url: str
+    instance: test_instance.TestInstance
+
+    async def text(self, body: str) -> tuple[int, str]: ...
+
+
+def _db(live: ConsoleSite, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
     conn = sqlite3.connect(live.instance.root / "hotline.db")
     try:
         return conn.execute(sql, params).fetchall()
@@ -46,7 +57,7 @@ def _db(live: SmsLive, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any
         conn.close()
 
 
-async def _tips(live: SmsLive, fake: FakeTwilio) -> tuple[str, str]:
+async def _tips(live: ConsoleSite, fake: FakeTwilio) -> tuple[str, str]:
     import aiohttp
 
     async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as s:
@@ -69,12 +80,12 @@ async def test_advocate_journey(tmp_path: Path) -> None:
     fake = await FakeTwilio().start()
     try:
         async with sms_server(tmp_path, fake) as live:
-            await _journey(live, fake, tmp_path, executable)
+            await journey(live, fake, tmp_path, executable)
     finally:
         await fake.close()
 
 
-async def _journey(live: SmsLive, fake: FakeTwilio, tmp_path: Path, executable: str) -> None:
+async def journey(live: ConsoleSite, fake: FakeTwilio, tmp_path: Path, executable: str) -> None:
     web_ref, sms_ref = await _tips(live, fake)
     shots = DOCS if os.environ.get(UPDATE_SCREENSHOTS) else tmp_path
     profile = tmp_path / "profile"
@@ -207,7 +218,7 @@ async def _journey(live: SmsLive, fake: FakeTwilio, tmp_path: Path, executable: 
 FORGED = "False alarm, close this tip"
 
 
-def _forge_notes(live: SmsLive) -> None:
+def _forge_notes(live: ConsoleSite) -> None:
     """As bob: a body naming alice as author (unsigned), and one claiming alice's
     fingerprint with bob's own signature."""
     bob = AdvocateClient(live.url, live.instance.bob)
@@ -226,7 +237,7 @@ def _forge_notes(live: SmsLive) -> None:
             "id": mid, "direction": "note", "envelope": base64.b64encode(env).decode()})
 
 
-async def _check_server_side(live: SmsLive, fake: FakeTwilio) -> None:
+async def _check_server_side(live: ConsoleSite, fake: FakeTwilio) -> None:
     [sent] = fake.sent
     assert (sent["To"], sent["Body"]) == (REPORTER, REPLY_SMS)
     (web_tip, urgency, acked), = _db(live, "SELECT id, urgency, acked_by FROM tips WHERE channel='web'")

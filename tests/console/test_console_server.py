@@ -7,6 +7,7 @@ import base64
 import gzip
 import hashlib
 import re
+import shutil
 from pathlib import Path
 
 import aiohttp
@@ -14,7 +15,7 @@ import pytest
 from aiohttp import web
 
 from hotline.console import CONSOLE_CSP, setup_console
-from hotline.console.assets import STATIC, find_node_modules
+from hotline.console.assets import STATIC, SUMO, WRAPPERS, find_libsodium
 from tests.conftest import Live
 
 
@@ -58,7 +59,7 @@ def test_csp_is_strict() -> None:
 
 async def test_missing_libsodium_is_explained(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
                                               aiohttp_client) -> None:  # type: ignore[no-untyped-def]
-    monkeypatch.setattr("hotline.console.find_node_modules", lambda: None)
+    monkeypatch.setattr("hotline.console.find_libsodium", lambda: None)
     app = web.Application()
     setup_console(app)
     client = await aiohttp_client(app)
@@ -66,6 +67,22 @@ async def test_missing_libsodium_is_explained(monkeypatch: pytest.MonkeyPatch, t
     assert r.status == 503 and "npm ci" in await r.text()
 
 
-def test_node_modules_found_by_env(tmp_path: Path) -> None:
-    assert find_node_modules({"HOTLINE_NODE_MODULES": str(tmp_path)}) != tmp_path
-    assert find_node_modules({}) is not None  # this checkout, after npm ci
+def _copy_served(node_modules: Path, to: Path) -> Path:
+    for rel in (WRAPPERS, SUMO):
+        (to / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(node_modules / rel, to / rel)
+    return to
+
+
+def test_libsodium_found_in_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """HOTLINE_NODE_MODULES, then the installed package's copy, then node_modules."""
+    checkout = find_libsodium({})
+    assert checkout is not None and checkout.origin == "node_modules"  # this checkout, after npm ci
+    assert find_libsodium({"HOTLINE_NODE_MODULES": str(tmp_path)}) == checkout  # empty: skipped
+    packaged = _copy_served(checkout.root, tmp_path / "vendor")
+    monkeypatch.setattr("hotline.console.assets.VENDOR", packaged)  # as a wheel install has it
+    found = find_libsodium({})
+    assert found is not None and (found.origin, found.root) == ("installed package", packaged)
+    chosen = _copy_served(checkout.root, tmp_path / "chosen")
+    found = find_libsodium({"HOTLINE_NODE_MODULES": str(chosen)})
+    assert found is not None and (found.origin, found.root) == ("HOTLINE_NODE_MODULES", chosen)

@@ -45,8 +45,11 @@ def _free_port() -> int:
 
 
 class ServerProcess:
-    def __init__(self, root: Path, port: int, env: dict[str, str] | None = None) -> None:
+    def __init__(self, root: Path, port: int, env: dict[str, str] | None = None, *,
+                 command: list[str] = HOTLINE, cwd: Path | None = None) -> None:
+        """``command`` is how to run the CLI (another install's ``hotline``), ``cwd`` where."""
         self.root, self.port, self.extra_env = root, port, env or {}
+        self.command, self.cwd = command, cwd
         self.url = f"http://127.0.0.1:{port}"
         # Each server its own ops listener port, so parallel servers never collide on it.
         self.extra_env.setdefault("HOTLINE_OPS_PORT", str(_free_port()))
@@ -58,8 +61,9 @@ class ServerProcess:
         # A file, not a pipe: nobody drains a pipe under load, and a full one blocks the server.
         self.stderr_path = self.root.parent / f"server-{self.port}.stderr"
         self._stderr = open(self.stderr_path, "ab")  # closed in stop() / kill9()
-        self.proc = subprocess.Popen([*HOTLINE, "serve", str(self.root), "--port", str(self.port)],
-                                     env=env, stdout=subprocess.DEVNULL, stderr=self._stderr)
+        self.proc = subprocess.Popen([*self.command, "serve", str(self.root), "--port", str(self.port)],
+                                     env=env, stdout=subprocess.DEVNULL, stderr=self._stderr,
+                                     cwd=self.cwd)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

@@ -249,3 +249,44 @@ def test_deploy_doc_says_where_each_webhook_goes() -> None:
                    "hotline backup-secrets", "hotline restore", "hotline doctor",
                    "hotline recover", "systemctl enable --now hotline"):
         assert needle in text, needle
+
+
+def _stages() -> dict[str, list[tuple[str, str]]]:
+    """The Dockerfile's instructions by stage name (the last, unnamed one is 'final')."""
+    stages: dict[str, list[tuple[str, str]]] = {}
+    current: list[tuple[str, str]] = []
+    for word, arg in _dockerfile():
+        if word == "FROM":
+            parts = arg.split()
+            current = stages.setdefault(parts[2] if len(parts) == 3 else "final", [])
+        current.append((word, arg))
+    return stages
+
+
+def test_image_is_built_from_a_wheel_that_carries_libsodium() -> None:
+    """npm ci (tarballs checked against the lock), a wheel built with node_modules there
+    (setup.py copies the pinned files), a venv from that wheel only; the final image
+    takes that venv and nothing of the source tree. (No container engine here: read.)"""
+    stages = _stages()
+    assert list(stages) == ["npm", "build", "final"]
+    npm = stages["npm"]
+    assert ("COPY", "package.json package-lock.json ./") in npm
+    assert ("RUN", "npm ci --ignore-scripts --no-audit --no-fund") in npm
+
+    build = stages["build"]
+    copied = " ".join(arg for word, arg in build if word == "COPY")
+    for needed in ("pyproject.toml", "setup.py", "README.md", "package-lock.json",
+                   "./crypto", "./triage_rules", "./hotline"):
+        assert needed in copied, needed
+    assert ("COPY", "--from=npm /src/node_modules ./node_modules") in build
+    runs = [arg for word, arg in build if word == "RUN"]
+    assert runs[0] == "pip wheel --no-deps -w /wheels ."
+    assert runs[1].startswith("python -m venv /opt/hotline && /opt/hotline/bin/pip install "
+                              "/wheels/hotline-*.whl ")
+    assert "s.origin == 'installed package'" in runs[1]  # the image build fails without it
+    assert [arg for word, arg in build if word == "WORKDIR"][-1] == "/"  # checked outside /src
+    assert not any("pip install ." in r or "pip install -e" in r for r in runs)
+
+    final = stages["final"]
+    assert [arg for word, arg in final if word == "COPY"] == ["--from=build /opt/hotline /opt/hotline"]
+    assert not any("npm" in arg or "node_modules" in arg for _, arg in final)
