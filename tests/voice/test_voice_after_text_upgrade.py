@@ -44,15 +44,36 @@ def legacy_schema(tmp_path: Path) -> list[tuple[str, str]]:
 
 
 def to_legacy_shape(db: Path) -> None:
-    """What the previous release left on disk: v6, no message channels, no inbox indexes."""
-    conn = sqlite3.connect(db, isolation_level=None)
+    """What the previous release left on disk: v6, no message channels, no inbox indexes.
+
+    A fresh database made by migrations 001–006 only, filled with the rows of
+    every v6 table (the columns v6 had) from the current one, then put in its
+    place: whatever later migrations add, the result is the v6 shape.
+    """
+    legacy = db.with_name("legacy.db")
+    conn = sqlite3.connect(legacy, isolation_level=None)
     try:
-        for index in ("tips_inbox_order", "tip_advocates_by_advocate", "audit_tip_fetch"):
-            conn.execute(f"DROP INDEX {index}")
-        conn.execute("ALTER TABLE messages DROP COLUMN channel")
+        for number, _name, sql in available_migrations():
+            if number <= LEGACY:
+                for statement in _statements(sql):
+                    conn.execute(statement)
         conn.execute(f"PRAGMA user_version = {LEGACY}")
+        conn.execute("ATTACH DATABASE ? AS cur", (str(db),))
+        conn.execute("PRAGMA foreign_keys = OFF")
+        tables = [r[0] for r in conn.execute(
+            "SELECT name FROM main.sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")]
+        for table in tables:
+            old = [r[1] for r in conn.execute(f"PRAGMA main.table_info({table})")]
+            now = {r[1] for r in conn.execute(f"PRAGMA cur.table_info({table})")}
+            cols = ", ".join(c for c in old if c in now)
+            conn.execute(f"DELETE FROM main.{table}")  # noqa: S608 - test constants
+            conn.execute(f"INSERT INTO main.{table} ({cols}) SELECT {cols} FROM cur.{table}")  # noqa: S608
+        conn.execute("DETACH DATABASE cur")
     finally:
         conn.close()
+    for suffix in ("-wal", "-shm"):
+        Path(str(db) + suffix).unlink(missing_ok=True)
+    legacy.replace(db)
 
 
 def envelopes(db: Path) -> dict[str, bytes]:
@@ -84,4 +105,4 @@ async def test_a_legacy_database_with_sms_and_voice_in_one_tip_opens_after_upgra
         assert not live.query("SELECT id FROM messages WHERE channel IS NULL")
         await check_every_message_opens(live, tmp_path, "sms")
     assert envelopes(db) == before  # not one envelope byte was rewritten
-    assert list((inst.root / "backups").glob("pre-migrate-v006-to-v007-*.db"))
+    assert list((inst.root / "backups").glob("pre-migrate-v006-to-v*.db"))
