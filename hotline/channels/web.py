@@ -151,7 +151,7 @@ async def submit_report(request: web.Request) -> web.StreamResponse:
 
 
 def _to_receipt(s: Services, lang: str, entropy: bytes, urgent: bool, window: int,
-                **query: str) -> web.HTTPSeeOther:
+                **query: str) -> web.Response:
     answer = see_other("/receipt", lang, **query)
     value = sealed.seal(s.secret, sealed.RECEIPT_LABEL, entropy, lang, int(time.time()) + window,
                         urgent=urgent)
@@ -161,7 +161,7 @@ def _to_receipt(s: Services, lang: str, entropy: bytes, urgent: bool, window: in
 
 
 def _receipt_again(request: web.Request, s: Services, post: _Post,
-                   box: bytes | None) -> web.HTTPSeeOther:
+                   box: bytes | None) -> web.Response:
     """A form sent twice: nothing new is stored; show the first send's receipt if we still can."""
     get_logger("hotline.web").info("report.resubmitted", receipt_again=box is not None)
     opened = sealed.open_for_token(s.secret, post.token.text, box) if box is not None else None
@@ -250,7 +250,7 @@ async def _cookie_thread(request: web.Request, grace: float = 0) -> tuple[_Threa
     return (thread, opened.lang) if thread is not None else None
 
 
-def _ended(request: web.Request, lang: str) -> web.HTTPSeeOther:
+def _ended(request: web.Request, lang: str) -> web.Response:
     answer = see_other("/followup", lang, problem="ended")
     answer.del_cookie(sealed.THREAD_COOKIE, path="/followup")
     return answer
@@ -370,7 +370,8 @@ async def quick_exit(request: web.Request) -> web.StreamResponse:
     navigates here with ``location.replace``, so the page being left is
     replaced in history too; without JavaScript it is an ordinary link.
     """
-    answer = web.HTTPSeeOther(request.app[SERVICES].config["organisation.quick_exit_url"])
+    answer = web.Response(status=303, headers={
+        "Location": request.app[SERVICES].config["organisation.quick_exit_url"]})
     answer.headers["Clear-Site-Data"] = '"cache", "cookies", "storage"'
     for name, path in ((sealed.THREAD_COOKIE, "/followup"), (sealed.RECEIPT_COOKIE, "/receipt"),
                        (csrf.COOKIE, "/")):

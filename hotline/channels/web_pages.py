@@ -92,9 +92,9 @@ def secure(s: Services) -> bool:
     return bool(s.config["service.public_url"].startswith("https://"))
 
 
-def see_other(path: str, lang: str, **query: str) -> web.HTTPSeeOther:
+def see_other(path: str, lang: str, **query: str) -> web.Response:
     """The answer to a post: where to GET next, with the outcome as a code."""
-    return web.HTTPSeeOther(f"{path}?{urlencode({'lang': lang, **query})}")
+    return web.Response(status=303, headers={"Location": f"{path}?{urlencode({'lang': lang, **query})}"})
 
 
 def is_navigation(request: web.Request) -> bool:
@@ -133,6 +133,6 @@ def reporter_post(back: str) -> Callable[[Handler], Handler]:
                 get_logger("hotline.web").info("post.refused", status=e.http_status, problem=code)
                 lang = request.app[RENDERER].negotiate(
                     request.headers.get("Accept-Language"), request.query.get("lang"))
-                raise see_other(back, lang, problem=code) from None
+                return see_other(back, lang, problem=code)
         return answer
     return wrap
