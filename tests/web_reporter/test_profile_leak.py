@@ -17,6 +17,7 @@ import base64
 import json
 import sqlite3
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from urllib.parse import quote, quote_plus
 
@@ -82,6 +83,7 @@ async def _neutral(_: web.Request) -> web.Response:
                         content_type="text/html")
 
 
+@asynccontextmanager
 async def _servers(tmp_path: Path) -> AsyncIterator[tuple[str, str, TestInstance]]:
     elsewhere = web.Application()
     elsewhere.router.add_get("/today", _neutral)
@@ -159,7 +161,7 @@ async def _reporter(page: Page, url: str, exit_url: str, inst: TestInstance,
 async def test_nothing_typed_or_seen_stays_in_the_profile(tmp_path: Path, javascript: bool) -> None:
     executable = need_chromium()
     profile = tmp_path / "profile"
-    async for url, exit_url, inst in _servers(tmp_path):
+    async with _servers(tmp_path) as (url, exit_url, inst):
         async with async_playwright() as p:
             ctx = await p.chromium.launch_persistent_context(
                 str(profile), executable_path=executable, args=ARGS, headless=True,
