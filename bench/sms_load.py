@@ -149,7 +149,7 @@ def main() -> None:
         for name, proc in zip(("sms", "web", "bare"), procs, strict=True):
             wait_healthy(urls[name], proc)
         lua(tmp / "bare.lua", [bare_body], "application/x-www-form-urlencoded", None)
-        cookie, tokens = form_tokens(urls["web"], args.requests)  # single-use: one per post
+        cookie, tokens = form_tokens(urls["web"], min(args.requests, 20_000))  # one per post
         time.sleep(2.0)  # the default web.form_min_age: no post is held
         ctype = multipart({})[1]
         lua(tmp / "web.lua", [multipart({"csrf_token": t, "lang": "en", "message": TEXT})[0]
