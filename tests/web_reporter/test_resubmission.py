@@ -146,3 +146,21 @@ def test_a_token_younger_than_the_minimum_age_is_held_for_the_rest() -> None:
     assert isinstance(again, csrf.FormToken) and again.used_key(secret) == token.used_key(secret)
     other = csrf.check(secret, "c", csrf.issue(secret, "c", now=1000), 3600, now=1001)
     assert isinstance(other, csrf.FormToken) and other.used_key(secret) != token.used_key(secret)
+
+
+async def test_a_post_younger_than_the_minimum_age_is_held_then_accepted(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A script that posts at once is not refused (nothing typed is lost): the server waits."""
+    from tests.helpers.instance import make_instance
+    port = free_port()
+    inst = make_instance(tmp_path, public_url=f"http://127.0.0.1:{port}")
+    server = TestServer(make_app(inst.root, env={"HOTLINE_WEB_FORM_MIN_AGE": "1s"}),
+                        host="127.0.0.1", port=port)
+    await server.start_server()
+    try:
+        async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as s:
+            status, html = await Browser(f"http://127.0.0.1:{port}", s).report("right away")
+    finally:
+        await server.close()
+    assert status == 200 and len(receipt_words(html)) == 12
+    log = (inst.root / "logs" / "hotline.log").read_text(encoding="utf-8")
+    assert '"event": "form.too_early"' in log and "right away" not in log

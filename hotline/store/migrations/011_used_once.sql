@@ -19,3 +19,5 @@ CREATE TABLE used_once (
 ) STRICT, WITHOUT ROWID;
 
 CREATE INDEX used_once_expiry ON used_once (expires_at);
+-- Pruning runs with every insert: both sweeps must be index range scans.
+CREATE INDEX used_once_box ON used_once (box_until) WHERE box_until IS NOT NULL;
