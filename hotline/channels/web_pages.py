@@ -42,11 +42,12 @@ PROBLEMS: Mapping[str, str] = MappingProxyType({
     "not-found": M.RECEIPT_NOT_FOUND,
     "busy": M.TOO_MANY_TRIES,
     "ended": M.FOLLOWUP_ENDED,
+    "unavailable": M.BUSY,
 })
 """``?problem=`` codes and the catalogued text each one shows."""
 
 TEXT_LOST = frozenset({"expired", "too-long", "too-many-files", "file-too-large", "file-refused",
-                       "not-utf8", "too-large", "bad-request"})
+                       "not-utf8", "too-large", "bad-request", "unavailable"})
 """Problems after which the reporter must type again (we never keep what they wrote)."""
 
 NOTICES: Mapping[str, str] = MappingProxyType({
@@ -129,7 +130,8 @@ def reporter_post(back: str) -> Callable[[Handler], Handler]:
             except HotlineError as e:
                 if not is_navigation(request):
                     raise
-                code = _BY_MESSAGE.get(e.public_message, "bad-request")
+                code = _BY_MESSAGE.get(e.public_message) or (
+                    "unavailable" if e.http_status >= 500 else "bad-request")
                 get_logger("hotline.web").info("post.refused", status=e.http_status, problem=code)
                 lang = request.app[RENDERER].negotiate(
                     request.headers.get("Accept-Language"), request.query.get("lang"))
