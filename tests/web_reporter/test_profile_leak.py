@@ -30,7 +30,7 @@ from hotline.app import make_app
 from hotline.client.advocate import AdvocateClient
 from tests.conftest import free_port
 from tests.console.browser import ARGS, PHONE, need_chromium
-from tests.helpers.instance import TestInstance, make_instance
+from tests.helpers import instance as helpers
 
 REPORT = "The boss at Ridgeview Farm took our passports, twelve of us sleep in the barn"
 FOLLOWUP = "He moved four of us to a house on Calle Ocho last night"
@@ -84,13 +84,13 @@ async def _neutral(_: web.Request) -> web.Response:
 
 
 @asynccontextmanager
-async def _servers(tmp_path: Path) -> AsyncIterator[tuple[str, str, TestInstance]]:
+async def _servers(tmp_path: Path) -> AsyncIterator[tuple[str, str, helpers.TestInstance]]:
     elsewhere = web.Application()
     elsewhere.router.add_get("/today", _neutral)
     neutral = TestServer(elsewhere, host="127.0.0.1", port=free_port())
     await neutral.start_server()
     port = free_port()
-    inst = make_instance(tmp_path, public_url=f"http://127.0.0.1:{port}")
+    inst = helpers.make_instance(tmp_path, public_url=f"http://127.0.0.1:{port}")
     exit_url = f"http://127.0.0.1:{neutral.port}/today"
     app = make_app(inst.root, env={"HOTLINE_QUICK_EXIT_URL": exit_url,
                                    "HOTLINE_WEB_FORM_MIN_AGE": "1s"})
@@ -103,7 +103,7 @@ async def _servers(tmp_path: Path) -> AsyncIterator[tuple[str, str, TestInstance
         await neutral.close()
 
 
-def _db(inst: TestInstance, sql: str) -> list[tuple[object, ...]]:
+def _db(inst: helpers.TestInstance, sql: str) -> list[tuple[object, ...]]:
     conn = sqlite3.connect(inst.root / "hotline.db")
     try:
         return conn.execute(sql).fetchall()
@@ -111,14 +111,14 @@ def _db(inst: TestInstance, sql: str) -> list[tuple[object, ...]]:
         conn.close()
 
 
-async def _reply(url: str, inst: TestInstance, text: str) -> None:
+async def _reply(url: str, inst: helpers.TestInstance, text: str) -> None:
     ((tip_id,),) = _db(inst, "SELECT id FROM tips")
     client = AdvocateClient(url, inst.alice)
     await asyncio.to_thread(client.login)
     await asyncio.to_thread(client.send, str(tip_id), text, note=False)
 
 
-async def _reporter(page: Page, url: str, exit_url: str, inst: TestInstance,
+async def _reporter(page: Page, url: str, exit_url: str, inst: helpers.TestInstance,
                     javascript: bool) -> list[str]:
     await page.goto(url + "/")
     await page.get_by_label("Your message").fill(REPORT)
