@@ -65,7 +65,7 @@ async def test_reloading_the_receipt_page_shows_no_receipt_and_sends_nothing(
     assert len(receipt_words(first)) == 12
     status, again = await browser.get("/receipt?lang=es")  # F5 on the receipt page
     assert status == 200 and receipt_words(again) == []
-    assert "Tu recibo se muestra una sola vez" in again
+    assert "Tu comprobante se muestra una sola vez" in again
     assert _count(live) == 1
 
 
