@@ -2,7 +2,7 @@
 
 Real Chromium (Debian's package) with a persistent profile, JavaScript on and
 off (Tor Browser's safest mode): send a report (posted faster than the
-minimum age, so the server's hold is exercised too), reload the receipt page,
+minimum age on a quick machine, so the server usually holds it), reload the receipt page,
 read an advocate's reply with the receipt, add a message, reload, then leave
 by the quick exit. After Chromium has closed and flushed, every file of the
 profile is searched for the report, the follow-up, the reply and the receipt
@@ -122,7 +122,7 @@ async def _reporter(page: Page, url: str, exit_url: str, inst: helpers.TestInsta
                     javascript: bool) -> list[str]:
     await page.goto(url + "/")
     await page.get_by_label("Your message").fill(REPORT)
-    await page.get_by_role("button", name="Send message").click()  # younger than 1 s: held
+    await page.get_by_role("button", name="Send message").click()  # usually younger than 1 s: held
     await page.get_by_role("heading", name="Your receipt", exact=True).wait_for()
     words = [w.strip() for w in await page.locator("ol.receipt li").all_inner_texts()]
     assert len(words) == 12
