@@ -3,10 +3,15 @@
 Run:  .venv/bin/python bench/intake_load.py [--duration 15] [--connections 32]
 Needs wrk (Debian: apt-get install wrk). Appends the results to bench/RESULTS.md.
 
-The full path per request: multipart parse, CSRF check, triage with the
-default rule pack, seal to 2 recipients (on-call advocate + recovery key),
-wrap under the tip's storage key, durable group commit (WAL, synchronous=FULL)
-of the tip key and the message, render the receipt page.
+The full path per request: multipart parse, form-token check (signature,
+age, single use), triage with the default rule pack, seal to 2 recipients
+(on-call advocate + recovery key), wrap under the tip's storage key, durable
+group commit (WAL, synchronous=FULL) of the tip key, the message and the
+spent token, then the 303 to the receipt page with its sealed cookie.
+
+Form tokens are single-use, so each post carries its own: they are fetched
+first, as a browser does (GET / with the form cookie), and the bench waits
+the server's minimum form age before the load starts.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -57,14 +63,22 @@ def wait_healthy(url: str, proc: subprocess.Popen[bytes]) -> None:
     raise SystemExit(f"server not healthy: {url}")
 
 
-def form_session(url: str) -> tuple[str, str]:
-    """Cookie header and CSRF token, as a browser gets them from GET /."""
-    with urllib.request.urlopen(url + "/") as r:
-        cookie = r.headers["Set-Cookie"].split(";")[0]
+def _token(url: str, cookie: str | None) -> tuple[str, str]:
+    request = urllib.request.Request(url + "/", headers={"Cookie": cookie} if cookie else {})
+    with urllib.request.urlopen(request) as r:
+        cookie = cookie or r.headers["Set-Cookie"].split(";")[0]
         html = r.read().decode()
     token = re.search(r'name="csrf_token" value="([^"]+)"', html)
     assert token, "no csrf token in the form"
     return cookie, token.group(1)
+
+
+def form_tokens(url: str, n: int) -> tuple[str, list[str]]:
+    """One form cookie and ``n`` single-use tokens, each from a GET / as a browser gets them."""
+    cookie, first = _token(url, None)
+    with ThreadPoolExecutor(8) as pool:
+        rest = list(pool.map(lambda _: _token(url, cookie)[1], range(n - 1)))
+    return cookie, [first, *rest]
 
 
 def multipart(fields: dict[str, str]) -> tuple[str, str]:
@@ -74,13 +88,17 @@ def multipart(fields: dict[str, str]) -> tuple[str, str]:
     return "".join(parts) + f"--{boundary}--\r\n", f"multipart/form-data; boundary={boundary}"
 
 
-def lua(path: Path, body: str, ctype: str, cookie: str | None) -> None:
+def lua(path: Path, bodies: list[str], ctype: str, cookie: str | None) -> None:
+    """A wrk script that posts each body in turn (each carries its own form token)."""
     def q(s: str) -> str:
         escaped = s.replace("\\", "\\\\").replace('"', '\\"')
         return '"' + escaped.replace("\r", "\\r").replace("\n", "\\n") + '"'
-    lines = ['wrk.method = "POST"', f"wrk.body = {q(body)}", f'wrk.headers["Content-Type"] = {q(ctype)}']
+    lines = ['wrk.method = "POST"', f'wrk.headers["Content-Type"] = {q(ctype)}']
     if cookie:
         lines.append(f'wrk.headers["Cookie"] = {q(cookie)}')
+    lines.append("bodies = {" + ",\n".join(q(b) for b in bodies) + "}")
+    lines += ["i = 0", "request = function()", "  i = i % #bodies + 1",
+              "  return wrk.format(nil, nil, nil, bodies[i])", "end"]
     path.write_text("\n".join(lines) + "\n")
 
 
@@ -103,6 +121,8 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--duration", type=int, default=15)
     ap.add_argument("--connections", type=int, default=32)
+    ap.add_argument("--tokens", type=int, default=20000,
+                    help="forms fetched before the run (more than the run will post)")
     ap.add_argument("--no-write", action="store_true")
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="hotline-bench-"))
@@ -123,10 +143,12 @@ def main() -> None:
     try:
         wait_healthy(hot_url, procs[0])
         wait_healthy(bare_url, procs[1])
-        cookie, token = form_session(hot_url)
-        body, ctype = multipart({"csrf_token": token, "lang": "en", "message": TEXT})
-        lua(tmp / "hot.lua", body, ctype, cookie)
-        lua(tmp / "bare.lua", body, ctype, None)
+        cookie, tokens = form_tokens(hot_url, args.tokens)
+        time.sleep(2.0)  # the default web.form_min_age: no post is held
+        bodies = [multipart({"csrf_token": t, "lang": "en", "message": TEXT})[0] for t in tokens]
+        ctype = multipart({})[1]
+        lua(tmp / "hot.lua", bodies, ctype, cookie)
+        lua(tmp / "bare.lua", bodies, ctype, None)
         bare = run_wrk(bare_url + "/report", tmp / "bare.lua", args.duration, args.connections)
         hot = run_wrk(hot_url + "/report", tmp / "hot.lua", args.duration, args.connections)
     finally:
@@ -140,16 +162,17 @@ def main() -> None:
 ## {datetime.now(UTC):%Y-%m-%d %H:%M} UTC — web intake vs bare aiohttp
 
 Command: `.venv/bin/python bench/intake_load.py --duration {args.duration} \
---connections {args.connections}`
+--connections {args.connections} --tokens {args.tokens}`
 Machine: {platform.machine()}, {platform.python_implementation()} {platform.python_version()}, \
 {len(__import__('os').sched_getaffinity(0))} cores; load from `wrk -t1 -c{args.connections}` on the same machine.
 
 | server | req/s | p50 | p90 | p99 | requests | non-2xx |
 |---|---|---|---|---|---|---|
 | bare aiohttp (parse form, answer) | {bare['rps']} | {bare['p50']} | {bare['p90']} | {bare['p99']} | {bare['requests']} | {bare['non2xx']} |
-| Hotline full path (CSRF, triage, seal to 2, wrap, durable commit, receipt page) | {hot['rps']} | {hot['p50']} | {hot['p90']} | {hot['p99']} | {hot['requests']} | {hot['non2xx']} |
+| Hotline full path (form token, triage, seal to 2, wrap, durable commit, 303 + sealed receipt cookie) | {hot['rps']} | {hot['p50']} | {hot['p90']} | {hot['p99']} | {hot['requests']} | {hot['non2xx']} |
 
-Full path / bare = **{ratio:.2f}**; messages stored: {stored} (every 2xx is a committed message).
+Full path / bare = **{ratio:.2f}**; messages stored: {stored} of {hot['requests']} posts \
+({args.tokens} single-use tokens fetched first; a post past them reuses one and stores nothing).
 """
     print(report)
     if not args.no_write:

@@ -45,7 +45,7 @@ from hotline.instance_setup import add_advocate, create_instance, set_on_call  #
 
 sys.path.insert(0, str(ROOT / "bench"))
 from intake_load import (  # noqa: E402 - the shared load-test plumbing
-    form_session,
+    form_tokens,
     free_port,
     lua,
     multipart,
@@ -148,10 +148,12 @@ def main() -> None:
     try:
         for name, proc in zip(("sms", "web", "bare"), procs, strict=True):
             wait_healthy(urls[name], proc)
-        lua(tmp / "bare.lua", bare_body, "application/x-www-form-urlencoded", None)
-        cookie, token = form_session(urls["web"])
-        body, ctype = multipart({"csrf_token": token, "lang": "en", "message": TEXT})
-        lua(tmp / "web.lua", body, ctype, cookie)
+        lua(tmp / "bare.lua", [bare_body], "application/x-www-form-urlencoded", None)
+        cookie, tokens = form_tokens(urls["web"], min(args.requests, 20_000))  # one per post
+        time.sleep(2.0)  # the default web.form_min_age: no post is held
+        ctype = multipart({})[1]
+        lua(tmp / "web.lua", [multipart({"csrf_token": t, "lang": "en", "message": TEXT})[0]
+                              for t in tokens], ctype, cookie)
         bare = run_wrk(urls["bare"] + "/report", tmp / "bare.lua", args.duration, args.connections)
         web = run_wrk(urls["web"] + "/report", tmp / "web.lua", args.duration, args.connections)
         sms = run_wrk(urls["sms"] + "/twilio/sms", tmp / "sms.lua", args.duration, args.connections)

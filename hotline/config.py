@@ -66,6 +66,12 @@ _CORE: tuple[Setting, ...] = (
             60, "Wrong receipts accepted per minute, globally (no per-address state)."),
     Setting("web.csrf_max_age", "HOTLINE_WEB_CSRF_MAX_AGE", parse_duration, "2h",
             "How long a form stays valid."),
+    Setting("web.form_min_age", "HOTLINE_WEB_FORM_MIN_AGE", parse_duration, "2s",
+            "Youngest a form may be when posted; a faster post waits out the rest (flood check)."),
+    Setting("web.resubmit_window", "HOTLINE_WEB_RESUBMIT_WINDOW", parse_duration, "10m",
+            "How long a report form sent twice can show its receipt again (then: 'already sent')."),
+    Setting("web.followup_session", "HOTLINE_WEB_FOLLOWUP_SESSION", parse_duration, "10m",
+            "How long an opened conversation stays open before the receipt is asked for again."),
     Setting("rules.paths", "HOTLINE_RULES_PATHS", str_list, ("rules",),
             "Rule files or folders, relative to the instance folder."),
     Setting("api.token_ttl", "HOTLINE_API_TOKEN_TTL", parse_duration, "15m",
@@ -204,6 +210,13 @@ def _check_limits(values: Mapping[str, Any]) -> None:
     for key in ("web.max_attachments", "web.max_message_chars", "store.batch_max"):
         if values[key] < 0 or (key != "web.max_attachments" and values[key] == 0):
             raise ConfigError(f"{key}: must be positive")
+    if not 0 <= values["web.form_min_age"] <= 60:
+        raise ConfigError("web.form_min_age: must be between 0s and 60s (the server waits it out)")
+    if values["web.form_min_age"] >= values["web.csrf_max_age"]:
+        raise ConfigError("web.form_min_age: must be shorter than web.csrf_max_age")
+    for key in ("web.resubmit_window", "web.followup_session"):
+        if not 0 < values[key] <= 3600:
+            raise ConfigError(f"{key}: must be more than 0s and at most 1h")
     if not 0 < values["twilio.timeout"] <= 60:
         raise ConfigError("twilio.timeout: must be more than 0s and at most 60s")
     if not 0 <= values["sms.auto_reply_budget"] <= 100_000:

@@ -20,16 +20,13 @@ pytestmark = pytest.mark.slow
 async def _submitter(url: str, n: int, acked: list[str], stop: asyncio.Event) -> None:
     async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as s:
         browser = Browser(url, s)
-        try:
-            _, html = await browser.get("/")
-            form = form_by_action(html, "/report")
-        except aiohttp.ClientError:
-            return
         i = 0
         while not stop.is_set():
             text = f"crash-test worker {n} submission {i}"
-            try:
-                status, page = await browser.submit(form, {"message": text})
+            try:  # a fresh form each time: a form's token sends once
+                _, html = await browser.get("/")
+                status, page = await browser.submit(form_by_action(html, "/report"),
+                                                    {"message": text})
             except (TimeoutError, aiohttp.ClientError):
                 return  # the server died mid-request: not acknowledged, may or may not be stored
             if status == 200 and 'class="receipt' in page:

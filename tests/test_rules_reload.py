@@ -108,10 +108,10 @@ async def test_reload_under_load_every_decision_names_a_whole_rule_set(tmp_path:
         nonlocal ok
         async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as s:
             browser = Browser(server.url, s)
-            _, html = await browser.get("/")
-            form = form_by_action(html, "/report")
-            while not stop.is_set():
-                status, _ = await browser.submit(form, {"message": "the blue lantern, he took my passport"})
+            while not stop.is_set():  # a fresh form each time: a form's token sends once
+                _, html = await browser.get("/")
+                status, _ = await browser.submit(form_by_action(html, "/report"),
+                                                 {"message": "the blue lantern, he took my passport"})
                 ok += status == 200
 
     try:

@@ -58,7 +58,27 @@ async def test_empty_and_whitespace_messages(live: Live, browser: Browser) -> No
         status, html = await browser.submit(form, {"message": text})
         assert status == 400
         assert "write a message" in html
-        form = form_by_action(html, "/report")  # the form comes back, ready to fix
+        form = await _form(browser)
+    assert _count(live) == 0
+
+
+async def test_a_browser_gets_its_problem_by_redirect_never_its_text_back(
+        live: Live, browser: Browser) -> None:
+    """Answered with a page, a post's body would stay in Chromium's Sessions/ files."""
+    form = await _form(browser)
+    too_long = "secret words " * (live.services.config["web.max_message_chars"] // 10)
+    data = aiohttp.FormData({**form.fields, "message": too_long})
+    async with browser.session.post(live.url + "/report", data=data, allow_redirects=False,
+                                    headers={"Sec-Fetch-Mode": "navigate"}) as r:
+        assert r.status == 303
+        assert r.headers["Location"] == "/?lang=en&problem=too-long"
+    status, html = await browser.get("/?lang=en&problem=too-long")
+    assert status == 200
+    assert "Your message is too long" in html and "we did not keep what you typed" in html
+    assert "secret words" not in html
+    for problem in ("empty", "expired", "nonsense"):
+        _, html = await browser.get(f"/?problem={problem}")
+        assert "secret" not in html
     assert _count(live) == 0
 
 
@@ -141,14 +161,23 @@ async def test_receipt_guessing_is_limited_globally(live: Live, browser: Browser
     assert statuses[3:] == [429, 429]
 
 
-async def test_thread_add_needs_a_valid_receipt(live: Live, browser: Browser) -> None:
+async def test_thread_add_needs_the_sealed_conversation_cookie(live: Live, browser: Browser) -> None:
+    """The add form names no receipt: only the cookie a valid receipt set opens the thread."""
+    from yarl import URL
     _, html = await browser.report("first report")
     words = receipt_words(html)
     _, page = await browser.get("/followup")
     _, thread = await browser.submit(form_by_action(page, "/followup"), {"receipt": " ".join(words)})
     add = form_by_action(thread, "/followup/add")
-    status, _ = await browser.submit(add, {"receipt": "forged", "message": "injected"})
-    assert status == 404
+    assert "receipt" not in add.fields
     status, _ = await browser.submit(add, {"message": "  "})
     assert status == 400
+    jar = browser.session.cookie_jar
+    sealed = jar.filter_cookies(URL(live.url + "/followup/thread"))["hl_thread"].value
+    for forged in (sealed[:-4] + "AAAA", "", "x" * 1000):
+        jar.update_cookies({"hl_thread": forged}, URL(live.url + "/followup/"))
+        status, _ = await browser.submit(add, {"receipt": " ".join(words), "message": "injected"})
+        assert status == 404
+        _, ended = await browser.get("/followup/thread")
+        assert "conversation closed" in ended  # 303 to /followup with the reason
     assert _count(live) == 1

@@ -34,6 +34,9 @@ NOT_UTF8: Final = N_(
     "We could not read the text you sent (it is not valid UTF-8). Please type it again."
 )
 FORM_EXPIRED: Final = N_("This form has expired. Please go back, reload the page and try again.")
+TEXT_NOT_KEPT: Final = N_(
+    "For your safety, we did not keep what you typed. Please write it again."
+)
 
 # --- the follow-up page (``error``) ----------------------------------------
 RECEIPT_NOT_FOUND: Final = N_("We could not find that receipt. Check the words and try again.")
@@ -41,6 +44,13 @@ TOO_MANY_TRIES: Final = N_("Too many attempts; wait a minute and try again.")
 
 # --- notices (``notice`` on thread.html) ------------------------------------
 MESSAGE_ADDED: Final = N_("Your message was added.")
+ALREADY_ADDED: Final = N_(
+    "This message was already sent. We did not send it twice."
+)
+FOLLOWUP_ENDED: Final = N_(
+    "For your safety, this conversation closed after a few minutes."
+    " Enter your receipt words to open it again."
+)
 DELETION_REQUESTED: Final = N_(
     "We received your request. This conversation is set to be deleted in {delay}. If you add "
     "a message before then, it will not be deleted. You can close this page."
@@ -69,9 +79,12 @@ ALL: Final[tuple[str, ...]] = (
     CHOOSE_FILES_AGAIN,
     NOT_UTF8,
     FORM_EXPIRED,
+    TEXT_NOT_KEPT,
     RECEIPT_NOT_FOUND,
     TOO_MANY_TRIES,
     MESSAGE_ADDED,
+    ALREADY_ADDED,
+    FOLLOWUP_ENDED,
     DELETION_REQUESTED,
     NOT_FOUND_TITLE,
     NOT_FOUND,

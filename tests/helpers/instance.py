@@ -35,4 +35,8 @@ def make_instance(tmp_path: Path, public_url: str = "http://127.0.0.1:8080") -> 
         (tmp_path / f"{who}.key.pub").write_bytes(ident.public.to_pub_file())
     (tmp_path / "recovery.key").write_bytes(encrypt_identity(recovery, PASSPHRASE, TESTING))
     set_on_call(root, ["alice"])
+    # Tests post forms at machine speed; the minimum age has its own tests (tests/web_reporter/).
+    config = root / "hotline.toml"
+    text = config.read_text(encoding="utf-8")
+    config.write_text(text.replace('form_min_age = "2s"', 'form_min_age = "0s"'), encoding="utf-8")
     return TestInstance(root, instance_id, recovery, alice, bob)

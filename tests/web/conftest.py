@@ -131,11 +131,12 @@ def sample_contexts() -> dict[str, dict[str, object]]:
                 "orbit",
             ],
             "urgent": True,
+            "again": True,
         },
+        "receipt_gone.html": {"again": True},
         "followup.html": {"csrf_token": "csrf-123", "error": "We could not find these words."},
         "thread.html": {
             "csrf_token": "csrf-123",
-            "receipt": "apple river stone cloud lemon tiger paper glass honey maple orbit",
             "entries": [
                 {"kind": "sent", "at": "3 May 2025, 10:02", "text": None},
                 {"kind": "reply", "at": "3 May 2025, 12:40", "text": "Thank you.\nAre you safe?"},
@@ -157,7 +158,8 @@ def minimal_contexts() -> dict[str, dict[str, object]]:
     """The quiet variants: no errors, no notice, no replies, not urgent."""
     contexts = sample_contexts()
     contexts["form.html"] = {**contexts["form.html"], "errors": [], "text": ""}
-    contexts["receipt.html"] = {**contexts["receipt.html"], "urgent": False}
+    contexts["receipt.html"] = {**contexts["receipt.html"], "urgent": False, "again": False}
+    contexts["receipt_gone.html"] = {"again": False}
     contexts["followup.html"] = {**contexts["followup.html"], "error": None}
     contexts["thread.html"] = {
         **contexts["thread.html"],

@@ -14,7 +14,8 @@ import pytest
 from hotline.web import messages
 from hotline.web.render import LOCALES_DIR, PageRenderer
 
-ALL_TEMPLATES = ("form.html", "receipt.html", "followup.html", "thread.html", "error.html")
+ALL_TEMPLATES = ("form.html", "receipt.html", "receipt_gone.html", "followup.html", "thread.html",
+                 "error.html")
 
 
 def make(**overrides: object) -> PageRenderer:
@@ -74,8 +75,8 @@ def test_base_layout_on_every_page(
         assert first_link.attrs["href"] == "#main", template  # skip link comes first
         exit_link = page.by_id("quick-exit")
         assert exit_link is not None and exit_link.tag == "a"
-        assert exit_link.attrs["href"] == quick_exit_url
-        assert set((exit_link.attrs["rel"] or "").split()) == {"noreferrer", "noopener"}
+        assert exit_link.attrs["href"] == "/exit"  # clears the site's data, then leaves
+        assert set((exit_link.attrs["rel"] or "").split()) == {"noreferrer"}
         # the quick exit comes before any content
         assert page.elements.index(exit_link) < page.elements.index(page.find("main")[0])
         scripts = [e.attrs.get("src") for e in page.find("script")]
@@ -93,7 +94,7 @@ def test_base_layout_on_every_page(
     [
         ("form.html", "/"),
         ("followup.html", "/followup"),
-        ("thread.html", "/"),
+        ("thread.html", "/followup/thread"),
         ("error.html", "/"),
     ],
 )
@@ -123,6 +124,7 @@ def test_form_page_fields(
         "method": "post",
         "action": "/report",
         "enctype": "multipart/form-data",
+        "autocomplete": "off",  # Chromium keeps no form state of it in Sessions/
     }
     hidden = {
         e.attrs["name"]: e.attrs["value"]
@@ -221,7 +223,7 @@ def test_thread_page(
         for e in page.find("input")
         if e.attrs.get("type") == "hidden"
     }
-    assert hidden == {"csrf_token": "csrf-123", "lang": "en", "receipt": context["receipt"]}
+    assert hidden == {"csrf_token": "csrf-123", "lang": "en"}  # the receipt is in a sealed cookie
     assert [
         e.attrs["class"] for e in page.find("li") if "entry" in (e.attrs.get("class") or "")
     ] == [
@@ -239,13 +241,24 @@ def test_thread_page(
 def test_receipt_never_appears_in_a_url(
     renderer: PageRenderer, contexts: dict, read_page: Callable[[str], Any]
 ) -> None:
-    context = contexts["thread.html"]
-    page = read_page(renderer.render("thread.html", "es", **context))
-    first_word = context["receipt"].split()[0]
+    context = contexts["receipt.html"]
+    page = read_page(renderer.render("receipt.html", "es", **context))
     for element in page.elements:
         for name in ("href", "src", "action"):
-            assert first_word not in (element.attrs.get(name) or "")
-    assert page.html.count(context["receipt"]) == 1
+            assert not any(w in (element.attrs.get(name) or "") for w in context["receipt_words"])
+
+
+def test_every_form_and_field_is_autocomplete_off(
+    rendered: list[tuple[str, str, str, str]], read_page: Callable[[str], Any]
+) -> None:
+    """Chromium saves no form state for these, so nothing typed is in Sessions/."""
+    for _, template, lang, html in rendered:
+        page = read_page(html)
+        for element in page.elements:
+            if element.tag in ("form", "textarea") or (
+                element.tag == "input" and element.attrs.get("name")
+            ):
+                assert element.attrs.get("autocomplete") == "off", (template, lang, element)
 
 
 def test_thread_without_replies_says_so(renderer: PageRenderer, contexts: dict) -> None:
@@ -291,7 +304,6 @@ def test_error_page(renderer: PageRenderer, read_page: Callable[[str], Any]) -> 
         ("followup.html", "error"),
         ("thread.html", "entries"),
         ("thread.html", "notice"),
-        ("thread.html", "receipt"),
         ("receipt.html", "receipt_words"),
         ("error.html", "title"),
         ("error.html", "message"),

@@ -1,0 +1,34 @@
+"""The used set of single-use reporter tokens: keyed hashes with an expiry.
+
+A row is written in the same transaction as what the token paid for (the
+message it sent, the receipt view it opened), so a crash never burns a token
+without its effect, and several front ends on one database share the set.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+from .database import Database
+
+
+def mark_used(conn: sqlite3.Connection, key: bytes, expires_at: int, now: int,
+              receipt_box: bytes | None = None, box_until: int | None = None) -> bool:
+    """Record ``key`` as used; False if it already was. Prunes what has expired."""
+    conn.execute("DELETE FROM used_once WHERE expires_at < ?", (now,))
+    conn.execute("UPDATE used_once SET receipt_box = NULL, box_until = NULL"
+                 " WHERE box_until IS NOT NULL AND box_until < ?", (now,))
+    cur = conn.execute("INSERT OR IGNORE INTO used_once (key, expires_at, receipt_box, box_until)"
+                       " VALUES (?, ?, ?, ?)", (key, expires_at, receipt_box, box_until))
+    return cur.rowcount == 1
+
+
+async def find(db: Database, key: bytes, now: int) -> tuple[bool, bytes | None]:
+    """(used?, the sealed receipt if still within its window)."""
+    row = await db.fetchone("SELECT receipt_box, box_until FROM used_once WHERE key = ?", (key,))
+    if row is None:
+        return False, None
+    box = row["receipt_box"]
+    if box is None or row["box_until"] is None or row["box_until"] < now:
+        return True, None
+    return True, bytes(box)
