@@ -25,8 +25,11 @@ async def test_problem_codes_show_in_the_reporters_language(live: Live, browser:
         assert status == 200
         assert r.gettext(lang, message).replace("'", "&#39;") in html, code
         assert (r.gettext(lang, M.TEXT_NOT_KEPT) in html) == (code in TEXT_LOST and path == "/")
+    from hotline.twilio.texts import duration_words
+    grace = duration_words(lang, live.services.config["ops.deletion_grace"])
     for code, message in NOTICES.items():
         _, html = await browser.get(f"/followup?lang={lang}&n={code}")
-        assert r.gettext(lang, message) in html
+        assert r.gettext(lang, message).replace("{delay}", grace) in html
+        assert "{delay}" not in html
     _, html = await browser.get(f"/?lang={lang}&problem=<script>")
     assert "<script>" not in html
