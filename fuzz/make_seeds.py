@@ -98,6 +98,84 @@ def multipart_seeds() -> Iterable[bytes]:
         yield f'multipart/form-data; boundary="{boundary}"\n'.encode() + body
 
 
+# -- forms (web form + Twilio webhooks) ------------------------------------------
+
+ACCOUNT = "AC" + "0123456789abcdef" * 2
+
+
+def _twilio_forms() -> list[tuple[str, dict[str, str]]]:
+    """(path, form) pairs as Twilio posts them (tests/helpers/twilio_fake.py builds the SMS one)."""
+    from tests.helpers.twilio_fake import incoming_sms_form
+
+    sms = incoming_sms_form(account_sid=ACCOUNT, sender="+15551230000", body="Necesito ayuda, estoy en")
+    mms = incoming_sms_form(account_sid=ACCOUNT, sender="whatsapp:+447700900123", body="",
+                            media=[("https://api.twilio.com/2010-04-01/Accounts/" + ACCOUNT
+                                    + "/Messages/MM" + "1" * 32 + "/Media/ME" + "2" * 32, "image/jpeg")])
+    status = {"MessageSid": "SM" + "3" * 32, "MessageStatus": "undelivered", "ErrorCode": "30003",
+              "AccountSid": ACCOUNT, "ApiVersion": "2010-04-01", "SmsStatus": "undelivered",
+              "To": "+15551230000", "From": "+15005550006"}
+    return [("/twilio/sms", sms), ("/twilio/sms", mms), ("/twilio/sms/status", status)]
+
+
+@seeder("forms")
+def forms_seeds() -> Iterable[bytes]:
+    from urllib.parse import urlencode
+
+    from fuzz.targets.forms import PUBLIC_URLS, twilio_signature
+
+    web = urlencode({"csrf_token": "1764770000.abcdef", "lang": "es", "message": "Me quitaron el pasaporte"})
+    for path, form in _twilio_forms():
+        body = urlencode(form)
+        signature = twilio_signature(PUBLIC_URLS[0] + path, list(form.items()))
+        yield (b"application/x-www-form-urlencoded\n" + path.encode() + b"\n" + signature.encode()
+               + b"\n\x01\n" + body.encode())
+    yield b"application/x-www-form-urlencoded; charset=UTF-8\n/twilio/sms?x=1\n\n\x00\n" + web.encode()
+    for seed in multipart_seeds():
+        header, _, body = seed.partition(b"\n")
+        yield header + b"\n/twilio/sms\n\n\x00\n" + body
+
+
+# -- ivr (voice webhooks and step queries) ----------------------------------------
+
+def _voice_forms() -> list[tuple[str, dict[str, str]]]:
+    """(step query, form) as Twilio posts them to the IVR (tests/voice/conftest.py's shapes)."""
+    call = {
+        "AccountSid": ACCOUNT, "ApiVersion": "2010-04-01", "CallSid": "CA" + "4" * 32,
+        "CallStatus": "in-progress", "Called": "+15005550006", "CalledCity": "", "CalledCountry": "US",
+        "CalledState": "CA", "CalledZip": "", "Caller": "+15551230000", "CallerCity": "OAKLAND",
+        "CallerCountry": "US", "CallerState": "CA", "CallerZip": "94607", "Direction": "inbound",
+        "From": "+15551230000", "FromCity": "OAKLAND", "FromCountry": "US", "FromState": "CA",
+        "FromZip": "94607", "To": "+15005550006", "ToCity": "", "ToCountry": "US", "ToState": "CA",
+        "ToZip": "",
+    }
+    recording = {"RecordingUrl": "https://api.twilio.com/2010-04-01/Accounts/" + ACCOUNT
+                 + "/Recordings/RE" + "5" * 32, "RecordingSid": "RE" + "5" * 32,
+                 "RecordingDuration": "12"}
+    return [
+        ("try=1", {**call, "Digits": "2"}),
+        ("lang=es&try=2", {**call, "Digits": "1"}),
+        ("lang=en&choice=talk&order=3-1-7&n=1", {**call, "DialCallStatus": "no-answer",
+                                                 "DialCallSid": "CA" + "6" * 32, "DialCallDuration": "0"}),
+        ("lang=es", {**call, **recording, "Digits": "#"}),
+        ("lang=en", {"AccountSid": ACCOUNT, "CallSid": call["CallSid"], "RecordingStatus": "completed",
+                     **recording, "RecordingChannels": "1", "RecordingSource": "RecordVerb",
+                     "RecordingStartTime": "Mon, 01 Jan 2024 00:00:00 +0000", "ErrorCode": "0"}),
+        ("", {"AccountSid": ACCOUNT, "CallSid": call["CallSid"], "TranscriptionSid": "TR" + "7" * 32,
+              "TranscriptionText": "me tienen encerrada", "TranscriptionStatus": "completed",
+              "RecordingSid": recording["RecordingSid"], "RecordingUrl": recording["RecordingUrl"],
+              "TranscriptionUrl": "https://api.twilio.com/x", "ApiVersion": "2010-04-01"}),
+        ("", {**call, "CallStatus": "completed", "CallDuration": "95", "From": "anonymous"}),
+    ]
+
+
+@seeder("ivr")
+def ivr_seeds() -> Iterable[bytes]:
+    from urllib.parse import urlencode
+
+    for query, form in _voice_forms():
+        yield query.encode() + b"\n" + urlencode(form).encode()
+
+
 def main(names: list[str]) -> int:
     for name in names or list(SEEDERS):
         print(name, write(name, SEEDERS[name]()))

@@ -56,6 +56,8 @@ async def read_form(request: web.Request, limits: FormLimits) -> ReporterForm:
 
 async def _read_urlencoded(request: web.Request) -> ReporterForm:
     form = ReporterForm()
+    if (request.charset or "utf-8").lower() != "utf-8":  # aiohttp would decode with it (LookupError)
+        raise BadRequest(M.NOT_UTF8)
     try:
         data = await request.post()
     except UnicodeDecodeError:

@@ -25,7 +25,7 @@ from ..logging import get_logger
 
 SIGNATURE_HEADER: Final = "X-Twilio-Signature"
 MAX_FIELDS: Final = 200
-_SID = re.compile(r"^[A-Z]{2}[0-9a-fA-F]{32}$")
+_SID = re.compile(r"[A-Z]{2}[0-9a-fA-F]{32}")  # fullmatch: "$" would allow a final "\n"
 _WHATSAPP = "whatsapp:"
 _LOCATION_FIELDS: Final = ("FromCity", "FromState", "FromZip", "FromCountry")
 
@@ -55,7 +55,7 @@ def signature_is_valid(auth_token: str, url: str, params: MultiDictProxy[str],
 
 
 def is_sid(value: str, prefix: str | None = None) -> bool:
-    return bool(_SID.match(value)) and (prefix is None or value.startswith(prefix))
+    return bool(_SID.fullmatch(value)) and (prefix is None or value.startswith(prefix))
 
 
 @dataclass(frozen=True)
