@@ -176,6 +176,62 @@ def ivr_seeds() -> Iterable[bytes]:
         yield query.encode() + b"\n" + urlencode(form).encode()
 
 
+# -- rules (the default pack) -----------------------------------------------------
+
+@seeder("rules")
+def rules_seeds() -> Iterable[bytes]:
+    """The default pack's files whole, and each rule alone after its file's [pack] and [lists]."""
+    from triage_rules import default_pack_dir
+
+    for file in sorted(default_pack_dir().glob("*.toml")):
+        text = file.read_bytes()
+        yield text
+        head, *rules = text.split(b"\n[[rule]]\n")
+        for rule in rules:
+            yield head + b"\n[[rule]]\n" + rule
+
+
+# -- crypto (crypto/vectors) ------------------------------------------------------
+
+def _vector(name: str) -> dict:  # type: ignore[type-arg]
+    import json
+
+    return json.loads((FUZZ_DIR.parent / "crypto" / "vectors" / f"{name}.json").read_text("utf-8"))
+
+
+@seeder("envelope")
+def envelope_seeds() -> Iterable[bytes]:
+    """The vector envelope and its reseal (selector 0), the vector part streams (1, 3)."""
+    env = _vector("envelope")
+    yield b"\x00" + bytes.fromhex(env["envelope"])
+    yield b"\x00" + bytes.fromhex(env["reseal"]["envelope"])
+    for stream in _vector("part")["streams"]:
+        yield (b"\x01" if int(stream["part"]) == 1 else b"\x03") + bytes.fromhex(stream["stream"])
+
+
+@seeder("keyfiles")
+def keyfiles_seeds() -> Iterable[bytes]:
+    """The vector key file (plain, with checksum fix-up, with a wrong passphrase) and .pub file."""
+    keyfile = bytes.fromhex(_vector("keyfile")["keyfile"])
+    for selector in (b"\x00", b"\x02", b"\x04"):
+        yield selector + keyfile
+    yield b"\x01" + _vector("pubfile")["pub_file"].encode("utf-8")
+
+
+# -- receipts ---------------------------------------------------------------------
+
+@seeder("receipts")
+def receipts_seeds() -> Iterable[bytes]:
+    """Receipts as reporters type them back: the vector's entropy and fixed ones, in both languages."""
+    from hotline.receipts import encode
+
+    for entropy in (bytes.fromhex(_vector("receipt")["entropy"]), bytes(16), b"\xff" * 16):
+        for lang in ("en", "es"):
+            words = encode(entropy, lang)
+            yield " ".join(words).encode("utf-8")
+            yield "\n".join(f"{i}. {w.upper()}," for i, w in enumerate(words, start=1)).encode("utf-8")
+
+
 def main(names: list[str]) -> int:
     for name in names or list(SEEDERS):
         print(name, write(name, SEEDERS[name]()))
