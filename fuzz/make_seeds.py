@@ -27,6 +27,14 @@ def seeder(name: str) -> Callable[[Callable[[], Iterable[bytes]]], Callable[[], 
     return register
 
 
+REGRESSIONS: dict[str, list[bytes]] = {
+    # Inputs that once crashed a target, kept so every run (and CI's smoke) replays them.
+    "forms": [b"application/x-www-form-urlencoded; charset=nope\n/twilio/sms\n\n\x00\nmessage=hola",
+              b"multipart/form-data; bparf*\n/twilio/sms\n\n\x00\nmessage=hola"],
+    "ivr": [b"lang=en\nCallSid=CA" + b"a" * 32 + b"%0A&From=%2B15551230000&Digits=1%0A"],
+}
+
+
 def write(name: str, seeds: Iterable[bytes]) -> int:
     folder = FUZZ_DIR / "corpus" / name
     folder.mkdir(parents=True, exist_ok=True)
@@ -72,7 +80,7 @@ def multipart_seeds() -> Iterable[bytes]:
     from fuzz.targets.multipart import SEED_BOUNDARY
 
     header = b"multipart/form-data; boundary=" + SEED_BOUNDARY + b"\n"
-    text = "Me quitaron el pasaporte.\r\nNo puedo salir.\r\n--not a boundary\r\n".encode()
+    text = b"Me quitaron el pasaporte.\r\nNo puedo salir.\r\n--not a boundary\r\n"
     yield header + _browser_body(SEED_BOUNDARY, [
         (b'Content-Disposition: form-data; name="csrf_token"', b"tok123"),
         (b'Content-Disposition: form-data; name="lang"', b"es"),
@@ -93,7 +101,8 @@ def multipart_seeds() -> Iterable[bytes]:
             ("csrf_token", None, b"tok", None),
             ("message", None, "n\u00e9cesito ayuda \U0001f198".encode(), "text/plain; charset=utf-8"),
             ("attachment", "nota \"1\".txt", b"line\r\nline", "text/plain"),
-            ("attachment", "\u043f\u0430\u0441\u043f\u043e\u0440\u0442.png", b"\x89PNG\r\n\x1a\n", "image/png"),
+            ("attachment", "\u043f\u0430\u0441\u043f\u043e\u0440\u0442.png", b"\x89PNG\r\n\x1a\n",
+             "image/png"),
         ], boundary)
         yield f'multipart/form-data; boundary="{boundary}"\n'.encode() + body
 
@@ -234,7 +243,7 @@ def receipts_seeds() -> Iterable[bytes]:
 
 def main(names: list[str]) -> int:
     for name in names or list(SEEDERS):
-        print(name, write(name, SEEDERS[name]()))
+        print(name, write(name, [*SEEDERS[name](), *REGRESSIONS.get(name, [])]))
     return 0
 
 

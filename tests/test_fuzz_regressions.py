@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
+import aiohttp
 import pytest
 
 from hotline.errors import BadRequest
@@ -46,3 +47,26 @@ def test_sid_with_a_trailing_newline_is_refused(name: str) -> None:
         parse_recording({**good, name: good[name] + "\n"}, status_callback=False)
     assert not is_sid("SM" + "c" * 32 + "\n")
     assert is_sid("SM" + "c" * 32)
+
+
+# fuzz/forms: aiohttp parses Content-Type with the stdlib's email header parser,
+# which raises IndexError on a parameter like "bparf*" (request.content_type: a 500).
+BROKEN_CONTENT_TYPES = ("multipart/form-data; bparf*", "application/x-www-form-urlencoded; a*",
+                         "application/json; x*")
+
+
+async def test_unparseable_content_type_on_the_report_form_is_a_clear_400(live: Live) -> None:
+    async with aiohttp.ClientSession() as session:
+        for ctype in BROKEN_CONTENT_TYPES:
+            async with session.post(live.url + "/report", data=b"message=hola",
+                                    headers={"Content-Type": ctype}) as r:
+                assert r.status == 400, ctype
+
+
+async def test_unparseable_content_type_on_the_api_is_a_clear_400(live: Live) -> None:
+    async with aiohttp.ClientSession() as session:
+        for ctype in BROKEN_CONTENT_TYPES:
+            async with session.post(live.url + "/api/auth/challenge", data=b"{}",
+                                    headers={"Content-Type": ctype}) as r:
+                assert r.status == 400, ctype
+                assert "Content-Type" in (await r.json())["error"]

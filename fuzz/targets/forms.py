@@ -38,7 +38,7 @@ with instrumented(__name__):
     from hotline.errors import HotlineError
     from hotline.twilio.webhook import parse_form, parse_incoming, signature_is_valid, webhook_url
 
-AUTH_TOKEN = "12345"
+AUTH_TOKEN = "12345"  # noqa: S105 - TWILIO.md's test-vector token
 PUBLIC_URLS = ("https://hotline.example.org", "https://hotline.example.org:8443/prefix/")
 LIMITS = FormLimits(max_chars=2000, max_attachments=3, max_attachment_size=4096)
 _LOOP = asyncio.new_event_loop()

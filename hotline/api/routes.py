@@ -31,6 +31,7 @@ from ..errors import (
     UnsupportedMediaType,
 )
 from ..intake import THREAD_LABEL
+from ..media_type import media_type
 from ..paging.acknowledge import ack_by_api
 from ..services import Services
 from ..store import queries as q
@@ -81,7 +82,7 @@ def _advocate(request: web.Request) -> Advocate:
 
 
 async def _json(request: web.Request) -> dict[str, Any]:
-    if request.content_type != "application/json":
+    if media_type(request) != "application/json":
         raise UnsupportedMediaType("send application/json")
     try:
         data = json.loads(await request.read())
