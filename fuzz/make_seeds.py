@@ -14,6 +14,7 @@ import hashlib
 import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Any
 
 FUZZ_DIR = Path(__file__).resolve().parent
 SEEDERS: dict[str, Callable[[], Iterable[bytes]]] = {}
@@ -56,7 +57,7 @@ def _aiohttp_body(fields: list[tuple[str, str | None, bytes, str | None]], bound
     for name, filename, value, ctype in fields:
         payload = writer.append(value, {"Content-Type": ctype} if ctype else None)
         params = {"name": name} if filename is None else {"name": name, "filename": filename}
-        payload.set_content_disposition("form-data", **params)
+        payload.set_content_disposition("form-data", **params)  # type: ignore[arg-type]
 
     class Sink:
         def __init__(self) -> None:
@@ -116,8 +117,10 @@ def _twilio_forms() -> list[tuple[str, dict[str, str]]]:
     """(path, form) pairs as Twilio posts them (tests/helpers/twilio_fake.py builds the SMS one)."""
     from tests.helpers.twilio_fake import incoming_sms_form
 
-    sms = incoming_sms_form(account_sid=ACCOUNT, sender="+15551230000", body="Necesito ayuda, estoy en")
+    sms = incoming_sms_form(account_sid=ACCOUNT, sender="+15551230000", body="Necesito ayuda, estoy en",
+                            message_sid="SM" + "8" * 32)
     mms = incoming_sms_form(account_sid=ACCOUNT, sender="whatsapp:+447700900123", body="",
+                            message_sid="MM" + "1" * 32,
                             media=[("https://api.twilio.com/2010-04-01/Accounts/" + ACCOUNT
                                     + "/Messages/MM" + "1" * 32 + "/Media/ME" + "2" * 32, "image/jpeg")])
     status = {"MessageSid": "SM" + "3" * 32, "MessageStatus": "undelivered", "ErrorCode": "30003",
@@ -140,8 +143,8 @@ def forms_seeds() -> Iterable[bytes]:
                + b"\n\x01\n" + body.encode())
     yield b"application/x-www-form-urlencoded; charset=UTF-8\n/twilio/sms?x=1\n\n\x00\n" + web.encode()
     for seed in multipart_seeds():
-        header, _, body = seed.partition(b"\n")
-        yield header + b"\n/twilio/sms\n\n\x00\n" + body
+        content_type, _, multipart_body = seed.partition(b"\n")
+        yield content_type + b"\n/twilio/sms\n\n\x00\n" + multipart_body
 
 
 # -- ivr (voice webhooks and step queries) ----------------------------------------
@@ -202,10 +205,10 @@ def rules_seeds() -> Iterable[bytes]:
 
 # -- crypto (crypto/vectors) ------------------------------------------------------
 
-def _vector(name: str) -> dict:  # type: ignore[type-arg]
+def _vector(name: str) -> dict[str, Any]:
     import json
 
-    return json.loads((FUZZ_DIR.parent / "crypto" / "vectors" / f"{name}.json").read_text("utf-8"))
+    return dict(json.loads((FUZZ_DIR.parent / "crypto" / "vectors" / f"{name}.json").read_text("utf-8")))
 
 
 @seeder("envelope")

@@ -15,6 +15,8 @@ writes parses back to the same order and index.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from typing import ParamSpec, TypeVar
 from urllib.parse import urlsplit
 
 from fuzz.harness import fuzz_main, instrumented, require
@@ -34,12 +36,14 @@ IVR = Ivr(public_url="https://hotline.example.org", hotline_number="+15005550006
           prompts={prompt_key(n, lang): DEFAULT_PROMPTS[lang][n] for lang in LANGUAGES for n in PROMPT_NAMES},
           tts={"en": "en-US", "es": "es-US"}, danger_option=True, gather_timeout=6, dial_timeout=20,
           max_recording=180, transcribe=True)
+P = ParamSpec("P")
+T = TypeVar("T")
 _DIGITS = re.compile(r"[0-9*#]*")
 _E164 = re.compile(r"\+[1-9][0-9]{6,14}")
 _SID = re.compile(r"[A-Z]{2}[0-9a-fA-F]{32}")
 
 
-def _refused(parse, *args, **kwargs):  # type: ignore[no-untyped-def]
+def _refused(parse: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T | None:
     """``parse(*args)``, or None when it refused with BadRequest (the contract)."""
     try:
         return parse(*args, **kwargs)
