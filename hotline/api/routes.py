@@ -33,6 +33,7 @@ from ..errors import (
     UnsupportedMediaType,
 )
 from ..intake import THREAD_LABEL
+from ..media_type import media_type
 from ..paging.acknowledge import ack_by_api
 from ..services import Services
 from ..store import queries as q
@@ -92,7 +93,7 @@ _PARSE_INLINE_BYTES = 64 * 1024
 
 
 async def _json(request: web.Request) -> dict[str, Any]:
-    if request.content_type != "application/json":
+    if media_type(request) != "application/json":
         raise UnsupportedMediaType("send application/json")
     body = await request.read()  # bounded per route (body_limits), after the token check
     try:

@@ -16,6 +16,7 @@ from aiohttp import web
 
 from ..errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
 from ..intake import InboundAttachment
+from ..media_type import media_type
 from ..web import messages as M
 from .multipart import (
     MultipartError,
@@ -46,7 +47,7 @@ class ReporterForm:
 
 
 async def read_form(request: web.Request, limits: FormLimits) -> ReporterForm:
-    ctype = request.content_type
+    ctype = media_type(request, M.BAD_REQUEST)
     if ctype == "multipart/form-data":
         return await _read_multipart(request, limits)
     if ctype == "application/x-www-form-urlencoded":
@@ -56,6 +57,8 @@ async def read_form(request: web.Request, limits: FormLimits) -> ReporterForm:
 
 async def _read_urlencoded(request: web.Request) -> ReporterForm:
     form = ReporterForm()
+    if (request.charset or "utf-8").lower() != "utf-8":  # aiohttp would decode with it (LookupError)
+        raise BadRequest(M.NOT_UTF8)
     try:
         data = await request.post()
     except UnicodeDecodeError:

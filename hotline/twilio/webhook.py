@@ -22,10 +22,11 @@ from twilio.request_validator import RequestValidator
 
 from ..errors import BadRequest, Forbidden, PayloadTooLarge, UnsupportedMediaType
 from ..logging import get_logger
+from ..media_type import media_type
 
 SIGNATURE_HEADER: Final = "X-Twilio-Signature"
 MAX_FIELDS: Final = 200
-_SID = re.compile(r"^[A-Z]{2}[0-9a-fA-F]{32}$")
+_SID = re.compile(r"[A-Z]{2}[0-9a-fA-F]{32}")  # fullmatch: "$" would allow a final "\n"
 _WHATSAPP = "whatsapp:"
 _LOCATION_FIELDS: Final = ("FromCity", "FromState", "FromZip", "FromCountry")
 
@@ -55,7 +56,7 @@ def signature_is_valid(auth_token: str, url: str, params: MultiDictProxy[str],
 
 
 def is_sid(value: str, prefix: str | None = None) -> bool:
-    return bool(_SID.match(value)) and (prefix is None or value.startswith(prefix))
+    return bool(_SID.fullmatch(value)) and (prefix is None or value.startswith(prefix))
 
 
 @dataclass(frozen=True)
@@ -169,7 +170,7 @@ async def verified_form(request: web.Request, *, public_url: str, auth_token: st
     signature = request.headers.get(SIGNATURE_HEADER)
     if not signature:
         raise refuse("missing_signature", "the request is not signed by Twilio")
-    if request.content_type != "application/x-www-form-urlencoded":
+    if media_type(request) != "application/x-www-form-urlencoded":
         raise UnsupportedMediaType("send application/x-www-form-urlencoded")
     form = parse_form(await read_bounded(request))
     if not signature_is_valid(auth_token, webhook_url(public_url, request.raw_path), form, signature):

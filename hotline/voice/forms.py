@@ -16,7 +16,7 @@ from typing import Final
 from ..errors import BadRequest
 from ..twilio.webhook import is_sid
 
-_DIGITS: Final = re.compile(r"^[0-9*#]{0,20}$")
+_DIGITS: Final = re.compile(r"[0-9*#]{0,20}")  # fullmatch: "$" would allow a final "\n"
 _E164: Final = re.compile(r"^\+[1-9][0-9]{6,14}$")
 # What Twilio puts in From when the caller withheld their number (Twilio's docs on
 # anonymous callers); all such calls would share one thread if we threaded on them.
@@ -96,7 +96,7 @@ def parse_digits(form: Mapping[str, str]) -> str:
     value = form.get("Digits", "")
     if value == "hangup":
         return ""
-    if not _DIGITS.match(value):
+    if not _DIGITS.fullmatch(value):
         raise BadRequest("the webhook's Digits is malformed")
     return value
 
