@@ -125,6 +125,23 @@ async def test_invalid_utf8(live: Live, browser: Browser) -> None:
     assert _count(live) == 0
 
 
+async def test_invalid_utf8_urlencoded_is_refused_not_replaced(live: Live, browser: Browser) -> None:
+    """aiohttp's urlencoded reader turns invalid UTF-8 into U+FFFD: the report was stored
+    altered. Now it is a 400 with the reason, and nothing is stored."""
+    from urllib.parse import quote
+
+    form = await _form(browser)
+    fields = "&".join(f"{quote(k)}={quote(v)}" for k, v in form.fields.items())
+    for bad in ("%FF%FE%20bad", "caf%C3", "%C3%28"):
+        async with browser.session.post(
+                live.url + "/report", data=f"{fields}&message={bad}".encode(),
+                headers={"Content-Type": "application/x-www-form-urlencoded"}) as r:
+            assert r.status == 400, bad
+            assert "UTF-8" in await r.text()
+    assert _count(live) == 0
+    assert _count(live, "tips") == 0
+
+
 async def test_malformed_multipart(live: Live, browser: Browser) -> None:
     async with browser.session.post(
         live.url + "/report", data=b"garbage without boundaries",

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass, field
+from urllib.parse import parse_qsl
 
 from aiohttp import web
+from multidict import MultiDict
 
 from ..errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
 from ..intake import InboundAttachment
@@ -55,14 +57,23 @@ async def read_form(request: web.Request, limits: FormLimits) -> ReporterForm:
     raise UnsupportedMediaType(M.BAD_REQUEST)
 
 
+_MAX_URLENCODED_FIELDS = 32
+
+
 async def _read_urlencoded(request: web.Request) -> ReporterForm:
     form = ReporterForm()
     if (request.charset or "utf-8").lower() != "utf-8":  # aiohttp would decode with it (LookupError)
         raise BadRequest(M.NOT_UTF8)
+    body = await request.read()  # bounded per route before this (body_limits)
     try:
-        data = await request.post()
+        # Strict: aiohttp's own reader turns invalid UTF-8 into U+FFFD, which would store
+        # a reporter's words altered instead of telling them.
+        data = MultiDict(parse_qsl(body.decode("utf-8"), keep_blank_values=True,
+                                   errors="strict", max_num_fields=_MAX_URLENCODED_FIELDS))
     except UnicodeDecodeError:
         raise BadRequest(M.NOT_UTF8) from None
+    except ValueError:  # more fields than any of our forms has
+        raise BadRequest(M.BAD_REQUEST) from None
     for name in _SCALARS:
         values = data.getall(name, [])
         if len(values) > 1:
