@@ -14,11 +14,11 @@ from .matching import (
     GroupMatcher,
     NearMatcher,
     Negation,
-    Prefilter,
     Span,
     TermMatcher,
 )
 from .normalize import normalize, prepare_for_matching
+from .prefilter import Prefilter
 from .urgency import Urgency
 
 __all__ = [
