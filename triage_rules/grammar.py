@@ -20,7 +20,9 @@ __all__ = [
     "MAX_ID_LENGTH",
     "MAX_LIST_NAME",
     "MAX_NEGATION_WINDOW",
+    "MAX_TAG",
     "MAX_WITHIN",
+    "MODIFIER_KINDS",
     "NEAR_KEYS",
     "PACK_KEYS",
     "RULE_KEYS",
@@ -51,12 +53,18 @@ RULE_KEYS = (
     "negation_window",
     "urgency",
     "score",
+    "tags",
+    "modifier",
+    "to",
+    "acts_on",
     "examples",
 )
 NEAR_KEYS = ("a", "b", "a_patterns", "b_patterns", "within")
 GROUP_KEYS = ("phrases", "patterns")
 MAX_GROUPS = 16
 MAX_LIST_NAME = 64
+MODIFIER_KINDS = ("raise", "lower")
+MAX_TAG = 64
 EXAMPLE_KEYS = ("match", "no_match")
 ID_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_.-")
 LIST_PREFIX = "@"

@@ -128,6 +128,7 @@ class _Loader:
 
     def finish(self, paths: Sequence[Path]) -> RuleSet:
         self._check_thresholds()
+        self._check_acts_on()
         if not self.rules and not self.issues:
             where = ", ".join(str(p) for p in paths) or "(no paths)"
             self.issues.append(RuleIssue(where, None, None, "no rules found"))
@@ -140,6 +141,20 @@ class _Loader:
             default_urgency=self.default_urgency[0] if self.default_urgency else Urgency.NORMAL,
             thresholds=tuple(sorted((u, n) for u, (n, _) in self.thresholds.items())),
         )
+
+    def _check_acts_on(self) -> None:
+        """Every tag a modifier acts on is some loaded rule's tag (a typo would make it act on nothing)."""
+        known = frozenset().union(*(rule.tags for rule in self.rules))
+        for rule in self.rules:
+            if rule.modifier is None:
+                continue
+            for tag in sorted(rule.modifier.acts_on - known):
+                hint = f"; tags in use: {', '.join(sorted(known))}" if known else "; no rule has tags"
+                self.issues.append(
+                    RuleIssue(
+                        rule.source, rule.line, rule.id, f"acts_on names tag {tag!r}, which no rule has{hint}"
+                    )
+                )
 
     def _check_thresholds(self) -> None:
         ordered = sorted(self.thresholds.items())

@@ -21,7 +21,9 @@ from .grammar import (
     MAX_GROUPS,
     MAX_ID_LENGTH,
     MAX_NEGATION_WINDOW,
+    MAX_TAG,
     MAX_WITHIN,
+    MODIFIER_KINDS,
     NEAR_KEYS,
     RULE_KEYS,
     unknown_key_message,
@@ -39,6 +41,7 @@ from .matching import (
 from .model import Examples, Group, Near, Rule
 from .normalize import normalize
 from .positions import Section
+from .scorer import Modifier
 from .urgency import Urgency
 
 if TYPE_CHECKING:
@@ -171,7 +174,11 @@ class RuleReader:
         window = self.integer("negation_window", DEFAULT_NEGATION_WINDOW, 1, MAX_NEGATION_WINDOW)
         if "negation_window" in self.raw and not unless:
             self.issue("negation_window has no effect without unless", "negation_window")
-        urgency, score = self._urgency_and_score()
+        tags = self._tags("tags")
+        modifier = self._modifier()
+        urgency, score = self._urgency_and_score(modifier is not None)
+        if modifier is not None and tags:
+            self.issue("a modifier has no tags (tags say what a modifier acts on: use acts_on)", "tags")
         if not (phrases or patterns or near or all_groups or any_groups) and not self.unresolved:
             self.issue("rule needs at least one of phrases, patterns, near, all or any")
         examples = self._examples()
@@ -201,6 +208,8 @@ class RuleReader:
             all_groups=all_groups,
             any_groups=any_groups,
             at_least=at_least,
+            tags=tags,
+            modifier=modifier,
         )
         self._run_examples(rule)
         return None if self.failed else rule
@@ -239,7 +248,42 @@ class RuleReader:
                 self.issue(f"unknown channel {channel!r} (known: {known})", "channels", literal=channel)
         return frozenset(channels)
 
-    def _urgency_and_score(self) -> tuple[Urgency | None, int]:
+    def _tags(self, key: str) -> frozenset[str]:
+        tags = self.strings(self.raw, key)
+        for tag in tags:
+            if not tag or len(tag) > MAX_TAG or not set(tag) <= ID_CHARS:
+                self.issue(f"tag {tag!r} must be 1-{MAX_TAG} of a-z 0-9 _ . -", key, literal=tag)
+        return frozenset(tags)
+
+    def _modifier(self) -> Modifier | None:
+        """``modifier``, ``to`` and ``acts_on``: a rule that raises or lowers the others' urgency."""
+        kind = self.raw.get("modifier")
+        acts_on = self._tags("acts_on")
+        if kind is None:
+            for key in ("to", "acts_on"):
+                if key in self.raw:
+                    self.issue(f'{key} is only for modifiers (modifier = "raise" or "lower")', key)
+            return None
+        if kind not in MODIFIER_KINDS:
+            self.issue(f'modifier must be "raise" or "lower", not {kind!r}', "modifier")
+            return None
+        value = self.raw.get("to")
+        if value is None:
+            self.issue(f"a {kind} modifier needs to = the urgency it {kind}s to", "modifier")
+            return None
+        try:
+            to = Urgency.parse(value if isinstance(value, str) else repr(value))
+        except ValueError as exc:
+            self.issue(str(exc), "to")
+            return None
+        return Modifier("raise" if kind == "raise" else "lower", to, acts_on)
+
+    def _urgency_and_score(self, modifier: bool = False) -> tuple[Urgency | None, int]:
+        if modifier:
+            for key in ("urgency", "score"):
+                if key in self.raw:
+                    self.issue(f"a modifier has no {key}: it raises or lowers the others' urgency (to)", key)
+            return None, 0
         urgency: Urgency | None = None
         if "urgency" in self.raw:
             value = self.raw["urgency"]

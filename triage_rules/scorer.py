@@ -1,0 +1,179 @@
+"""The scorer: from the rules that fired to one urgency, and the definition it rests on.
+
+Pure functions of the fired hits, the thresholds and the default urgency.
+
+1. **Base.** Ordinary rules (not modifiers) add their scores; the base
+   urgency is the highest of their urgency floors and the urgency the summed
+   score reaches (``thresholds``); when neither gives one, the default.
+2. **Raise.** A ``raise`` modifier (a time or presence word: "right now",
+   "tonight", "ahorita") that fired *acts* when an ordinary rule with one of
+   its ``acts_on`` tags fired too (any ordinary rule, when it names no tags).
+   Acting raises make the urgency at least their highest ``to``.
+3. **Lower.** Only when no raise acts: a ``lower`` modifier (distance: "years
+   ago", "ya estoy a salvo") that fired and acts caps the urgency at its
+   ``to`` (the lowest of them). Presence beats distance: "I left years ago
+   but he is outside right now" stays critical.
+
+A modifier never adds score and never acts alone: "tonight" in a message no
+other rule fired on changes nothing. ``Basis`` records which step set the
+urgency and which rules, so ``explain`` can say which definition of
+``urgency.DEFINITIONS`` the decision rests on and why.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+from .urgency import DEFINITIONS, Urgency
+
+__all__ = ["Basis", "Modifier", "ModifierKind", "score_hits"]
+
+ModifierKind = Literal["raise", "lower"]
+
+_RANK: dict[Urgency, int] = {urgency: urgency.rank for urgency in Urgency}
+_SCORE = operator.attrgetter("score")
+
+
+@dataclass(frozen=True)
+class Modifier:
+    """What a modifier rule does when it fires: raise to or lower to ``to``.
+
+    ``acts_on``: the tags of the ordinary rules it acts on (empty: any).
+    """
+
+    kind: ModifierKind
+    to: Urgency
+    acts_on: frozenset[str] = frozenset()
+
+    def acts(self, tags: frozenset[str], any_fired: bool) -> bool:
+        """Whether it acts, given whether any ordinary rule fired and their tags."""
+        return any_fired and (not self.acts_on or not self.acts_on.isdisjoint(tags))
+
+
+@dataclass(frozen=True)
+class Basis:
+    """Why a decision has its urgency.
+
+    ``step``: ``floor`` (a rule's urgency), ``score`` (the summed score reached
+    a threshold), ``raised`` / ``lowered`` (a modifier changed the base
+    urgency ``base``), ``default`` (nothing decided). ``rules``: the rules
+    that did it (for ``raised`` / ``lowered``: the modifiers, then the rules
+    they acted on).
+    """
+
+    urgency: Urgency
+    step: Literal["floor", "score", "raised", "lowered", "default"]
+    rules: tuple[str, ...] = ()
+    base: Urgency | None = None
+
+    @property
+    def definition(self) -> str:
+        """The product's definition of this urgency (``urgency.DEFINITIONS``)."""
+        return DEFINITIONS[self.urgency]
+
+    def describe(self) -> str:
+        """One line for ``explain``: the urgency, its definition, and what set it."""
+        names = ", ".join(self.rules)
+        how = {
+            "floor": f"set by {names}",
+            "score": f"summed score of {names}",
+            "raised": f"raised from {self.base} by {names}",
+            "lowered": f"lowered from {self.base} by {names}",
+            "default": "no rule decided: the rule set's default",
+        }[self.step]
+        return f"{self.urgency}: {self.definition} ({how})"
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "urgency": self.urgency.value,
+            "definition": self.definition,
+            "step": self.step,
+            "rules": list(self.rules),
+            "base": self.base.value if self.base else None,
+        }
+
+
+class _Fired(Protocol):
+    """What the scorer needs of a fired rule (``model.Hit`` has these attributes)."""
+
+    @property
+    def rule_id(self) -> str: ...
+    @property
+    def urgency(self) -> Urgency | None: ...
+    @property
+    def score(self) -> int: ...
+    @property
+    def tags(self) -> frozenset[str]: ...
+    @property
+    def modifier(self) -> Modifier | None: ...
+
+
+def score_hits(
+    fired: Sequence[_Fired],
+    thresholds: Sequence[tuple[Urgency, int]],
+    default: Urgency,
+) -> tuple[Urgency, int, Basis]:
+    """The urgency, summed score and basis for the fired rules (see the module documentation)."""
+    ordinary = [hit for hit in fired if hit.modifier is None]
+    score = sum(map(_SCORE, ordinary))
+    base = _base(ordinary, score, thresholds, default)
+    modifiers = [hit for hit in fired if hit.modifier is not None]
+    if not modifiers:
+        return base.urgency, score, base
+    tags: frozenset[str] = frozenset().union(*(hit.tags for hit in ordinary))
+    any_fired = bool(ordinary)
+    raises = _acting(modifiers, "raise", tags, any_fired)
+    if raises:
+        top = max((to for _, to in raises), key=_RANK.__getitem__)
+        if _RANK[top] <= _RANK[base.urgency]:
+            return base.urgency, score, base
+        used = [hit for hit, to in raises if to is top]
+        return top, score, Basis(top, "raised", _with_targets(used, ordinary), base.urgency)
+    lowers = _acting(modifiers, "lower", tags, any_fired)
+    if lowers:
+        bottom = min((to for _, to in lowers), key=_RANK.__getitem__)
+        if _RANK[bottom] < _RANK[base.urgency]:
+            used = [hit for hit, to in lowers if to is bottom]
+            return bottom, score, Basis(bottom, "lowered", _with_targets(used, ordinary), base.urgency)
+    return base.urgency, score, base
+
+
+def _acting(
+    modifiers: Sequence[_Fired], kind: ModifierKind, tags: frozenset[str], any_fired: bool
+) -> list[tuple[_Fired, Urgency]]:
+    """The fired modifiers of ``kind`` that act, with the urgency each raises or lowers to."""
+    return [
+        (hit, hit.modifier.to)
+        for hit in modifiers
+        if hit.modifier is not None and hit.modifier.kind == kind and hit.modifier.acts(tags, any_fired)
+    ]
+
+
+def _base(
+    ordinary: Sequence[_Fired], score: int, thresholds: Sequence[tuple[Urgency, int]], default: Urgency
+) -> Basis:
+    floors = [hit for hit in ordinary if hit.urgency is not None]
+    top = max((hit.urgency for hit in floors if hit.urgency), key=_RANK.__getitem__, default=None)
+    reached = None
+    if ordinary:
+        passed = [urgency for urgency, minimum in thresholds if score >= minimum]
+        reached = max(passed, key=_RANK.__getitem__) if passed else None
+    if top is None and reached is None:
+        return Basis(default, "default")
+    if reached is not None and (top is None or _RANK[reached] > _RANK[top]):
+        scorers = tuple(hit.rule_id for hit in ordinary if hit.score > 0)
+        return Basis(reached, "score", scorers)
+    assert top is not None
+    return Basis(top, "floor", tuple(hit.rule_id for hit in floors if hit.urgency is top))
+
+
+def _with_targets(modifiers: Sequence[_Fired], ordinary: Sequence[_Fired]) -> tuple[str, ...]:
+    acted = [
+        hit.rule_id
+        for hit in ordinary
+        if any(m.modifier and (not m.modifier.acts_on or m.modifier.acts_on & hit.tags) for m in modifiers)
+    ]
+    return tuple(hit.rule_id for hit in modifiers) + tuple(acted)
