@@ -57,6 +57,7 @@ RULE_KEYS = (
     "modifier",
     "to",
     "acts_on",
+    "from",
     "examples",
 )
 NEAR_KEYS = ("a", "b", "a_patterns", "b_patterns", "within")

@@ -260,7 +260,7 @@ class RuleReader:
         kind = self.raw.get("modifier")
         acts_on = self._tags("acts_on")
         if kind is None:
-            for key in ("to", "acts_on"):
+            for key in ("to", "acts_on", "from"):
                 if key in self.raw:
                     self.issue(f'{key} is only for modifiers (modifier = "raise" or "lower")', key)
             return None
@@ -273,10 +273,14 @@ class RuleReader:
             return None
         try:
             to = Urgency.parse(value if isinstance(value, str) else repr(value))
+            floor = self.raw.get("from")
+            at_least = (
+                None if floor is None else Urgency.parse(floor if isinstance(floor, str) else repr(floor))
+            )
         except ValueError as exc:
             self.issue(str(exc), "to")
             return None
-        return Modifier("raise" if kind == "raise" else "lower", to, acts_on)
+        return Modifier("raise" if kind == "raise" else "lower", to, acts_on, at_least)
 
     def _urgency_and_score(self, modifier: bool = False) -> tuple[Urgency | None, int]:
         if modifier:

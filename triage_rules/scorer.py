@@ -7,12 +7,15 @@ Pure functions of the fired hits, the thresholds and the default urgency.
    score reaches (``thresholds``); when neither gives one, the default.
 2. **Raise.** A ``raise`` modifier (a time or presence word: "right now",
    "tonight", "ahorita") that fired *acts* when an ordinary rule with one of
-   its ``acts_on`` tags fired too (any ordinary rule, when it names no tags).
-   Acting raises make the urgency at least their highest ``to``.
+   its ``acts_on`` tags fired too (any ordinary rule, when it names no tags)
+   and the base is at least its ``from``. Acting raises make the urgency at
+   least their highest ``to``.
 3. **Lower.** Only when no raise acts: a ``lower`` modifier (distance: "years
-   ago", "ya estoy a salvo") that fired and acts caps the urgency at its
-   ``to`` (the lowest of them). Presence beats distance: "I left years ago
-   but he is outside right now" stays critical.
+   ago", "ya estoy a salvo") that fired and acts caps what the rules it
+   names give at its ``to`` (the lowest of them); rules it does not name
+   keep what they give on their own ("I left two years ago and tonight I end
+   it": self-harm is not a past situation). Presence beats distance: "I left
+   years ago but he is outside right now" stays critical.
 
 A modifier never adds score and never acts alone: "tonight" in a message no
 other rule fired on changes nothing. ``Basis`` records which step set the
@@ -42,15 +45,22 @@ class Modifier:
     """What a modifier rule does when it fires: raise to or lower to ``to``.
 
     ``acts_on``: the tags of the ordinary rules it acts on (empty: any).
+    ``at_least``: it acts only when the base urgency is at least this (the
+    rule key ``from``): "tonight" lifts a report already ``high`` to
+    ``critical``, not a damped one.
     """
 
     kind: ModifierKind
     to: Urgency
     acts_on: frozenset[str] = frozenset()
+    at_least: Urgency | None = None
 
-    def acts(self, tags: frozenset[str], any_fired: bool) -> bool:
-        """Whether it acts, given whether any ordinary rule fired and their tags."""
-        return any_fired and (not self.acts_on or not self.acts_on.isdisjoint(tags))
+    def acts(self, tags: frozenset[str], base: Urgency) -> bool:
+        """Whether it acts, given the tags of the ordinary rules that fired (at least one did)
+        and the base urgency they give."""
+        if self.at_least is not None and base.rank < self.at_least.rank:
+            return False
+        return not self.acts_on or not self.acts_on.isdisjoint(tags)
 
 
 @dataclass(frozen=True)
@@ -119,42 +129,52 @@ def score_hits(
     """The urgency, summed score and basis for the fired rules (see the module documentation)."""
     ordinary = [hit for hit in fired if hit.modifier is None]
     score = sum(map(_SCORE, ordinary))
-    base = _base(ordinary, score, thresholds, default)
+    base = _base(ordinary, score, thresholds) or Basis(default, "default")
     modifiers = [hit for hit in fired if hit.modifier is not None]
-    if not modifiers:
+    if not modifiers or not ordinary:
         return base.urgency, score, base
     tags: frozenset[str] = frozenset().union(*(hit.tags for hit in ordinary))
-    any_fired = bool(ordinary)
-    raises = _acting(modifiers, "raise", tags, any_fired)
+    raises = _acting(modifiers, "raise", tags, base.urgency)
     if raises:
         top = max((to for _, to in raises), key=_RANK.__getitem__)
         if _RANK[top] <= _RANK[base.urgency]:
             return base.urgency, score, base
         used = [hit for hit, to in raises if to is top]
         return top, score, Basis(top, "raised", _with_targets(used, ordinary), base.urgency)
-    lowers = _acting(modifiers, "lower", tags, any_fired)
-    if lowers:
-        bottom = min((to for _, to in lowers), key=_RANK.__getitem__)
-        if _RANK[bottom] < _RANK[base.urgency]:
-            used = [hit for hit, to in lowers if to is bottom]
-            return bottom, score, Basis(bottom, "lowered", _with_targets(used, ordinary), base.urgency)
-    return base.urgency, score, base
+    lowers = _acting(modifiers, "lower", tags, base.urgency)
+    if not lowers:
+        return base.urgency, score, base
+    bottom = min((to for _, to in lowers), key=_RANK.__getitem__)
+    if _RANK[bottom] >= _RANK[base.urgency]:
+        return base.urgency, score, base
+    used = [hit for hit, to in lowers if to is bottom]
+    # rules none of the acting lowers names keep what they give on their own
+    kept = [hit for hit in ordinary if not any(_names(m, hit) for m in used)]
+    kept_basis = _base(kept, sum(map(_SCORE, kept)), thresholds)
+    if kept_basis is not None and _RANK[kept_basis.urgency] >= _RANK[bottom]:
+        return kept_basis.urgency, score, kept_basis
+    return bottom, score, Basis(bottom, "lowered", _with_targets(used, ordinary), base.urgency)
 
 
 def _acting(
-    modifiers: Sequence[_Fired], kind: ModifierKind, tags: frozenset[str], any_fired: bool
+    modifiers: Sequence[_Fired], kind: ModifierKind, tags: frozenset[str], base: Urgency
 ) -> list[tuple[_Fired, Urgency]]:
-    """The fired modifiers of ``kind`` that act, with the urgency each raises or lowers to."""
+    """The fired modifiers of ``kind`` that act on this message, with the urgency each goes to."""
     return [
         (hit, hit.modifier.to)
         for hit in modifiers
-        if hit.modifier is not None and hit.modifier.kind == kind and hit.modifier.acts(tags, any_fired)
+        if hit.modifier is not None and hit.modifier.kind == kind and hit.modifier.acts(tags, base)
     ]
 
 
-def _base(
-    ordinary: Sequence[_Fired], score: int, thresholds: Sequence[tuple[Urgency, int]], default: Urgency
-) -> Basis:
+def _names(modifier: _Fired, hit: _Fired) -> bool:
+    """Whether ``modifier`` acts on the rule of ``hit`` (an empty ``acts_on`` names every rule)."""
+    wanted = modifier.modifier.acts_on if modifier.modifier else frozenset()
+    return not wanted or not wanted.isdisjoint(hit.tags)
+
+
+def _base(ordinary: Sequence[_Fired], score: int, thresholds: Sequence[tuple[Urgency, int]]) -> Basis | None:
+    """The urgency the ordinary rules give (floors and summed score), None if they give none."""
     floors = [hit for hit in ordinary if hit.urgency is not None]
     top = max((hit.urgency for hit in floors if hit.urgency), key=_RANK.__getitem__, default=None)
     reached = None
@@ -162,7 +182,7 @@ def _base(
         passed = [urgency for urgency, minimum in thresholds if score >= minimum]
         reached = max(passed, key=_RANK.__getitem__) if passed else None
     if top is None and reached is None:
-        return Basis(default, "default")
+        return None
     if reached is not None and (top is None or _RANK[reached] > _RANK[top]):
         scorers = tuple(hit.rule_id for hit in ordinary if hit.score > 0)
         return Basis(reached, "score", scorers)
@@ -171,9 +191,5 @@ def _base(
 
 
 def _with_targets(modifiers: Sequence[_Fired], ordinary: Sequence[_Fired]) -> tuple[str, ...]:
-    acted = [
-        hit.rule_id
-        for hit in ordinary
-        if any(m.modifier and (not m.modifier.acts_on or m.modifier.acts_on & hit.tags) for m in modifiers)
-    ]
+    acted = [hit.rule_id for hit in ordinary if any(_names(m, hit) for m in modifiers)]
     return tuple(hit.rule_id for hit in modifiers) + tuple(acted)
