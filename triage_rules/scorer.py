@@ -10,12 +10,14 @@ Pure functions of the fired hits, the thresholds and the default urgency.
    its ``acts_on`` tags fired too (any ordinary rule, when it names no tags)
    and the base is at least its ``from``. Acting raises make the urgency at
    least their highest ``to``.
-3. **Lower.** Only when no raise acts: a ``lower`` modifier (distance: "years
+3. **Lower.** A ``lower`` modifier (distance: "years
    ago", "ya estoy a salvo") that fired and acts caps what the rules it
    names give at its ``to`` (the lowest of them); rules it does not name
    keep what they give on their own ("I left two years ago and tonight I end
-   it": self-harm is not a past situation). Presence beats distance: "I left
-   years ago but he is outside right now" stays critical.
+   it": self-harm is not a past situation). An acting raise then still lifts
+   the result to its ``to``: presence beats distance ("I left years ago but
+   he is outside right now" stays critical; "I left years ago but she still
+   calls my parents for what I owe" is high).
 
 A modifier never adds score and never acts alone: "tonight" in a message no
 other rule fired on changes nothing. ``Basis`` records which step set the
@@ -135,25 +137,35 @@ def score_hits(
         return base.urgency, score, base
     tags: frozenset[str] = frozenset().union(*(hit.tags for hit in ordinary))
     raises = _acting(modifiers, "raise", tags, base.urgency)
+    lowers = _acting(modifiers, "lower", tags, base.urgency)
+    now = _lowered(base, lowers, ordinary, thresholds)
     if raises:
         top = max((to for _, to in raises), key=_RANK.__getitem__)
-        if _RANK[top] <= _RANK[base.urgency]:
-            return base.urgency, score, base
-        used = [hit for hit, to in raises if to is top]
-        return top, score, Basis(top, "raised", _with_targets(used, ordinary), base.urgency)
-    lowers = _acting(modifiers, "lower", tags, base.urgency)
+        if _RANK[top] > _RANK[now.urgency]:
+            used = [hit for hit, to in raises if to is top]
+            return top, score, Basis(top, "raised", _with_targets(used, ordinary), now.urgency)
+    return now.urgency, score, now
+
+
+def _lowered(
+    base: Basis,
+    lowers: Sequence[tuple[_Fired, Urgency]],
+    ordinary: Sequence[_Fired],
+    thresholds: Sequence[tuple[Urgency, int]],
+) -> Basis:
+    """``base`` after the acting lower modifiers: what the rules they name give is capped at
+    their lowest ``to``; the rules they do not name keep what they give on their own."""
     if not lowers:
-        return base.urgency, score, base
+        return base
     bottom = min((to for _, to in lowers), key=_RANK.__getitem__)
     if _RANK[bottom] >= _RANK[base.urgency]:
-        return base.urgency, score, base
+        return base
     used = [hit for hit, to in lowers if to is bottom]
-    # rules none of the acting lowers names keep what they give on their own
     kept = [hit for hit in ordinary if not any(_names(m, hit) for m in used)]
     kept_basis = _base(kept, sum(map(_SCORE, kept)), thresholds)
     if kept_basis is not None and _RANK[kept_basis.urgency] >= _RANK[bottom]:
-        return kept_basis.urgency, score, kept_basis
-    return bottom, score, Basis(bottom, "lowered", _with_targets(used, ordinary), base.urgency)
+        return kept_basis
+    return Basis(bottom, "lowered", _with_targets(used, ordinary), base.urgency)
 
 
 def _acting(
