@@ -32,7 +32,15 @@ from .corpus import (
     parse_corpus,
 )
 from .feedback import FeedbackRecord, FeedbackReport, RuleFeedback, feedback_report, feedback_table
-from .metrics import Metrics, UrgencyMetrics, confusion_table, metrics, metrics_table
+from .metrics import (
+    Metrics,
+    UrgencyMetrics,
+    breakdown,
+    breakdown_table,
+    confusion_table,
+    metrics,
+    metrics_table,
+)
 from .model import RuleSet
 from .urgency import Urgency
 
@@ -48,6 +56,8 @@ __all__ = [
     "Metrics",
     "RuleFeedback",
     "UrgencyMetrics",
+    "breakdown",
+    "breakdown_table",
     "confusion_table",
     "diff_rulesets",
     "evaluate_corpus",
@@ -114,6 +124,7 @@ class DiffReport:
 
     ``changes``: every item whose urgency changes, in corpus order.
     ``rules_changed``: how many items keep their urgency but fire other rules.
+    ``old_groups`` / ``new_groups``: the metrics per language and per class (``metrics.breakdown``).
     """
 
     old_version: str
@@ -123,6 +134,8 @@ class DiffReport:
     rules_changed: int
     old_metrics: Metrics
     new_metrics: Metrics
+    old_groups: tuple[tuple[str, Metrics], ...] = ()
+    new_groups: tuple[tuple[str, Metrics], ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -134,6 +147,8 @@ class DiffReport:
             "changes": [change.to_json() for change in self.changes],
             "old_metrics": self.old_metrics.to_json(),
             "new_metrics": self.new_metrics.to_json(),
+            "old_groups": {name: result.to_json() for name, result in self.old_groups},
+            "new_groups": {name: result.to_json() for name, result in self.new_groups},
         }
 
 
@@ -173,4 +188,6 @@ def diff_rulesets(
         rules_changed=rules_changed,
         old_metrics=metrics(old_decisions, items),
         new_metrics=metrics(new_decisions, items),
+        old_groups=breakdown(old_decisions, items),
+        new_groups=breakdown(new_decisions, items),
     )

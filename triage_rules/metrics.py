@@ -15,7 +15,17 @@ from .corpus import CorpusItem
 from .model import Decision
 from .urgency import Urgency
 
-__all__ = ["URGENCIES", "Metrics", "UrgencyMetrics", "confusion_table", "metrics", "metrics_table", "ratio"]
+__all__ = [
+    "URGENCIES",
+    "Metrics",
+    "UrgencyMetrics",
+    "breakdown",
+    "breakdown_table",
+    "confusion_table",
+    "metrics",
+    "metrics_table",
+    "ratio",
+]
 
 URGENCIES: tuple[Urgency, ...] = tuple(Urgency)
 
@@ -172,4 +182,45 @@ def confusion_table(confusion: Sequence[Sequence[int]], rows: str = "label", col
     lines = [header, "|---|" + "---:|" * len(URGENCIES)]
     for urgency, row in zip(URGENCIES, confusion, strict=True):
         lines.append(f"| {urgency} | " + " | ".join(str(n) for n in row) + " |")
+    return "\n".join(lines)
+
+
+def breakdown(
+    decisions: Sequence[Decision], items: Sequence[CorpusItem]
+) -> tuple[tuple[str, Metrics], ...]:
+    """``metrics`` per language (``lang:en``) and per class (the corpus ``note``, e.g.
+    ``class:immediacy``), in that order, each sorted by name; items without a language or
+    note are left out of that grouping."""
+    if len(decisions) != len(items):
+        raise ValueError(f"{len(decisions)} decisions for {len(items)} items")
+    groups: dict[str, list[int]] = {}
+    for index, item in enumerate(items):
+        if item.lang:
+            groups.setdefault(f"lang:{item.lang}", []).append(index)
+    for index, item in enumerate(items):
+        if item.note:
+            key = item.note if ":" in item.note else f"note:{item.note}"
+            groups.setdefault(key, []).append(index)
+    ordered = sorted(groups, key=lambda key: (not key.startswith("lang:"), key))
+    return tuple(
+        (key, metrics([decisions[i] for i in groups[key]], [items[i] for i in groups[key]]))
+        for key in ordered
+    )
+
+
+def breakdown_table(groups: Sequence[tuple[str, Metrics]]) -> str:
+    """One row per group: size, exact agreement, and critical precision / recall, with the
+    low or normal messages rated critical (the error that pages someone for nothing)."""
+    lines = [
+        "| group | messages | exact | critical precision | critical recall | high precision | high recall "
+        "| low/normal rated critical |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for name, result in groups:
+        critical, high = result.of(Urgency.CRITICAL), result.of(Urgency.HIGH)
+        false_pages = result.confusion[0][3] + result.confusion[1][3]
+        lines.append(
+            f"| {name} | {result.total} | {ratio(result.accuracy)} | {ratio(critical.precision)} "
+            f"| {ratio(critical.recall)} | {ratio(high.precision)} | {ratio(high.recall)} | {false_pages} |"
+        )
     return "\n".join(lines)
