@@ -164,7 +164,8 @@ def test_typical_texts(text: str, lang: str, urgency: Urgency, rule_id: str) -> 
 def test_negated_danger_does_not_fire(text: str) -> None:
     decision = pack().evaluate(text)
     assert not DANGER_IDS & set(decision.rule_ids), decision
-    assert decision.urgency is Urgency.NORMAL
+    # normal, or low when the rest is a request for information
+    assert decision.urgency in (Urgency.NORMAL, Urgency.LOW)
 
 
 @pytest.mark.parametrize(
