@@ -180,7 +180,10 @@ def test_explain_and_evaluate_agree_with_modifiers(tmp_path: Path) -> None:
         ('urgency = "high"\nfrom = "high"', "from is only for modifiers"),
         ('modifier = "raise"\nto = "critical"\ntags = ["harm"]', "a modifier has no tags"),
         ('urgency = "high"\ntags = ["Harm!"]', "tag 'Harm!' must be"),
-        ('modifier = "raise"\nto = "critical"\nacts_on = ["hram"]', "acts_on names tag 'hram', which no rule has"),
+        (
+            'modifier = "raise"\nto = "critical"\nacts_on = ["hram"]',
+            "acts_on names tag 'hram', which no rule has",
+        ),
     ],
 )
 def test_modifier_mistakes_are_load_errors(tmp_path: Path, extra: str, message: str) -> None:
