@@ -19,7 +19,7 @@ from .matching import (
 )
 from .normalize import normalize, prepare_for_matching
 from .prefilter import Prefilter
-from .scorer import Basis, Modifier, score_hits
+from .scorer import Basis, Modifier, score_hits, urgency_and_score
 from .urgency import Urgency
 
 __all__ = [
@@ -53,14 +53,25 @@ class Decision:
     """What a rule set decided for one text, and which set decided it.
 
     ``basis`` says which step of the scorer set the urgency and which rules
-    (see ``scorer``); it is left out of comparisons between decisions.
+    (see ``scorer``); it is worked out from ``fired`` when first read (a triage
+    decision never needs it, ``explain`` does), and is None for a decision made
+    without a rule set's thresholds (``scoring``).
     """
 
     urgency: Urgency
     score: int
     fired: tuple[Hit, ...]
     ruleset_version: str
-    basis: Basis | None = field(default=None, compare=False)
+    scoring: tuple[tuple[tuple[Urgency, int], ...], Urgency] | None = field(
+        default=None, compare=False, repr=False
+    )
+
+    @functools.cached_property
+    def basis(self) -> Basis | None:
+        if self.scoring is None:
+            return None
+        thresholds, default = self.scoring
+        return score_hits(self.fired, thresholds, default)[2]
 
     @property
     def rule_ids(self) -> tuple[str, ...]:
@@ -361,9 +372,9 @@ class RuleSet:
         return Explanation(self.decide(fired), traces)
 
     def decide(self, fired: tuple[Hit, ...]) -> Decision:
-        """The decision for a given set of fired rules (``scorer.score_hits``)."""
-        urgency, score, basis = score_hits(fired, self.thresholds, self.default_urgency)
-        return Decision(urgency, score, fired, self.version, basis)
+        """The decision for a given set of fired rules (``scorer``)."""
+        urgency, score = urgency_and_score(fired, self.thresholds, self.default_urgency)
+        return Decision(urgency, score, fired, self.version, (self.thresholds, self.default_urgency))
 
     def score_urgency(self, score: int) -> Urgency | None:
         """The highest urgency whose threshold ``score`` reaches, if any."""

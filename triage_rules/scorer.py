@@ -34,11 +34,12 @@ from typing import Literal, Protocol
 
 from .urgency import DEFINITIONS, Urgency
 
-__all__ = ["Basis", "Modifier", "ModifierKind", "score_hits"]
+__all__ = ["Basis", "Modifier", "ModifierKind", "score_hits", "urgency_and_score"]
 
 ModifierKind = Literal["raise", "lower"]
 
 _RANK: dict[Urgency, int] = {urgency: urgency.rank for urgency in Urgency}
+_BY_RANK: tuple[Urgency, ...] = tuple(Urgency)
 _SCORE = operator.attrgetter("score")
 
 
@@ -121,6 +122,33 @@ class _Fired(Protocol):
     def tags(self) -> frozenset[str]: ...
     @property
     def modifier(self) -> Modifier | None: ...
+
+
+def urgency_and_score(
+    fired: Sequence[_Fired],
+    thresholds: Sequence[tuple[Urgency, int]],
+    default: Urgency,
+) -> tuple[Urgency, int]:
+    """``score_hits`` without the basis, in one pass when no modifier fired.
+
+    What ``RuleSet.evaluate`` calls for every message (the basis is worked out only
+    when someone reads ``Decision.basis``); the same urgency and score as ``score_hits``.
+    """
+    score = 0
+    top = -1
+    for hit in fired:
+        if hit.modifier is not None:
+            urgency, score, _ = score_hits(fired, thresholds, default)
+            return urgency, score
+        score += hit.score
+        level = hit.urgency
+        if level is not None and _RANK[level] > top:
+            top = _RANK[level]
+    if fired:
+        for urgency, minimum in thresholds:
+            if score >= minimum and _RANK[urgency] > top:
+                top = _RANK[urgency]
+    return (_BY_RANK[top] if top >= 0 else default), score
 
 
 def score_hits(

@@ -10,8 +10,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from triage_rules import RuleSet, RulesLoadError, Urgency, default_pack_dir, load_rules
+from triage_rules import Hit, RuleSet, RulesLoadError, Urgency, default_pack_dir, load_rules
+from triage_rules.scorer import Modifier, score_hits, urgency_and_score
 from triage_rules.urgency import DEFINITIONS
 
 HARM = """
@@ -251,6 +254,42 @@ def pack() -> RuleSet:
     ],
 )
 def test_each_class_in_both_languages(text: str, lang: str, urgency: Urgency) -> None:
-    for given in (lang, None):
-        decision = pack().evaluate(text, lang=given)
-        assert decision.urgency is urgency, (text, given, decision.rule_ids, decision.basis)
+    for known in (lang, None):
+        decision = pack().evaluate(text, lang=known)
+        assert decision.urgency is urgency, (text, known, decision.rule_ids, decision.basis)
+
+
+# -- the one-pass scorer agrees with the full one ---------------------------------------------------
+
+_URGENCIES = st.sampled_from(list(Urgency))
+_MODIFIERS = st.none() | st.builds(
+    Modifier,
+    st.sampled_from(["raise", "lower"]),
+    _URGENCIES,
+    st.frozensets(st.sampled_from(["harm", "coercion"]), max_size=2),
+    st.none() | _URGENCIES,
+)
+_HITS = st.lists(
+    st.builds(
+        Hit,
+        st.sampled_from(["a", "b", "c", "d"]),
+        st.none() | _URGENCIES,
+        st.integers(-20, 20),
+        st.just(()),
+        st.frozensets(st.sampled_from(["harm", "coercion", "signal"]), max_size=2),
+        _MODIFIERS,
+    ),
+    max_size=8,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(hits=_HITS, default=_URGENCIES, high=st.integers(1, 10), gap=st.integers(1, 10))
+def test_the_fast_scorer_agrees_with_the_full_one(
+    hits: list[Hit], default: Urgency, high: int, gap: int
+) -> None:
+    thresholds = ((Urgency.HIGH, high), (Urgency.CRITICAL, high + gap))
+    fired = tuple(hits)
+    urgency, score, basis = score_hits(fired, thresholds, default)
+    assert urgency_and_score(fired, thresholds, default) == (urgency, score)
+    assert basis.urgency is urgency
