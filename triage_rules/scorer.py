@@ -5,19 +5,18 @@ Pure functions of the fired hits, the thresholds and the default urgency.
 1. **Base.** Ordinary rules (not modifiers) add their scores; the base
    urgency is the highest of their urgency floors and the urgency the summed
    score reaches (``thresholds``); when neither gives one, the default.
-2. **Raise.** A ``raise`` modifier (a time or presence word: "right now",
-   "tonight", "ahorita") that fired *acts* when an ordinary rule with one of
-   its ``acts_on`` tags fired too (any ordinary rule, when it names no tags)
-   and the base is at least its ``from``. Acting raises make the urgency at
-   least their highest ``to``.
-3. **Lower.** A ``lower`` modifier (distance: "years
-   ago", "ya estoy a salvo") that fired and acts caps what the rules it
-   names give at its ``to`` (the lowest of them); rules it does not name
-   keep what they give on their own ("I left two years ago and tonight I end
-   it": self-harm is not a past situation). An acting raise then still lifts
-   the result to its ``to``: presence beats distance ("I left years ago but
-   he is outside right now" stays critical; "I left years ago but she still
-   calls my parents for what I owe" is high).
+2. **Lower.** A ``lower`` modifier (distance: "years ago", "ya estoy a
+   salvo") that fired *acts* when an ordinary rule with one of its
+   ``acts_on`` tags fired too (any ordinary rule, when it names no tags) and
+   the base is at least its ``from``. It caps what the rules it names give
+   at its ``to`` (the lowest of them); rules it does not name keep what they
+   give on their own ("I left two years ago and tonight I end it":
+   self-harm is not a past situation).
+3. **Raise.** A ``raise`` modifier (a time or presence word: "right now",
+   "tonight", "ahorita") that fired and acts (same condition) lifts the
+   result of step 2 to its ``to`` when that is higher: presence beats
+   distance ("I left years ago but he is outside right now" stays critical;
+   "I left years ago but she still calls my parents for what I owe" is high).
 
 A modifier never adds score and never acts alone: "tonight" in a message no
 other rule fired on changes nothing. ``Basis`` records which step set the
