@@ -39,6 +39,9 @@ ModifierKind = Literal["raise", "lower"]
 
 _RANK: dict[Urgency, int] = {urgency: urgency.rank for urgency in Urgency}
 _BY_RANK: tuple[Urgency, ...] = tuple(Urgency)
+# The rank of an urgency by the member's id: ``Urgency``'s hash is Python code, ``id`` is not,
+# and the members are singletons. For the per-message loop of ``urgency_and_score`` only.
+_RANK_OF_ID: dict[int, int] = {id(urgency): urgency.rank for urgency in Urgency}
 _SCORE = operator.attrgetter("score")
 
 
@@ -128,26 +131,68 @@ def urgency_and_score(
     thresholds: Sequence[tuple[Urgency, int]],
     default: Urgency,
 ) -> tuple[Urgency, int]:
-    """``score_hits`` without the basis, in one pass when no modifier fired.
+    """``score_hits`` without the basis: what ``RuleSet.evaluate`` calls for every message.
 
-    What ``RuleSet.evaluate`` calls for every message (the basis is worked out only
-    when someone reads ``Decision.basis``); the same urgency and score as ``score_hits``.
+    One pass over the hits, and no ``Basis`` built (``Decision.basis`` works it out when
+    read); the same urgency and score as ``score_hits``, which a property test checks.
     """
     score = 0
     top = -1
+    modifiers: list[_Fired] = []
     for hit in fired:
         if hit.modifier is not None:
-            urgency, score, _ = score_hits(fired, thresholds, default)
-            return urgency, score
+            modifiers.append(hit)
+            continue
         score += hit.score
         level = hit.urgency
-        if level is not None and _RANK[level] > top:
-            top = _RANK[level]
-    if fired:
+        if level is not None and _RANK_OF_ID[id(level)] > top:
+            top = _RANK_OF_ID[id(level)]
+    ordinary = len(fired) - len(modifiers)
+    if ordinary:
         for urgency, minimum in thresholds:
-            if score >= minimum and _RANK[urgency] > top:
-                top = _RANK[urgency]
-    return (_BY_RANK[top] if top >= 0 else default), score
+            if score >= minimum and _RANK_OF_ID[id(urgency)] > top:
+                top = _RANK_OF_ID[id(urgency)]
+    if not modifiers or not ordinary:
+        return (_BY_RANK[top] if top >= 0 else default), score
+    base = top if top >= 0 else _RANK[default]
+    tags: set[str] = set()
+    for hit in fired:
+        if hit.modifier is None:
+            tags.update(hit.tags)
+    raised = lowest = -1
+    lowers: list[Modifier] = []
+    for hit in modifiers:
+        modifier = hit.modifier
+        assert modifier is not None
+        if not modifier.acts(frozenset(tags), _BY_RANK[base]):
+            continue
+        rank = _RANK[modifier.to]
+        if modifier.kind == "raise":
+            raised = max(raised, rank)
+        else:
+            lowers.append(modifier)
+            lowest = rank if lowest < 0 else min(lowest, rank)
+    now = base
+    if lowers and lowest < base:
+        used = [m for m in lowers if _RANK[m.to] == lowest]
+        kept = [
+            hit
+            for hit in fired
+            if hit.modifier is None
+            and not any(not m.acts_on or not m.acts_on.isdisjoint(hit.tags) for m in used)
+        ]
+        kept_top = -1
+        kept_score = 0
+        for hit in kept:
+            kept_score += hit.score
+            if hit.urgency is not None and _RANK[hit.urgency] > kept_top:
+                kept_top = _RANK[hit.urgency]
+        if kept:
+            for urgency, minimum in thresholds:
+                if kept_score >= minimum and _RANK[urgency] > kept_top:
+                    kept_top = _RANK[urgency]
+        now = max(kept_top, lowest)
+    return _BY_RANK[max(now, raised)], score
 
 
 def score_hits(
