@@ -29,7 +29,6 @@ from .grammar import (
     unknown_key_message,
 )
 from .matching import (
-    Doc,
     GroupMatcher,
     NearMatcher,
     Negation,
@@ -41,6 +40,7 @@ from .matching import (
 from .model import Examples, Group, Near, Rule
 from .normalize import normalize
 from .positions import Section
+from .rule_checks import missing_groups, quote_spans, unreachable_characters
 from .scorer import Modifier
 from .urgency import Urgency
 
@@ -139,7 +139,7 @@ class RuleReader:
     def patterns(self, table: dict[str, Any], key: str, where: str = "rule") -> tuple[str, ...]:
         patterns = self.strings(table, key, where)
         for pattern in patterns:
-            problem = check_pattern(pattern) or _unreachable_characters(pattern)
+            problem = check_pattern(pattern) or unreachable_characters(pattern)
             if problem is not None:
                 self.issue(f"{key}: {problem}", key, where, pattern)
         return patterns
@@ -443,9 +443,9 @@ class RuleReader:
             if not trace.fired:
                 why = ""
                 if trace.negated:
-                    shown = _quote_spans(example, trace.negated)
+                    shown = quote_spans(example, trace.negated)
                     why = f" (the hit {shown} was discarded by a negation cue)"
-                why += _missing_groups(rule, example)
+                why += missing_groups(rule, example)
                 self.issue(
                     f'match example "{example}" does not fire the rule{why}',
                     "match",
@@ -455,47 +455,10 @@ class RuleReader:
         for example in rule.examples.no_match:
             trace = rule.fires_on(example)
             if trace.fired:
-                shown = _quote_spans(example, trace.spans)
+                shown = quote_spans(example, trace.spans)
                 self.issue(
                     f'no_match example "{example}" fires the rule (matched {shown})',
                     "no_match",
                     "rule.examples",
                     example,
                 )
-
-
-def _missing_groups(rule: Rule, example: str) -> str:
-    """Which groups of the rule's ``all`` / ``any`` conditions have no hit in ``example``."""
-    doc = Doc(normalize(example))
-    group_matchers = [m for m in rule.matchers if isinstance(m, GroupMatcher)]
-    keys = (["all"] if rule.all_groups else []) + (["any"] if rule.any_groups else [])
-    notes: list[str] = []
-    for key, matcher in zip(keys, group_matchers, strict=False):
-        found = matcher.satisfied(doc, rule.negation)
-        missing = ", ".join(str(number) for number, hit in enumerate(found, 1) if not hit)
-        notes.append(
-            f"{key}: {sum(found)} of {len(found)} groups hit, {matcher.need} needed"
-            + (f"; no hit for group {missing}" if missing else "")
-        )
-    return f" ({'; '.join(notes)})" if notes else ""
-
-
-def _quote_spans(text: str, spans: Sequence[tuple[int, int]]) -> str:
-    return ", ".join(f'"{text[start:end]}"' for start, end in spans)
-
-
-def _unreachable_characters(pattern: str) -> str | None:
-    """A pattern character that normalised text never contains, explained."""
-    if any(char in pattern for char in "'\u2019"):
-        return (
-            f"pattern {pattern!r} contains an apostrophe, which normalised text never has "
-            "(write cannot, do not, ...)"
-        )
-    for char in pattern:
-        if ord(char) < 0x80:
-            continue
-        folded = normalize(char).text
-        if folded != char:
-            instead = f"write {folded!r}" if folded else "it is not part of any word"
-            return f"pattern {pattern!r} contains {char!r}, which normalised text never has ({instead})"
-    return None
