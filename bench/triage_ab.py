@@ -83,7 +83,7 @@ def main() -> None:
         print("|---:|---|---:|---:|---:|---:|")
         for size in (int(size) for size in args.sizes.split(",")):
             with tempfile.TemporaryDirectory() as rules_folder:
-                scale.generate_pack(size, words, Path(rules_folder))
+                scale.generate_pack(size, words, Path(rules_folder), modifiers=False)
                 old = base.load_rules([Path(rules_folder)])
                 new = triage_rules.load_rules([Path(rules_folder)])
             for kind, pool in (("typical", general), ("dense", [])):

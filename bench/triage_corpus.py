@@ -4,7 +4,8 @@ Run:  .venv/bin/python bench/triage_corpus.py [--rules DIR ...] [--corpus FILE] 
 
 Prints Markdown: the metrics table and the confusion matrix for the whole
 corpus (what triage_rules/README.md reports, and what a test checks it
-reports), then per language, per subset (``note``), and the hard negatives.
+reports), a one-line-per-group table by language and class, then per language,
+per subset (``note``), and the hard negatives.
 With ``--errors`` it also lists every item whose urgency differs from its
 label, with the rules that fired (the texts are synthetic).
 """
@@ -21,6 +22,8 @@ sys.path.insert(0, str(ROOT))
 
 from triage_rules import CorpusItem, Decision, Urgency, default_pack_dir, load_rules  # noqa: E402
 from triage_rules.compare import (  # noqa: E402
+    breakdown,
+    breakdown_table,
     confusion_table,
     evaluate_corpus,
     load_corpus,
@@ -51,6 +54,9 @@ def main() -> None:
     decisions = evaluate_corpus(rules, items)
     print(f"Rule set {rules.version} ({len(rules.rules)} rules), corpus {args.corpus.name}\n")
     section("Whole corpus", decisions, items)
+    print("### By language and class (the corpus `note`)\n")
+    print(breakdown_table(breakdown(decisions, items)))
+    print()
     for lang in sorted({item.lang or "" for item in items}):
         chosen = [index for index, item in enumerate(items) if (item.lang or "") == lang]
         section(f"Language {lang or '(none)'}", [decisions[i] for i in chosen], [items[i] for i in chosen])

@@ -3,7 +3,8 @@
 Run:  .venv/bin/python bench/triage_scale.py [--quick] [--sizes 100,1000,10000] [--no-naive]
 
 For each pack size it writes a generated rule file (phrases, RE2 patterns,
-``near``, ``all`` / ``any`` groups, negation cues, language conditions, one
+``near``, ``all`` / ``any`` groups, negation cues, language conditions, tags
+and raise / lower modifiers acting on them (one rule in 40, since issue 15), one
 rule with the pathological patterns ``(a+)+$``, ``(a|aa)*c`` and
 ``(x+x+)+y``; every rule with its examples, so ``load_rules`` runs them all)
 and times, on texts of 200, 2,000 and 5,000 characters:
@@ -97,8 +98,11 @@ def _quote(items: Sequence[str]) -> str:
     return "[" + ", ".join(f'"{item}"' for item in items) + "]"
 
 
-def generate_rule(index: int, words: list[str], rng: random.Random) -> GeneratedRule:
-    """A rule of one of five kinds, with examples that must pass at load."""
+def generate_rule(
+    index: int, words: list[str], rng: random.Random, modifiers: bool = True
+) -> GeneratedRule:
+    """A rule of one of five kinds, with examples that must pass at load (``modifiers``:
+    one rule in 40 a raise / lower modifier, and tags for them to act on)."""
 
     def pick(count: int) -> list[str]:
         return rng.sample(words, count)
@@ -143,9 +147,17 @@ def generate_rule(index: int, words: list[str], rng: random.Random) -> Generated
         rule.unless = ["not", "never", "no"]
         rule.window = 2
         lines.append('unless = ["not", "never", "no"]\nnegation_window = 2')
-    lines.append(f"score = {rng.randint(1, 4)}")
-    if index % 11 == 0:
-        lines.append(f'urgency = "{rng.choice(("high", "critical"))}"')
+    if modifiers and index % 40 == 20:
+        # a modifier (issue 15): raises or lowers the rules tagged "t1", adds no score
+        kind = "raise" if index % 80 == 20 else "lower"
+        target = "critical" if kind == "raise" else "normal"
+        lines.append(f'modifier = "{kind}"\nto = "{target}"\nacts_on = ["t1"]')
+    else:
+        if modifiers and index % 4 == 0:
+            lines.append('tags = ["t1"]')
+        lines.append(f"score = {rng.randint(1, 4)}")
+        if index % 11 == 0:
+            lines.append(f'urgency = "{rng.choice(("high", "critical"))}"')
     lines.append(f'[rule.examples]\nmatch = ["{example}"]')
     rule.toml = "\n".join(lines) + "\n"
     return rule
@@ -161,10 +173,14 @@ match = ["aaaa", "aac", "xxxy"]
 """
 
 
-def generate_pack(size: int, words: list[str], folder: Path) -> list[GeneratedRule]:
-    """Write a pack of ``size`` rules (one of them pathological) in ``folder``."""
+def generate_pack(
+    size: int, words: list[str], folder: Path, modifiers: bool = True
+) -> list[GeneratedRule]:
+    """Write a pack of ``size`` rules (one of them pathological) in ``folder``; without
+    ``modifiers`` (for ``triage_ab.py``: an earlier commit cannot load them) none has tags or
+    modifiers."""
     rng = random.Random(SEED + size)
-    rules = [generate_rule(index, words, rng) for index in range(size - 1)]
+    rules = [generate_rule(index, words, rng, modifiers) for index in range(size - 1)]
     body = "[pack]\n[pack.thresholds]\nhigh = 5\ncritical = 10\n\n"
     body += "\n".join(rule.toml for rule in rules) + "\n" + PATHOLOGICAL
     (folder / "generated.toml").write_text(body, encoding="utf-8")

@@ -41,7 +41,7 @@ def evaluate(rules: RuleSet, text: str, *, lang: str | None = None, channel: str
             continue
         kept = trace(rule, doc)
         if kept:
-            fired.append(Hit(rule.id, rule.urgency, rule.score, kept))
+            fired.append(rule.hit(kept))
     return rules.decide(tuple(fired))
 
 

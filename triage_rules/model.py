@@ -14,11 +14,12 @@ from .matching import (
     GroupMatcher,
     NearMatcher,
     Negation,
-    Prefilter,
     Span,
     TermMatcher,
 )
 from .normalize import normalize, prepare_for_matching
+from .prefilter import Prefilter
+from .scorer import Basis, Modifier, score_hits, urgency_and_score
 from .urgency import Urgency
 
 __all__ = [
@@ -43,16 +44,34 @@ class Hit:
     urgency: Urgency | None
     score: int
     spans: tuple[tuple[int, int], ...]
+    tags: frozenset[str] = frozenset()
+    modifier: Modifier | None = None
 
 
 @dataclass(frozen=True)
 class Decision:
-    """What a rule set decided for one text, and which set decided it."""
+    """What a rule set decided for one text, and which set decided it.
+
+    ``basis`` says which step of the scorer set the urgency and which rules
+    (see ``scorer``); it is worked out from ``fired`` when first read (a triage
+    decision never needs it, ``explain`` does), and is None for a decision made
+    without a rule set's thresholds (``scoring``).
+    """
 
     urgency: Urgency
     score: int
     fired: tuple[Hit, ...]
     ruleset_version: str
+    scoring: tuple[tuple[tuple[Urgency, int], ...], Urgency] | None = field(
+        default=None, compare=False, repr=False
+    )
+
+    @functools.cached_property
+    def basis(self) -> Basis | None:
+        if self.scoring is None:
+            return None
+        thresholds, default = self.scoring
+        return score_hits(self.fired, thresholds, default)[2]
 
     @property
     def rule_ids(self) -> tuple[str, ...]:
@@ -156,6 +175,12 @@ class Rule:
     all_groups: tuple[Group, ...] = ()
     any_groups: tuple[Group, ...] = ()
     at_least: int = 1
+    tags: frozenset[str] = frozenset()
+    modifier: Modifier | None = None
+
+    def hit(self, spans: tuple[Span, ...] = ()) -> Hit:
+        """This rule's hit with ``spans``."""
+        return Hit(self.id, self.urgency, self.score, spans, self.tags, self.modifier)
 
     def applies(self, *, lang: str | None = None, channel: str | None = None) -> bool:
         """Whether the rule's language and channel conditions admit this text.
@@ -277,7 +302,7 @@ class RuleSet:
         """Per rule: its hit without spans (hits are immutable, so one serves every
         text), and whether it has language or channel conditions."""
         return tuple(
-            (Hit(rule.id, rule.urgency, rule.score, ()), bool(rule.langs or rule.channels))
+            (rule.hit(), bool(rule.langs or rule.channels))
             for rule in self.rules
         )
 
@@ -330,7 +355,7 @@ class RuleSet:
                 continue
             found = rule._hit_spans(doc, matchers, negation)
             if found:
-                fired.append(Hit(rule.id, rule.urgency, rule.score, found))
+                fired.append(rule.hit(found))
         return self.decide(tuple(fired))
 
     def explain(self, text: str, *, lang: str | None = None, channel: str | None = None) -> Explanation:
@@ -340,23 +365,16 @@ class RuleSet:
             rule.trace(doc, applies=rule.applies(lang=lang, channel=channel)) for rule in self.rules
         )
         fired = tuple(
-            Hit(rule.id, rule.urgency, rule.score, trace.spans)
+            rule.hit(trace.spans)
             for rule, trace in zip(self.rules, traces, strict=True)
             if trace.fired
         )
         return Explanation(self.decide(fired), traces)
 
     def decide(self, fired: tuple[Hit, ...]) -> Decision:
-        """The decision for a given set of fired rules."""
-        score = sum(map(_SCORE, fired))
-        # the highest urgency, compared by rank (Urgency's own comparisons are Python code)
-        levels = set(map(_URGENCY, fired))
-        levels.discard(None)
-        reached = self.score_urgency(score) if fired else None
-        if reached is not None:
-            levels.add(reached)
-        urgency = max(levels, key=_RANK.__getitem__) if levels else self.default_urgency
-        return Decision(urgency, score, fired, self.version)
+        """The decision for a given set of fired rules (``scorer``)."""
+        urgency, score = urgency_and_score(fired, self.thresholds, self.default_urgency)
+        return Decision(urgency, score, fired, self.version, (self.thresholds, self.default_urgency))
 
     def score_urgency(self, score: int) -> Urgency | None:
         """The highest urgency whose threshold ``score`` reaches, if any."""

@@ -56,3 +56,25 @@ class Urgency(enum.Enum):
 
 
 _ORDER: tuple[Urgency, ...] = tuple(Urgency)
+
+
+# What each urgency means: the product's definitions (PRODUCT.md, "What urgency means"), which the
+# rules, the corpus labels, the paging policy and advocates' corrections all use. ``explain``
+# shows the one a decision rests on.
+DEFINITIONS: dict[Urgency, str] = {
+    Urgency.CRITICAL: (
+        "someone's life, body or liberty is in danger now or within hours (violence under way, "
+        "confinement happening now, a child being harmed, people being moved tonight, intent to "
+        "harm oneself, a medical emergency); page now, at any hour"
+    ),
+    Urgency.HIGH: (
+        "ongoing exploitation or coercion with no sign of immediate danger (debt bondage, documents "
+        "or phones taken, wages withheld, threats of deportation or to family far away); reply "
+        "within hours"
+    ),
+    Urgency.NORMAL: (
+        "needs a reply, with no current coercion (a past or resolved situation, a survivor seeking "
+        "support, worries without specifics)"
+    ),
+    Urgency.LOW: "questions, information requests, tests, nothing that suggests exploitation",
+}

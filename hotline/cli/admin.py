@@ -136,7 +136,7 @@ def cmd_rules_explain(args: argparse.Namespace) -> int:
     if args.json:
         print_json({
             "urgency": d.urgency.value, "score": d.score, "ruleset_version": d.ruleset_version,
-            "fired": list(d.rule_ids),
+            "fired": list(d.rule_ids), "basis": d.basis.to_json() if d.basis else None,
             "rules": [{"id": t.rule_id, "applies": t.applies, "fired": t.fired,
                        "spans": [[a, b, text[a:b]] for a, b in t.spans],
                        "negated": [[a, b, text[a:b]] for a, b in t.negated]}
@@ -144,9 +144,16 @@ def cmd_rules_explain(args: argparse.Namespace) -> int:
         })
         return 0
     print(f"urgency: {d.urgency.value} (score {d.score}), rule set {d.ruleset_version}")
+    if d.basis is not None:
+        print(f"  rests on {d.basis.describe()}")
     for t in fired:
         hit = next((h for h in d.fired if h.rule_id == t.rule_id), None)
-        gives = f"{hit.urgency.value if hit and hit.urgency else '-'}, +{hit.score if hit else 0}"
+        if hit is not None and hit.modifier is not None:
+            m = hit.modifier
+            gives = f"modifier: {m.kind} to {m.to.value}" + (f" on {', '.join(sorted(m.acts_on))}"
+                                                             if m.acts_on else "")
+        else:
+            gives = f"{hit.urgency.value if hit and hit.urgency else '-'}, +{hit.score if hit else 0}"
         print(f"  fired   {t.rule_id} ({gives}): " + ", ".join(repr(text[a:b]) for a, b in t.spans))
     for t in explained.traces:
         if t.negated and not t.fired:
@@ -185,7 +192,13 @@ def cmd_rules_reload(args: argparse.Namespace) -> int:
 
 def cmd_rules_diff(args: argparse.Namespace) -> int:
     """Two rule sets over a labelled corpus: every changed decision, precision/recall for both."""
-    from triage_rules.compare import CorpusError, diff_rulesets, load_corpus, metrics_table
+    from triage_rules.compare import (
+        CorpusError,
+        breakdown_table,
+        diff_rulesets,
+        load_corpus,
+        metrics_table,
+    )
 
     try:
         old = load_rules([Path(args.old)])
@@ -208,6 +221,9 @@ def cmd_rules_diff(args: argparse.Namespace) -> int:
               f"{c.effect}){text}")
     print(f"\nold {report.old_version}\n{metrics_table(report.old_metrics)}")
     print(f"\nnew {report.new_version}\n{metrics_table(report.new_metrics)}")
+    if report.new_groups:
+        print(f"\nby language and class, old {report.old_version}\n{breakdown_table(report.old_groups)}")
+        print(f"\nby language and class, new {report.new_version}\n{breakdown_table(report.new_groups)}")
     return 0
 
 

@@ -32,7 +32,7 @@ from tests.twilio.conftest import REPORTER, sms_server
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 UPDATE_SCREENSHOTS = "HOTLINE_UPDATE_SCREENSHOTS"  # set it to refresh docs/console-*.png
-WEB_TEXT = "They took my passport and I cannot leave the farm"
+WEB_TEXT = "They took my passport and locked me in at the farm"
 SMS_TEXT = "ayuda, el patron no me deja salir"
 REPLY_WEB = "We read you. Are you safe right now?"
 REPLY_SMS = "Le leemos. Esta en peligro ahora?"

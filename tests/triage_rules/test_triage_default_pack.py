@@ -1,4 +1,8 @@
-"""The shipped default pack: it loads (so every example passes) and triages typical texts."""
+"""The shipped default pack: it loads (so every example passes) and triages typical texts.
+
+The expected urgencies follow the definitions in PRODUCT.md (``triage_rules.urgency.DEFINITIONS``):
+critical needs danger now or within hours; coercion without it is high, however many indicators.
+"""
 
 from __future__ import annotations
 
@@ -67,11 +71,14 @@ def test_every_indicator_is_covered_in_both_languages() -> None:
 
 
 def test_danger_rules_reach_critical_alone_and_never_fall_below_high() -> None:
-    # the pack's design: danger rules have a high floor and score the critical threshold
+    # the pack's design: danger rules have a high floor and score the critical threshold;
+    # danger.statement ("I am in danger", "URGENT") scores only, so spam and jokes can damp it
     thresholds = dict(pack().thresholds)
     for rule_id in DANGER_IDS:
         rule = pack().rule(rule_id)
-        assert rule.urgency is Urgency.HIGH and rule.score >= thresholds[Urgency.CRITICAL], rule_id
+        assert rule.score >= thresholds[Urgency.CRITICAL], rule_id
+        assert rule.urgency is (None if rule_id.startswith("danger.statement.") else Urgency.HIGH), rule_id
+        assert "harm" in rule.tags, rule_id
 
 
 def test_damping_keeps_a_danger_rule_at_high() -> None:
@@ -95,13 +102,15 @@ def test_every_default_rule_has_several_examples() -> None:
         ("I'm in danger, please help me", "en", Urgency.CRITICAL, "danger.statement.en"),
         ("he is beating me right now", "en", Urgency.CRITICAL, "danger.immediate.en"),
         ("they lock us in at night and we cant leave", "en", Urgency.CRITICAL, "confinement.en"),
+        ("I can't leave until the debt is paid", "en", Urgency.HIGH, "confinement.en"),
         ("The agency took our passports", "en", Urgency.HIGH, "documents.confiscated.en"),
         ("i owe them money and the debt keeps growing", "en", Urgency.HIGH, "debt.bondage.en"),
         ("there are kids living in the house", "en", Urgency.NORMAL, "minor.involved.en"),
-        ("a 15 yo girl is working at the bar", "en", Urgency.CRITICAL, "minor.exploitation.en"),
+        ("a 15 yo girl is working at the bar", "en", Urgency.HIGH, "minor.exploitation.en"),
+        ("a 15 yo girl at the bar, men take her upstairs", "en", Urgency.CRITICAL, "minor.sex.en"),
         ("they threaten to call immigration on us", "en", Urgency.HIGH, "threat.family.en"),
         ("they make the girls see customers", "en", Urgency.HIGH, "sex.forced.en"),
-        ("we work 12 hours and they don't pay us", "en", Urgency.NORMAL, "wages.withheld.en"),
+        ("we work 12 hours and they don't pay us", "en", Urgency.HIGH, "wages.withheld.en"),
         ("they watch us all the time", "en", Urgency.HIGH, "control.movement.en"),
         ("a man always answers for her at the clinic", "en", Urgency.HIGH, "third_party.speaks.en"),
         ("i dont know where i am, they moved us", "en", Urgency.HIGH, "location.unknown.en"),
@@ -112,14 +121,15 @@ def test_every_default_rule_has_several_examples() -> None:
         ("El patrón tiene un arma", "es", Urgency.CRITICAL, "danger.weapon.es"),
         ("Ayúdenme, estoy en peligro", "es", Urgency.CRITICAL, "danger.statement.es"),
         ("mi patrón me está golpeando", "es", Urgency.CRITICAL, "danger.immediate.es"),
-        ("No me dejan salir de la casa", "es", Urgency.CRITICAL, "confinement.es"),
+        ("No me dejan salir de la casa", "es", Urgency.HIGH, "confinement.es"),
+        ("nos tienen encerrados en la casa", "es", Urgency.CRITICAL, "confinement.locked_now.es"),
         ("me quitaron el pasaporte", "es", Urgency.HIGH, "documents.confiscated.es"),
         ("Debo dinero al patrón", "es", Urgency.HIGH, "debt.bondage.es"),
         ("hay una menor de edad en la casa", "es", Urgency.NORMAL, "minor.involved.es"),
         ("obligan a niñas a atender clientes", "es", Urgency.CRITICAL, "minor.exploitation.es"),
         ("amenazan a mi familia si hablo", "es", Urgency.HIGH, "threat.family.es"),
         ("me obligan a tener sexo con clientes", "es", Urgency.HIGH, "sex.forced.es"),
-        ("trabajamos y no nos pagan", "es", Urgency.NORMAL, "wages.withheld.es"),
+        ("trabajamos y no nos pagan", "es", Urgency.HIGH, "wages.withheld.es"),
         ("nos vigilan todo el tiempo", "es", Urgency.HIGH, "control.movement.es"),
         ("un hombre habla por ella y no la deja hablar", "es", Urgency.HIGH, "third_party.speaks.es"),
         ("no sé dónde estoy, nos cambian de casa", "es", Urgency.HIGH, "location.unknown.es"),
@@ -154,7 +164,8 @@ def test_typical_texts(text: str, lang: str, urgency: Urgency, rule_id: str) -> 
 def test_negated_danger_does_not_fire(text: str) -> None:
     decision = pack().evaluate(text)
     assert not DANGER_IDS & set(decision.rule_ids), decision
-    assert decision.urgency is Urgency.NORMAL
+    # normal, or low when the rest is a request for information
+    assert decision.urgency in (Urgency.NORMAL, Urgency.LOW)
 
 
 @pytest.mark.parametrize(
@@ -182,16 +193,19 @@ def test_general_questions_are_low(text: str, rule_id: str) -> None:
     assert rule_id in decision.rule_ids
 
 
-def test_indicators_add_up_to_critical() -> None:
-    text = "They took my passport, I owe them money and they lock me in"
+def test_coercion_indicators_do_not_add_up_to_critical() -> None:
+    # high: "ongoing exploitation or coercion with no sign of immediate danger", however many signs
+    text = "They took my passport, I owe them money, they keep my wages and threaten to call immigration"
     decision = pack().evaluate(text, lang="en")
+    assert decision.urgency is Urgency.HIGH
+    assert {"documents.confiscated.en", "debt.bondage.en", "wages.withheld.en"} <= set(decision.rule_ids)
+    assert decision.basis is not None and decision.basis.step == "floor"
+
+
+def test_being_locked_in_now_is_critical_alone() -> None:
+    decision = pack().evaluate("They took my passport and they lock me in", lang="en")
     assert decision.urgency is Urgency.CRITICAL
-    assert decision.score >= 10
-    assert set(decision.rule_ids) == {
-        "documents.confiscated.en",
-        "debt.bondage.en",
-        "confinement.en",
-    }
+    assert "confinement.locked_now.en" in decision.rule_ids
 
 
 def test_language_condition() -> None:

@@ -28,6 +28,9 @@ from triage_rules.normalize import prepare_for_matching
 
 # the module, not the function the package exports under the same name
 fast = importlib.import_module("triage_rules.normalize")
+# where normalize's folding and offset tables live (modules split by role)
+folding = importlib.import_module("triage_rules.folding")
+offsets = importlib.import_module("triage_rules.offsets")
 
 _PACK: list[RuleSet] = []
 
@@ -154,31 +157,31 @@ def test_combining_marks_keep_their_class_when_decomposed() -> None:
 
 
 def test_latin1_tables_are_consistent() -> None:
-    assert fast._LATIN1[fast._SPECIAL_STAND_IN[0]] == ord(fast._SPECIAL)
-    assert fast._LATIN1[fast._DROPPED_STAND_IN[0]] == ord(fast._SPECIAL)
-    assert fast._segment_value(fast._DROPPED_STAND_IN.decode("latin-1")) == ""
-    assert fast._segment_value(fast._SPECIAL_STAND_IN.decode("latin-1")) != ""
+    assert folding._LATIN1[folding._SPECIAL_STAND_IN[0]] == ord(folding._SPECIAL)
+    assert folding._LATIN1[folding._DROPPED_STAND_IN[0]] == ord(folding._SPECIAL)
+    assert folding._segment_value(folding._DROPPED_STAND_IN.decode("latin-1")) == ""
+    assert folding._segment_value(folding._SPECIAL_STAND_IN.decode("latin-1")) != ""
     for code in range(0x100):
-        value = fast._char_value(chr(code))
-        assert fast._LATIN1[code] == (ord(value) if ord(value) < 0x100 else ord(fast._SPECIAL))
+        value = folding._char_value(chr(code))
+        assert folding._LATIN1[code] == (ord(value) if ord(value) < 0x100 else ord(folding._SPECIAL))
 
 
 def test_a_full_translate_table_still_folds(monkeypatch: pytest.MonkeyPatch) -> None:
-    table = fast._Table()
-    monkeypatch.setattr(fast, "_TABLE_LIMIT", 0)
-    monkeypatch.setattr(fast, "_TABLE", table)
+    table = folding._Table()
+    monkeypatch.setattr(folding, "_TABLE_LIMIT", 0)
+    monkeypatch.setattr(folding, "_TABLE", table)
     for text in ["Привет мир", "日本語 ’ok’", "ǅ ﬁ ß \u200b"]:
         same_normalization(text)
     assert len(table) == 0
 
 
 def test_the_integer_cache_grows_and_has_a_limit(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(fast, "_integers", tuple(range(8)))
-    monkeypatch.setattr(fast, "_INTEGER_LIMIT", 64)
+    monkeypatch.setattr(offsets, "_integers", tuple(range(8)))
+    monkeypatch.setattr(offsets, "_INTEGER_LIMIT", 64)
     same_normalization("word " * 5)
     same_normalization("word " * 12)
     same_normalization("word " * 40 + "don't")
-    assert 8 < len(fast._integers) <= 64
+    assert 8 < len(offsets._integers) <= 64
 
 
 @settings(max_examples=300, deadline=None)

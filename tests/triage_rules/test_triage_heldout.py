@@ -1,12 +1,14 @@
-"""The default packs on the held-out corpus: loose floors so that a regression fails.
+"""The retired held-out corpus, now a tuning set: floors so that a regression fails.
 
-``tests/data/triage_heldout.jsonl`` was written before the packs were tuned
-after batch 4 and is never used to tune them (tuning uses
-``triage_corpus.jsonl`` only). Its numbers are the honest estimate of how the
-packs do on phrasing they were not written for; ``triage_rules/README.md``
-reports them. The floors below sit a little under what the packs reach
-(critical recall 0.85, precision 0.94, accuracy 0.70, one hard negative rated
-critical), so that small, deliberate changes pass and a real loss fails.
+``tests/data/triage_heldout.jsonl`` was the held-out corpus of the batch-4 tuning. For
+issue 15 the packs were measured on it once, untouched (critical recall 0.62, precision
+0.91, exact 0.67; ``triage_rules/README.md`` keeps those figures), and then tuned on its
+errors, so it is **retired as a held-out**: it is no longer an honest estimate of how the
+packs do on unseen text, only a corpus they must keep doing well on. The honest measure is
+a new unseen set, kept outside the repository by whoever integrates. Its labels follow the
+older labelling guide (in the README), which rates some messages critical that the current
+definitions rate high; the floors below sit a little under what the packs reach (critical
+recall 1.00, precision 0.99, exact 0.80, high recall 0.67, no low or normal rated critical).
 """
 
 from __future__ import annotations
@@ -43,22 +45,23 @@ def test_the_heldout_corpus_is_large_and_mixed() -> None:
     assert training & {item.text for item in items} <= {"wrong number sorry"}
 
 
-def test_heldout_critical_recall_and_precision_do_not_regress(result: Metrics) -> None:
+def test_retired_heldout_critical_recall_and_precision_do_not_regress(result: Metrics) -> None:
     critical = result.of(Urgency.CRITICAL)
-    assert critical.recall is not None and critical.recall >= 0.80
-    assert critical.precision is not None and critical.precision >= 0.88
+    assert critical.recall is not None and critical.recall >= 0.95
+    assert critical.precision is not None and critical.precision >= 0.92
 
 
-def test_heldout_hard_negatives_rated_critical_do_not_grow(result: Metrics) -> None:
-    # the aim is none; one (a news-style text) is still rated critical
-    assert len(result.hard_negatives_critical) <= 1
+def test_retired_heldout_never_pages_for_a_low_or_normal_message(result: Metrics) -> None:
+    assert result.confusion[Urgency.LOW.rank][Urgency.CRITICAL.rank] == 0
+    assert result.confusion[Urgency.NORMAL.rank][Urgency.CRITICAL.rank] == 0
+    assert result.hard_negatives_critical == ()
 
 
-def test_heldout_accuracy_does_not_regress(result: Metrics) -> None:
-    assert result.accuracy is not None and result.accuracy >= 0.66
+def test_retired_heldout_accuracy_does_not_regress(result: Metrics) -> None:
+    assert result.accuracy is not None and result.accuracy >= 0.76
     high = result.of(Urgency.HIGH)
-    assert high.recall is not None and high.recall >= 0.48
+    assert high.recall is not None and high.recall >= 0.6
 
 
-def test_the_readme_reports_the_current_heldout_numbers(result: Metrics) -> None:
+def test_the_readme_reports_the_current_retired_heldout_numbers(result: Metrics) -> None:
     assert metrics_table(result) in README.read_text(encoding="utf-8")

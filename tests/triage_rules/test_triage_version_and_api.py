@@ -109,7 +109,12 @@ def test_public_api() -> None:
         assert hasattr(triage_rules, name)
     assert issubclass(triage_rules.RulesLoadError, triage_rules.RuleError)
     assert default_pack_dir().is_dir()
-    assert sorted(p.name for p in default_pack_dir().glob("*.toml")) == ["en.toml", "es.toml"]
+    assert sorted(p.name for p in default_pack_dir().glob("*.toml")) == [
+        "en.toml",
+        "en_when.toml",
+        "es.toml",
+        "es_when.toml",
+    ]
 
 
 def test_every_key_is_documented() -> None:

@@ -1,0 +1,54 @@
+"""`hotline rules explain` says which definition a decision rests on; `hotline rules diff`
+reports precision and recall per language and per class (issue 15)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+from tests.helpers.process import run_cli
+from triage_rules import default_pack_dir
+from triage_rules.urgency import DEFINITIONS, Urgency
+
+DEV = Path(__file__).parent / "data" / "triage_dev.jsonl"
+
+
+def test_explain_names_the_definition_and_the_modifiers() -> None:
+    text = "I left that farm years ago but he is outside my door right now"
+    out = json.loads(run_cli("rules", "explain", text, "--json").stdout)
+    assert out["urgency"] == "critical"
+    assert out["basis"]["definition"] == DEFINITIONS[Urgency.CRITICAL]
+    assert out["basis"]["step"] == "raised"
+    assert out["basis"]["rules"][0] == "time.now.en"
+    shown = run_cli("rules", "explain", text).stdout
+    assert f"rests on critical: {DEFINITIONS[Urgency.CRITICAL]}" in shown
+    assert "time.now.en (modifier: raise to critical" in shown
+    assert "distance.past.en (modifier: lower to normal" in shown
+    past_text = "they locked me in years ago, I'm safe now"
+    past = json.loads(run_cli("rules", "explain", past_text, "--json").stdout)
+    assert past["urgency"] == "normal" and past["basis"]["definition"] == DEFINITIONS[Urgency.NORMAL]
+
+
+def test_diff_reports_each_language_and_class(tmp_path: Path) -> None:
+    old, new = tmp_path / "old", tmp_path / "new"
+    for folder in (old, new):
+        folder.mkdir()
+        for file in default_pack_dir().glob("*.toml"):
+            shutil.copy(file, folder)
+    (new / "es_when.toml").unlink()  # drop the Spanish "when" rules: Spanish emergencies go unpaged
+    out = json.loads(run_cli("rules", "diff", str(old), str(new), "--corpus", str(DEV), "--json").stdout)
+    old_groups, new_groups = out["old_groups"], out["new_groups"]
+    assert {"lang:en", "lang:es", "class:immediacy", "class:self-harm", "class:spam"} <= set(new_groups)
+
+    def critical_recall(groups: dict[str, dict[str, object]], name: str) -> float:
+        per_urgency = groups[name]["per_urgency"]
+        assert isinstance(per_urgency, list)
+        return float(next(u["recall"] for u in per_urgency if u["urgency"] == "critical"))
+
+    assert critical_recall(old_groups, "lang:es") >= 0.95
+    assert critical_recall(new_groups, "lang:es") < critical_recall(old_groups, "lang:es")
+    assert critical_recall(new_groups, "lang:en") == critical_recall(old_groups, "lang:en")
+    shown = run_cli("rules", "diff", str(old), str(new), "--corpus", str(DEV)).stdout
+    assert "by language and class" in shown
+    assert "| class:self-harm |" in shown and "| lang:es |" in shown
