@@ -66,10 +66,12 @@ def setup_api(app: web.Application) -> None:
     from .admin_rules import setup_admin_rules  # they import this module's helpers
     from .deletion import setup_deletion
     from .handoff import setup_handoff
+    from .openapi import setup_openapi
 
     setup_handoff(app)
     setup_deletion(app)
     setup_admin_rules(app)
+    setup_openapi(app)
 
 
 def authed(handler: Handler, role: Role | None = None) -> Handler:
