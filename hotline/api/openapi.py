@@ -3,9 +3,9 @@
 
 Built here in Python rather than checked in as JSON so that its enums and
 bounds come from the same constants the handlers check (``openapi_schemas``).
-It is kept true by tests: ``tests/api/test_openapi_contract.py`` compares it
+It is kept true by tests: ``tests/test_openapi_contract.py`` compares it
 with the application's router and with the paths the CLI client and the
-console call, and ``tests/api/test_schemathesis.py`` fuzzes a live server
+console call, and ``tests/test_openapi_fuzz.py`` fuzzes a live server
 against it (no 5xx; every status, content type and body as documented).
 The document holds no data, so it needs no token.
 """
