@@ -71,3 +71,13 @@ async def test_an_unpaired_surrogate_in_a_json_body_is_a_400(live: Live, browser
            % live.instance.bob.fingerprint.encode())
     status, answer = await _post_raw(live, f"/api/tips/{tip}/handoff", raw, await _token(live))
     assert status == 400 and "surrogate" in answer["error"]
+
+
+async def test_an_attachment_part_past_sqlite_integers_is_a_404(live: Live, browser: Browser) -> None:
+    """A part number past 2**63 failed in the SQL bind; non-ASCII digits ('１') were read."""
+    tip = await _tip(live, browser)
+    token = await _token(live)
+    for part in ("99999999999999999999999", "%EF%BC%91", "-1"):
+        status, answer = await _raw(
+            live, "GET", f"/api/tips/{tip}/messages/m{'a' * 26}/attachments/{part}", token)
+        assert (status, answer) == (404, {"error": "no such attachment"}), part

@@ -19,6 +19,7 @@ from aiohttp import web
 
 from .. import __version__
 from .inbox import MAX_LIMIT
+from .routes import MAX_PART_DIGITS
 from .openapi_schemas import (
     CHANNELS,
     MESSAGE_ID,
@@ -137,7 +138,8 @@ def _paths() -> dict[str, dict[str, Any]]:
             ok_type="application/octet-stream", params=(
                 TIP, _param("path", "message", {"type": "string", "pattern": MESSAGE_ID},
                             "the message's id"),
-                _param("path", "part", {"type": "integer", "minimum": 0},
+                _param("path", "part", {"type": "integer", "minimum": 0,
+                                        "maximum": 10 ** MAX_PART_DIGITS - 1},
                        "the attachment's part number")))},
         f"{tip}/triage": {"post": _op(
             "Set urgency and/or status (with the rules' feedback)", ref("Tip"), 404,

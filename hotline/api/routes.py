@@ -255,14 +255,18 @@ async def signer_keys(s: Services, tip_id: str) -> list[dict[str, Any]]:
     return keys
 
 
+MAX_PART_DIGITS = 6
+
+
 async def get_attachment(request: web.Request) -> web.Response:
     s, a = request.app[SERVICES], _advocate(request)
     tip_id, message_id = request.match_info["tip"], request.match_info["message"]
     await _tip_row(s, a, tip_id)
-    try:
-        part = int(request.match_info["part"])
-    except ValueError:
-        raise NotFound("no such attachment") from None
+    raw_part = request.match_info["part"]
+    # ASCII digits and a bound: int() reads '１', and past 2**63 the SQL bind fails.
+    if not (raw_part.isascii() and raw_part.isdigit() and len(raw_part) <= MAX_PART_DIGITS):
+        raise NotFound("no such attachment")
+    part = int(raw_part)
     row = await s.db.fetchone(
         "SELECT a.blob FROM attachments a JOIN messages m ON m.id = a.message_id"
         " WHERE m.tip_id = ? AND a.message_id = ? AND a.part = ?", (tip_id, message_id, part))
