@@ -19,7 +19,6 @@ from aiohttp import web
 
 from .. import __version__
 from .inbox import MAX_LIMIT
-from .routes import MAX_PART_DIGITS
 from .openapi_schemas import (
     CHANNELS,
     MESSAGE_ID,
@@ -31,6 +30,7 @@ from .openapi_schemas import (
     Schema,
     ref,
 )
+from .routes import MAX_PART_DIGITS
 
 OPENAPI_PATH = "/api/openapi.json"
 

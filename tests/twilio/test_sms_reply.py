@@ -210,6 +210,6 @@ async def test_a_non_ascii_signature_on_an_sms_reply_is_a_400(sms: SmsLive) -> N
     [tip] = await asyncio.to_thread(client.inbox)
     body = {"id": new_message_id(), "direction": "out", "to": REPORTER, "text": "hi",
             "signature": "sïgnature"}
-    with pytest.raises(ClientError, match="400 'signature' .* is missing"):
+    with pytest.raises(ClientError, match=r"400 'signature' .* is missing"):
         await asyncio.to_thread(client.http.post_json, f"/api/tips/{tip['id']}/messages", body)
     assert sms.fake.sent == []
