@@ -75,8 +75,7 @@ def _op(summary: str, ok: Schema | None, *errors: int, status: int = 200, auth: 
         "description": "OK",
         "content": {ok_type: {"schema": ok if ok is not None else {}}}}}
     for code in sorted(codes):
-        responses[str(code)] = {"description": _ERROR_TEXT[code],
-                                "content": _json(ref("Error"))}
+        responses[str(code)] = {"$ref": f"#/components/responses/E{code}"}
     op: dict[str, Any] = {"summary": summary, "responses": responses}
     if params:
         op["parameters"] = list(params)
@@ -184,6 +183,8 @@ def openapi_document() -> dict[str, Any]:
         "paths": _paths(),
         "components": {
             "schemas": SCHEMAS,
+            "responses": {f"E{code}": {"description": text, "content": _json(ref("Error"))}
+                          for code, text in _ERROR_TEXT.items()},
             "securitySchemes": {"bearer": {
                 "type": "http", "scheme": "bearer",
                 "description": "A token from POST /api/auth/token"}},
