@@ -82,9 +82,9 @@ def _grants(data: dict[str, Any]) -> dict[str, tuple[Grant, bytes]]:
         if len(raw) > MAX_GRANT_BYTES or message_id in out:
             raise BadRequest("a grant is too large, or a message id appears twice")
         try:
-            blob = base64.b64decode(raw, validate=True)
+            blob = base64.b64decode(raw.encode("ascii"), validate=True)
             out[message_id] = (parse_grant(blob), blob)
-        except binascii.Error:
+        except (UnicodeEncodeError, binascii.Error):
             raise BadRequest("'grant' is not base64") from None
         except CryptoError as e:
             raise BadRequest(f"a grant is malformed: {e.reason}") from None

@@ -70,7 +70,7 @@ def _limit(request: web.Request) -> int:
     raw = request.query.get("limit")
     if raw is None:
         return DEFAULT_LIMIT
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= MAX_LIMIT:  # not '²'
         raise BadRequest(f"'limit' must be a whole number from 1 to {MAX_LIMIT}")
     return int(raw)
 

@@ -44,8 +44,9 @@ async def seal_outgoing_text(s: Services, tip: sqlite3.Row, message_id: str, aut
                          "sends: send 'to', 'text' and 'signature', not 'envelope'")
     raw = data.get("signature")
     try:
-        signature = base64.b64decode(raw if isinstance(raw, str) else "", validate=True)
-    except binascii.Error:
+        signature = base64.b64decode(raw.encode("ascii") if isinstance(raw, str) else b"",
+                                     validate=True)
+    except (UnicodeEncodeError, binascii.Error):  # not ASCII, or not base64
         signature = b""
     if not signature:
         raise BadRequest("'signature' (your signature over the reply, base64) is missing")

@@ -13,6 +13,7 @@ import asyncio
 import base64
 import binascii
 import json
+import re
 import sqlite3
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -67,10 +68,12 @@ def setup_api(app: web.Application) -> None:
     from .admin_rules import setup_admin_rules  # they import this module's helpers
     from .deletion import setup_deletion
     from .handoff import setup_handoff
+    from .openapi import setup_openapi
 
     setup_handoff(app)
     setup_deletion(app)
     setup_admin_rules(app)
+    setup_openapi(app)
 
 
 def authed(handler: Handler, role: Role | None = None) -> Handler:
@@ -102,9 +105,25 @@ async def _json(request: web.Request) -> dict[str, Any]:
                 else await asyncio.to_thread(json.loads, body))
     except (ValueError, UnicodeDecodeError, RecursionError):
         raise BadRequest("the body is not valid JSON") from None
+    if _SURROGATE_ESCAPE.search(body) and _has_lone_surrogate(data):
+        raise BadRequest("the body holds an unpaired surrogate (\\ud800-\\udfff): not text")
     if not isinstance(data, dict):
         raise BadRequest("the body must be a JSON object")
     return data
+
+
+# JSON may escape half of a UTF-16 pair; Python reads that as a str no codec can
+# encode, which would fail far from here (a MAC, an SQL bind). Only a body that
+# holds such an escape is checked, so envelopes (base64) cost nothing more.
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+
+
+def _has_lone_surrogate(data: Any) -> bool:
+    try:
+        json.dumps(data, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def _field(data: dict[str, Any], name: str, kind: type) -> Any:
@@ -115,9 +134,10 @@ def _field(data: dict[str, Any], name: str, kind: type) -> Any:
 
 
 def _b64(data: dict[str, Any], name: str) -> bytes:
-    try:
-        return base64.b64decode(_field(data, name, str), validate=True)
-    except binascii.Error:
+    value = _field(data, name, str)
+    try:  # a non-ASCII str is a ValueError, not a binascii.Error
+        return base64.b64decode(value.encode("ascii"), validate=True)
+    except (UnicodeEncodeError, binascii.Error):
         raise BadRequest(f"'{name}' is not base64") from None
 
 
@@ -236,14 +256,18 @@ async def signer_keys(s: Services, tip_id: str) -> list[dict[str, Any]]:
     return keys
 
 
+MAX_PART_DIGITS = 6
+
+
 async def get_attachment(request: web.Request) -> web.Response:
     s, a = request.app[SERVICES], _advocate(request)
     tip_id, message_id = request.match_info["tip"], request.match_info["message"]
     await _tip_row(s, a, tip_id)
-    try:
-        part = int(request.match_info["part"])
-    except ValueError:
-        raise NotFound("no such attachment") from None
+    raw_part = request.match_info["part"]
+    # ASCII digits and a bound: int() reads '１', and past 2**63 the SQL bind fails.
+    if not (raw_part.isascii() and raw_part.isdigit() and len(raw_part) <= MAX_PART_DIGITS):
+        raise NotFound("no such attachment")
+    part = int(raw_part)
     row = await s.db.fetchone(
         "SELECT a.blob FROM attachments a JOIN messages m ON m.id = a.message_id"
         " WHERE m.tip_id = ? AND a.message_id = ? AND a.part = ?", (tip_id, message_id, part))

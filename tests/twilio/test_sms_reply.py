@@ -201,3 +201,15 @@ async def test_a_restart_turns_pending_retries_into_send_again(
         assert out["delivery"]["status"] == "failed"
         assert "restarted" in out["delivery"]["error"] and "send it again" in out["delivery"]["error"]
     assert fake_twilio.sent == []
+
+
+async def test_a_non_ascii_signature_on_an_sms_reply_is_a_400(sms: SmsLive) -> None:
+    """A str that is not ASCII made base64 raise ValueError, which was a 500."""
+    await sms.text("hello")
+    client = await sms.advocate()
+    [tip] = await asyncio.to_thread(client.inbox)
+    body = {"id": new_message_id(), "direction": "out", "to": REPORTER, "text": "hi",
+            "signature": "sïgnature"}
+    with pytest.raises(ClientError, match=r"400 'signature' .* is missing"):
+        await asyncio.to_thread(client.http.post_json, f"/api/tips/{tip['id']}/messages", body)
+    assert sms.fake.sent == []

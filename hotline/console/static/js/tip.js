@@ -14,7 +14,7 @@ export async function tipView(app, tipId) {
   const tip = await app.api.get(path(tipId));
   forgetOpened(app.opened);
   app.opened = openTip(app.C, app.me, tip);
-  const pages = await app.api.get(`${path(tipId)}/pages`).catch((e) => {
+  const pages = await app.api.get(`/api/tips/${encodeURIComponent(tipId)}/pages`).catch((e) => {
     if (e instanceof ApiError && e.status === 404) return null;
     throw e;
   });
