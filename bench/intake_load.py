@@ -13,7 +13,7 @@ What is compared, in the same run, alternating, each run after a warm-up:
   opens an escalation and its first page in its own commit (and the page
   worker then delivers it to the console notifier);
 * with ``--ab REV``, the same two full paths served by the code at ``REV``
-  (a temporary ``git worktree``), interleaved with the working tree's, so a
+  (exported with ``git archive``), interleaved with the working tree's, so a
   change proves its gain side by side.
 
 The full path per request: multipart parse, form-token check (signature,
@@ -215,7 +215,7 @@ def start_hotline(name: str, code: Path, tmp: Path) -> Server:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     inst = hotline_instance(tmp / name, url)
-    env = {**os.environ, "PYTHONPATH": str(code)}
+    env = {**os.environ, "PYTHONPATH": str(code), "HOTLINE_OPS_PORT": "0"}  # two servers run
     proc = subprocess.Popen([sys.executable, "-m", "hotline.cli.main", "serve", str(inst),
                              "--port", str(port)], cwd=code, env=env, stderr=subprocess.DEVNULL)
     wait_healthy(url, proc)
@@ -256,25 +256,26 @@ def main() -> None:
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed (Debian: apt-get install wrk)")
     tmp = Path(tempfile.mkdtemp(prefix="hotline-bench-"))
-    servers = [start_bare(tmp), start_hotline("tree", ROOT, tmp)]
-    worktree: Path | None = None
-    if args.ab:
-        worktree = tmp / "ab-code"
-        subprocess.run(["git", "worktree", "add", "--detach", str(worktree), args.ab], cwd=ROOT,
-                       check=True, capture_output=True)
-        servers.append(start_hotline(f"ab-{args.ab}", worktree, tmp))
-    hot = servers[1:]
-    kinds = [("bare", servers[0], CALM_TEXT)]
-    for s in hot:
-        kinds += [(f"{s.name} calm", s, CALM_TEXT), (f"{s.name} paging", s, PAGING_TEXT)]
+    servers: list[Server] = []
     try:
+        servers += [start_bare(tmp), start_hotline("tree", ROOT, tmp)]
+        if args.ab:  # the code at REV, exported (no worktree, nothing changes in the repository)
+            code = tmp / "ab-code"
+            code.mkdir()
+            archive = subprocess.run(["git", "archive", args.ab], cwd=ROOT, check=True,
+                                     capture_output=True).stdout
+            subprocess.run(["tar", "-x", "-C", str(code)], input=archive, check=True)
+            servers.append(start_hotline(f"ab-{args.ab}", code, tmp))
+        kinds = [("bare", servers[0], CALM_TEXT)]
+        for s in servers[1:]:
+            kinds += [(f"{s.name} calm", s, CALM_TEXT), (f"{s.name} paging", s, PAGING_TEXT)]
         scripts: dict[tuple[str, int], tuple[Path, Path]] = {}
         for r in range(args.rounds):
             for label, s, text in kinds:
                 pair = []
                 for phase, seconds in (("warm", args.warmup), ("run", args.duration)):
                     per_run = TOKENS_PER_SECOND * seconds
-                    tokens = ([csrf.issue(s.secret, s.cookie.split("=", 1)[1])  # type: ignore[arg-type,union-attr]
+                    tokens = ([csrf.issue(s.secret, s.cookie.split("=", 1)[1])  # type: ignore[arg-type]
                                for _ in range(per_run)] if s.cookie else ["unused"])
                     path = tmp / f"{label.replace(' ', '-')}-{r}-{phase}.lua"
                     lua(path, tokens, text, s.cookie)
@@ -295,9 +296,6 @@ def main() -> None:
         for s in servers:
             s.proc.terminate()
             s.proc.wait()
-        if worktree is not None:
-            subprocess.run(["git", "worktree", "remove", "--force", str(worktree)], cwd=ROOT,
-                           capture_output=True)
     bare_rps = statistics.median(r.rps for r in results["bare"])
     rows = []
     for label, _s, _text in kinds:

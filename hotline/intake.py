@@ -140,7 +140,10 @@ class Intake:
 
     async def _submit_once(self, inbound: Inbound, with_message: StoreHook | None) -> IntakeResult:
         external_key = self._external_key(inbound)
-        if external_key is not None:
+        # The write checks the external id again, authoritatively. The early read only
+        # spares a Twilio retry the sealing; a web form's token was just checked
+        # against the used set by the channel, so for it the read would be a wasted hop.
+        if external_key is not None and inbound.channel is not Channel.WEB:
             duplicate = await self._find_duplicate(external_key)
             if duplicate is not None:
                 return duplicate
