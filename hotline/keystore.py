@@ -25,12 +25,11 @@ from collections import OrderedDict, deque
 from collections.abc import Sequence
 from pathlib import Path
 
-import aiosqlite
-
 from crypto import new_storage_key
 
 from .domain import TipId, new_tip_id
 from .store.connection import open_sqlite
+from .store.reader import Reader
 from .store.writer import Writer
 
 CHECKPOINT_TRIES = 20
@@ -71,7 +70,7 @@ class KeyStore:
     def __init__(self, path: Path, *, cache_size: int = 4096) -> None:
         self._path = path
         self._writer = Writer(path, name="keystore")
-        self._reader: aiosqlite.Connection | None = None
+        self._reader: Reader | None = None
         self._cache: OrderedDict[str, bytes] = OrderedDict()
         self._cache_size = cache_size
         self._pool: deque[tuple[TipId, bytes]] = deque()
@@ -80,14 +79,15 @@ class KeyStore:
     async def open(self) -> None:
         initialise_keystore(self._path)
         self._writer.start()
-        self._reader = await aiosqlite.connect(self._path, isolation_level=None)
+        self._reader = Reader(self._path, name="keystore-reader")
+        self._reader.start()
 
     async def close(self) -> None:
         if self._refill is not None:
             await asyncio.gather(self._refill, return_exceptions=True)
         self._writer.close()
         if self._reader is not None:
-            await self._reader.close()
+            self._reader.close()
             self._reader = None
 
     async def create(self, tip_id: str, key: bytes | None = None) -> bytes:
@@ -139,12 +139,10 @@ class KeyStore:
             self._cache.move_to_end(tip_id)
             return self._cache[tip_id]
         assert self._reader is not None, "keystore not open"
-        async with self._reader.execute(
-            "SELECT key FROM tip_keys WHERE tip_id = ?", (tip_id,)
-        ) as cur:
-            row = await cur.fetchone()
-        if row is None:
+        rows = await self._reader.fetchall("SELECT key FROM tip_keys WHERE tip_id = ?", (tip_id,))
+        if not rows:
             return None
+        row = rows[0]
         key = bytes(row[0])
         self._remember(tip_id, key)
         return key
@@ -177,8 +175,7 @@ class KeyStore:
         if self._reader is None:
             return False
         try:
-            async with self._reader.execute("SELECT COUNT(*) FROM tip_keys") as cur:
-                await cur.fetchone()
+            await self._reader.fetchall("SELECT COUNT(*) FROM tip_keys")
             return True
         except Exception:
             return False
