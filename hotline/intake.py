@@ -8,7 +8,6 @@ This is the only place where plaintext, triage, sealing and storage meet;
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sqlite3
 from collections.abc import Callable, Mapping
@@ -20,18 +19,17 @@ from crypto import (
     ReceiptKeys,
     Recipient,
     encrypt_part_bytes,
-    new_storage_key,
     seal,
     wrap,
 )
 
 from .deletion import reporter_wrote
-from .domain import Channel, Direction, MessageId, TipId, Urgency, new_message_id, new_tip_id, new_tip_ref
+from .domain import Channel, Direction, MessageId, TipId, Urgency, new_message_id, new_tip_ref
 from .errors import NotFound, ServiceUnavailable
 from .keystore import KeyStore
 from .logging import get_logger
 from .ops.metrics import Metrics
-from .paging.directory import Directory, load_directory, plan_people
+from .paging.directory import Directory, DirectoryCache, plan_people
 from .paging.escalation import EscalationPlan, PagingPolicy, TipRef, should_page
 from .paging.store import open_escalation, should_open
 from .recipients import RecipientPlan, inbound_recipients
@@ -39,11 +37,14 @@ from .rules_holder import RulesHolder
 from .server_secret import ServerSecret
 from .store import Database
 from .store import queries as q
+from .store.stamps import Stamp, directory_stamp
 
 BODY_FORMAT = 1
 THREAD_LABEL = "phone-thread"
 RECEIPT_LABEL = "receipt-lookup"
 EXTERNAL_LABEL = "external-id"
+DIRECTORY_TRIES = 5
+"""Times a message is sealed again because an admin changed the directory meanwhile."""
 REF_ATTEMPTS = 16
 """Fresh short references tried for a new tip before giving up. With N tips stored,
 one try collides with probability N / 30^6 (hotline.domain.new_tip_ref): even at
@@ -92,8 +93,7 @@ class _TipTarget:
     id: TipId
     ref: str
     new: bool
-    storage_key: bytes
-    key_stored: asyncio.Task[bytes] | None = None  # a new tip's key, being made durable
+    storage_key: bytes  # durable in the key store before anything is sealed under it
 
 
 StoreHook = Callable[[sqlite3.Connection, TipId, MessageId], None]
@@ -104,6 +104,10 @@ work), so they commit with it or not at all. Not called for a duplicate."""
 def rules_channel(channel: Channel) -> str:
     """The channel name the rules know: WhatsApp messages are texts like SMS."""
     return Channel.SMS.value if channel is Channel.WHATSAPP else channel.value
+
+
+class _DirectoryChanged(Exception):
+    """The paging directory changed after this message was sealed; seal it again."""
 
 
 class _ThreadRace(Exception):
@@ -122,6 +126,7 @@ class Intake:
         self._rules, self._instance_id, self._recovery = rules, instance_id, recovery
         self._paging, self._default_delay, self._clock = paging, default_delay, clock
         self._metrics = metrics
+        self._directories = DirectoryCache(db)
         self.page_opened: Callable[[], None] = lambda: None  # the page worker's wake-up
         self._log = get_logger("hotline.intake")
 
@@ -135,7 +140,10 @@ class Intake:
 
     async def _submit_once(self, inbound: Inbound, with_message: StoreHook | None) -> IntakeResult:
         external_key = self._external_key(inbound)
-        if external_key is not None:
+        # The write checks the external id again, authoritatively. The early read only
+        # spares a Twilio retry the sealing; a web form's token was just checked
+        # against the used set by the channel, so for it the read would be a wasted hop.
+        if external_key is not None and inbound.channel is not Channel.WEB:
             duplicate = await self._find_duplicate(external_key)
             if duplicate is not None:
                 return duplicate
@@ -145,34 +153,17 @@ class Intake:
                                                 channel=rules_channel(inbound.channel))
         urgency = max(decision.urgency, inbound.urgency_floor or Urgency.LOW)
         target = await self._target_tip(inbound)
-        message_id = new_message_id()
-        now = self._clock()
-        directory = await load_directory(self._db)
-        page_plan = self._page_plan(directory, target.ref, inbound.channel, urgency, now, message_id)
-        plan = await self._recipients(target, directory, now, page_plan)
-        paged_ids = ({n: directory.people[n].id for n in plan_people(page_plan)}
-                     if page_plan is not None else {})
-        ctx = EnvelopeContext(self._instance_id, target.id, message_id, Direction.IN.value,
-                              inbound.channel.value)
-        body = _body(inbound, now, urgency, decision.rule_ids, decision.ruleset_version)
-        sealed = seal(ctx, body, plan.recipients)
-        parts = [(i, encrypt_part_bytes(ctx, sealed.message_key, i, a.data))
-                 for i, a in enumerate(inbound.attachments, start=1)]
-        row = q.NewMessage(
-            id=message_id, tip_id=target.id, direction=Direction.IN.value,
-            created_at=q.utc_now_text(now), urgency=urgency.value,
-            ruleset_version=decision.ruleset_version, external_key=external_key,
-            envelope=wrap(target.storage_key, sealed.envelope, label=target.id), attachments=parts,
-            channel=inbound.channel.value,
-        )
-        if target.key_stored is not None and await target.key_stored != target.storage_key:
-            raise ServiceUnavailable("the tip's storage key changed while storing")
-        paged: list[bool] = []
-        refs = [target.ref]  # a new tip's reference, replaced in the write if it was taken
-        stored = await self._db.write(
-            lambda conn: self._store(conn, inbound, target, row, plan, urgency, now, with_message,
-                                     page_plan, paged, paged_ids, refs)
-        )
+        for _attempt in range(DIRECTORY_TRIES):
+            directory, stamp = await self._directories.get()
+            try:
+                stored, message_id, parts, paged, refs, urgency = await self._seal_and_store(
+                    inbound, target, directory, stamp, urgency, decision.rule_ids,
+                    decision.ruleset_version, external_key, with_message)
+                break
+            except _DirectoryChanged:  # an admin changed who is paged: seal for the new directory
+                self._directories.invalidate(stamp)
+        else:
+            raise ServiceUnavailable("could not store the message, please try again")
         if stored is not None:  # the same external id was committed meanwhile
             return stored
         result = IntakeResult(target.id, refs[-1], message_id, urgency, target.new, False,
@@ -185,6 +176,43 @@ class Intake:
                        urgency=urgency.value, ruleset_version=decision.ruleset_version,
                        new_tip=target.new, attachments=len(parts), page=result.page)
         return result
+
+    async def _seal_and_store(
+        self, inbound: Inbound, target: _TipTarget, directory: Directory, stamp: Stamp,
+        urgency: Urgency, rule_ids: tuple[str, ...], ruleset_version: str,
+        external_key: bytes | None, with_message: StoreHook | None,
+    ) -> tuple[IntakeResult | None, MessageId, list[tuple[int, bytes]], list[bool], list[str], Urgency]:
+        """Seal for ``directory`` and commit, unless the directory changed since ``stamp``."""
+        message_id = new_message_id()
+        now = self._clock()
+        page_plan = self._page_plan(directory, target.ref, inbound.channel, urgency, now, message_id)
+        plan = await self._recipients(target, directory, now, page_plan)
+        paged_ids = ({n: directory.people[n].id for n in plan_people(page_plan)}
+                     if page_plan is not None else {})
+        ctx = EnvelopeContext(self._instance_id, target.id, message_id, Direction.IN.value,
+                              inbound.channel.value)
+        body = _body(inbound, now, urgency, rule_ids, ruleset_version)
+        sealed = seal(ctx, body, plan.recipients)
+        parts = [(i, encrypt_part_bytes(ctx, sealed.message_key, i, a.data))
+                 for i, a in enumerate(inbound.attachments, start=1)]
+        row = q.NewMessage(
+            id=message_id, tip_id=target.id, direction=Direction.IN.value,
+            created_at=q.utc_now_text(now), urgency=urgency.value,
+            ruleset_version=ruleset_version, external_key=external_key,
+            envelope=wrap(target.storage_key, sealed.envelope, label=target.id), attachments=parts,
+            channel=inbound.channel.value,
+        )
+        paged: list[bool] = []
+        refs = [target.ref]  # a new tip's reference, replaced in the write if it was taken
+
+        def store(conn: sqlite3.Connection) -> IntakeResult | None:
+            if directory_stamp(conn) != stamp:  # first, before anything is written
+                raise _DirectoryChanged
+            return self._store(conn, inbound, target, row, plan, urgency, now, with_message,
+                               page_plan, paged, paged_ids, refs)
+
+        stored = await self._db.write(store)
+        return stored, message_id, parts, paged, refs, urgency
 
     def _page_plan(self, directory: Directory, tip_ref: str, channel: Channel, urgency: Urgency,
                    now: datetime, message_id: str) -> EscalationPlan | None:
@@ -214,11 +242,11 @@ class Intake:
                 row = await self._db.fetchone("SELECT id, ref FROM tips WHERE thread_hash = ?", (h,))
                 if row is not None:
                     return await self._existing(TipId(row["id"]), row["ref"])
-        tip_id, key = new_tip_id(), new_storage_key()
-        # The key store's fsync runs while this message is sealed; it is awaited
-        # before the message commit, so no committed envelope lacks its key.
-        stored = asyncio.create_task(self._keystore.create(tip_id, key))
-        return _TipTarget(tip_id, self._tip_refs(), True, key, stored)
+        # The pair is durable in the key store already (taken from its pool), so no
+        # committed envelope can lack its key, and the key store's fsync is not
+        # in series with this message's commit.
+        tip_id, key = await self._keystore.take_new()
+        return _TipTarget(tip_id, self._tip_refs(), True, key)
 
     async def _existing(self, tip_id: TipId, ref: str) -> _TipTarget:
         key = await self._keystore.get(tip_id)

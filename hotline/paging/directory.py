@@ -11,7 +11,9 @@ administrator. Names that no longer match an active advocate are dropped.
 
 from __future__ import annotations
 
+import asyncio
 import json
+import sqlite3
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -21,6 +23,7 @@ from ..domain import AdvocateId
 from ..logging import get_logger
 from ..recipients import AdvocateKey
 from ..store import Database
+from ..store.stamps import Stamp, directory_stamp
 from .escalation import (
     ONCALL,
     EscalationPlan,
@@ -133,6 +136,41 @@ UNION ALL SELECT 'n', advocate_id, kind, target, position, NULL, NULL, NULL FROM
 
 async def load_directory(db: Database) -> Directory:
     return directory_from_rows(await db.fetchall(_QUERY))
+
+
+class DirectoryCache:
+    """The directory kept in memory for intake, with the stamp it was read at.
+
+    Read on the writer (in one transaction with its stamp), so the pair is
+    consistent; every message's transaction compares the stamp
+    (``hotline/store/stamps.py``) and a stale one sends the message back to be
+    sealed for the fresh directory. Concurrent misses share one read.
+    """
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self._entry: tuple[Directory, Stamp] | None = None
+        self._loading: asyncio.Task[tuple[Directory, Stamp]] | None = None
+
+    async def get(self) -> tuple[Directory, Stamp]:
+        if self._entry is not None:
+            return self._entry
+        if self._loading is None or self._loading.done():
+            self._loading = asyncio.create_task(self._load())
+        return await asyncio.shield(self._loading)
+
+    def invalidate(self, stamp: Stamp) -> None:
+        """Forget the directory read at ``stamp`` (found stale by a write)."""
+        if self._entry is not None and self._entry[1] == stamp:
+            self._entry = None
+
+    async def _load(self) -> tuple[Directory, Stamp]:
+        def read(conn: sqlite3.Connection) -> tuple[Directory, Stamp]:
+            return directory_from_rows(conn.execute(_QUERY).fetchall()), directory_stamp(conn)
+
+        entry = await self._db.write(read)
+        self._entry = entry
+        return entry
 
 
 def directory_from_rows(rows: list) -> Directory:  # type: ignore[type-arg]

@@ -1,4 +1,4 @@
-"""The store's one entry point: a single writer for changes, aiosqlite for reads.
+"""The store's one entry point: a single writer for changes, a reader thread for reads.
 
 A small interface (``write``, ``fetchone``, ``fetchall``) so a server database
 can later stand behind it without touching channels or intake.
@@ -12,10 +12,10 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, TypeVar
 
-import aiosqlite
-
-from .connection import PRAGMAS, open_sqlite
+from .connection import open_sqlite
 from .migrate import migrate
+from .reader import Reader
+from .stamps import watch_directory
 from .writer import CommitObserver, Writer
 
 T = TypeVar("T")
@@ -47,21 +47,19 @@ class Database:
                  observer: CommitObserver | None = None) -> None:
         self.path = path
         self.backup_dir = backup_dir
-        self.writer = Writer(path, batch_max=batch_max, observer=observer)
-        self._reader: aiosqlite.Connection | None = None
+        self.writer = Writer(path, batch_max=batch_max, observer=observer, on_open=watch_directory)
+        self._reader: Reader | None = None
 
     async def open(self) -> None:
         initialise(self.path, self.backup_dir)
         self.writer.start()
-        self._reader = await aiosqlite.connect(self.path, isolation_level=None)
-        self._reader.row_factory = sqlite3.Row
-        for pragma in PRAGMAS:
-            await self._reader.execute(pragma)
+        self._reader = Reader(self.path)
+        self._reader.start()
 
     async def close(self) -> None:
         self.writer.close()
         if self._reader is not None:
-            await self._reader.close()
+            self._reader.close()
             self._reader = None
 
     async def write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
@@ -73,8 +71,7 @@ class Database:
 
     async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[sqlite3.Row]:
         assert self._reader is not None, "database not open"
-        async with self._reader.execute(sql, tuple(params)) as cur:
-            return list(await cur.fetchall())
+        return await self._reader.fetchall(sql, tuple(params))
 
     async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> sqlite3.Row | None:
         rows = await self.fetchall(sql, params)

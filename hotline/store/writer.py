@@ -63,8 +63,10 @@ class WriterStats:
 
 class Writer:
     def __init__(self, path: Path, *, batch_max: int = 256, name: str = "writer",
-                 observer: CommitObserver | None = None) -> None:
+                 observer: CommitObserver | None = None,
+                 on_open: Callable[[sqlite3.Connection], None] | None = None) -> None:
         self._path = path
+        self._on_open = on_open  # per-connection set-up (temporary triggers), on the thread
         self.observer = observer
         self._batch_max = batch_max
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
@@ -118,6 +120,8 @@ class Writer:
     def _run(self) -> None:
         try:
             conn = open_sqlite(self._path, check_same_thread=True)
+            if self._on_open is not None:
+                self._on_open(conn)
         except BaseException as e:  # reported to start()
             self._start_error = e
             self._started.set()

@@ -1,0 +1,97 @@
+"""Intake keeps the paging directory in memory and takes keys from a durable pool.
+
+What must hold however fast intake gets: a message is sealed to whoever is on
+call when it commits, even right after an admin changes that (from the CLI,
+another connection, or through the server's own writer); and a new tip's
+storage key is on disk before any envelope is wrapped under it.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from crypto import NotARecipient, open_envelope, unwrap
+from hotline.instance_setup import set_on_call
+from hotline.services import Services
+from tests.helpers.instance import make_instance
+from tests.ops.helpers import opened, web_tip
+
+CALM = "Hello, which languages do you answer in? It is for a school poster."
+
+
+async def _opens(s: Services, message_id: str, who) -> bool:  # type: ignore[no-untyped-def]
+    row = await s.db.fetchone("SELECT tip_id, envelope FROM messages WHERE id = ?", (message_id,))
+    assert row is not None
+    key = await s.keystore.get(row["tip_id"])
+    assert key is not None
+    try:
+        body = open_envelope(unwrap(key, bytes(row["envelope"]), label=row["tip_id"]), who).body
+    except NotARecipient:
+        return False
+    return bool(json.loads(body)["text"])
+
+
+async def test_on_call_changed_from_the_cli_seals_the_next_message_to_the_new_person(
+        tmp_path: Path) -> None:
+    inst = make_instance(tmp_path)
+    async with opened(inst.root) as s:
+        first = await web_tip(s, CALM)  # the directory is now in memory
+        assert not await _opens(s, first.message_id, inst.bob)
+        set_on_call(inst.root, ["bob"])  # another connection, as the CLI does it
+        second = await web_tip(s, CALM)
+        assert await _opens(s, second.message_id, inst.bob)
+        assert await _opens(s, second.message_id, inst.recovery)
+
+
+async def test_on_call_changed_through_the_servers_writer_seals_to_the_new_person(
+        tmp_path: Path) -> None:
+    inst = make_instance(tmp_path)
+    async with opened(inst.root) as s:
+        first = await web_tip(s, CALM)
+        assert not await _opens(s, first.message_id, inst.bob)
+
+        def bob_on_call(conn: sqlite3.Connection) -> None:
+            conn.execute("DELETE FROM oncall")
+            conn.execute("INSERT INTO oncall (position, advocate_id)"
+                         " SELECT 0, id FROM advocates WHERE name = 'bob'")
+
+        await s.db.write(bob_on_call)  # the same connection intake commits on
+        second = await web_tip(s, CALM)
+        assert await _opens(s, second.message_id, inst.bob)
+
+
+async def test_a_write_rolled_back_leaves_the_directory_as_it_was(tmp_path: Path) -> None:
+    inst = make_instance(tmp_path)
+    async with opened(inst.root) as s:
+        await web_tip(s, CALM)
+
+        def change_then_fail(conn: sqlite3.Connection) -> None:
+            conn.execute("DELETE FROM oncall")
+            raise RuntimeError("the admin's change failed")
+
+        with pytest.raises(RuntimeError):
+            await s.db.write(change_then_fail)
+        second = await web_tip(s, CALM)
+        assert await _opens(s, second.message_id, inst.alice)
+        assert not await _opens(s, second.message_id, inst.bob)
+
+
+async def test_a_new_tips_key_is_on_disk_before_it_is_handed_out(tmp_path: Path) -> None:
+    inst = make_instance(tmp_path)
+    async with opened(inst.root) as s:
+        tip_id, key = await s.keystore.take_new()
+        conn = sqlite3.connect(inst.root / "secrets" / "keystore.db")  # another reader, from disk
+        try:
+            row = conn.execute("SELECT key FROM tip_keys WHERE tip_id = ?", (tip_id,)).fetchone()
+        finally:
+            conn.close()
+        assert row is not None and bytes(row[0]) == key
+        other, _ = await s.keystore.take_new()
+        assert other != tip_id
+        result = await web_tip(s, CALM)
+        assert await s.keystore.get(result.tip_id) is not None
+        assert await _opens(s, result.message_id, inst.alice)
