@@ -128,8 +128,8 @@ async def test_an_operator_listed_origin_signs_in(tmp_path: Any) -> None:
     from aiohttp.test_utils import TestServer
 
     from hotline.app import make_app
-    from tests.helpers.instance import make_instance
     from tests.conftest import free_port
+    from tests.helpers.instance import make_instance
 
     port = free_port()
     url = f"http://127.0.0.1:{port}"

@@ -132,9 +132,7 @@ class _RunningStandIn:
 
     def __init__(self, api_base: str, data: bytes) -> None:
         self.base = api_base.rstrip("/")
-        answer = _local_json(urllib.request.Request(self.base + "/standin/recordings", data=data,
-                                                    method="POST",
-                                                    headers={"Content-Type": "audio/x-wav"}))
+        answer = _local_json(self.base + "/standin/recordings", data)
         self.recording_sid = str(answer["sid"])
 
     @staticmethod
@@ -143,14 +141,12 @@ class _RunningStandIn:
         if parts.scheme != "http" or parts.hostname not in ("127.0.0.1", "localhost"):
             return False
         try:
-            return _local_json(urllib.request.Request(api_base.rstrip("/") + "/standin")
-                               ).get("standin") == "twilio"
+            return _local_json(api_base.rstrip("/") + "/standin").get("standin") == "twilio"
         except (OSError, ValueError):
             return False
 
     def _state(self) -> dict[str, Any]:
-        return _local_json(urllib.request.Request(
-            f"{self.base}/standin/recordings/{self.recording_sid}"))
+        return _local_json(f"{self.base}/standin/recordings/{self.recording_sid}")
 
     @property
     def fetched(self) -> bool:
@@ -164,10 +160,14 @@ class _RunningStandIn:
         pass
 
 
-def _local_json(request: urllib.request.Request) -> dict[str, Any]:
+def _local_json(url: str, data: bytes | None = None) -> dict[str, Any]:
+    """GET (or POST ``data`` as a WAV to) the stand-in; ``url`` is a checked local http URL."""
     import json
 
-    with urllib.request.urlopen(request, timeout=5) as r:  # noqa: S310 - checked local http URL
+    request = urllib.request.Request(  # noqa: S310 - a local http:// URL, checked by the caller
+        url, data=data, method="POST" if data is not None else "GET",
+        headers={"Content-Type": "audio/x-wav"} if data is not None else {})
+    with urllib.request.urlopen(request, timeout=5) as r:  # noqa: S310 - as above
         value = json.loads(r.read())
     if not isinstance(value, dict):
         raise ValueError("not a JSON object")

@@ -2,9 +2,9 @@
 
 const STRINGS = {
   en: {
-    'app.title': 'Hotline console', 'lang.other': 'Español', 'lock': 'Lock', 'inbox': 'Inbox', 'admin': 'Admin',
+    'app.title': 'Console', 'lang.other': 'Español', 'lock': 'Lock', 'inbox': 'Inbox', 'admin': 'Admin',
     'key.title': 'Your key', 'key.intro': 'Your key stays on this device. The server never sees it or any report in clear.',
-    'key.file': 'Key file (from hotline keygen)', 'key.pass': 'Passphrase', 'key.remember': 'Keep the encrypted key file on this device',
+    'key.file': 'Key file (from hotline keygen)', 'key.pass': 'Passphrase', 'key.remember': 'Keep the encrypted key file on this device (not on a shared computer)',
     'key.unlock': 'Unlock', 'key.stored': 'An encrypted key file is stored on this device.', 'key.forget': 'Remove it from this device',
     'key.unlocking': 'Unlocking… (this takes a few seconds on purpose)', 'key.wrong': 'Wrong passphrase.',
     'key.create.title': 'No key yet? Create one here', 'key.name': 'Your name (as the administrator will see it)',
@@ -44,9 +44,9 @@ const STRINGS = {
     'missing': 'The console could not start: {e}', 'you': 'Signed in as {n} ({r})',
   },
   es: {
-    'app.title': 'Consola de Hotline', 'lang.other': 'English', 'lock': 'Bloquear', 'inbox': 'Bandeja', 'admin': 'Administración',
+    'app.title': 'Consola', 'lang.other': 'English', 'lock': 'Bloquear', 'inbox': 'Bandeja', 'admin': 'Administración',
     'key.title': 'Tu clave', 'key.intro': 'Tu clave se queda en este dispositivo. El servidor nunca la ve, ni ve ningún reporte en claro.',
-    'key.file': 'Archivo de clave (de hotline keygen)', 'key.pass': 'Frase de contraseña', 'key.remember': 'Guardar el archivo de clave cifrado en este dispositivo',
+    'key.file': 'Archivo de clave (de hotline keygen)', 'key.pass': 'Frase de contraseña', 'key.remember': 'Guardar el archivo de clave cifrado en este dispositivo (no en un ordenador compartido)',
     'key.unlock': 'Desbloquear', 'key.stored': 'Hay un archivo de clave cifrado guardado en este dispositivo.', 'key.forget': 'Quitarlo de este dispositivo',
     'key.unlocking': 'Desbloqueando… (tarda unos segundos a propósito)', 'key.wrong': 'Frase de contraseña incorrecta.',
     'key.create.title': '¿Aún no tienes clave? Créala aquí', 'key.name': 'Tu nombre (como lo verá la administración)',
