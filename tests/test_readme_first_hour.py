@@ -136,6 +136,18 @@ async def _console(page: Page, server: str, key: Path, shots: Path, lang: str) -
     await page.locator(".tip").first.wait_for()
     assert await page.title() in ("Console", "Consola")  # neutral, like the reporter pages
     await _shot(page, shots, f"console-{lang}-{'desktop' if lang == 'en' else 'phone'}")
+    if lang != "en":
+        return
+    # The paged web tip: the page history in words, and who each key it is sealed to is.
+    await page.locator("button.tip.u-critical").first.click()
+    await page.get_by_text("Sealed to").first.click()
+    listed = await page.locator("ul.fps").first.inner_text()
+    assert "you — " in listed and "the organisation's recovery key — " in listed, listed
+    await page.get_by_text("by text message").first.wait_for()
+    assert await page.get_by_label("Your reply").count() == 1
+    await _shot(page, shots, "console-tip-en-desktop")
+    badge = await page.locator(".badge").first.bounding_box()
+    assert badge is not None and badge["height"] < 40  # a pill round its word, not the row
 
 
 async def test_the_readme_first_hour_runs_as_written(tmp_path: Path) -> None:
@@ -222,7 +234,8 @@ async def test_the_readme_first_hour_runs_as_written(tmp_path: Path) -> None:
             await browser.close()
         assert "favicon" not in demo.output()  # no log line for it
         for name in ("report-en-phone", "report-es-phone", "report-en-desktop",
-                     "followup-en-desktop", "console-en-desktop", "console-es-phone"):
+                     "followup-en-desktop", "console-en-desktop", "console-es-phone",
+                     "console-tip-en-desktop"):
             assert (shots / f"{name}.png").stat().st_size > 1000
     finally:
         demo.stop()

@@ -137,10 +137,10 @@ async def journey(live: ConsoleSite, fake: FakeTwilio, tmp_path: Path, executabl
         assert Path(saved).read_bytes() == tone_wav()  # noqa: ASYNC240 - a small local file
 
         # Reply (sealed to the receipt key), a private note, urgency, acknowledge.
-        await page.get_by_label("Reply to the reporter").fill(REPLY_WEB)
+        await page.get_by_label("Your reply").fill(REPLY_WEB)
         await page.get_by_role("button", name="Send").first.click()
         await page.get_by_text(REPLY_WEB).wait_for()
-        await page.get_by_label("Private note (advocates only)").fill(NOTE)
+        await page.get_by_label("Your note").fill(NOTE)
         await page.get_by_role("button", name="Send").nth(1).click()
         await page.get_by_text(NOTE).wait_for()
         await page.get_by_label("Urgency").select_option("high")
@@ -185,7 +185,7 @@ async def journey(live: ConsoleSite, fake: FakeTwilio, tmp_path: Path, executabl
         await page.get_by_role("button", name="Back to inbox").click()
         await _open(page, sms_ref)
         await page.get_by_text(SMS_TEXT).wait_for()
-        await page.get_by_label("Reply to the reporter").fill(REPLY_SMS)
+        await page.get_by_label("Your reply").fill(REPLY_SMS)
         await page.get_by_role("button", name="Send").first.click()
         await page.get_by_text(REPLY_SMS).wait_for()
         assert await page.locator(".msg .author").filter(has_text=verified).count() == 1
