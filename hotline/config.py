@@ -37,9 +37,23 @@ def _auto_reply(v: Any) -> str:
     return text
 
 
+def _origins(v: Any) -> tuple[str, ...]:
+    """``scheme://host[:port]`` each (what a browser calls ``location.origin``), lower case."""
+    out = []
+    for item in str_list(v):
+        origin = url(item).rstrip("/").lower()
+        if origin.count("/") != 2:
+            raise ValueError(f"{item!r} is not an origin: give scheme://host[:port], no path")
+        out.append(origin)
+    return tuple(out)
+
+
 _CORE: tuple[Setting, ...] = (
     Setting("service.public_url", "HOTLINE_PUBLIC_URL", url, "http://127.0.0.1:8080",
             "URL the public reaches the service at; Twilio signatures are checked against it."),
+    Setting("service.extra_origins", "HOTLINE_EXTRA_ORIGINS", _origins, (),
+            "Other addresses advocates sign in at, besides the public URL (e.g. the onion "
+            "address, or http://localhost:8080 for a local instance): scheme://host[:port] each."),
     Setting("service.host", "HOTLINE_HOST", str_, "127.0.0.1", "Address to listen on."),
     Setting("service.port", "HOTLINE_PORT", int_, 8080, "Port to listen on."),
     Setting("service.log_format", "HOTLINE_LOG_FORMAT", choice("console", "json"), "console",

@@ -25,14 +25,15 @@ def serve(instance_dir: Path, *, host: str | None = None, port: int | None = Non
     log_file = config["service.log_file"]
     configure_logging(config["service.log_format"], config["service.log_level"],
                       instance_dir / log_file if log_file else None)
-    asyncio.run(_run(instance_dir, host or config["service.host"],
+    asyncio.run(run_service(instance_dir, host or config["service.host"],
                      port if port is not None else config["service.port"]))
 
 
 PID_FILE = "hotline.pid"
 
 
-async def _run(instance_dir: Path, host: str, port: int) -> None:
+async def run_service(instance_dir: Path, host: str, port: int) -> None:
+    """Serve until SIGTERM/SIGINT (``hotline demo`` runs it beside the Twilio stand-in)."""
     app = make_app(instance_dir)
     runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=10)
     await runner.setup()

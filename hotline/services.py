@@ -86,6 +86,7 @@ class Services:
                         metrics=metrics, tip_refs=tip_refs)
         limit = GlobalFailureLimit(config["web.receipt_failures_per_minute"])
         auth = Authenticator(db=db, origin=origin_of(config["service.public_url"]),
+                             extra_origins=config["service.extra_origins"],
                              instance_id=instance_id, challenge_ttl=config["api.challenge_ttl"],
                              token_ttl=config["api.token_ttl"],
                              mac_key=secret.subkey("login-challenge"))

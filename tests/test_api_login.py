@@ -91,3 +91,63 @@ async def test_logout_revokes_the_token_on_the_server(live: Live) -> None:
         async with s.get(live.url + "/api/me", headers=headers) as r:
             assert r.status == 401
         assert (await _post(s, live, "/api/auth/logout", {}, t["token"]))[0] == 200  # idempotent
+
+
+async def _signed_at(s: aiohttp.ClientSession, url: str, who: Identity, origin: str,
+                     fingerprint: str | None = None) -> dict[str, Any]:
+    """A login signed for ``origin`` (the address the client is at), saying so."""
+    fp = fingerprint or who.fingerprint
+    async with s.post(url + "/api/auth/challenge", json={"fingerprint": fp}) as r:
+        c = await r.json()
+    sig = sign_login(who, origin, c["instance_id"], fp, base64.b64decode(c["nonce"]),
+                     c["expires_at"])
+    return {"fingerprint": fp, "nonce": c["nonce"], "expires_at": c["expires_at"],
+            "signature": base64.b64encode(sig).decode(), "origin": origin}
+
+
+async def test_a_login_signed_at_another_address_says_which_to_use(live: Live) -> None:
+    """localhost vs 127.0.0.1: the refusal names the addresses and the setting, for any key."""
+    other = live.url.replace("127.0.0.1", "localhost")
+    stranger = Identity.generate("stranger")
+    async with aiohttp.ClientSession() as s:
+        alice = await _post(s, live, "/api/auth/token",
+                            await _signed_at(s, live.url, live.instance.alice, other))
+        unknown = await _post(s, live, "/api/auth/token",
+                              await _signed_at(s, live.url, stranger, other))
+        right = await _post(s, live, "/api/auth/token",
+                            await _signed_at(s, live.url, live.instance.alice, live.url))
+    assert alice[0] == unknown[0] == 401
+    assert alice[1] == unknown[1]  # the address is wrong whoever asks: nothing about keys
+    assert f"signs advocates in at {live.url}, not at {other}" in alice[1]["error"]
+    assert "service.extra_origins" in alice[1]["error"]
+    assert right[0] == 200, right
+
+
+async def test_an_operator_listed_origin_signs_in(tmp_path: Any) -> None:
+    """``service.extra_origins`` (e.g. the onion address) is accepted, and only what is listed."""
+    from aiohttp.test_utils import TestServer
+
+    from hotline.app import make_app
+    from tests.conftest import free_port
+    from tests.helpers.instance import make_instance
+
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    inst = make_instance(tmp_path, public_url=url)
+    onion = "http://abcdefghijklmnopqrstuvwxyz234567abcdefghijklmnopqrstuv.onion"
+    server = TestServer(make_app(inst.root, env={"HOTLINE_EXTRA_ORIGINS": onion.upper()}),
+                        host="127.0.0.1", port=port)
+    await server.start_server()
+    try:
+        async with aiohttp.ClientSession() as s:
+            async with s.post(url + "/api/auth/token",
+                              json=await _signed_at(s, url, inst.alice, onion)) as r:
+                assert r.status == 200, await r.text()
+            # signed for the onion but claiming the public URL: the signature does not match
+            forged = await _signed_at(s, url, inst.alice, onion)
+            forged["origin"] = url
+            async with s.post(url + "/api/auth/token", json=forged) as r:
+                assert r.status == 401
+                assert "not registered on this server, or its signature" in (await r.json())["error"]
+    finally:
+        await server.close()

@@ -14,6 +14,12 @@ expires), which is what single use has to stop: replaying a captured
 signature. An unknown key and a known key with a wrong signature get the
 same answer after the same work, so the login says nothing about who is
 registered.
+
+The client also says which origin it signed for (the address it signed in
+at). One the server does not answer at (its public URL, or an operator's
+``service.extra_origins``) is refused first, with its own answer saying
+which addresses to use: that answer depends only on the address, never on
+the key, so it says nothing about who is registered either.
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ from crypto import BadSignature, CryptoError, Identity, PublicIdentity, verify_l
 
 from ..domain import AdvocateId, Role
 from ..errors import Unauthorized
+from ..logging import get_logger
 from ..store import Database
 
 NONCE_BYTES = 32
@@ -38,6 +45,10 @@ _RANDOM_BYTES = 16
 _CHALLENGE_PERSON = b"hl-login-chal"
 REFUSED = ("the login was refused: this key is not registered on this server, or its signature "
            "does not match (check the server address you signed in at, and your key)")
+
+
+class WrongOrigin(Unauthorized):
+    """The login was signed for an address this server does not answer at."""
 
 
 @dataclass(frozen=True)
@@ -67,12 +78,14 @@ def token_hash(token: str) -> bytes:
 
 class Authenticator:
     def __init__(self, *, db: Database, origin: str, instance_id: str, challenge_ttl: float,
-                 token_ttl: float, mac_key: bytes, clock: Callable[[], float] = time.time) -> None:
+                 token_ttl: float, mac_key: bytes, clock: Callable[[], float] = time.time,
+                 extra_origins: tuple[str, ...] = ()) -> None:
         if len(mac_key) < 32:
             raise ValueError("the challenge MAC key must be at least 32 bytes")
         self._db, self._origin, self._instance_id = db, origin, instance_id
         self._challenge_ttl, self._token_ttl, self._clock = challenge_ttl, token_ttl, clock
         self._mac_key = mac_key
+        self._origins = (origin, *(o for o in extra_origins if o != origin))
         # A real public key to verify against when the fingerprint is unknown, so that
         # both refusals cost the same work.
         self._decoy = Identity.generate("decoy").public
@@ -97,9 +110,26 @@ class Authenticator:
         if not (fresh and genuine):
             raise Unauthorized("the login challenge is unknown, used or expired")
 
+    def signed_origin(self, claimed: str | None) -> str:
+        """The origin a login was signed for: the client's, if this server answers there."""
+        if claimed is None:
+            return self._origin
+        origin = claimed.strip().rstrip("/").lower()
+        if origin not in self._origins:
+            get_logger("hotline.auth").warning("login.wrong_origin", signed_for=origin[:200],
+                                               answers_at=list(self._origins))
+            listed = " or ".join(self._origins)
+            raise WrongOrigin(
+                f"this server signs advocates in at {listed}, not at {origin[:200]}: open the "
+                f"console at {self._origins[0]}/console (or, for the CLI, use --server "
+                f"{self._origins[0]}); an operator can add {origin[:200]} to "
+                "service.extra_origins (HOTLINE_EXTRA_ORIGINS)")
+        return origin
+
     async def login(self, fingerprint: str, nonce: bytes, expires_at: int,
-                    signature: bytes) -> tuple[str, int, Advocate]:
+                    signature: bytes, origin: str | None = None) -> tuple[str, int, Advocate]:
         now = int(self._clock())
+        signed_for = self.signed_origin(origin)
         self._check_challenge(fingerprint, nonce, expires_at, now)
         row = await self._db.fetchone(
             "SELECT id, name, fingerprint, role, pub_file FROM advocates"
@@ -107,7 +137,7 @@ class Authenticator:
         try:
             public = (PublicIdentity.from_pub_file(bytes(row["pub_file"])) if row is not None
                       else self._decoy)
-            verify_login(public, signature, self._origin, self._instance_id, fingerprint,
+            verify_login(public, signature, signed_for, self._instance_id, fingerprint,
                          nonce, expires_at)
         except (BadSignature, CryptoError):
             raise Unauthorized(REFUSED) from None

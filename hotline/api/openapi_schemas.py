@@ -155,7 +155,10 @@ SCHEMAS: dict[str, Schema] = {
     # -- request bodies --------------------------------------------------------
     "ChallengeRequest": obj({"fingerprint": STR}),
     "TokenRequest": obj({"fingerprint": STR, "nonce": B64, "expires_at": INT,
-                         "signature": B64}),
+                         "signature": B64},
+                        {"origin": {**STR, "description": "the server address the client signed "
+                                    "for; another than the server's own (or one listed in "
+                                    "service.extra_origins) is refused, saying which to use"}}),
     "NewMessage": obj(
         {"id": {"type": "string", "pattern": MESSAGE_ID}, "direction": _enum(["out", "note"])},
         {"envelope": {**B64, "description": "the sealed envelope (every note and web reply)"},

@@ -158,7 +158,8 @@ async def token(request: web.Request) -> web.Response:
     data = await _json(request)
     tok, expires, advocate = await request.app[SERVICES].auth.login(
         _field(data, "fingerprint", str), _b64(data, "nonce"),
-        _field(data, "expires_at", int), _b64(data, "signature"))
+        _field(data, "expires_at", int), _b64(data, "signature"),
+        _field(data, "origin", str) if "origin" in data else None)
     return web.json_response({"token": tok, "expires_at": expires, "role": advocate.role.value,
                               "name": advocate.name, "fingerprint": advocate.fingerprint})
 

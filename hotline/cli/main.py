@@ -53,7 +53,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("demo", help="create (if needed) and run a local demo instance")
     p.add_argument("dir")
-    p.add_argument("--port", type=int, default=8080)
+    p.add_argument("--port", type=int,
+                   help="port to serve on (default: 8080 if free, else any free port)")
     p.add_argument("--no-serve", action="store_true", help="only set the instance up")
     p.set_defaults(func=demo.cmd_demo)
 

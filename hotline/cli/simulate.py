@@ -153,6 +153,10 @@ def cmd_simulate_voice(args: argparse.Namespace) -> int:
         if kind == "heard":
             for text in step["said"]:
                 print(f"  heard: {text}")
+        elif kind == "note":
+            print(f"  note: {step['text']}")
+        elif kind == "no_message":
+            print("  no message left (give --recording FILE to leave a voicemail)")
         else:
             print(f"  {kind}: " + ", ".join(f"{k}={v}" for k, v in step.items()))
     return 0

@@ -60,7 +60,7 @@ class AdvocateClient:
         signature = sign_login(self.identity, origin, c["instance_id"], fp, nonce, c["expires_at"])
         t = self.http.post_json("/api/auth/token", {
             "fingerprint": fp, "nonce": c["nonce"], "expires_at": c["expires_at"],
-            "signature": base64.b64encode(signature).decode()})
+            "signature": base64.b64encode(signature).decode(), "origin": origin})
         self.http.token = t["token"]
 
     def inbox_page(self, *, limit: int | None = None, after: str | None = None,

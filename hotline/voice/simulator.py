@@ -10,7 +10,9 @@ every advocate's outcome; a ``<Record>`` gets ``--recording``; a
 callback. With ``--recording``, it also stands in for Twilio's REST API on
 the instance's ``HOTLINE_TWILIO_API_BASE`` (which must then be a local
 ``http://`` URL), serves the file to the instance's fetch, and waits until
-the instance has deleted it: the whole voicemail path, end to end.
+the instance has deleted it: the whole voicemail path, end to end. When a
+Twilio stand-in already listens there (``hotline demo`` runs one), the
+recording is left with it instead.
 """
 
 from __future__ import annotations
@@ -125,6 +127,53 @@ class _RecordingStandIn:
         self.server.server_close()
 
 
+class _RunningStandIn:
+    """The recording left on a stand-in that already listens on the API base (``hotline demo``)."""
+
+    def __init__(self, api_base: str, data: bytes) -> None:
+        self.base = api_base.rstrip("/")
+        answer = _local_json(self.base + "/standin/recordings", data)
+        self.recording_sid = str(answer["sid"])
+
+    @staticmethod
+    def running_at(api_base: str) -> bool:
+        parts = urllib.parse.urlsplit(api_base)
+        if parts.scheme != "http" or parts.hostname not in ("127.0.0.1", "localhost"):
+            return False
+        try:
+            return _local_json(api_base.rstrip("/") + "/standin").get("standin") == "twilio"
+        except (OSError, ValueError):
+            return False
+
+    def _state(self) -> dict[str, Any]:
+        return _local_json(f"{self.base}/standin/recordings/{self.recording_sid}")
+
+    @property
+    def fetched(self) -> bool:
+        return bool(self._state()["fetched"])
+
+    @property
+    def deleted(self) -> bool:
+        return bool(self._state()["deleted"])
+
+    def close(self) -> None:
+        pass
+
+
+def _local_json(url: str, data: bytes | None = None) -> dict[str, Any]:
+    """GET (or POST ``data`` as a WAV to) the stand-in; ``url`` is a checked local http URL."""
+    import json
+
+    request = urllib.request.Request(  # noqa: S310 - a local http:// URL, checked by the caller
+        url, data=data, method="POST" if data is not None else "GET",
+        headers={"Content-Type": "audio/x-wav"} if data is not None else {})
+    with urllib.request.urlopen(request, timeout=5) as r:  # noqa: S310 - as above
+        value = json.loads(r.read())
+    if not isinstance(value, dict):
+        raise ValueError("not a JSON object")
+    return value
+
+
 class VoiceSimulator:
     def __init__(self, config: Config, server: str | None,
                  post: Callable[[str, dict[str, str], str], tuple[int, str]] | None = None) -> None:
@@ -156,9 +205,14 @@ class VoiceSimulator:
     def run(self, script: CallScript) -> Transcript:
         out = Transcript()
         recording_sid = "RE" + secrets.token_hex(16)
-        stand_in = (_RecordingStandIn(str(self.config["twilio.api_base"]), self.account,
-                                      self.token, recording_sid, script.recording)
-                    if script.recording is not None else None)
+        api_base = str(self.config["twilio.api_base"])
+        stand_in: _RecordingStandIn | _RunningStandIn | None = None
+        if script.recording is not None and _RunningStandIn.running_at(api_base):
+            stand_in = _RunningStandIn(api_base, script.recording)
+            recording_sid = stand_in.recording_sid
+        elif script.recording is not None:
+            stand_in = _RecordingStandIn(api_base, self.account, self.token, recording_sid,
+                                         script.recording)
         try:
             self._call(script, out, recording_sid, stand_in)
         finally:
@@ -167,13 +221,14 @@ class VoiceSimulator:
         return out
 
     def _call(self, script: CallScript, out: Transcript, recording_sid: str,
-              stand_in: _RecordingStandIn | None) -> None:
+              stand_in: _RecordingStandIn | _RunningStandIn | None) -> None:
         status, twiml = self._send(self.public + "/twilio/voice", self._params(script.sender, "ringing"))
         languages = list(self.config["voice.languages"])
         lang_key = str(languages.index(script.lang) + 1) if script.lang in languages else None
+        dialled = pressed_talk = False
         for _ in range(MAX_STEPS):
             root = _parse(twiml)
-            out.add(step="heard", said=[s.text or "" for s in root.iter("Say")])
+            out.add(step="heard", said=_heard(root))
             verbs = [e.tag for e in root]
             params = self._params(script.sender, "in-progress")
             if "Gather" in verbs:
@@ -183,6 +238,7 @@ class VoiceSimulator:
                 key = lang_key if "/language" in action else script.press
                 if key:
                     out.add(step="pressed", key=key)
+                    pressed_talk = pressed_talk or ("/language" not in action and key == "1")
                     status, twiml = self._send(action, {**params, "Digits": key})
                     lang_key = lang_key if "/language" not in action else None
                     script = script if "/language" in action else _pressed(script)
@@ -194,6 +250,7 @@ class VoiceSimulator:
                     status, twiml = self._send(redirect.text, params)
                 continue
             if "Dial" in verbs:
+                dialled = True
                 dial = root.find("Dial")
                 assert dial is not None
                 number = dial.find("Number")
@@ -205,6 +262,10 @@ class VoiceSimulator:
                     form["DialCallDuration"] = str(script.talk_seconds)
                 status, twiml = self._send(dial.get("action", ""), form)
                 continue
+            if "Record" in verbs and script.press is None and not dialled and pressed_talk:
+                out.add(step="note", text="no advocate on call could be rung: none has a phone "
+                                          "number (hotline advocate add … --phone), so the call "
+                                          "went to voicemail")
             if "Record" in verbs:
                 record = root.find("Record")
                 assert record is not None
@@ -219,8 +280,8 @@ class VoiceSimulator:
         out.add(step="hung_up", status=status)
 
     def _record(self, record: ET.Element, params: dict[str, str], script: CallScript,
-                recording_sid: str, stand_in: _RecordingStandIn | None, out: Transcript
-                ) -> str | None:
+                recording_sid: str, stand_in: _RecordingStandIn | _RunningStandIn | None,
+                out: Transcript) -> str | None:
         if stand_in is None or script.recording is None:
             out.add(step="no_message")
             return None
@@ -246,6 +307,17 @@ def _pressed(script: CallScript) -> CallScript:
     """After the main menu the caller presses nothing more."""
     return CallScript(script.sender, script.lang, None, script.dial, script.talk_seconds,
                       script.recording, script.recording_seconds, script.wait)
+
+
+def _heard(root: ET.Element) -> list[str]:
+    """What the caller hears of a TwiML document: a ``<Record>`` or ``<Dial>`` with an action
+    moves the call on, so Twilio never reaches the ``<Say>`` after it."""
+    said: list[str] = []
+    for verb in root:
+        if verb.tag in ("Record", "Dial") and verb.get("action"):
+            break
+        said += [s.text or "" for s in verb.iter("Say")]
+    return said
 
 
 def _parse(twiml: str) -> ET.Element:

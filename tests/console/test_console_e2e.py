@@ -115,6 +115,9 @@ async def journey(live: ConsoleSite, fake: FakeTwilio, tmp_path: Path, executabl
         key_file = str(live.instance.key_file("alice"))
         await page.get_by_label("Key file (from hotline keygen)").set_input_files(key_file)
         await page.get_by_label("Passphrase", exact=True).fill(PASSPHRASE)
+        remember = page.get_by_label("Keep the encrypted key file on this device")
+        assert not await remember.is_checked()  # a choice, never the default (shared computers)
+        await remember.check()
         await page.get_by_role("button", name="Unlock").click()
         await page.get_by_role("heading", name="Inbox").wait_for()
         await page.get_by_role("button", name=web_ref).wait_for()
@@ -134,19 +137,19 @@ async def journey(live: ConsoleSite, fake: FakeTwilio, tmp_path: Path, executabl
         assert Path(saved).read_bytes() == tone_wav()  # noqa: ASYNC240 - a small local file
 
         # Reply (sealed to the receipt key), a private note, urgency, acknowledge.
-        await page.get_by_label("Reply to the reporter").fill(REPLY_WEB)
+        await page.get_by_label("Your reply").fill(REPLY_WEB)
         await page.get_by_role("button", name="Send").first.click()
         await page.get_by_text(REPLY_WEB).wait_for()
-        await page.get_by_label("Private note (advocates only)").fill(NOTE)
+        await page.get_by_label("Your note").fill(NOTE)
         await page.get_by_role("button", name="Send").nth(1).click()
         await page.get_by_text(NOTE).wait_for()
         await page.get_by_label("Urgency").select_option("high")
         await page.get_by_role("button", name="Save").click()
         await page.locator(".tipview .badge.u-high").wait_for()
         # The tip is critical: it paged alice (no phone in this instance: the console notifier).
-        assert await page.locator("ol.pages li").filter(has_text="alice · console · sent").count() == 1
+        assert await page.locator("ol.pages li").filter(has_text="Level 1: alice, by the console — sent").count() == 1
         await page.get_by_role("button", name="Acknowledge").click()
-        await page.get_by_text("acknowledged ·").wait_for()
+        await page.get_by_text("alice, by the console — acknowledged").wait_for()
         await page.screenshot(path=str(shots / "console-tip.png"), full_page=False)
 
         # Hand off to bob: refused until his fingerprint is confirmed, then signed key grants
@@ -182,7 +185,7 @@ async def journey(live: ConsoleSite, fake: FakeTwilio, tmp_path: Path, executabl
         await page.get_by_role("button", name="Back to inbox").click()
         await _open(page, sms_ref)
         await page.get_by_text(SMS_TEXT).wait_for()
-        await page.get_by_label("Reply to the reporter").fill(REPLY_SMS)
+        await page.get_by_label("Your reply").fill(REPLY_SMS)
         await page.get_by_role("button", name="Send").first.click()
         await page.get_by_text(REPLY_SMS).wait_for()
         assert await page.locator(".msg .author").filter(has_text=verified).count() == 1

@@ -72,9 +72,21 @@ async def test_simulate_voice_errors_are_one_line(tmp_path: Path, fake_twilio: F
         wav = tmp_path / "m.wav"
         await asyncio.to_thread(_wav, wav, 1)
         proc = await _simulate(live, "--from", "+14155550179", "--press", "2", "--recording",
-                               str(wav), check=False)  # api base is the fake's: not ours to serve
-        assert proc.returncode != 0 and "Traceback" not in proc.stderr
+                               str(wav), "--json")  # a stand-in already listens: it takes it
+        [recorded] = [st for st in json.loads(proc.stdout)["steps"] if st["step"] == "recorded"]
+        assert recorded["fetched"] and recorded["deleted_at_twilio"]
         proc = await asyncio.to_thread(run_cli, "simulate", "voice", str(live.instance.root),
                                        "--from", "+1", check=False,
                                        **{**live.env, "HOTLINE_TWILIO_AUTH_TOKEN": "wrong"})
         assert proc.returncode == 1 and "403" in proc.stderr and "Traceback" not in proc.stderr
+
+
+async def test_talk_now_with_no_phone_says_why_and_hears_goodbye_once(
+        tmp_path: Path, fake_twilio: FakeTwilio) -> None:
+    """No advocate has a phone: the transcript says so; what follows a <Record> is not heard."""
+    async with sms_server(tmp_path, fake_twilio) as live:
+        proc = await _simulate(live, "--from", "+14155550180", "--press", "1")
+    out = proc.stdout
+    assert "note: no advocate on call could be rung: none has a phone number" in out
+    assert "no_message:" not in out and "no message left (give --recording FILE" in out
+    assert out.count("Goodbye") <= 1, out

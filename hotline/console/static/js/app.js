@@ -73,7 +73,8 @@ async function login() {
   const fp = app.me.fingerprint;
   const c = await app.api.post('/api/auth/challenge', { fingerprint: fp });
   const sig = app.C.signLogin(app.me, location.origin, c.instance_id, fp, app.C.fromBase64(c.nonce), c.expires_at);
-  const tok = await app.api.post('/api/auth/token', { fingerprint: fp, nonce: c.nonce, expires_at: c.expires_at, signature: app.C.toBase64(sig) });
+  // Say which origin was signed: a server that answers elsewhere says so (and how to fix it).
+  const tok = await app.api.post('/api/auth/token', { fingerprint: fp, nonce: c.nonce, expires_at: c.expires_at, signature: app.C.toBase64(sig), origin: location.origin });
   app.api.setToken(tok.token);
   app.who = tok;
 }

@@ -16,7 +16,8 @@ function render(app, stored, resolve, notice = null) {
   const msg = h('div', { 'aria-live': 'assertive' }, notice ? h('p', { class: 'notice', text: notice }) : null);
   const pass = h('input', { type: 'password', autocomplete: 'current-password', required: true, name: 'passphrase' });
   const file = stored ? null : h('input', { type: 'file', name: 'keyfile', accept: '.key,application/octet-stream' });
-  const remember = h('input', { type: 'checkbox', name: 'remember', checked: true });
+  // A choice, unticked: on a shared computer the key file must not stay behind.
+  const remember = h('input', { type: 'checkbox', name: 'remember' });
   const unlockBtn = h('button', { type: 'submit', class: 'primary', text: t('key.unlock') });
   const form = h('form', { class: 'card', on: { submit: async (ev) => {
     ev.preventDefault();

@@ -18,6 +18,7 @@ export async function tipView(app, tipId) {
     if (e instanceof ApiError && e.status === 404) return null;
     throw e;
   });
+  app.sealedNames = await sealedNames(app, tipId);
   const rerender = () => tipView(app, tipId);
   show(app.main, h('article', { class: 'tipview' },
     h('button', { type: 'button', class: 'link', text: t('tip.back'), on: { click: () => app.showInbox() } }),
@@ -47,7 +48,28 @@ function message(app, m) {
     atts.length ? h('div', { class: 'atts' }, atts) : null,
     m.delivery ? h('p', { class: 'hint', text: t('tip.delivery', { s: m.delivery.status }) }) : null,
     h('details', {}, h('summary', { text: t('tip.sealed', { f: m.sealedTo.length }) }),
-      h('ul', { class: 'fps' }, m.sealedTo.map((fp) => h('li', { text: fp })))));
+      h('ul', { class: 'fps' }, m.sealedTo.map((fp) => h('li', { text: sealedLabel(app, fp) })))));
+}
+
+/**
+ * Who each "sealed to" fingerprint is: you, a colleague by the name in their checked public
+ * key, the organisation's recovery key, the reporter's receipt key; anyone else stays a bare
+ * fingerprint, marked so (a key no longer on the team, or one we could not check).
+ */
+async function sealedNames(app, tipId) {
+  const names = new Map([[app.me.fingerprint, t('fp.you')]]);
+  try {
+    for (const c of await colleagues(app.C, app.api)) if (!names.has(c.fingerprint)) names.set(c.fingerprint, c.name);
+    const r = await app.api.get(`${path(tipId)}/recipients`);
+    if (r.recovery) names.set(r.recovery.fingerprint, t('fp.recovery'));
+    if (r.reporter) names.set(r.reporter.fingerprint, t('fp.reporter'));
+  } catch { /* names are a help; the fingerprints still show */ }
+  return names;
+}
+
+function sealedLabel(app, fp) {
+  const name = app.sealedNames && app.sealedNames.get(fp);
+  return name ? `${name} — ${fp}` : `${fp} (${t('fp.unknown')})`;
 }
 
 /** Who wrote it: only a verified signature names someone (name from their signed key). */
@@ -97,7 +119,14 @@ function pagesSection(p) {
   return h('section', { class: 'card' },
     h('h2', { text: t('tip.pages') }),
     h('p', { text: p.acked_at ? t('tip.acked', { who: p.acked_by || '?', at: new Date(p.acked_at).toLocaleString() }) : t('tip.notacked') }),
-    h('ol', { class: 'pages' }, (p.pages || []).map((x) => h('li', { text: `${x.step} · ${x.advocate} · ${x.notifier} · ${x.status} · ${new Date(x.at).toLocaleString()}` }))));
+    h('ol', { class: 'pages' }, (p.pages || []).map((x) => h('li', { text: pageLine(x) }))));
+}
+
+/** "Level 1: demo, by text message — sent, 3 Dec 14:37" rather than the raw fields. */
+function pageLine(x) {
+  const via = t(`via.${x.notifier}`) === `via.${x.notifier}` ? x.notifier : t(`via.${x.notifier}`);
+  const status = t(`ps.${x.status}`) === `ps.${x.status}` ? x.status : t(`ps.${x.status}`);
+  return t('tip.pageline', { step: x.step, who: x.advocate, via, status, at: new Date(x.at).toLocaleString() });
 }
 
 function select(options, value, labelKey) {
@@ -148,7 +177,7 @@ function replyForm(app, tip, note, rerender) {
     } catch (e) { msg.replaceChildren(errorBox(t('error', { e: e.message }))); }
   } } },
   h('h2', { text: t(note ? 'tip.note' : 'tip.reply') }),
-  field(t(note ? 'tip.note' : 'tip.reply'), text, hint),
+  field(t(note ? 'tip.notetext' : 'tip.replytext'), text, hint),
   h('button', { type: 'submit', text: t('tip.send'), disabled: !note && !canReply }), msg);
 }
 
