@@ -147,7 +147,8 @@ async def journey(live: ConsoleSite, fake: FakeTwilio, tmp_path: Path, executabl
         await page.get_by_role("button", name="Save").click()
         await page.locator(".tipview .badge.u-high").wait_for()
         # The tip is critical: it paged alice (no phone in this instance: the console notifier).
-        assert await page.locator("ol.pages li").filter(has_text="Level 1: alice, by the console — sent").count() == 1
+        sent = page.locator("ol.pages li").filter(has_text="Level 1: alice, by the console — sent")
+        assert await sent.count() == 1
         await page.get_by_role("button", name="Acknowledge").click()
         await page.get_by_text("alice, by the console — acknowledged").wait_for()
         await page.screenshot(path=str(shots / "console-tip.png"), full_page=False)
