@@ -69,6 +69,23 @@ def signed_body(text: str, signer: str, signature: bytes) -> bytes:
     return json.dumps(doc, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
 
 
+def _no_constant(name: str) -> object:
+    raise ValueError(f"message body is not JSON ({name} is not JSON)")
+
+
+def decode_body(raw: bytes) -> object:
+    """A sealed body as readers must decode it: strict UTF-8 JSON (RFC 8259), no BOM.
+
+    ``json.loads(bytes)`` would also take UTF-16/32 and a UTF-8 BOM, and ``NaN``;
+    the console's ``JSON.parse`` takes none of them, so neither does this (ValueError).
+    """
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ValueError("message body is not UTF-8") from None
+    return json.loads(text, parse_constant=_no_constant)
+
+
 @dataclass(frozen=True)
 class SignedText:
     """The signed fields of a version-2 body, parsed strictly (not yet verified)."""
@@ -85,6 +102,10 @@ def parse_signed(doc: object) -> SignedText:
     text, signer, sig = doc.get("text"), doc.get("signer"), doc.get("signature")
     if not isinstance(text, str) or not isinstance(signer, str) or not is_fingerprint(signer):
         raise BadSignature("the signed message is malformed")
+    try:  # JSON may carry a lone surrogate ("\ud800"), which has no UTF-8 form to sign
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise BadSignature("the signed message is malformed") from None
     if not isinstance(sig, str):
         raise BadSignature("the signed message has no signature")
     try:
@@ -93,4 +114,6 @@ def parse_signed(doc: object) -> SignedText:
         raise BadSignature("the signature is not base64") from None
     if len(raw) != SIGNATURE_BYTES:
         raise BadSignature("signature has the wrong length")
+    if base64.b64encode(raw).decode("ascii") != sig:  # unused bits set: libsodium.js refuses
+        raise BadSignature("the signature is not canonical base64")
     return SignedText(text, signer, raw)

@@ -6,7 +6,7 @@
 // same way, and the test requires the two to be identical.
 import { createInterface } from 'node:readline';
 import sodium from 'libsodium-wrappers-sumo';
-import { createCrypto, CryptoError, hex, unhex, fromUtf8 } from '../../hotline/console/static/js/hlcrypto.js';
+import { createCrypto, CryptoError, hex, unhex } from '../../hotline/console/static/js/hlcrypto.js';
 import { authorship } from '../../hotline/console/static/js/verify.js';
 
 await sodium.ready;
@@ -63,7 +63,7 @@ const KINDS = {
     return out;
   },
   signed(q, data) {
-    const doc = JSON.parse(fromUtf8(data));
+    const doc = C.decodeBody(data);
     const a = authorship(C, q.direction, doc, q.context, keysOf(q.keys));
     return a && { status: a.status, fingerprint: a.fingerprint, name: a.name };
   },

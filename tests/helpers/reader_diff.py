@@ -33,6 +33,7 @@ from crypto import (
 )
 from crypto.keyfile import _parse as parse_key_file
 from crypto.grant import parse_grant
+from crypto.signing import decode_body
 from hotline.client.verify import authorship
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -125,7 +126,7 @@ def _grants(q: Request, data: bytes) -> dict[str, Any]:
 
 
 def _signed(q: Request, data: bytes) -> dict[str, Any] | None:
-    doc = json.loads(data)
+    doc = decode_body(data)
     a = authorship(q["direction"], doc, EnvelopeContext(**q["context"]), _keys(q["keys"]))
     return None if a is None else {k: a[k] for k in ("status", "fingerprint", "name")}
 
