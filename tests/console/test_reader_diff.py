@@ -261,7 +261,7 @@ def test_key_files_agree(seed: bytes, name: str, passphrase: str, edit: Any, typ
                   "nfd": unicodedata.normalize("NFD", passphrase)}[typed]
     try:
         params = read_kdf_params(data)
-    except Exception:  # noqa: BLE001 - refused before Argon2id: already compared above
+    except Exception:  # refused before Argon2id: compared above
         return
     if params.memlimit <= 1 << 16 and params.opslimit <= 2:  # cheap enough to run Argon2id
         agree({"kind": "keyfile_open", "input": b64(data), "passphrase": given_pass})
@@ -369,6 +369,14 @@ def test_vectors_agree() -> None:
     for value in _strings(kf):
         if value.startswith(base64.b16encode(b"HLKF").decode().lower()):
             assert agree({"kind": "keyfile", "input": b64(bytes.fromhex(value))}).startswith("ok ")
+    # Real Argon2id (the TESTING preset, 8 MiB): the right passphrase, its NFD form, a wrong one.
+    import unicodedata
+
+    data = b64(bytes.fromhex(kf["keyfile"]))
+    for phrase in (kf["passphrase"], unicodedata.normalize("NFD", kf["passphrase"])):
+        assert agree({"kind": "keyfile_open", "input": data, "passphrase": phrase}).startswith("ok ")
+    assert agree({"kind": "keyfile_open", "input": data, "passphrase": "wrong"}) == \
+        "error WrongPassphrase"
 
 
 def _strings(doc: Any) -> Iterator[str]:

@@ -31,8 +31,8 @@ from crypto import (
     open_granted,
     read_header,
 )
-from crypto.keyfile import _parse as parse_key_file
 from crypto.grant import parse_grant
+from crypto.keyfile import _parse as parse_key_file
 from crypto.signing import decode_body
 from hotline.client.verify import authorship
 
@@ -146,7 +146,7 @@ def py_verdict(q: Request) -> Verdict:
         return {"ok": False, "error": type(e).__name__}
     except ValueError:  # refused arguments, and json's JSONDecodeError
         return {"ok": False, "error": "ValueError"}
-    except Exception as e:  # noqa: BLE001 - a reader that crashes is a finding, not a verdict
+    except Exception as e:  # a reader that crashes is a finding
         return {"ok": False, "error": f"internal {type(e).__name__}: {e}"}
 
 
