@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from dataclasses import dataclass
 
 from crypto._encoding import canonical
@@ -69,8 +70,34 @@ def signed_body(text: str, signer: str, signature: bytes) -> bytes:
     return json.dumps(doc, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
 
 
+MAX_BODY_DEPTH = 64
+"""Deepest nesting of arrays/objects a body may have (ours have 3); SPEC.md §11."""
+_DEPTH_TOKEN = re.compile(r'"(?:[^"\\]+|\\[\s\S])*"?|[\[\]{}]')
+"""A string (to its closing quote, or to the end: linear, never re-scanned) or a bracket."""
+_INT_DIGITS_MAX = 4300
+"""CPython's int() limit; a longer JSON integer is read as a float, as JSON.parse does."""
+
+
 def _no_constant(name: str) -> object:
     raise ValueError(f"message body is not JSON ({name} is not JSON)")
+
+
+def _json_int(digits: str) -> int | float:
+    return int(digits) if len(digits) <= _INT_DIGITS_MAX else float(digits)
+
+
+def _too_deep(text: str) -> bool:
+    """Bracket depth outside strings, by the same scan as hlgrants.js (before parsing, so
+    neither reader's own recursion limit decides)."""
+    if text.count("[") + text.count("{") <= MAX_BODY_DEPTH:
+        return False  # cannot be deeper: skips the scan for every ordinary body
+    depth = 0
+    for m in _DEPTH_TOKEN.finditer(text):
+        token = m.group()
+        depth += 1 if token in ("[", "{") else -1 if token in ("]", "}") else 0
+        if depth > MAX_BODY_DEPTH:
+            return True
+    return False
 
 
 def decode_body(raw: bytes) -> object:
@@ -78,12 +105,16 @@ def decode_body(raw: bytes) -> object:
 
     ``json.loads(bytes)`` would also take UTF-16/32 and a UTF-8 BOM, and ``NaN``;
     the console's ``JSON.parse`` takes none of them, so neither does this (ValueError).
+    Nesting deeper than MAX_BODY_DEPTH is refused before parsing (Python's json
+    would hit its recursion limit at a depth JavaScript reads).
     """
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise ValueError("message body is not UTF-8") from None
-    return json.loads(text, parse_constant=_no_constant)
+    if _too_deep(text):
+        raise ValueError("message body is nested too deeply")
+    return json.loads(text, parse_constant=_no_constant, parse_int=_json_int)
 
 
 @dataclass(frozen=True)

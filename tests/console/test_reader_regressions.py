@@ -162,3 +162,22 @@ def test_lone_surrogate_text_is_invalid_not_a_crash(js: JsReaders) -> None:
 ])
 def test_body_that_is_not_strict_utf8_json_is_refused(js: JsReaders, raw: bytes) -> None:
     assert both(js, _signed(raw)) == "error ValueError"
+
+
+@pytest.mark.parametrize("raw", [
+    b"[" * 5000 + b"]" * 5000,                                 # Python: RecursionError (a crash)
+    b'{"v":2,"a":' + b"[" * 65 + b"]" * 65 + b"}",             # deeper than SPEC §11 allows
+])
+def test_body_nested_too_deeply_is_refused(js: JsReaders, raw: bytes) -> None:
+    assert both(js, _signed(raw)) == "error ValueError"
+
+
+def test_body_nested_to_the_limit_and_brackets_in_strings_are_fine(js: JsReaders) -> None:
+    doc = {**_body(), "a": json.loads("[" * 63 + "]" * 63), "b": "[[[[" * 40}
+    assert both(js, _signed(json.dumps(doc).encode())).startswith("ok ")
+
+
+def test_body_with_a_huge_integer_is_read_alike(js: JsReaders) -> None:
+    """Python's int() refuses more than 4300 digits (ValueError); JSON.parse gives Infinity."""
+    raw = json.dumps(_body()).replace('"v": 2', '"v": 2, "n": ' + "9" * 5000).encode()
+    assert both(js, _signed(raw)).startswith("ok ")

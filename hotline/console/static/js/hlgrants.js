@@ -7,6 +7,9 @@
 
 import { utf8, fromUtf8, concat, canonical, str16, u8, equal, isFingerprint, parseFingerprint, renderFingerprint } from './hlcrypto.js';
 
+/** Deepest nesting of arrays/objects a sealed body may have (SPEC §11). */
+export const MAX_BODY_DEPTH = 64;
+
 export function createGrants(deps) {
   const { sodium, Reader, signedBytes, checkContext, sameContext, checkPreamble, keyCommitment, sealBox, openBox,
     readHeader, openWithKey, randomRng } = deps;
@@ -43,6 +46,11 @@ export function createGrants(deps) {
   function decodeBody(bytes) {
     let text;
     try { text = fromUtf8(bytes); } catch { throw new Error('message body is not UTF-8'); }
+    let depth = 0;  // the same scan as crypto/signing.py: brackets outside strings, before parsing
+    for (const [t] of text.matchAll(/"(?:[^"\\]+|\\[\s\S])*"?|[[\]{}]/g)) {
+      depth += t === '[' || t === '{' ? 1 : t === ']' || t === '}' ? -1 : 0;
+      if (depth > MAX_BODY_DEPTH) throw new Error('message body is nested too deeply');
+    }
     try { return JSON.parse(text); } catch { throw new Error('message body is not JSON'); }
   }
 
