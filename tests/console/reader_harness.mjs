@@ -46,6 +46,9 @@ const KINDS = {
     const id = C.decryptIdentity(data, q.passphrase);
     return { name: id.name, box_secret: hex(id.boxSecret), sign_seed: hex(id.signSeed) };
   },
+  atrest(q, data) {
+    return { blob: hex(C.unwrapAtRest(unhex(q.storage_key), data, q.label)) };
+  },
   grant(q, data) {
     const g = C.parseGrant(data);
     return { context: ctxOut(g.context), commitment: hex(g.commitment), grantor: g.grantor, grantee: g.grantee,

@@ -19,6 +19,7 @@ import os
 from collections.abc import Iterator
 from typing import Any
 
+import nacl.bindings
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -34,8 +35,15 @@ from crypto import (
     seal,
     sign_message,
     signed_body,
+    wrap,
 )
+from crypto._sealedbox import seal_box
+from crypto.envelope import _associated_data, _Parsed, _serialize, key_commitment, part_subkey
+from crypto.kdf import parse_fingerprint
 from crypto.keyfile import _checksum, read_kdf_params
+from crypto.padding import padded_length
+from crypto.parts import TAG_FINAL, TAG_MESSAGE, _push_state
+from crypto.parts import _associated_data as _part_ad
 from crypto.testing import seeded_rng
 from tests.helpers.reader_diff import JsReaders, b64, digest, py_verdict
 
@@ -198,6 +206,93 @@ def test_envelopes_agree(seed: bytes, ctx: EnvelopeContext, body: bytes, n: int,
     agree({"kind": "header", "input": b64(data)})
 
 
+# A sender may seal any plaintext (envelopes are not sender-authenticated), so the
+# padding check is an attack surface: craft canonical and non-canonical padding.
+PADDINGS = st.sampled_from(["canonical", "next_bucket", "no_marker", "marker_short", "garbage",
+                            "one_more_zero"])
+BIG = st.sampled_from([0, 200, 254, 255, 256, 511, 65534, 65535, 65536, 70000])
+
+
+def padded_as(body: bytes, how: str) -> bytes:
+    size = padded_length(len(body))
+    if how == "canonical":
+        return body + b"\x80" + bytes(size - len(body) - 1)
+    if how == "next_bucket":
+        return body + b"\x80" + bytes(padded_length(size) - len(body) - 1)
+    if how == "no_marker":
+        return body + bytes(size - len(body))
+    if how == "marker_short":
+        return body + b"\x80"
+    if how == "garbage":
+        return body + b"\x80" + bytes(max(0, size - len(body) - 2)) + b"\x01"
+    return body + b"\x80" + bytes(size - len(body))  # one_more_zero
+
+
+def seal_raw(ctx: EnvelopeContext, padded: bytes, to: list[Identity], rng: Any) -> bytes:
+    """An envelope around exactly ``padded`` (as a hostile sender would make it)."""
+    key = rng(32)
+    stanzas = tuple(sorted((parse_fingerprint(p.fingerprint), seal_box(key, p.box_public, rng))
+                           for p in to))
+    nonce = rng(24)
+    draft = _Parsed(1, 1, ctx, key_commitment(key), stanzas, nonce, b"")
+    ciphertext = nacl.bindings.crypto_aead_xchacha20poly1305_ietf_encrypt(
+        padded, _associated_data(draft), nonce, part_subkey(key, 0))
+    return _serialize(_Parsed(1, 1, ctx, draft.commitment, stanzas, nonce, ciphertext))
+
+
+@DIFF
+@given(seeds, contexts, BIG, PADDINGS, st.integers(1, 2))
+def test_envelope_padding_agrees(seed: bytes, ctx: EnvelopeContext, size: int, how: str,
+                                 n: int) -> None:
+    people = [identity(seed + bytes([i]), NAMES[i]) for i in range(2)]
+    rng = seeded_rng(seed)
+    env = seal_raw(ctx, padded_as(rng(size) if size else b"", how), people[:n], rng)
+    agree({"kind": "envelope", "input": b64(env), "holder": ident_json(people[0]),
+           "expected": ctx_json(ctx)})
+
+
+def part_raw(ctx: EnvelopeContext, key: bytes, part: int, plain: bytes, chunk: int,
+             finals: str, rng: Any) -> bytes:
+    """A part stream around exactly ``plain``, with FINAL where ``finals`` says."""
+    header = rng(24)
+    state = _push_state(part_subkey(key, part), header)
+    ad = _part_ad(ctx, part, chunk, key_commitment(key))
+    out = [b"HLPT\x01\x01", part.to_bytes(4, "big"), chunk.to_bytes(4, "big"), key_commitment(key),
+           header]
+    pieces = [plain[i:i + chunk] for i in range(0, len(plain), chunk)] or [b""]
+    for i, piece in enumerate(pieces):
+        last = i == len(pieces) - 1
+        final = {"last": last, "none": False, "first": i == 0, "all": True}[finals]
+        tag = TAG_FINAL if final else TAG_MESSAGE
+        out.append(nacl.bindings.crypto_secretstream_xchacha20poly1305_push(state, piece, ad, tag))
+    return b"".join(out)
+
+
+@DIFF
+@given(seeds, contexts, BIG, PADDINGS, st.sampled_from([16, 100, 4096, 65536]),
+       st.sampled_from(["last", "last", "none", "first", "all"]))
+def test_part_padding_and_tags_agree(seed: bytes, ctx: EnvelopeContext, size: int, how: str,
+                                     chunk: int, finals: str) -> None:
+    rng = seeded_rng(seed)
+    key = rng(32)
+    stream = part_raw(ctx, key, 1, padded_as(rng(size) if size else b"", how), chunk, finals, rng)
+    agree({"kind": "part", "input": b64(stream), "context": ctx_json(ctx),
+           "message_key": key.hex(), "part": 1})
+
+
+# -- at-rest wraps ---------------------------------------------------------------------------
+
+@DIFF
+@given(seeds, st.binary(max_size=300), ID_TEXT, st.booleans(), mutations)
+def test_at_rest_wraps_agree(seed: bytes, blob: bytes, label: str, other_label: bool,
+                             ops: list[tuple[Any, ...]]) -> None:
+    rng = seeded_rng(seed)
+    key = rng(32)
+    wrapped = mutate(wrap(key, blob, label=label, rng=rng), ops)
+    agree({"kind": "atrest", "input": b64(wrapped), "storage_key": key.hex(),
+           "label": label + "x" if other_label else label})
+
+
 # -- part streams ----------------------------------------------------------------------------
 
 @DIFF
@@ -292,7 +387,8 @@ def test_grants_agree(seed: bytes, ctx: EnvelopeContext, body: bytes, mutated: i
 
 BODY_EDITS = st.sampled_from([
     "none", "bom", "v1", "v2.0", "v_string", "nan", "lone_surrogate", "sig_bits", "sig_spaces",
-    "signer_lower", "no_signature", "utf16", "array", "text_changed", "dup_key",
+    "signer_lower", "no_signature", "utf16", "array", "text_changed", "dup_key", "deep",
+    "deep_in_string", "huge_int", "unterminated",
 ])
 
 
@@ -308,6 +404,14 @@ def edit_body(doc: dict[str, Any], raw: bytes, edit: str) -> bytes:
         return text.replace('"text":"', '"text":"\\ud800').encode()
     if edit == "dup_key":
         return text.replace('"v":2', '"v":1,"v":2').encode()
+    if edit == "deep":
+        return text.replace('"v":2', '"v":2,"d":' + "[" * 65 + "]" * 65).encode()
+    if edit == "deep_in_string":
+        return text.replace('"v":2', '"v":2,"d":"' + "[" * 100 + '"').encode()
+    if edit == "huge_int":
+        return text.replace('"v":2', '"v":2,"n":' + "7" * 4400).encode()
+    if edit == "unterminated":
+        return text[:-1].replace('"text":"', '"text":"\\"[[').encode()
     if edit == "array":
         return f"[{text}]".encode()
     d = dict(doc)

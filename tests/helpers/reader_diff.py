@@ -30,6 +30,7 @@ from crypto import (
     open_envelope,
     open_granted,
     read_header,
+    unwrap,
 )
 from crypto.grant import parse_grant
 from crypto.keyfile import _parse as parse_key_file
@@ -103,6 +104,10 @@ def _keyfile_open(q: Request, data: bytes) -> dict[str, Any]:
     return {"name": i.name, "box_secret": i.box_secret.hex(), "sign_seed": i.sign_seed.hex()}
 
 
+def _atrest(q: Request, data: bytes) -> dict[str, Any]:
+    return {"blob": unwrap(bytes.fromhex(q["storage_key"]), data, label=q["label"]).hex()}
+
+
 def _grant(q: Request, data: bytes) -> dict[str, Any]:
     g = parse_grant(data)
     return {"context": _ctx_out(g.context), "commitment": g.commitment.hex(), "grantor": g.grantor,
@@ -134,7 +139,7 @@ def _signed(q: Request, data: bytes) -> dict[str, Any] | None:
 KINDS: dict[str, Callable[[Request, bytes], Any]] = {
     "envelope": _envelope, "header": _header, "part": _part, "pubfile": _pubfile,
     "keyfile": _keyfile, "keyfile_open": _keyfile_open, "grant": _grant, "grants": _grants,
-    "signed": _signed,
+    "signed": _signed, "atrest": _atrest,
 }
 
 
