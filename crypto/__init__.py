@@ -53,7 +53,7 @@ from crypto.keyfile import (
 from crypto.padding import padded_length
 from crypto.parts import decrypt_part, decrypt_part_bytes, encrypt_part, encrypt_part_bytes
 from crypto.receipt import ReceiptKeys, ReplyKeyPair, derive_receipt_keys
-from crypto.signing import SignedText, parse_signed, sign_message, signed_body, verify_message
+from crypto.signing import SignedText, decode_body, parse_signed, sign_message, signed_body, verify_message
 
 __all__ = [
     "LAPTOP",
@@ -85,6 +85,7 @@ __all__ = [
     "UnsupportedFormat",
     "WrongPassphrase",
     "check_grants",
+    "decode_body",
     "decrypt_identity",
     "decrypt_part",
     "decrypt_part_bytes",

@@ -25,6 +25,8 @@ from crypto.kdf import fingerprint_of
 SIG_PREFIX = b"hotline-sig-v1\x00"
 """Signed bytes = SIG_PREFIX || u32be(len(purpose)) || purpose UTF-8 || message."""
 PUB_FILE_FIRST_LINE = "hotline-public-key-v1"
+PUB_LINE_TRIM = " \t\r"
+"""The only characters trimmed from either end of a .pub line; every other one counts."""
 PUB_MAGIC = b"HLPK"
 PUB_VERSION = 1
 PUB_SUITE = 1
@@ -38,7 +40,8 @@ _BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u20
 
 def check_name(name: str) -> None:
     """Names are shown to people and written as a text line, so no controls or bidi tricks."""
-    if not isinstance(name, str) or not name or name != name.strip():
+    # U+FEFF counts as surrounding whitespace too, as JavaScript's trim() says (SPEC §5).
+    if not isinstance(name, str) or not name or name != name.strip() or "\ufeff" in (name[0], name[-1]):
         raise ValueError("name must be non-empty without surrounding whitespace")
     if len(name.encode("utf-8", "surrogatepass")) > MAX_NAME_BYTES:
         raise ValueError(f"name must be at most {MAX_NAME_BYTES} UTF-8 bytes")
@@ -137,7 +140,10 @@ def _split_pub_file(data: bytes) -> tuple[dict[str, str], bytes]:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
         raise InvalidPublicKey("not a Hotline public key file") from None
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    # Lines end in "\n"; only ASCII space, tab and CR are trimmed (so CRLF works). Not
+    # str.splitlines()/strip(): their Unicode sets differ from JavaScript's (SPEC.md §5).
+    stripped = (line.strip(PUB_LINE_TRIM) for line in text.split("\n"))
+    lines = [line for line in stripped if line]
     if not lines or not lines[0].startswith("hotline-public-key-"):
         raise InvalidPublicKey("not a Hotline public key file")
     if lines[0] != PUB_FILE_FIRST_LINE:

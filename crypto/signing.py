@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from dataclasses import dataclass
 
 from crypto._encoding import canonical
@@ -69,6 +70,53 @@ def signed_body(text: str, signer: str, signature: bytes) -> bytes:
     return json.dumps(doc, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
 
 
+MAX_BODY_DEPTH = 64
+"""Deepest nesting of arrays/objects a body may have (ours have 3); SPEC.md §11."""
+_DEPTH_TOKEN = re.compile(r'"(?:[^"\\]+|\\[\s\S])*"?|[\[\]{}]')
+"""A string (to its closing quote, or to the end: linear, never re-scanned) or a bracket."""
+_INT_DIGITS_MAX = 4300
+"""CPython's int() limit; a longer JSON integer is read as a float, as JSON.parse does."""
+
+
+def _no_constant(name: str) -> object:
+    raise ValueError(f"message body is not JSON ({name} is not JSON)")
+
+
+def _json_int(digits: str) -> int | float:
+    return int(digits) if len(digits) <= _INT_DIGITS_MAX else float(digits)
+
+
+def _too_deep(text: str) -> bool:
+    """Bracket depth outside strings, by the same scan as hlgrants.js (before parsing, so
+    neither reader's own recursion limit decides)."""
+    if text.count("[") + text.count("{") <= MAX_BODY_DEPTH:
+        return False  # cannot be deeper: skips the scan for every ordinary body
+    depth = 0
+    for m in _DEPTH_TOKEN.finditer(text):
+        token = m.group()
+        depth += 1 if token in ("[", "{") else -1 if token in ("]", "}") else 0
+        if depth > MAX_BODY_DEPTH:
+            return True
+    return False
+
+
+def decode_body(raw: bytes) -> object:
+    """A sealed body as readers must decode it: strict UTF-8 JSON (RFC 8259), no BOM.
+
+    ``json.loads(bytes)`` would also take UTF-16/32 and a UTF-8 BOM, and ``NaN``;
+    the console's ``JSON.parse`` takes none of them, so neither does this (ValueError).
+    Nesting deeper than MAX_BODY_DEPTH is refused before parsing (Python's json
+    would hit its recursion limit at a depth JavaScript reads).
+    """
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ValueError("message body is not UTF-8") from None
+    if _too_deep(text):
+        raise ValueError("message body is nested too deeply")
+    return json.loads(text, parse_constant=_no_constant, parse_int=_json_int)
+
+
 @dataclass(frozen=True)
 class SignedText:
     """The signed fields of a version-2 body, parsed strictly (not yet verified)."""
@@ -85,6 +133,10 @@ def parse_signed(doc: object) -> SignedText:
     text, signer, sig = doc.get("text"), doc.get("signer"), doc.get("signature")
     if not isinstance(text, str) or not isinstance(signer, str) or not is_fingerprint(signer):
         raise BadSignature("the signed message is malformed")
+    try:  # JSON may carry a lone surrogate ("\ud800"), which has no UTF-8 form to sign
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise BadSignature("the signed message is malformed") from None
     if not isinstance(sig, str):
         raise BadSignature("the signed message has no signature")
     try:
@@ -93,4 +145,6 @@ def parse_signed(doc: object) -> SignedText:
         raise BadSignature("the signature is not base64") from None
     if len(raw) != SIGNATURE_BYTES:
         raise BadSignature("signature has the wrong length")
+    if base64.b64encode(raw).decode("ascii") != sig:  # unused bits set: libsodium.js refuses
+        raise BadSignature("the signature is not canonical base64")
     return SignedText(text, signer, raw)

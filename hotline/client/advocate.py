@@ -8,7 +8,6 @@ to the tip and message they claim) before trusting it.
 from __future__ import annotations
 
 import base64
-import json
 import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ from crypto import (
     Identity,
     PublicIdentity,
     Recipient,
+    decode_body,
     decrypt_part_bytes,
     seal,
     sign_login,
@@ -117,7 +117,7 @@ class AdvocateClient:
             found = open_message(_b64(m["envelope"]), self.identity,
                                  [_b64(g) for g in m.get("grants", [])], keys, ctx)
             opened = found.message
-            doc = json.loads(opened.body)
+            doc = decode_body(opened.body)
         except (CryptoError, ValueError) as e:
             out.update(body=None, sender=None, attachments=[], error=str(e))
             return out

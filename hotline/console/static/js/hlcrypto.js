@@ -26,7 +26,9 @@ const UnsupportedFormat = err('UnsupportedFormat');
 const BadSignature = err('BadSignature');
 
 const enc = new TextEncoder();
-const dec = new TextDecoder('utf-8', { fatal: true });
+// ignoreBOM: a leading U+FEFF is part of the text, as in Python's decode('utf-8') (SPEC §0):
+// the default decoder silently dropped it, so a field or a .pub file read differently here.
+const dec = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 export const utf8 = (s) => enc.encode(s);
 export const fromUtf8 = (b) => dec.decode(b);
 
@@ -352,6 +354,8 @@ export function createCrypto(sodium) {
   const TAG_MESSAGE = 0, TAG_FINAL = 3, ABYTES = 17;
 
   function decryptPart(ctx, messageKey, part, data) {
+    if (!Number.isInteger(part) || part < 1 || part > 0xffffffff) throw new Error('attachment parts are numbered from 1 (part 0 is the text)');
+    if (messageKey.length !== 32) throw new Error('message key must be 32 bytes');
     checkPreamble(data, 'HLPT', 1, 1);
     const r = new Reader(data, DecryptionError);
     r.take(6);
@@ -439,7 +443,8 @@ export function createCrypto(sodium) {
   function parsePubFile(data) {
     let text;
     try { text = typeof data === 'string' ? data : fromUtf8(data); } catch { throw InvalidPublicKey('not a Hotline public key file'); }
-    const lines = text.split(/\r?\n/).map((l) => l.trim()).filter(Boolean);
+    // SPEC §5: lines end in \n; only ASCII space, tab and CR are trimmed (not trim()'s Unicode set).
+    const lines = text.split('\n').map((l) => l.replace(/^[ \t\r]+|[ \t\r]+$/g, '')).filter(Boolean);
     if (!lines.length || !lines[0].startsWith('hotline-public-key-')) throw InvalidPublicKey('not a Hotline public key file');
     if (lines[0] !== 'hotline-public-key-v1') throw InvalidPublicKey('unsupported public key file version');
     if (lines.length < 2) throw InvalidPublicKey('public key file is truncated');

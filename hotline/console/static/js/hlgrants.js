@@ -5,7 +5,10 @@
  * crypto/vectors/grant.json and signature.json are replayed through both.
  */
 
-import { utf8, concat, canonical, str16, u8, equal, isFingerprint, parseFingerprint, renderFingerprint } from './hlcrypto.js';
+import { utf8, fromUtf8, concat, canonical, str16, u8, equal, isFingerprint, parseFingerprint, renderFingerprint } from './hlcrypto.js';
+
+/** Deepest nesting of arrays/objects a sealed body may have (SPEC §11). */
+export const MAX_BODY_DEPTH = 64;
 
 export function createGrants(deps) {
   const { sodium, Reader, signedBytes, checkContext, sameContext, checkPreamble, keyCommitment, sealBox, openBox,
@@ -28,12 +31,27 @@ export function createGrants(deps) {
   /** The signed fields of a version-2 body (not yet verified); BadSignature if malformed. */
   function parseSigned(doc) {
     if (!doc || typeof doc !== 'object' || doc.v !== 2) throw BadSignature('not a signed (version 2) message');
-    if (typeof doc.text !== 'string' || !isFingerprint(doc.signer)) throw BadSignature('the signed message is malformed');
+    if (typeof doc.text !== 'string' || !doc.text.isWellFormed() || !isFingerprint(doc.signer)) {
+      throw BadSignature('the signed message is malformed');
+    }
     if (typeof doc.signature !== 'string') throw BadSignature('the signed message has no signature');
     let sig;
     try { sig = sodium.from_base64(doc.signature, sodium.base64_variants.ORIGINAL); } catch { throw BadSignature('the signature is not base64'); }
     if (sig.length !== 64) throw BadSignature('signature has the wrong length');
+    if (sodium.to_base64(sig, sodium.base64_variants.ORIGINAL) !== doc.signature) throw BadSignature('the signature is not canonical base64');
     return { text: doc.text, signer: doc.signer, signature: sig };
+  }
+
+  /** A sealed body: strict UTF-8 JSON, no BOM (as crypto/signing.py decode_body); throws Error. */
+  function decodeBody(bytes) {
+    let text;
+    try { text = fromUtf8(bytes); } catch { throw new Error('message body is not UTF-8'); }
+    let depth = 0;  // the same scan as crypto/signing.py: brackets outside strings, before parsing
+    for (const [t] of text.matchAll(/"(?:[^"\\]+|\\[\s\S])*"?|[[\]{}]/g)) {
+      depth += t === '[' || t === '{' ? 1 : t === ']' || t === '}' ? -1 : 0;
+      if (depth > MAX_BODY_DEPTH) throw new Error('message body is nested too deeply');
+    }
+    try { return JSON.parse(text); } catch { throw new Error('message body is not JSON'); }
   }
 
   const grantSignedPart = (g) => canonical(utf8('HLGR'), u8(1), u8(1), ...ctxStrings(g.context), g.commitment,
@@ -114,5 +132,5 @@ export function createGrants(deps) {
     throw DecryptionError(`no valid key grant for this key: ${reasons.join('; ')}`);
   }
 
-  return { messageToSign, signMessage, verifyMessage, signedBody, parseSigned, makeGrant, parseGrant, checkGrants, openGranted };
+  return { decodeBody, messageToSign, signMessage, verifyMessage, signedBody, parseSigned, makeGrant, parseGrant, checkGrants, openGranted };
 }

@@ -4,7 +4,6 @@
  * out are checked before use: self-signed, and the fingerprint they claim.
  */
 
-import { fromUtf8 } from './hlcrypto.js';
 import { verifiedKeys, openMessage, authorship, who } from './verify.js';
 
 const URGENCY_ORDER = ['low', 'normal', 'high', 'critical'];
@@ -27,7 +26,7 @@ export function openTip(C, me, tip) {
     const out = { ...m, context: contextOf(tip, m) };
     try {
       const { opened, grantedBy } = openMessage(C, me, m, keys, out.context);
-      const doc = JSON.parse(fromUtf8(opened.body));
+      const doc = C.decodeBody(opened.body);
       C.memzero(opened.body);
       return { ...out, doc, messageKey: opened.messageKey, sealedTo: opened.recipients,
         signature: authorship(C, m.direction, doc, out.context, keys),
