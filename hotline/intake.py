@@ -39,6 +39,7 @@ from .rules_holder import RulesHolder
 from .server_secret import ServerSecret
 from .store import Database
 from .store import queries as q
+from .store.reply_keys import seal_reply_key
 
 BODY_FORMAT = 1
 THREAD_LABEL = "phone-thread"
@@ -312,20 +313,21 @@ class Intake:
         """
         thread_hash = (self._secret.hash(THREAD_LABEL, inbound.sender.encode())
                        if inbound.sender is not None else None)
-        receipt_lookup = reply_public = reply_fp = None
+        receipt_lookup = reply_sealed = None
         if inbound.receipt is not None:
             receipt_lookup = self._secret.hash(RECEIPT_LABEL, inbound.receipt.lookup_id)
-            reply_public = inbound.receipt.reply.box_public
-            reply_fp = inbound.receipt.reply.fingerprint
+            # Wrapped under the tip's key: in clear it would let a database copy test receipts.
+            reply_sealed = seal_reply_key(target.storage_key, target.id,
+                                          inbound.receipt.reply.box_public)
         ref = target.ref
         for _attempt in range(REF_ATTEMPTS):
             try:
                 conn.execute(
                     "INSERT INTO tips (id, ref, channel, urgency, urgency_source, status,"
-                    " created_at, updated_at, thread_hash, receipt_lookup, reply_public,"
-                    " reply_fingerprint) VALUES (?,?,?,?, 'rules', 'new', ?,?,?,?,?,?)",
+                    " created_at, updated_at, thread_hash, receipt_lookup, reply_sealed)"
+                    " VALUES (?,?,?,?, 'rules', 'new', ?,?,?,?,?)",
                     (target.id, ref, inbound.channel.value, urgency.value, stamp, stamp,
-                     thread_hash, receipt_lookup, reply_public, reply_fp),
+                     thread_hash, receipt_lookup, reply_sealed),
                 )
                 return ref
             except sqlite3.IntegrityError as e:
