@@ -39,6 +39,7 @@ from .rules_holder import RulesHolder
 from .server_secret import ServerSecret
 from .store import Database
 from .store import queries as q
+from .store.rehash import find_tip
 from .store.reply_keys import seal_reply_key
 
 BODY_FORMAT = 1
@@ -136,8 +137,8 @@ class Intake:
 
     async def _submit_once(self, inbound: Inbound, with_message: StoreHook | None) -> IntakeResult:
         external_key = self._external_key(inbound)
-        if external_key is not None:
-            duplicate = await self._find_duplicate(external_key)
+        if external_key is not None and inbound.external_id is not None:
+            duplicate = await self._find_duplicate(external_key, inbound.external_id)
             if duplicate is not None:
                 return duplicate
         # Every language's rules run: the page language says nothing about the text's.
@@ -211,10 +212,11 @@ class Intake:
                 raise NotFound("no such tip")
             return await self._existing(TipId(row["id"]), row["ref"])
         if inbound.sender is not None:
-            for h in self._secret.hashes(THREAD_LABEL, inbound.sender.encode()):
-                row = await self._db.fetchone("SELECT id, ref FROM tips WHERE thread_hash = ?", (h,))
-                if row is not None:
-                    return await self._existing(TipId(row["id"]), row["ref"])
+            # Under every secret version; a match under an old one is rewritten (rotation).
+            row = await find_tip(self._db, self._secret, THREAD_LABEL, inbound.sender.encode(),
+                                 "thread_hash", "id, ref")
+            if row is not None:
+                return await self._existing(TipId(row["id"]), row["ref"])
         tip_id, key = new_tip_id(), new_storage_key()
         # The key store's fsync runs while this message is sealed; it is awaited
         # before the message commit, so no committed envelope lacks its key.
@@ -248,10 +250,12 @@ class Intake:
             return None
         return self._secret.hash(EXTERNAL_LABEL, inbound.external_id.encode())
 
-    async def _find_duplicate(self, key: bytes) -> IntakeResult | None:
-        row = await self._db.fetchone(
-            "SELECT m.id, m.tip_id, m.urgency, t.ref FROM messages m JOIN tips t ON t.id = m.tip_id"
-            " WHERE m.external_key = ?", (key,))
+    async def _find_duplicate(self, key: bytes, external_id: str) -> IntakeResult | None:
+        row = None
+        for k in [key, *self._secret.hashes(EXTERNAL_LABEL, external_id.encode())[1:]]:
+            row = await self._db.fetchone(  # a retry of a delivery from before a rotation too
+                "SELECT m.id, m.tip_id, m.urgency, t.ref FROM messages m JOIN tips t ON t.id ="
+                " m.tip_id WHERE m.external_key = ?", (k,)) or row
         if row is None:
             return None
         return IntakeResult(TipId(row["tip_id"]), row["ref"], MessageId(row["id"]),

@@ -40,6 +40,7 @@ from ..logging import get_logger
 from ..ratelimit import Strained
 from ..services import Services
 from ..store import used_once
+from ..store.rehash import find_tip
 from ..twilio.texts import duration_words
 from ..web import messages as M
 from . import web_sealed as sealed
@@ -238,9 +239,8 @@ async def _find_thread(s: Services, entropy: bytes | None, *, typed: bool = True
         except Strained:
             raise TooManyRequests(M.TOO_MANY_TRIES) from None
     keys = derive_receipt_keys(entropy if entropy is not None else _DUMMY_ENTROPY)
-    row = None
-    for h in s.secret.hashes(RECEIPT_LABEL, keys.lookup_id):
-        row = await s.db.fetchone("SELECT id FROM tips WHERE receipt_lookup = ?", (h,)) or row
+    # Under every secret version; a match under an old one is rewritten (rotation).
+    row = await find_tip(s.db, s.secret, RECEIPT_LABEL, keys.lookup_id, "receipt_lookup")
     if entropy is None or row is None:
         return None
     if reserved:

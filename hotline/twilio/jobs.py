@@ -31,7 +31,7 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
-from crypto import unwrap, wrap
+from crypto import CryptoError, unwrap, wrap
 
 from ..domain import Channel, TipId
 from ..errors import NotFound
@@ -129,8 +129,15 @@ class TwilioJobs:
                     label=f"twilio-job:{kind}")
 
     def _unwrap(self, kind: str, blob: bytes) -> dict[str, object]:
-        data = json.loads(unwrap(self._secret.subkey(JOB_KEY_LABEL), blob,
-                                 label=f"twilio-job:{kind}"))
+        data = None
+        for version in self._secret.versions():  # a job queued before a rotation too
+            try:
+                data = json.loads(unwrap(self._secret.subkey(JOB_KEY_LABEL, version), blob,
+                                         label=f"twilio-job:{kind}"))
+                break
+            except CryptoError:
+                if version == self._secret.versions()[-1]:
+                    raise
         if not isinstance(data, dict):
             raise ValueError("job payload is not an object")
         return data
