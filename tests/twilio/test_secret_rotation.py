@@ -55,8 +55,10 @@ async def test_threads_and_receipts_survive_a_rotation_and_move_to_the_new_versi
     async with sms_server(tmp_path, fake_twilio, instance=inst) as live:
         await live.text("they keep my passport", sid="SM" + "1" * 32)
         await live.text("me too", sender=OTHER)
-        async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as session:
-            _, html = await Browser(live.url, session).report("a web report")
+        reporter = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
+        _, page = await Browser(live.url, reporter).get("/")
+        form = form_by_action(page, "/report")
+        _, html = await Browser(live.url, reporter).submit(form, {"message": "a web report"})
         words = receipt_words(html)
         [(sms_tip, old_thread)] = live.query(
             "SELECT id, thread_hash FROM tips WHERE channel = 'sms' AND thread_hash = ?",
@@ -82,6 +84,12 @@ async def test_threads_and_receipts_survive_a_rotation_and_move_to_the_new_versi
             (secret.hash(RECEIPT_LABEL, lookup, 2),)]
         assert live.query("SELECT COUNT(*) FROM messages WHERE external_key = ?",
                           (secret.hash(EXTERNAL_LABEL, b"SM" + b"1" * 32, 1),)) == [(1,)]
+        # The report form sent again (a reload) after the rotation: still used, not stored twice.
+        status, _ = await Browser(live.url, reporter).submit(form, {"message": "a web report"})
+        await reporter.close()
+        assert status == 200
+        assert live.query("SELECT COUNT(*) FROM messages m JOIN tips t ON t.id = m.tip_id"
+                          " WHERE t.channel = 'web'") == [(1,)]
 
     early = await asyncio.to_thread(run_cli, "rotate-secret", str(root), "--retire", "1",
                                     check=False)
