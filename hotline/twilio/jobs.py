@@ -129,15 +129,17 @@ class TwilioJobs:
                     label=f"twilio-job:{kind}")
 
     def _unwrap(self, kind: str, blob: bytes) -> dict[str, object]:
-        data = None
-        for version in self._secret.versions():  # a job queued before a rotation too
+        *older, oldest = self._secret.versions()  # a job queued before a rotation opens too
+        for version in older:
             try:
-                data = json.loads(unwrap(self._secret.subkey(JOB_KEY_LABEL, version), blob,
-                                         label=f"twilio-job:{kind}"))
-                break
+                return self._payload(self._secret.subkey(JOB_KEY_LABEL, version), kind, blob)
             except CryptoError:
-                if version == self._secret.versions()[-1]:
-                    raise
+                continue
+        return self._payload(self._secret.subkey(JOB_KEY_LABEL, oldest), kind, blob)
+
+    @staticmethod
+    def _payload(key: bytes, kind: str, blob: bytes) -> dict[str, object]:
+        data = json.loads(unwrap(key, blob, label=f"twilio-job:{kind}"))
         if not isinstance(data, dict):
             raise ValueError("job payload is not an object")
         return data

@@ -13,7 +13,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from crypto import derive_receipt_keys
+from crypto import CryptoError, derive_receipt_keys
 from hotline import receipts
 from hotline.errors import InstanceError
 from hotline.instance import InstancePaths
@@ -137,3 +137,21 @@ def test_force_retires_at_once(tmp_path: Path) -> None:
     rotate_server_secret(path, now=1000)
     r = retire_server_secret(path, 1, 30 * 86400, now=1001, force=True)
     assert r.versions == (2,)
+
+
+def test_a_twilio_job_queued_before_a_rotation_still_opens() -> None:
+    from hotline.server_secret import ServerSecret
+    from hotline.twilio.jobs import TwilioJobs
+
+    old = ServerSecret(1, {1: b"\x01" * 32})
+    rotated = ServerSecret(2, {1: b"\x01" * 32, 2: b"\x02" * 32})
+    before = TwilioJobs.__new__(TwilioJobs)
+    before._secret = old
+    after = TwilioJobs.__new__(TwilioJobs)
+    after._secret = rotated
+    blob = before._wrap("delete-message", {"message": "SM1"})
+    assert after._unwrap("delete-message", blob) == {"message": "SM1"}
+    retired = TwilioJobs.__new__(TwilioJobs)
+    retired._secret = ServerSecret(2, {2: b"\x02" * 32})
+    with pytest.raises(CryptoError):
+        retired._unwrap("delete-message", blob)
