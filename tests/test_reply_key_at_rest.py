@@ -12,6 +12,7 @@ import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import aiohttp
 from aiohttp.test_utils import TestServer
@@ -21,8 +22,11 @@ from hotline import receipts
 from hotline.app import make_app
 from tests.conftest import Browser, free_port
 from tests.helpers.html import form_by_action, receipt_words
-from tests.helpers.instance import TestInstance, make_instance
+from tests.helpers.instance import make_instance
 from tests.helpers.process import run_cli
+
+if TYPE_CHECKING:  # not imported at run time: pytest would try to collect it
+    from tests.helpers.instance import TestInstance
 
 REPLY = "We read your report. Are you safe to talk tonight?"
 
