@@ -43,10 +43,14 @@ class FormToken:
     issued: int
     text: str = field(repr=False)
     nonce: str = field(repr=False)
+    version: int | None = None  # the server-secret version its MAC verified under
 
     def used_key(self, secret: ServerSecret) -> bytes:
-        """Its key in the used set: a keyed hash, so the database cannot replay it."""
-        return secret.hash(_USED_LABEL, self.nonce.encode())
+        """Its key in the used set: a keyed hash, so the database cannot replay it.
+
+        Under the version the token was issued with, so a token used before a
+        rotation is still found used after it (hotline rotate-secret)."""
+        return secret.hash(_USED_LABEL, self.nonce.encode(), self.version)
 
     def wait(self, min_age: float, now: float | None = None) -> float:
         """Seconds still to wait before this token is old enough (0 when it is)."""
@@ -80,7 +84,7 @@ def check(secret: ServerSecret, cookie: str | None, token: str | None, max_age: 
     for version in secret.keys:
         expected = _mac(secret, cookie, issued_text, nonce, version)
         if hmac.compare_digest(expected.encode(), mac.encode()):
-            return FormToken(int(issued_text), token, nonce)
+            return FormToken(int(issued_text), token, nonce, version)
     return "mismatch"
 
 

@@ -37,6 +37,8 @@ from .rules_holder import RulesHolder
 from .server_secret import ServerSecret
 from .store import Database
 from .store import queries as q
+from .store.rehash import find_tip
+from .store.reply_keys import seal_reply_key
 from .store.stamps import Stamp, directory_stamp
 
 BODY_FORMAT = 1
@@ -143,8 +145,9 @@ class Intake:
         # The write checks the external id again, authoritatively. The early read only
         # spares a Twilio retry the sealing; a web form's token was just checked
         # against the used set by the channel, so for it the read would be a wasted hop.
-        if external_key is not None and inbound.channel is not Channel.WEB:
-            duplicate = await self._find_duplicate(external_key)
+        if (external_key is not None and inbound.external_id is not None
+                and inbound.channel is not Channel.WEB):
+            duplicate = await self._find_duplicate(external_key, inbound.external_id)
             if duplicate is not None:
                 return duplicate
         # Every language's rules run: the page language says nothing about the text's.
@@ -238,10 +241,11 @@ class Intake:
                 raise NotFound("no such tip")
             return await self._existing(TipId(row["id"]), row["ref"])
         if inbound.sender is not None:
-            for h in self._secret.hashes(THREAD_LABEL, inbound.sender.encode()):
-                row = await self._db.fetchone("SELECT id, ref FROM tips WHERE thread_hash = ?", (h,))
-                if row is not None:
-                    return await self._existing(TipId(row["id"]), row["ref"])
+            # Under every secret version; a match under an old one is rewritten (rotation).
+            row = await find_tip(self._db, self._secret, THREAD_LABEL, inbound.sender.encode(),
+                                 "thread_hash", "id, ref")
+            if row is not None:
+                return await self._existing(TipId(row["id"]), row["ref"])
         # The pair is durable in the key store already (taken from its pool), so no
         # committed envelope can lack its key, and the key store's fsync is not
         # in series with this message's commit.
@@ -275,10 +279,12 @@ class Intake:
             return None
         return self._secret.hash(EXTERNAL_LABEL, inbound.external_id.encode())
 
-    async def _find_duplicate(self, key: bytes) -> IntakeResult | None:
-        row = await self._db.fetchone(
-            "SELECT m.id, m.tip_id, m.urgency, t.ref FROM messages m JOIN tips t ON t.id = m.tip_id"
-            " WHERE m.external_key = ?", (key,))
+    async def _find_duplicate(self, key: bytes, external_id: str) -> IntakeResult | None:
+        row = None
+        for k in [key, *self._secret.hashes(EXTERNAL_LABEL, external_id.encode())[1:]]:
+            row = await self._db.fetchone(  # a retry of a delivery from before a rotation too
+                "SELECT m.id, m.tip_id, m.urgency, t.ref FROM messages m JOIN tips t ON t.id ="
+                " m.tip_id WHERE m.external_key = ?", (k,)) or row
         if row is None:
             return None
         return IntakeResult(TipId(row["tip_id"]), row["ref"], MessageId(row["id"]),
@@ -340,20 +346,21 @@ class Intake:
         """
         thread_hash = (self._secret.hash(THREAD_LABEL, inbound.sender.encode())
                        if inbound.sender is not None else None)
-        receipt_lookup = reply_public = reply_fp = None
+        receipt_lookup = reply_sealed = None
         if inbound.receipt is not None:
             receipt_lookup = self._secret.hash(RECEIPT_LABEL, inbound.receipt.lookup_id)
-            reply_public = inbound.receipt.reply.box_public
-            reply_fp = inbound.receipt.reply.fingerprint
+            # Wrapped under the tip's key: in clear it would let a database copy test receipts.
+            reply_sealed = seal_reply_key(target.storage_key, target.id,
+                                          inbound.receipt.reply.box_public)
         ref = target.ref
         for _attempt in range(REF_ATTEMPTS):
             try:
                 conn.execute(
                     "INSERT INTO tips (id, ref, channel, urgency, urgency_source, status,"
-                    " created_at, updated_at, thread_hash, receipt_lookup, reply_public,"
-                    " reply_fingerprint) VALUES (?,?,?,?, 'rules', 'new', ?,?,?,?,?,?)",
+                    " created_at, updated_at, thread_hash, receipt_lookup, reply_sealed)"
+                    " VALUES (?,?,?,?, 'rules', 'new', ?,?,?,?,?)",
                     (target.id, ref, inbound.channel.value, urgency.value, stamp, stamp,
-                     thread_hash, receipt_lookup, reply_public, reply_fp),
+                     thread_hash, receipt_lookup, reply_sealed),
                 )
                 return ref
             except sqlite3.IntegrityError as e:

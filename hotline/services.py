@@ -28,6 +28,7 @@ from .server_secret import ServerSecret, load_server_secret
 from .store import Database
 from .store.message_channels import fill_message_channels
 from .store.queries import get_meta
+from .store.reply_keys import fill_reply_keys
 from .twilio.runtime import TwilioServices
 
 
@@ -75,6 +76,7 @@ class Services:
             if not instance_id:
                 raise InstanceError(f"{paths.database}: no instance id (run 'hotline init')")
             await fill_message_channels(db, keystore.get)  # rows from before schema v7
+            await fill_reply_keys(db, keystore.get)  # reply keys in clear before schema v13
         except BaseException:
             await keystore.close()
             await db.close()

@@ -40,6 +40,7 @@ from ..services import Services
 from ..store import queries as q
 from ..store.grants import tip_grants
 from ..store.inbox import TIP_COLUMNS
+from ..store.reply_keys import ReporterKey, reporter_key
 from ..twilio.outbox import Delivery, SmsOutbox, record_pending
 from . import inbox
 from .auth import Advocate
@@ -190,7 +191,7 @@ async def list_tips(request: web.Request) -> web.Response:
 
 async def _tip_row(s: Services, a: Advocate, tip_id: str) -> sqlite3.Row:
     row = await s.db.fetchone(
-        f"SELECT {TIP_COLUMNS}, t.reply_public, t.reply_fingerprint FROM tips t"
+        f"SELECT {TIP_COLUMNS} FROM tips t"
         " JOIN tip_advocates ta ON ta.tip_id = t.id WHERE t.id = ? AND ta.advocate_id = ?",
         (tip_id, a.id))
     if row is None:  # the same answer for "no such tip" and "not yours"
@@ -287,10 +288,10 @@ async def tip_recipients(request: web.Request) -> web.Response:
     advocates = await s.db.fetchall(
         "SELECT a.name, a.fingerprint, a.pub_file FROM tip_advocates t JOIN advocates a"
         " ON a.id = t.advocate_id WHERE t.tip_id = ? AND a.active = 1 ORDER BY a.id", (tip_id,))
+    reply = await _reporter(s, tip_id)
     reporter = None
-    if tip["reply_public"] is not None:
-        reporter = {"fingerprint": tip["reply_fingerprint"],
-                    "box_public": _enc(bytes(tip["reply_public"]))}
+    if reply is not None:
+        reporter = {"fingerprint": reply.fingerprint, "box_public": _enc(reply.box_public)}
     return web.json_response({
         "instance_id": s.instance_id,
         "channel": new_message_channel(tip),
@@ -312,8 +313,16 @@ def new_message_channel(tip: sqlite3.Row) -> str:
     return str(tip["channel"])
 
 
+async def _reporter(s: Services, tip_id: str) -> ReporterKey | None:
+    """The reporter's reply key, unwrapped with the tip's storage key (store/reply_keys.py)."""
+    try:
+        return await reporter_key(s.db, s.keystore.get, tip_id)
+    except CryptoError:
+        raise ServiceUnavailable("this tip's reply key does not open with its storage key") from None
+
+
 def _check_envelope(header: EnvelopeHeader, s: Services, tip: sqlite3.Row, message_id: str,
-                    direction: Direction, author: Advocate) -> None:
+                    direction: Direction, author: Advocate, reporter: str | None) -> None:
     ctx = header.context
     if (ctx.instance_id, ctx.tip_id, ctx.message_id) != (s.instance_id, tip["id"], message_id):
         raise BadRequest("the envelope is bound to another instance, tip or message")
@@ -324,7 +333,6 @@ def _check_envelope(header: EnvelopeHeader, s: Services, tip: sqlite3.Row, messa
         raise BadRequest("the envelope must be sealed to the recovery key")
     if author.fingerprint not in recipients:
         raise BadRequest("the envelope must be sealed to its author")
-    reporter = tip["reply_fingerprint"]
     if direction is Direction.NOTE and reporter is not None and reporter in recipients:
         raise BadRequest("a private note must not be sealed to the reporter")
     if direction is Direction.OUT and tip["channel"] == Channel.WEB.value \
@@ -361,7 +369,9 @@ async def post_message(request: web.Request) -> web.Response:
         header = read_header(envelope)
     except CryptoError as e:
         raise BadRequest(f"the envelope is malformed: {e}") from None
-    _check_envelope(header, s, tip, message_id, direction, a)
+    reply = await _reporter(s, tip_id)
+    _check_envelope(header, s, tip, message_id, direction, a,
+                    reply.fingerprint if reply is not None else None)
     key = await s.keystore.get(tip_id)
     if key is None:
         raise NotFound("this tip has been deleted")

@@ -37,8 +37,10 @@ from ..domain import Channel, Direction, MessageId, TipId, Urgency
 from ..errors import Forbidden, NotFound, TooManyRequests
 from ..intake import RECEIPT_LABEL, Inbound
 from ..logging import get_logger
+from ..ratelimit import Strained
 from ..services import Services
 from ..store import used_once
+from ..store.rehash import find_tip
 from ..twilio.texts import duration_words
 from ..web import messages as M
 from . import web_sealed as sealed
@@ -220,17 +222,29 @@ class _Thread:
     reply_keys: ReplyKeyPair
 
 
-async def _find_thread(s: Services, entropy: bytes | None) -> _Thread | None:
-    """Same work for a malformed, unknown or valid receipt; None unless valid."""
-    if s.receipt_limit.exhausted():
-        raise TooManyRequests(M.TOO_MANY_TRIES)
+async def _find_thread(s: Services, entropy: bytes | None, *, typed: bool = True) -> _Thread | None:
+    """Same work for a malformed, unknown or valid receipt; None unless valid.
+
+    A typed receipt goes through the global budget (hotline.ratelimit): a
+    failure slot is reserved before the lookup awaits anything and given back
+    on success; once the minute's slots are spent the lookup waits its turn in
+    the slow lane instead of being refused. A receipt from the sealed
+    conversation cookie (``typed=False``) skips the budget: only this server
+    can seal one, and only after that receipt was found.
+    """
+    reserved = False
+    if typed:
+        try:
+            reserved = await s.receipt_limit.admit()
+        except Strained:
+            raise TooManyRequests(M.TOO_MANY_TRIES) from None
     keys = derive_receipt_keys(entropy if entropy is not None else _DUMMY_ENTROPY)
-    row = None
-    for h in s.secret.hashes(RECEIPT_LABEL, keys.lookup_id):
-        row = await s.db.fetchone("SELECT id FROM tips WHERE receipt_lookup = ?", (h,)) or row
+    # Under every secret version; a match under an old one is rewritten (rotation).
+    row = await find_tip(s.db, s.secret, RECEIPT_LABEL, keys.lookup_id, "receipt_lookup")
     if entropy is None or row is None:
-        s.receipt_limit.record_failure()
         return None
+    if reserved:
+        s.receipt_limit.refund()
     return _Thread(TipId(row["id"]), keys.reply)
 
 
@@ -256,7 +270,7 @@ async def _cookie_thread(request: web.Request, grace: float = 0) -> tuple[_Threa
                            now=time.time() - grace)
     if opened is None:
         return None
-    thread = await _find_thread(s, opened.entropy)
+    thread = await _find_thread(s, opened.entropy, typed=False)
     return (thread, opened.lang) if thread is not None else None
 
 

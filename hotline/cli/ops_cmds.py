@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -50,6 +51,16 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("dir")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_doctor)
+
+    p = sub.add_parser("rotate-secret", help="server secret: add a new current version, or "
+                                             "retire an old one (--retire VERSION)")
+    p.add_argument("dir")
+    p.add_argument("--retire", type=int, metavar="VERSION",
+                   help="destroy this old version (after secrets.retire_after)")
+    p.add_argument("--force", action="store_true",
+                   help="with --retire: do not wait for secrets.retire_after")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_rotate_secret)
 
     ret = sub.add_parser("retention", help="retention: run, hold, release, delete, status")
     rsub = ret.add_subparsers(dest="sub", required=True, metavar="ACTION")
@@ -147,6 +158,44 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     if source is not None:  # which copy, even when healthy: a wheel's, or a checkout's node_modules
         print(f"note: the console serves libsodium.js from {source.describe()}")
     return 1 if problems else 0
+
+
+def cmd_rotate_secret(args: argparse.Namespace) -> int:
+    """CRYPTO.md §8. Restart the service afterwards: it reads the secret at start."""
+    from ..config import load_config
+    from ..instance import InstancePaths
+    from ..server_secret import retire_server_secret, rotate_server_secret
+
+    root = Path(args.dir)
+    if os.environ.get("HOTLINE_SERVER_SECRET"):
+        raise UsageError("HOTLINE_SERVER_SECRET holds one key with no versions: keep the secret "
+                         "in a file (HOTLINE_SERVER_SECRET_FILE or the instance's) to rotate it")
+    if args.force and args.retire is None:
+        raise UsageError("--force only goes with --retire VERSION")
+    path = Path(os.environ.get("HOTLINE_SERVER_SECRET_FILE") or InstancePaths(root).server_secret)
+    if args.retire is None:
+        r = rotate_server_secret(path)
+        text = (f"Server secret version {r.current} is now current (versions: "
+                f"{', '.join(map(str, r.versions))}). Restart the service. Lookups match under "
+                "every version and rewrite what they find to the new one; retire the old "
+                "version with --retire after secrets.retire_after.")
+    else:
+        if args.force:
+            print(f"WARNING: retiring version {args.retire} now, without waiting for "
+                  "secrets.retire_after. Every SMS thread, receipt and idempotency key not yet "
+                  "rewritten stops matching for good: those reporters start new threads and "
+                  "their receipts are unknown.", file=sys.stderr)
+        config = load_config(root)
+        r = retire_server_secret(path, args.retire, config["secrets.retire_after"],
+                                 force=args.force)
+        text = (f"Server secret version {args.retire} destroyed (versions left: "
+                f"{', '.join(map(str, r.versions))}). Restart the service. Rows still stored "
+                "under it no longer match. Secrets backups made before now still hold it.")
+    if args.json:
+        print_json({"current": r.current, "versions": list(r.versions), "retired": r.retired})
+    else:
+        print(text)
+    return 0
 
 
 def cmd_retention_run(args: argparse.Namespace) -> int:

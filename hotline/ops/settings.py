@@ -74,6 +74,10 @@ SETTINGS: tuple[Setting, ...] = (
             "Required when ops.host is not a loopback address.", secret=True),
     Setting("ops.min_free_disk", "HOTLINE_MIN_FREE_DISK", parse_size, "500MB",
             "Free disk space below which /readyz and 'hotline doctor' report a problem."),
+    Setting("secrets.retire_after", "HOTLINE_SECRETS_RETIRE_AFTER", parse_duration, "30d",
+            "'hotline rotate-secret DIR --retire N' destroys an old server-secret version only "
+            "this long after the rotation that replaced it: threads and receipts used "
+            "meanwhile are rewritten to the new version, the rest stop matching."),
 )
 
 

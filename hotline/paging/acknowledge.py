@@ -60,34 +60,56 @@ async def ack_by_sms(db: Database, metrics: Metrics | None, phone: str, body: st
     if advocate is None:
         return None
     since = q.utc_now_text(datetime.now(UTC) - timedelta(seconds=WRONG_CODE_WINDOW))
-    refused = await db.fetchone(
-        "SELECT COUNT(*) FROM audit WHERE actor = ? AND action = 'page.sms_ack_refused' AND at > ?",
-        (advocate["fingerprint"], since))
-    if refused is not None and refused[0] >= WRONG_CODE_LIMIT:
+    # Count, look up and record a refusal in one writer job: parallel guesses
+    # cannot all pass the count before any of them is recorded.
+    verdict = await db.write(lambda conn: _check_code(conn, advocate, code, since))
+    if verdict == "locked":
         # Caller ID can be spoofed: a stream of guesses "from" an advocate must not
         # find the code that silences a page.
         return "Too many wrong codes. Acknowledge in the console or with 'hotline ack'."
-    row = await db.fetchone(
-        "SELECT e.tip_id, t.ref FROM escalations e JOIN tips t ON t.id = e.tip_id"
-        " WHERE e.code = ? AND e.status IN ('open', 'exhausted') AND EXISTS (SELECT 1 FROM"
-        " page_outbox o WHERE o.escalation_id = e.id AND o.advocate_id = ?)"
-        " ORDER BY e.status = 'open' DESC, e.opened_at DESC LIMIT 1", (code, advocate["id"]))
-    if row is None:
-        summary = await _summary_of(db, code, advocate["id"])
-        if summary is not None:
-            refs = await ack_summary(db, metrics, summary, advocate["id"], advocate["fingerprint"],
-                                     via="sms-summary")
-            if not refs:
-                return "Every tip in that page is already acknowledged."
-            named = ", ".join(refs[:SUMMARY_REFS])
-            more = f" and {len(refs) - SUMMARY_REFS} more" if len(refs) > SUMMARY_REFS else ""
-            return f"Acknowledged {len(refs)} tips: {named}{more}. Thank you."
-        await db.write(lambda conn: q.audit(conn, advocate["fingerprint"], "page.sms_ack_refused"))
+    if verdict == "wrong":
         return f"No open page of yours has code {code}. It may already be acknowledged."
+    if isinstance(verdict, int):
+        refs = await ack_summary(db, metrics, verdict, advocate["id"], advocate["fingerprint"],
+                                 via="sms-summary")
+        if not refs:
+            return "Every tip in that page is already acknowledged."
+        named = ", ".join(refs[:SUMMARY_REFS])
+        more = f" and {len(refs) - SUMMARY_REFS} more" if len(refs) > SUMMARY_REFS else ""
+        return f"Acknowledged {len(refs)} tips: {named}{more}. Thank you."
+    assert isinstance(verdict, sqlite3.Row)
+    row = verdict
     waits = await db.write(lambda conn: record_ack(conn, row["tip_id"], advocate["id"],
                                                    actor=advocate["fingerprint"], via="sms"))
     _observe(metrics, "sms", waits)
     return f"Acknowledged tip {row['ref']}. Thank you."
+
+
+def _check_code(conn: sqlite3.Connection, advocate: sqlite3.Row, code: str,
+                since: str) -> str | int | sqlite3.Row:
+    """On the writer: "locked", "wrong" (refusal recorded), a summary id, or the escalation row."""
+    refused = conn.execute(
+        "SELECT COUNT(*) FROM audit WHERE actor = ? AND action = 'page.sms_ack_refused' AND at > ?",
+        (advocate["fingerprint"], since)).fetchone()
+    if refused[0] >= WRONG_CODE_LIMIT:
+        return "locked"
+    by_name = conn.cursor()
+    by_name.row_factory = sqlite3.Row
+    row: sqlite3.Row | None = by_name.execute(
+        "SELECT e.tip_id, t.ref FROM escalations e JOIN tips t ON t.id = e.tip_id"
+        " WHERE e.code = ? AND e.status IN ('open', 'exhausted') AND EXISTS (SELECT 1 FROM"
+        " page_outbox o WHERE o.escalation_id = e.id AND o.advocate_id = ?)"
+        " ORDER BY e.status = 'open' DESC, e.opened_at DESC LIMIT 1",
+        (code, advocate["id"])).fetchone()
+    if row is not None:
+        return row
+    summary = conn.execute(
+        "SELECT id FROM page_summaries WHERE code = ? AND advocate_id = ? AND status IN"
+        " ('pending', 'sent') ORDER BY id DESC LIMIT 1", (code, advocate["id"])).fetchone()
+    if summary is not None:
+        return int(summary[0])
+    q.audit(conn, advocate["fingerprint"], "page.sms_ack_refused")
+    return "wrong"
 
 
 async def ack_by_call(db: Database, metrics: Metrics | None, outbox_id: int) -> str | None:
@@ -108,13 +130,6 @@ async def ack_by_api(db: Database, metrics: Metrics | None, tip_id: str, advocat
                      actor: str) -> None:
     waits = await db.write(lambda conn: record_ack(conn, tip_id, advocate_id, actor=actor, via="api"))
     _observe(metrics, "api", waits)
-
-
-async def _summary_of(db: Database, code: str, advocate_id: int) -> int | None:
-    row = await db.fetchone(
-        "SELECT id FROM page_summaries WHERE code = ? AND advocate_id = ? AND status IN"
-        " ('pending', 'sent') ORDER BY id DESC LIMIT 1", (code, advocate_id))
-    return int(row["id"]) if row is not None else None
 
 
 async def ack_summary(db: Database, metrics: Metrics | None, summary_id: int, advocate_id: int,

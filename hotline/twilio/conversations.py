@@ -81,9 +81,10 @@ class Conversations:
         return False
 
     async def has_message(self, message_sid: str) -> bool:
-        key = self._secret.hash(EXTERNAL_LABEL, message_sid.encode())
-        return await self._db.fetchone("SELECT 1 FROM messages WHERE external_key = ?",
-                                       (key,)) is not None
+        for key in self._secret.hashes(EXTERNAL_LABEL, message_sid.encode()):  # every version
+            if await self._db.fetchone("SELECT 1 FROM messages WHERE external_key = ?", (key,)):
+                return True
+        return False
 
     def claim_keys(self, sender: str, message_sid: str, *, force: bool = False) -> ClaimKeys:
         now = self._clock()

@@ -31,7 +31,7 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
-from crypto import unwrap, wrap
+from crypto import CryptoError, unwrap, wrap
 
 from ..domain import Channel, TipId
 from ..errors import NotFound
@@ -129,8 +129,17 @@ class TwilioJobs:
                     label=f"twilio-job:{kind}")
 
     def _unwrap(self, kind: str, blob: bytes) -> dict[str, object]:
-        data = json.loads(unwrap(self._secret.subkey(JOB_KEY_LABEL), blob,
-                                 label=f"twilio-job:{kind}"))
+        *older, oldest = self._secret.versions()  # a job queued before a rotation opens too
+        for version in older:
+            try:
+                return self._payload(self._secret.subkey(JOB_KEY_LABEL, version), kind, blob)
+            except CryptoError:
+                continue
+        return self._payload(self._secret.subkey(JOB_KEY_LABEL, oldest), kind, blob)
+
+    @staticmethod
+    def _payload(key: bytes, kind: str, blob: bytes) -> dict[str, object]:
+        data = json.loads(unwrap(key, blob, label=f"twilio-job:{kind}"))
         if not isinstance(data, dict):
             raise ValueError("job payload is not an object")
         return data

@@ -121,13 +121,13 @@ class SmsOutbox:
                   "failed": "undelivered"}.get(status)
         if mapped is None:
             return True
-        key = self._secret.hash(OUTBOUND_SID_LABEL, message_sid.encode())
+        keys = self._secret.hashes(OUTBOUND_SID_LABEL, message_sid.encode())  # every version
         code = error_code if error_code and error_code.isdigit() and len(error_code) <= 6 else None
         error = f"Twilio error {code}" if code and mapped != "delivered" else None
 
         def update(c: sqlite3.Connection) -> int:
-            return c.execute("UPDATE sms_outbox SET status = ?, error = COALESCE(?, error),"
-                             " updated_at = ? WHERE sid_key = ?",
-                             (mapped, error, utc_now_text(), key)).rowcount
+            return sum(c.execute("UPDATE sms_outbox SET status = ?, error = COALESCE(?, error),"
+                                 " updated_at = ? WHERE sid_key = ?",
+                                 (mapped, error, utc_now_text(), key)).rowcount for key in keys)
 
         return await self._db.write(update) > 0

@@ -48,8 +48,10 @@ class CallLog:
         return self._secret.hash(EXTERNAL_LABEL, external_id.encode())
 
     async def find(self, call_sid: str) -> CallRef | None:
-        row = await self.db.fetchone("SELECT id, tip_id FROM messages WHERE external_key = ?",
-                                      (self.external_key(call_sid),))
+        row = None
+        for key in self._secret.hashes(EXTERNAL_LABEL, call_sid.encode()):  # every version
+            row = row or await self.db.fetchone(
+                "SELECT id, tip_id FROM messages WHERE external_key = ?", (key,))
         return None if row is None else CallRef(TipId(row["tip_id"]), MessageId(row["id"]))
 
     async def started(self, call: Call) -> CallRef:

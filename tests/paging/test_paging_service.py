@@ -308,6 +308,23 @@ async def test_guessing_codes_from_an_advocate_number_is_cut_off(
         assert query(inst.root, "SELECT status FROM escalations")[0][0] == "open"
 
 
+async def test_parallel_wrong_codes_stop_at_exactly_five(
+        tmp_path: Path, fake_twilio: FakeTwilio) -> None:
+    """Count, look-up and refusal are one writer job: a parallel burst cannot overshoot."""
+    inst = _instance(tmp_path)
+    async with sms_server(tmp_path, fake_twilio, instance=inst, **FAST) as live:
+        await live.text(CRITICAL)
+        await until(lambda: _pages_to(fake_twilio, ALICE_PHONE))
+        code = query(inst.root, "SELECT code FROM escalations")[0][0]
+        wrong = [f"{(int(code) + i) % 10000:04d}" for i in range(1, 21)]
+        answers = await asyncio.gather(*(live.text(g, sender=ALICE_PHONE) for g in wrong))
+        assert sum("No open page" in twiml for _, twiml in answers) == 5
+        assert sum("Too many wrong codes" in twiml for _, twiml in answers) == 15
+        refused = query(inst.root, "SELECT COUNT(*) FROM audit WHERE action = 'page.sms_ack_refused'")
+        assert refused[0][0] == 5
+        assert query(inst.root, "SELECT status FROM escalations")[0][0] == "open"
+
+
 async def test_each_advocate_chooses_their_own_notifiers(
         tmp_path: Path, fake_twilio: FakeTwilio) -> None:
     from tests.helpers.process import run_cli

@@ -1,0 +1,16 @@
+-- Hotline schema v13: the reporter's reply key is wrapped at rest (issue 13).
+--
+-- A web tip's reply key (X25519, derived from the receipt) and its fingerprint
+-- sat in clear in tips.reply_public / tips.reply_fingerprint: whoever copied
+-- the database could test a guessed receipt offline by deriving its reply key
+-- and comparing, with no server secret. From v13 the key lives only in
+-- tips.reply_sealed, wrapped under the tip's storage key (key store, outside
+-- the database and its backups) with the label "TIP#reply"; the fingerprint is
+-- recomputed from it when needed.
+--
+-- SQL cannot wrap: the service moves rows stored before v13 into the wrapped
+-- form once at start (hotline/store/reply_keys.py), clears the two old columns
+-- (secure_delete zeroes the freed bytes) and checkpoints the WAL away. The old
+-- columns stay in the schema, always NULL, so an older release's backup still
+-- restores; nothing writes them any more.
+ALTER TABLE tips ADD COLUMN reply_sealed BLOB;
