@@ -28,7 +28,7 @@ README = REPO / "README.md"
 SCREENS = REPO / "docs" / "screens"
 UPDATE_SCREENSHOTS = "HOTLINE_UPDATE_SCREENSHOTS"
 DESKTOP = {"width": 1200, "height": 800}
-WEB_TIP = "My employer keeps my passport and I am not allowed to leave the house"
+WEB_TIP = "My employer locked me in the house and is hitting me right now, please help"
 REPLY_TEXT = "We got your message. Are you safe to text?"
 
 

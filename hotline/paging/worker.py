@@ -78,6 +78,9 @@ class PageWorker:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._inflight: dict[tuple[str, int], asyncio.Task[bool]] = {}
+        # Deliveries that ended while this turn read the due rows: the read may predate
+        # their commit ('sent'), so the row still looks pending; it must not go out again.
+        self._ended_during_read: set[tuple[str, int]] = set()
         self._slots = asyncio.Semaphore(MAX_PARALLEL)
         self._log = get_logger("hotline.paging")
 
@@ -175,6 +178,7 @@ class PageWorker:
 
     async def _deliver_due(self, directory: Directory, now: datetime) -> float:
         at = now.timestamp()
+        self._ended_during_read = set()
         pages = await self._db.fetchall(
             "SELECT o.id, o.key, o.advocate_id, o.level, o.notifier_index, o.attempt, e.plan, e.code"
             " FROM page_outbox o JOIN escalations e ON e.id = o.escalation_id"
@@ -185,7 +189,7 @@ class PageWorker:
         for table, rows in ((OUTBOX, pages), (SUMMARIES, summaries)):
             for row in rows:
                 ident = (table, int(row["id"]))
-                if ident in self._inflight:
+                if ident in self._inflight or ident in self._ended_during_read:
                     continue
                 task = asyncio.create_task(self._deliver(directory, table, row))
                 self._inflight[ident] = task
@@ -205,6 +209,7 @@ class PageWorker:
         """A delivery ended. Only one that left work behind (a retry, a fallback) wakes the loop:
         under load, a turn per sent page would cost four reads each."""
         task = self._inflight.pop(ident, None)
+        self._ended_during_read.add(ident)
         if task is not None and not task.cancelled() and task.exception() is None and task.result():
             self._wake.set()
 

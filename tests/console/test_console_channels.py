@@ -30,7 +30,7 @@ async def _fill(live: SmsLive) -> tuple[str, str]:
     await text(live, "second text")
     [(mixed_ref,)] = live.query("SELECT ref FROM tips")
     for i in range(FILLERS):
-        assert (await live.text(f"filler {i}", sender=f"+1415555{i:04d}"))[0] == 200
+        assert (await live.text(f"test {i}", sender=f"+1415555{i:04d}"))[0] == 200
     await leave_voicemail(live, caller="+14155559999")
     [(voice_ref,)] = live.query("SELECT ref FROM tips WHERE channel = 'voice'")
     return mixed_ref, voice_ref
