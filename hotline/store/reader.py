@@ -20,6 +20,7 @@ from typing import Any
 
 from ..errors import ServiceUnavailable
 from .connection import open_sqlite
+from .writer import resolve_all
 
 _STOP = object()
 _BATCH = 64
@@ -81,7 +82,7 @@ class Reader:
                     except queue.Empty:
                         break
                 done = [self._answer(conn, q) for q in batch if q is not _STOP]
-                _settle_all(done)
+                resolve_all(done)
                 if batch[-1] is _STOP:
                     return
         finally:
@@ -93,26 +94,5 @@ class Reader:
             return q, True, conn.execute(q.sql, q.params).fetchall()
         except Exception as e:
             return q, False, e
-
-
-def _settle_all(done: list[tuple[_Query, bool, Any]]) -> None:
-    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[_Query, bool, Any]]] = {}
-    for item in done:
-        by_loop.setdefault(item[0].loop, []).append(item)
-    for loop, items in by_loop.items():
-        try:
-            loop.call_soon_threadsafe(_settle, items)
-        except RuntimeError:  # the loop is closed; nobody is waiting any more
-            pass
-
-
-def _settle(items: list[tuple[_Query, bool, Any]]) -> None:
-    for q, ok, value in items:
-        if q.future.done():  # the caller was cancelled
-            continue
-        if ok:
-            q.future.set_result(value)
-        else:
-            q.future.set_exception(value)
 
 

@@ -29,10 +29,10 @@ import queue
 import sqlite3
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from ..errors import ServiceUnavailable
 from .connection import open_sqlite
@@ -167,7 +167,7 @@ class Writer:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             result = (job, False, e)
-        _resolve_all([result])
+        resolve_all([result])
 
     def _commit_batch(self, conn: sqlite3.Connection, batch: list[_Job]) -> None:
         started = time.perf_counter()
@@ -180,13 +180,13 @@ class Writer:
         except BaseException as e:  # the commit failed: nobody in this batch is saved
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
-            _resolve_all([(job, False, e) for job in batch])
+            resolve_all([(job, False, e) for job in batch])
             return
         elapsed = time.perf_counter() - started
         self.stats.batches += 1
         self.stats.jobs += len(batch)
         self.stats.last_commit_ms = elapsed * 1000
-        _resolve_all(results)
+        resolve_all(results)
         if self.observer is not None:
             with contextlib.suppress(Exception):  # a broken observer must never stop the writer
                 self.observer(elapsed, len(batch))
@@ -204,9 +204,20 @@ class Writer:
         return job, True, value
 
 
-def _resolve_all(results: list[tuple[_Job, bool, Any]]) -> None:
-    """Settle a batch's futures with one wake-up per event loop, not one per job."""
-    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[_Job, bool, Any]]] = {}
+class Waiting(Protocol):
+    """Work handed to a store thread: the future its caller awaits, on the caller's loop."""
+
+    @property
+    def future(self) -> asyncio.Future[Any]: ...
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop: ...
+
+
+def resolve_all(results: Sequence[tuple[Waiting, bool, Any]]) -> None:
+    """Settle a batch's futures with one wake-up per event loop, not one per job.
+
+    Shared by the writer and the reader thread (``reader.py``)."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[Waiting, bool, Any]]] = {}
     for item in results:
         by_loop.setdefault(item[0].loop, []).append(item)
     for loop, items in by_loop.items():
@@ -216,11 +227,11 @@ def _resolve_all(results: list[tuple[_Job, bool, Any]]) -> None:
             pass
 
 
-def _settle(items: list[tuple[_Job, bool, Any]]) -> None:
-    for job, ok, value in items:
-        if job.future.done():
+def _settle(items: list[tuple[Waiting, bool, Any]]) -> None:
+    for work, ok, value in items:
+        if work.future.done():  # the caller was cancelled
             continue
         if ok:
-            job.future.set_result(value)
+            work.future.set_result(value)
         else:
-            job.future.set_exception(value)
+            work.future.set_exception(value)
