@@ -139,7 +139,7 @@ async def _console(page: Page, server: str, key: Path, shots: Path, lang: str) -
     if lang != "en":
         return
     # The paged web tip: the page history in words, and who each key it is sealed to is.
-    await page.locator("button.tip.u-critical").first.click()
+    await page.locator("button.tip.u-critical").filter(has_text="Channel: web").first.click()
     await page.get_by_text("Sealed to").first.click()
     listed = await page.locator("ul.fps").first.inner_text()
     assert "you — " in listed and "the organisation's recovery key — " in listed, listed
