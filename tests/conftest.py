@@ -101,3 +101,18 @@ async def browser(live: Live) -> AsyncIterator[Browser]:
     jar = aiohttp.CookieJar(unsafe=True)
     async with aiohttp.ClientSession(cookie_jar=jar) as session:
         yield Browser(live.url, session)
+
+
+@pytest.fixture(scope="session")
+def pg_cluster():  # type: ignore[no-untyped-def]
+    """One throwaway PostgreSQL cluster for the session (tests/helpers/pg_cluster.py)."""
+    from tests.helpers.pg_cluster import start_cluster
+    cluster = start_cluster()
+    yield cluster
+    cluster.close()
+
+
+@pytest.fixture
+def pg_url(pg_cluster) -> str:  # type: ignore[no-untyped-def]
+    """A fresh, empty PostgreSQL database on the session's cluster."""
+    return str(pg_cluster.new_database())
