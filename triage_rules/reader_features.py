@@ -1,0 +1,53 @@
+"""What the second reader sees of a text: word and character n-grams of its normalised form.
+
+The reader (``reader.py``) is a linear model over these features; the trainer
+(``train/train_reader.py``) extracts them with this same function, so what was
+learnt and what is read can never drift apart.
+
+The text is first normalised exactly as the rules see it (``normalize``:
+accents folded, case folded, texting shorthand expanded: "toy encerrada x
+favor" reads "estoy encerrada por favor"). Then, as a set (a feature counts
+once however often it occurs):
+
+* ``w:`` every word, and ``b:`` every pair of neighbouring words;
+* ``c:`` every run of 3 to 5 characters of `` text `` (the spaces at both ends
+  and between words included, so "c: ahor" marks a word start): spellings the
+  corpus never showed ("ahoritita", "encerradas", "bleedin") still share most
+  of their character runs with ones it did.
+
+Cost is linear in the text: one normalisation, then at most 3 slices per
+character and 2 per word.
+"""
+
+from __future__ import annotations
+
+from .normalize import prepare_for_matching
+
+CHAR_SIZES: tuple[int, ...] = (3, 4, 5)
+"""The character n-gram lengths."""
+
+MAX_CHARS = 4000
+"""Texts are read up to this many normalised characters (emergencies are said early; the
+budget stays bounded whatever a flood sends)."""
+
+
+def normalized_text(text: str) -> str:
+    """The text as the rules read it: normalised words joined by single spaces."""
+    return prepare_for_matching(text).text[:MAX_CHARS]
+
+
+def features(text: str) -> frozenset[str]:
+    """The reader's features of ``text`` (see the module documentation)."""
+    return features_of_normalized(normalized_text(text))
+
+
+def features_of_normalized(flat: str) -> frozenset[str]:
+    """The features of an already normalised text."""
+    words = flat.split(" ") if flat else []
+    found: set[str] = {"w:" + word for word in words}
+    found.update(f"b:{a} {b}" for a, b in zip(words, words[1:], strict=False))
+    padded = f" {flat} "
+    size = len(padded)
+    for n in CHAR_SIZES:
+        found.update("c:" + padded[i : i + n] for i in range(size - n + 1))
+    return frozenset(found)
