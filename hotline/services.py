@@ -64,7 +64,7 @@ class Services:
         paths = InstancePaths(config.instance_dir)
         secret = load_server_secret(paths.server_secret, env)
         recovery = load_recovery(paths.recovery_pub)
-        rules = RulesHolder(config.rule_paths())
+        rules = RulesHolder(config.rule_paths(), reader=config["rules.reader"])
         if not paths.database.exists():
             raise InstanceError(f"{paths.database}: no database (run 'hotline init')")
         db = Database(paths.database, batch_max=config["store.batch_max"])

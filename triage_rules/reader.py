@@ -11,8 +11,12 @@ probabilities, P(critical) and P(high or critical), and suggests:
 * else nothing.
 
 ``combine`` takes the higher of the rules' urgency and the suggestion: the
-reader can only raise. The thresholds were chosen by cross-validation on the
-training data alone, so that no low or normal message was rated critical.
+reader can only raise. It does not raise a message the rules rated ``low``:
+that urgency comes only from a rule that judged the message not a live report
+(spam, a joke, news, a question; the packs' default is ``normal``), and the
+rules stay what administrators tune. The thresholds were chosen by
+cross-validation on the training data alone, so that the reader rated no low or
+normal training message critical.
 
 The weights ship as data (``reader_weights.json``). Their ``version`` is a
 hash of the weights, the thresholds, the feature settings and the training
@@ -29,13 +33,14 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
+from .errors import RuleError
 from .reader_features import CHAR_SIZES, features
 from .urgency import Urgency
 
 WEIGHTS_FORMAT = 1
 
 
-class ReaderError(ValueError):
+class ReaderError(RuleError):
     """A weights file that cannot be used (unreadable, malformed, or not matching its version)."""
 
 
@@ -62,8 +67,9 @@ class Reading:
 
 
 def combine(rules: Urgency, reading: Reading | None) -> Urgency:
-    """The urgency with the reader's suggestion: the higher of the two (it never lowers)."""
-    if reading is None or reading.suggests is None or reading.suggests <= rules:
+    """The urgency with the reader's suggestion: the higher of the two (it never lowers),
+    except that a message the rules rated ``low`` (not a live report) stays low."""
+    if reading is None or reading.suggests is None or rules is Urgency.LOW or reading.suggests <= rules:
         return rules
     return reading.suggests
 
@@ -84,18 +90,12 @@ class Reader:
 
         ``cues``: how many of the strongest critical features to report (for ``explain``).
         """
-        lookup = self.weights.get
-        crit, high = self.bias
-        hits: list[tuple[float, str]] = []
         found = features(text)
         scale = 1.0 / math.sqrt(len(found)) if found else 0.0
-        for feature in found:
-            pair = lookup(feature)
-            if pair is not None:
-                crit += pair[0] * scale
-                high += pair[1] * scale
-                if cues:
-                    hits.append((pair[0], feature))
+        known = [(pair, feature) for feature in found if (pair := self.weights.get(feature)) is not None]
+        # fsum: exact, so the sum does not depend on the set's (per-process) iteration order
+        crit = math.fsum(pair[0] for pair, _ in known) * scale + self.bias[0]
+        high = math.fsum(pair[1] for pair, _ in known) * scale + self.bias[1]
         p_critical, p_high = _sigmoid(crit), _sigmoid(high)
         suggests: Urgency | None = None
         if p_critical >= self.critical_threshold:
@@ -104,7 +104,7 @@ class Reader:
             suggests = Urgency.HIGH
         shown: tuple[str, ...] = ()
         if cues:
-            hits.sort(key=lambda pair: (-pair[0], pair[1]))
+            hits = sorted(((pair[0], feature) for pair, feature in known), key=lambda h: (-h[0], h[1]))
             shown = tuple(feature for weight, feature in hits[:cues] if weight > 0)
         return Reading(self.version, p_critical, p_high, suggests, shown)
 
@@ -162,8 +162,6 @@ def reader_from_json(payload: object, *, source: str = "<weights>") -> Reader:
             training_sha256=str(payload["training_sha256"]),
         )
     except (KeyError, TypeError, ValueError) as e:
-        if isinstance(e, ReaderError):
-            raise
         raise ReaderError(f"{source}: malformed weights ({e!r})") from e
     expected = reader_version(payload)
     if reader.version != expected:

@@ -10,6 +10,7 @@ favor" reads "estoy encerrada por favor"). Then, as a set (a feature counts
 once however often it occurs):
 
 * ``w:`` every word, and ``b:`` every pair of neighbouring words;
+* ``n:`` the length in words, as one of five buckets;
 * ``c:`` every run of 3 to 5 characters of `` text `` (the spaces at both ends
   and between words included, so "c: ahor" marks a word start): spellings the
   corpus never showed ("ahoritita", "encerradas", "bleedin") still share most
@@ -21,6 +22,8 @@ character and 2 per word.
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 from .normalize import prepare_for_matching
 
 CHAR_SIZES: tuple[int, ...] = (3, 4, 5)
@@ -29,6 +32,14 @@ CHAR_SIZES: tuple[int, ...] = (3, 4, 5)
 MAX_CHARS = 4000
 """Texts are read up to this many normalised characters (emergencies are said early; the
 budget stays bounded whatever a flood sends)."""
+
+
+_LENGTHS: tuple[tuple[float, str], ...] = (
+    (3, "1-3"), (8, "4-8"), (20, "9-20"), (50, "21-50"), (float("inf"), "51+"),
+)
+"""``n:`` the message's length in words, in buckets: a two-word text's few n-grams weigh
+as much as a long one's many (each is scaled by 1/sqrt(count)); the bucket lets the model
+learn how much to trust a very short message."""
 
 
 def normalized_text(text: str) -> str:
@@ -45,7 +56,8 @@ def features_of_normalized(flat: str) -> frozenset[str]:
     """The features of an already normalised text."""
     words = flat.split(" ") if flat else []
     found: set[str] = {"w:" + word for word in words}
-    found.update(f"b:{a} {b}" for a, b in zip(words, words[1:], strict=False))
+    found.add("n:" + next(name for limit, name in _LENGTHS if len(words) <= limit))
+    found.update(f"b:{a} {b}" for a, b in pairwise(words))
     padded = f" {flat} "
     size = len(padded)
     for n in CHAR_SIZES:

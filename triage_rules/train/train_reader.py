@@ -13,11 +13,12 @@ Two binary models share the features: critical vs the rest, and high-or-critical
 vs the rest. Thresholds come from K-fold out-of-fold probabilities on the
 training data only:
 
-* critical: the lowest threshold at which no low or normal training message,
-  out of fold, reaches it (then a safety margin), so that the reader alone
-  would have paged none of them;
-* high: the threshold that best trades catching high-or-critical messages
-  against raising low or normal ones (each wrong raise counts twice).
+* critical: the lowest threshold (0.01 steps) at which the reader, out of fold,
+  raises no low or normal training message to critical that the shipped rules had
+  rated normal or high (critical: the rules' own error, which it cannot undo; low:
+  it leaves those alone, see ``reader.combine``);
+* high: the threshold that best trades raising high-or-critical messages the rules
+  put lower against raising low or normal ones (each wrong raise counts twice).
 
 Everything is seeded: the same data and settings give the same bytes, hence the
 same version.
@@ -39,7 +40,7 @@ from ..corpus import CorpusItem
 from ..loader import default_pack_dir, load_rules
 from ..metrics import breakdown, breakdown_table, confusion_table, metrics, metrics_table
 from ..model import Decision
-from ..reader import WEIGHTS_FORMAT, default_reader_path, reader_version
+from ..reader import WEIGHTS_FORMAT, Reading, combine, default_reader_path, reader_version
 from ..reader_features import CHAR_SIZES, features
 from ..urgency import Urgency
 from .logistic import Example, Settings, predict, train
@@ -56,7 +57,6 @@ OLD_GUIDE_WEIGHT = 0.5
 MIN_DF = 2
 FOLDS = 5
 SEED = 15
-CRITICAL_MARGIN = 0.03
 PRUNE = 0.002
 
 
@@ -118,7 +118,7 @@ def targets(items: Sequence[CorpusItem]) -> tuple[list[int], list[int]]:
 
 def folds(items: Sequence[CorpusItem], k: int, seed: int) -> list[int]:
     """A fold per item, stratified by label and language."""
-    rng = random.Random(seed)
+    rng = random.Random(seed)  # noqa: S311 -- seeded, reproducible folds, not a secret
     groups: dict[tuple[str, str], list[int]] = {}
     for i, item in enumerate(items):
         groups.setdefault((item.urgency.value, item.lang or ""), []).append(i)
@@ -151,20 +151,31 @@ def out_of_fold(data: Data, settings: Settings, k: int = FOLDS) -> tuple[list[fl
     return p_crit, p_high
 
 
-def choose_thresholds(items: Sequence[CorpusItem], p_crit: Sequence[float],
+def choose_thresholds(items: Sequence[CorpusItem], rules: Sequence[Urgency], p_crit: Sequence[float],
                       p_high: Sequence[float]) -> tuple[float, float]:
-    lowish = [p for item, p in zip(items, p_crit, strict=True) if item.urgency <= Urgency.NORMAL]
-    critical = min(max(lowish) + CRITICAL_MARGIN, 0.99)
-    best, high = -1e9, 0.5
-    for step in range(20, 100):
+    """Thresholds from out-of-fold probabilities, judged on what the reader would change.
+
+    critical: the lowest threshold (on a 0.01 grid) at which the reader, out of fold,
+    raises no low or normal training message to critical that the rules had not;
+    high: the threshold where raising messages the rules put below high gains most
+    (+1 for a high or critical message, -2 for a low or normal one).
+    """
+    # the messages the reader could wrongly page for: low or normal, which the rules rated
+    # neither critical (already paged) nor low (the reader leaves those alone)
+    lowish = [p for item, rule, p in zip(items, rules, p_crit, strict=True)
+              if item.urgency <= Urgency.NORMAL and rule in (Urgency.NORMAL, Urgency.HIGH)]
+    top = max(lowish, default=0.0)
+    critical = next((t / 100 for t in range(50, 100) if t / 100 > top), 0.99)
+    best, high = -1e9, 0.99
+    for step in range(50, 100):
         t = step / 100
         gain = 0.0
-        for item, p in zip(items, p_high, strict=True):
-            if p >= t:
+        for item, rule, p in zip(items, rules, p_high, strict=True):
+            if p >= t and rule is Urgency.NORMAL:
                 gain += 1.0 if item.urgency >= Urgency.HIGH else -2.0
         if gain > best:
             best, high = gain, t
-    return round(critical, 4), round(high, 4)
+    return critical, high
 
 
 def suggested(p_crit: float, p_high: float, thresholds: tuple[float, float]) -> Urgency | None:
@@ -180,7 +191,8 @@ def raised(decisions: Sequence[Decision], p_crit: Sequence[float], p_high: Seque
     out = []
     for decision, pc, ph in zip(decisions, p_crit, p_high, strict=True):
         s = suggested(pc, ph, thresholds)
-        out.append(replace(decision, urgency=s) if s is not None and s > decision.urgency else decision)
+        urgency = combine(decision.urgency, Reading("", pc, ph, s))
+        out.append(decision if urgency is decision.urgency else replace(decision, urgency=urgency))
     return out
 
 
@@ -229,13 +241,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     settings = Settings(epochs=args.epochs, rate=args.rate, l2=args.l2, seed=SEED)
     data = load_training(args.root)
     p_crit, p_high = out_of_fold(data, settings)
-    thresholds = choose_thresholds(data.items, p_crit, p_high)
     rules = load_rules([default_pack_dir()])
     decisions = evaluate_corpus(rules, data.items)
+    thresholds = choose_thresholds(data.items, [d.urgency for d in decisions], p_crit, p_high)
     with_reader = raised(decisions, p_crit, p_high, thresholds)
     alone = [replace(d, urgency=suggested(pc, ph, thresholds) or Urgency.NORMAL)
              for d, pc, ph in zip(decisions, p_crit, p_high, strict=True)]
-    print(f"{len(data.items)} training messages, {FOLDS}-fold CV, settings {settings}")
+    print(f"{len(data.items)} training messages, {FOLDS}-fold CV, settings {settings}, "
+          f"rule set {rules.version}")
     print(f"thresholds: critical {thresholds[0]}, high {thresholds[1]}\n")
     print(report("rules alone (tuned on most of these)", decisions, data.items), "\n")
     print(report("reader alone, out of fold (no suggestion = normal)", alone, data.items), "\n")
