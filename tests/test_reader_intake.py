@@ -14,8 +14,9 @@ import pytest
 from aiohttp.test_utils import TestServer
 
 from crypto import open_envelope, unwrap
-from hotline.app import SERVICES, make_app
+from hotline.app import make_app
 from hotline.config import load_config
+from hotline.services import SERVICES
 from tests.conftest import Browser, free_port
 from tests.helpers.instance import make_instance
 

@@ -55,7 +55,7 @@ class Reading:
     suggests: Urgency | None
     """The urgency it would raise a lower decision to, if any."""
     cues: tuple[str, ...] = ()
-    """For ``explain``: the features that pushed P(critical) up most (empty in triage)."""
+    """For ``explain``: the words and word pairs that pushed P(critical) up most (empty in triage)."""
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -104,7 +104,9 @@ class Reader:
             suggests = Urgency.HIGH
         shown: tuple[str, ...] = ()
         if cues:
-            hits = sorted(((pair[0], feature) for pair, feature in known), key=lambda h: (-h[0], h[1]))
+            # words and word pairs only: character runs say little to a reader of ``explain``
+            hits = sorted(((pair[0], feature[2:]) for pair, feature in known if feature[:2] in ("w:", "b:")),
+                          key=lambda h: (-h[0], h[1]))
             shown = tuple(feature for weight, feature in hits[:cues] if weight > 0)
         return Reading(self.version, p_critical, p_high, suggests, shown)
 
