@@ -57,7 +57,7 @@ OLD_GUIDE_WEIGHT = 0.5
 MIN_DF = 2
 FOLDS = 5
 SEED = 15
-PRUNE = 0.002
+PRUNE = 0.01
 
 
 @dataclass(frozen=True)
