@@ -79,7 +79,7 @@ def main() -> None:
         ("default packs + reader, `triage`", "corpus-like", med(
             functools.partial(triage, default, reader), plain)),
     ]
-    print(f"reader {reader.version} ({len(reader.weights):,} features), texts of {LENGTH:,} characters\n")
+    print(f"reader {reader.version} ({len(reader.vocabulary):,} features), texts of {LENGTH:,} characters\n")
     print("| what | text | µs per message |")
     print("|---|---|---:|")
     for what, kind, us in rows:

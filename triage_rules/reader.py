@@ -76,10 +76,13 @@ def combine(rules: Urgency, reading: Reading | None) -> Urgency:
 
 @dataclass(frozen=True)
 class Reader:
-    """A loaded reader. ``weights`` maps a feature to its (critical, high) weights."""
+    """A loaded reader: per feature its weight in the critical model and in the high model
+    (``vocabulary``: the features either model knows, for one set intersection per text)."""
 
     version: str
-    weights: dict[str, tuple[float, float]]
+    critical_weights: dict[str, float]
+    high_weights: dict[str, float]
+    vocabulary: frozenset[str]
     bias: tuple[float, float]
     critical_threshold: float
     high_threshold: float
@@ -92,10 +95,10 @@ class Reader:
         """
         found = features(text)
         scale = 1.0 / math.sqrt(len(found)) if found else 0.0
-        known = [(pair, feature) for feature in found if (pair := self.weights.get(feature)) is not None]
+        known = found & self.vocabulary
         # fsum: exact, so the sum does not depend on the set's (per-process) iteration order
-        crit = math.fsum(pair[0] for pair, _ in known) * scale + self.bias[0]
-        high = math.fsum(pair[1] for pair, _ in known) * scale + self.bias[1]
+        crit = math.fsum(map(self.critical_weights.__getitem__, known)) * scale + self.bias[0]
+        high = math.fsum(map(self.high_weights.__getitem__, known)) * scale + self.bias[1]
         p_critical, p_high = _sigmoid(crit), _sigmoid(high)
         suggests: Urgency | None = None
         if p_critical >= self.critical_threshold:
@@ -105,7 +108,7 @@ class Reader:
         shown: tuple[str, ...] = ()
         if cues:
             # words and word pairs only: character runs say little to a reader of ``explain``
-            hits = sorted(((pair[0], feature[2:]) for pair, feature in known if feature[:2] in ("w:", "b:")),
+            hits = sorted(((self.critical_weights[f], f[2:]) for f in known if f[:2] in ("w:", "b:")),
                           key=lambda h: (-h[0], h[1]))
             shown = tuple(feature for weight, feature in hits[:cues] if weight > 0)
         return Reading(self.version, p_critical, p_high, suggests, shown)
@@ -154,10 +157,12 @@ def reader_from_json(payload: object, *, source: str = "<weights>") -> Reader:
         if not (isinstance(vocab, list) and isinstance(crit, list) and isinstance(high, list)
                 and len(vocab) == len(crit) == len(high)):
             raise ReaderError(f"{source}: vocab and weights must be lists of one length")
-        weights = {str(f): (float(c), float(h)) for f, c, h in zip(vocab, crit, high, strict=True)}
+        names = [str(f) for f in vocab]
         reader = Reader(
             version=str(payload["version"]),
-            weights=weights,
+            critical_weights={f: float(c) for f, c in zip(names, crit, strict=True)},
+            high_weights={f: float(h) for f, h in zip(names, high, strict=True)},
+            vocabulary=frozenset(names),
             bias=(float(payload["critical"]["bias"]), float(payload["high"]["bias"])),
             critical_threshold=float(payload["critical"]["threshold"]),
             high_threshold=float(payload["high"]["threshold"]),

@@ -39,7 +39,7 @@ def test_the_shipped_weights_load_and_name_their_version(reader: Reader) -> None
     assert 0.5 <= reader.critical_threshold < 1 and 0.5 <= reader.high_threshold < 1
     assert payload["training"] == list(TRAINING)
     assert "triage_unseen.jsonl" not in payload["training"]
-    assert len(reader.weights) > 1000
+    assert len(reader.vocabulary) > 1000
 
 
 def test_weights_that_do_not_match_their_version_are_refused(tmp_path: Path) -> None:
