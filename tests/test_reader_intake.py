@@ -4,6 +4,7 @@ the reader's; with ``rules.reader = false`` the rules alone decide."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sqlite3
 from collections.abc import AsyncIterator
@@ -15,6 +16,7 @@ from aiohttp.test_utils import TestServer
 
 from crypto import open_envelope, unwrap
 from hotline.app import make_app
+from hotline.client.advocate import AdvocateClient
 from hotline.config import load_config
 from hotline.services import SERVICES
 from tests.conftest import Browser, free_port
@@ -70,6 +72,13 @@ async def test_the_reader_raises_what_the_rules_miss_and_the_decision_says_so(
             assert triage["reader"]["version"] == services.rules.reader.version
             assert triage["reader"]["suggests"] == "critical"
             assert triage["reader"]["p_critical"] >= services.rules.reader.critical_threshold
+            # An advocate's correction is fed back against the rules' own urgency: the
+            # reader's raise is not the rules' doing.
+            alice = AdvocateClient(browser.base, inst.alice)
+            await asyncio.to_thread(alice.login)
+            await asyncio.to_thread(alice.triage, tip_id, "high", None)
+            (fed,), = _rows(inst.root, "SELECT rules_urgency FROM rule_feedback")
+            assert fed == rules_alone
         else:
             assert services.rules.reader is None
             assert urgency == rules_alone and triage["reader"] is None
