@@ -110,13 +110,13 @@ def summarise_due(conn: sqlite3.Connection, now: float, window: float, stamp: st
             direct += 1
             continue
         code = new_code(conn, SUMMARY_CODE_DIGITS)
-        cur = conn.execute(
-            "INSERT OR IGNORE INTO page_summaries (key, advocate_id, code, created_at, next_attempt,"
-            " status) VALUES (?,?,?,?,?,'pending')",
-            (f"summary:{advocate_id}:{ids[0]}", advocate_id, code, stamp, now))
-        if cur.rowcount == 0:  # made already (cannot happen in one commit; kept honest)
+        made = conn.execute(
+            "INSERT INTO page_summaries (key, advocate_id, code, created_at, next_attempt,"
+            " status) VALUES (?,?,?,?,?,'pending') ON CONFLICT DO NOTHING RETURNING id",
+            (f"summary:{advocate_id}:{ids[0]}", advocate_id, code, stamp, now)).fetchone()
+        if made is None:  # made already (cannot happen in one commit; kept honest)
             continue
-        summary_id = cur.lastrowid
+        summary_id = made[0]
         conn.executemany("UPDATE page_outbox SET summary_id = ? WHERE id = ?",
                          [(summary_id, i) for i in ids])
         summaries += 1

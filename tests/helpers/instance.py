@@ -1,4 +1,4 @@
-"""Real instance folders for tests: real keys (cheap Argon2id), real SQLite."""
+"""Real instance folders for tests: real keys (cheap Argon2id), real SQLite or PostgreSQL."""
 
 from __future__ import annotations
 
@@ -24,10 +24,17 @@ class TestInstance:
         return self.root.parent / f"{who}.key"
 
 
-def make_instance(tmp_path: Path, public_url: str = "http://127.0.0.1:8080") -> TestInstance:
+DATABASE: list[str | None] = [None]
+"""The store new instances use: None (SQLite) or a PostgreSQL URL; set per test by the
+``store_kind`` fixture (tests/conftest.py) so every helper that makes an instance follows it."""
+
+
+def make_instance(tmp_path: Path, public_url: str = "http://127.0.0.1:8080", *,
+                  database: str | None = None) -> TestInstance:
     root = tmp_path / "instance"
     recovery = Identity.generate("recovery")
-    instance_id = create_instance(root, recovery.public, public_url=public_url)
+    instance_id = create_instance(root, recovery.public, public_url=public_url,
+                                  database=database or DATABASE[0])
     alice, bob = Identity.generate("alice"), Identity.generate("bob")
     for who, ident, role in (("alice", alice, Role.ADMIN), ("bob", bob, Role.ADVOCATE)):
         add_advocate(root, ident.public, name=who, role=role)
