@@ -39,13 +39,13 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 @pytest.fixture(autouse=True)
 def store_kind(request: pytest.FixtureRequest) -> Iterator[str]:
     """Which store this test's instances use: "sqlite", or "postgresql" (a fresh database on
-    the session's cluster) for tests marked ``both_stores``."""
+    the session's cluster for each instance) for tests marked ``both_stores``."""
     kind = getattr(request, "param", "sqlite")
     if kind != "postgresql":
         yield kind
         return
-    url = request.getfixturevalue("pg_url")
-    instance_helpers.DATABASE[0] = url
+    cluster = request.getfixturevalue("pg_cluster")
+    instance_helpers.DATABASE[0] = cluster.new_database
     try:
         yield kind
     finally:

@@ -63,7 +63,8 @@ def take_budget(conn: sqlite3.Connection, kind: str, now: float, limit: int) -> 
     conn.execute("DELETE FROM flood_budget WHERE kind = ? AND slot < ?", (kind, slot))
     cur = conn.execute(
         "INSERT INTO flood_budget (kind, slot, used) VALUES (?, ?, 1)"
-        " ON CONFLICT (kind, slot) DO UPDATE SET used = used + 1 WHERE used < ?",
+        " ON CONFLICT (kind, slot) DO UPDATE SET used = flood_budget.used + 1"
+        " WHERE flood_budget.used < ?",
         (kind, slot, limit))
     return cur.rowcount > 0
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,9 +25,15 @@ class TestInstance:
         return self.root.parent / f"{who}.key"
 
 
-DATABASE: list[str | None] = [None]
-"""The store new instances use: None (SQLite) or a PostgreSQL URL; set per test by the
-``store_kind`` fixture (tests/conftest.py) so every helper that makes an instance follows it."""
+DATABASE: list[Callable[[], str] | None] = [None]
+"""Where new instances keep their data: None (SQLite), or a maker of fresh PostgreSQL
+databases (one per instance); set per test by the ``store_kind`` fixture
+(tests/conftest.py) so every helper that makes an instance follows it."""
+
+
+def _new_database() -> str | None:
+    maker = DATABASE[0]
+    return maker() if maker is not None else None
 
 
 def make_instance(tmp_path: Path, public_url: str = "http://127.0.0.1:8080", *,
@@ -34,7 +41,7 @@ def make_instance(tmp_path: Path, public_url: str = "http://127.0.0.1:8080", *,
     root = tmp_path / "instance"
     recovery = Identity.generate("recovery")
     instance_id = create_instance(root, recovery.public, public_url=public_url,
-                                  database=database or DATABASE[0])
+                                  database=database or _new_database())
     alice, bob = Identity.generate("alice"), Identity.generate("bob")
     for who, ident, role in (("alice", alice, Role.ADMIN), ("bob", bob, Role.ADVOCATE)):
         add_advocate(root, ident.public, name=who, role=role)

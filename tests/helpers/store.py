@@ -26,6 +26,19 @@ def query(root: Path, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any,
         conn.close()
 
 
+def rows(root: Path, sql: str, params: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
+    """Rows as ``{column: value}``."""
+    conn = connect_sync(target(root))
+    try:
+        if target(root).kind == "sqlite":
+            cur = conn.execute(sql, params)
+            names = [d[0] for d in cur.description]
+            return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+        return [dict(zip(r.keys(), r, strict=True)) for r in conn.execute(sql, params).fetchall()]
+    finally:
+        conn.close()
+
+
 def execute(root: Path, sql: str, params: tuple[Any, ...] = ()) -> int:
     """One statement, committed; returns its row count."""
     conn = connect_sync(target(root))
