@@ -49,14 +49,17 @@ class Database:
     kind = "sqlite"
 
     def __init__(self, path: Path, *, batch_max: int = 256, backup_dir: Path | None = None,
-                 observer: CommitObserver | None = None) -> None:
+                 observer: CommitObserver | None = None, migrate: bool = True) -> None:
         self.path = path
+        self.migrate = migrate  # False: a database with its own schema
         self.backup_dir = backup_dir
-        self.writer = Writer(path, batch_max=batch_max, observer=observer, on_open=watch_directory)
+        self.writer = Writer(path, batch_max=batch_max, observer=observer,
+                             on_open=watch_directory if migrate else None)
         self._reader: Reader | None = None
 
     async def open(self) -> None:
-        initialise(self.path, self.backup_dir)
+        if self.migrate:
+            initialise(self.path, self.backup_dir)
         self.writer.start()
         self._reader = Reader(self.path)
         self._reader.start()

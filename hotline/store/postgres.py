@@ -40,15 +40,18 @@ class PgDatabase:
     kind = "postgresql"
 
     def __init__(self, url: str, *, batch_max: int = 256, backup_dir: Path | None = None,
-                 observer: CommitObserver | None = None, reader_threads: int = 2) -> None:
+                 observer: CommitObserver | None = None, reader_threads: int = 2,
+                 migrate: bool = True) -> None:
         self.url = url
+        self.migrate = migrate  # False: a database with its own schema (the key store's)
         self.backup_dir = backup_dir
         self.writer = PgWriter(url, batch_max=batch_max, observer=observer)
         self._reader_threads = reader_threads
         self._reader: PgReader | None = None
 
     async def open(self) -> None:
-        initialise_pg(self.url, self.backup_dir)
+        if self.migrate:
+            initialise_pg(self.url, self.backup_dir)
         self.writer.start()
         self._reader = PgReader(self.url, threads=self._reader_threads)
         self._reader.start()

@@ -147,16 +147,22 @@ def _configured(root: Path) -> str:
 
 
 def open_store(target: StoreTarget, *, batch_max: int = 256, backup_dir: Path | None = None,
-               observer: Callable[[float, int], None] | None = None) -> Store:
-    """The store for ``target``, not yet opened (``await store.open()``)."""
+               observer: Callable[[float, int], None] | None = None,
+               migrate: bool = True) -> Store:
+    """The store for ``target``, not yet opened (``await store.open()``).
+
+    ``migrate=False`` opens a database that is not the instance's main one (the
+    key store's, with its own small schema): Hotline's migrations are not run.
+    """
     if target.kind == "postgresql":
         from .postgres import PgDatabase
         assert target.url is not None
         return PgDatabase(target.url, batch_max=batch_max, backup_dir=backup_dir,
-                          observer=observer)
+                          observer=observer, migrate=migrate)
     from .database import Database
     assert target.path is not None
-    return Database(target.path, batch_max=batch_max, backup_dir=backup_dir, observer=observer)
+    return Database(target.path, batch_max=batch_max, backup_dir=backup_dir, observer=observer,
+                    migrate=migrate)
 
 
 def initialise_store(target: StoreTarget, backup_dir: Path | None = None) -> list[str]:
