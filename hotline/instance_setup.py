@@ -25,15 +25,14 @@ from .errors import Conflict, InstanceError, NotFound
 from .instance import InstancePaths
 from .keystore import initialise_keystore
 from .server_secret import generate_server_secret
+from .store.factory import initialise_store, sync_transaction
 from .store.queries import audit, utc_now_text
 from .store.seam import (
     DATABASE_URL_ENV,
     DATABASE_URL_FILE,
     database_setting_error,
-    initialise_store,
     is_postgres_url,
     store_target,
-    sync_transaction,
     without_password,
 )
 

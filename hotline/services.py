@@ -27,10 +27,11 @@ from .paging.runtime import Paging, paging_policy
 from .ratelimit import GlobalFailureLimit
 from .rules_holder import RulesHolder
 from .server_secret import ServerSecret, load_server_secret
+from .store.factory import open_store
 from .store.message_channels import fill_message_channels
 from .store.queries import get_meta
 from .store.reply_keys import fill_reply_keys
-from .store.seam import Store, open_store, store_target
+from .store.seam import Store, store_target
 from .twilio.runtime import TwilioServices
 
 

@@ -12,6 +12,7 @@ import psycopg
 import pytest
 
 from hotline.errors import InstanceError, ServiceUnavailable
+from hotline.store.factory import sync_transaction
 from hotline.store.migrate import latest_version
 from hotline.store.pg_conn import connect, translate
 from hotline.store.pg_migrate import current_version
@@ -21,7 +22,6 @@ from hotline.store.seam import (
     is_unique_violation,
     statement_savepoint,
     store_target,
-    sync_transaction,
 )
 
 

@@ -13,8 +13,9 @@ import pytest
 from hotline.errors import InstanceError
 from hotline.store import initialise
 from hotline.store.connection import open_sqlite
+from hotline.store.factory import open_store
 from hotline.store.migrate import available_migrations
-from hotline.store.seam import Store, StoreTarget, open_store
+from hotline.store.seam import Store, StoreTarget
 
 BOTH = pytest.mark.both_stores
 

@@ -240,7 +240,8 @@ def cmd_rules_report(args: argparse.Namespace) -> int:
     from triage_rules.compare import FeedbackRecord, feedback_report, feedback_table
 
     from ..instance import InstancePaths
-    from ..store.seam import store_target, sync_transaction
+    from ..store.factory import sync_transaction
+    from ..store.seam import store_target
 
     root = Path(args.dir)
     target = store_target(root)

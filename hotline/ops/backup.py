@@ -45,9 +45,10 @@ from ..errors import InstanceError, UsageError
 from ..instance import InstancePaths
 from ..server_secret import load_server_secret
 from ..store.connection import open_sqlite
+from ..store.factory import sync_transaction
 from ..store.migrate import backup_database as _snapshot
 from ..store.migrate import check_not_newer
-from ..store.seam import store_target, sync_transaction
+from ..store.seam import store_target
 from .instance_check import load_recovery_pub, refuse_if_running
 
 SECRETS_MAGIC = b"HLSB\x01"

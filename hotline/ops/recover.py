@@ -36,9 +36,10 @@ from crypto import (
 
 from ..errors import NotFound, UsageError
 from ..instance import InstancePaths
+from ..store.factory import begin_statement, connect_sync, initialise_store
 from ..store.grants import NewGrant, grantees, insert_grants
 from ..store.queries import audit, utc_now_text
-from ..store.seam import begin_statement, connect_sync, initialise_store, store_target
+from ..store.seam import store_target
 from .instance_check import load_recovery_pub
 
 

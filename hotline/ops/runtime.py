@@ -21,8 +21,9 @@ from ..deletion import claim_due, next_due
 from ..instance import InstancePaths
 from ..keystore import KeyStore
 from ..logging import get_logger
+from ..store.factory import open_store
 from ..store.queries import utc_now_text
-from ..store.seam import Store, open_store, store_target
+from ..store.seam import Store, store_target
 from .metrics import Metrics
 from .retention import TIP_FACTS_SQL, RetentionPolicy, due, tip_facts
 from .shred import Deletion, shred

@@ -12,7 +12,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from ..store.seam import store_target, sync_transaction
+from ..store.factory import sync_transaction
+from ..store.seam import store_target
 
 
 @contextmanager

@@ -5,7 +5,8 @@
 """
 
 from .database import DB_FILENAME, Database, initialise
-from .seam import Store, StoreTarget, open_store, store_target
+from .factory import open_store
+from .seam import Store, StoreTarget, store_target
 
 __all__ = ["DB_FILENAME", "Database", "Store", "StoreTarget", "initialise", "open_store",
            "store_target"]

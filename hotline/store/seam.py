@@ -10,6 +10,10 @@ psycopg adapter that takes the same ``?`` placeholders and gives rows that
 index by position and by name; SQL written for both is "portable SQL"
 (docs/architecture.md).
 
+The factory that builds either (``open_store``, ``initialise_store``,
+``sync_transaction`` for CLI verbs) is ``store/factory.py``: this module
+imports neither implementation, so both may import it.
+
 Which store an instance uses is named by ``store.database`` in its config
 (``"sqlite"`` or a ``postgresql://`` URL without its password). The password
 never sits in the config: the whole URL comes from ``HOTLINE_DATABASE_URL``
@@ -29,7 +33,7 @@ from pathlib import Path
 from typing import Any, Literal, Protocol, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
-from ..errors import ConfigError, InstanceError
+from ..errors import ConfigError
 
 T = TypeVar("T")
 StoreKind = Literal["sqlite", "postgresql"]
@@ -144,75 +148,6 @@ def _configured(root: Path) -> str:
     store = data.get("store")
     value = store.get("database", "sqlite") if isinstance(store, dict) else "sqlite"
     return str(value).strip()
-
-
-def open_store(target: StoreTarget, *, batch_max: int = 256, backup_dir: Path | None = None,
-               observer: Callable[[float, int], None] | None = None,
-               migrate: bool = True) -> Store:
-    """The store for ``target``, not yet opened (``await store.open()``).
-
-    ``migrate=False`` opens a database that is not the instance's main one (the
-    key store's, with its own small schema): Hotline's migrations are not run.
-    """
-    if target.kind == "postgresql":
-        from .postgres import PgDatabase
-        assert target.url is not None
-        return PgDatabase(target.url, batch_max=batch_max, backup_dir=backup_dir,
-                          observer=observer, migrate=migrate)
-    from .database import Database
-    assert target.path is not None
-    return Database(target.path, batch_max=batch_max, backup_dir=backup_dir, observer=observer,
-                    migrate=migrate)
-
-
-def initialise_store(target: StoreTarget, backup_dir: Path | None = None) -> list[str]:
-    """Create or upgrade the schema (CLI and start-up); return the migrations applied."""
-    if target.kind == "postgresql":
-        from .postgres import initialise_pg
-        assert target.url is not None
-        return initialise_pg(target.url, backup_dir)
-    from .database import initialise
-    assert target.path is not None
-    return initialise(target.path, backup_dir)
-
-
-@contextlib.contextmanager
-def sync_transaction(target: StoreTarget) -> Iterator[Any]:
-    """One short write transaction for a CLI verb, on either store (schema brought up first).
-
-    SQLite: ``BEGIN IMMEDIATE`` (the service's writer waits on the lock).
-    PostgreSQL: an ordinary transaction beside the service's writers.
-    """
-    if not target.exists():
-        raise InstanceError(f"{target.root}: not an instance (run 'hotline init' first)")
-    initialise_store(target)
-    conn = connect_sync(target)
-    try:
-        conn.execute(begin_statement(conn))
-        try:
-            yield conn
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
-    finally:
-        conn.close()
-
-
-def begin_statement(conn: Any) -> str:
-    """SQLite takes the write lock up front (``BEGIN IMMEDIATE``); PostgreSQL locks per row."""
-    return "BEGIN" if kind_of(conn) == "postgresql" else "BEGIN IMMEDIATE"
-
-
-def connect_sync(target: StoreTarget) -> Any:
-    """A plain connection outside the service (CLI verbs), autocommit until BEGIN."""
-    if target.kind == "postgresql":
-        from .pg_conn import connect
-        assert target.url is not None
-        return connect(target.url, application_name="hotline-cli")
-    from .connection import open_sqlite
-    assert target.path is not None
-    return open_sqlite(target.path)
 
 
 def kind_of(conn: Any) -> StoreKind:

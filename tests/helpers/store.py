@@ -10,7 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from hotline.store.seam import StoreTarget, connect_sync, store_target
+from hotline.store.factory import connect_sync
+from hotline.store.seam import StoreTarget, store_target
 
 
 def target(root: Path) -> StoreTarget:

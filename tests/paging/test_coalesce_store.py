@@ -16,7 +16,7 @@ from hotline.paging.ack import record_ack
 from hotline.paging.coalesce import coalesce, fold_new, summarise_due
 from hotline.paging.escalation import EscalationPolicy, Level, TipRef, start
 from hotline.paging.store import open_escalation
-from hotline.store.seam import connect_sync
+from hotline.store.factory import connect_sync
 from tests.helpers import store
 from tests.helpers.instance import make_instance
 from triage_rules import Urgency
