@@ -88,6 +88,8 @@ async def test_a_restart_mid_load_answers_503_acknowledges_only_commits_and_reco
     acknowledged: list[str] = []
     statuses: list[int] = []
     restarted = asyncio.Event()
+    loaded, outage_seen = asyncio.Event(), asyncio.Event()
+    stopped_at: list[int] = []  # how many 503s there were when the server stopped
     after: list[int] = []
 
     async def reporter(n: int) -> None:
@@ -98,6 +100,10 @@ async def test_a_restart_mid_load_answers_503_acknowledges_only_commits_and_reco
                 text = f"report {n}-{i}: they keep our passports"
                 status, html = await browser.report(text)
                 statuses.append(status)
+                if len(acknowledged) >= 5:
+                    loaded.set()
+                if stopped_at and statuses.count(503) >= stopped_at[0] + 4:
+                    outage_seen.set()
                 if status == 200:
                     acknowledged.append(text)
                     if restarted.is_set():
@@ -110,12 +116,10 @@ async def test_a_restart_mid_load_answers_503_acknowledges_only_commits_and_reco
                     return
 
     async def restart() -> None:
-        while len(acknowledged) < 5:  # under load first
-            await asyncio.sleep(0.02)
+        await loaded.wait()  # under load first
+        stopped_at.append(statuses.count(503))
         await asyncio.to_thread(own_cluster.stop, "fast")  # the first half of a restart
-        seen = statuses.count(503)
-        while statuses.count(503) < seen + 4:  # the outage is seen by the reporters
-            await asyncio.sleep(0.02)
+        await outage_seen.wait()  # the reporters met the outage
         await asyncio.to_thread(own_cluster.start)
         restarted.set()
 
