@@ -1,17 +1,20 @@
-"""What the second reader costs per message, beside the rules it sits on.
+"""What the second reader costs per message: today's ``Reader.read`` beside the original.
 
 Run:  .venv/bin/python bench/reader_bench.py [--budget SECONDS]
 
 Times (median µs of single calls, least disturbed of five rounds, as
-``triage_scale.py`` does), on texts of 2,000 characters:
+``triage_scale.py`` does), the original reader (``_reader_reference``, what
+``Reader.read`` was before it was rewritten) and ``Reader.read`` measured in
+alternation on the same texts, at 200, 1,500 and 2,000 characters:
 
-* the 1,000-rule generated pack of ``triage_scale.py``, ``evaluate(spans=False)`` on
-  its dense texts: the 250 µs budget the rules must hold (the reader does not
-  touch it: it runs after the rules, on its own);
-* ``Reader.read`` alone on the same dense texts, and on corpus-like texts
-  (labelled messages of both languages, joined up to 2,000 characters);
-* the default packs alone, and ``triage`` (default packs + reader): what intake
-  calls per message.
+* ``sparse``: ``triage_scale.py``'s typical texts (95% general words);
+* ``dense``: ``triage_scale.py``'s dense texts (every word from the rules' vocabulary);
+* ``corpus``: labelled messages of both languages joined up to the length.
+
+Then the default packs' ``evaluate`` and ``triage`` (packs + reader, what intake
+calls) on the 2,000-character corpus texts, and the start-up: loading and
+checking the weights (first time in the process, and again: the per-process
+cache).
 """
 
 from __future__ import annotations
@@ -21,69 +24,87 @@ import functools
 import random
 import statistics
 import sys
-import tempfile
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from triage_scale import SEED, VOCABULARY, generate_pack, median_us, text_of, vocabulary  # noqa: E402
+from triage_scale import SEED, VOCABULARY, median_us, text_of, vocabulary  # noqa: E402
 
 from triage_rules import default_pack_dir, load_rules  # noqa: E402
+from triage_rules._reader_reference import ReferenceReader  # noqa: E402
 from triage_rules.compare import load_corpus  # noqa: E402
 from triage_rules.reader import load_reader  # noqa: E402
-from triage_rules.reader_features import features  # noqa: E402
 from triage_rules.triage import triage  # noqa: E402
 
-LENGTH = 2_000
+LENGTHS = (200, 1_500, 2_000)
+TEXTS = 5
 
 
-def corpus_texts(count: int) -> list[str]:
+def corpus_texts(length: int, count: int) -> list[str]:
     items = load_corpus(ROOT / "tests" / "data" / "triage_dev.jsonl")
     rng = random.Random(SEED)
     texts = []
     for _ in range(count):
         parts: list[str] = []
-        while sum(len(p) + 1 for p in parts) < LENGTH:
+        while sum(len(p) + 1 for p in parts) < length:
             parts.append(rng.choice(items).text)
-        texts.append(" ".join(parts)[:LENGTH])
+        texts.append(" ".join(parts)[:length])
     return texts
+
+
+def timed_ms(function: Callable[[], object]) -> float:
+    started = time.perf_counter()
+    function()
+    return (time.perf_counter() - started) * 1_000
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--budget", type=float, default=2.0, help="seconds per measurement")
+    parser.add_argument("--budget", type=float, default=1.0, help="seconds per measurement")
     args = parser.parse_args()
+    first_load = timed_ms(load_reader)
+    again_load = timed_ms(load_reader)
+    reader = load_reader()
+    reference = ReferenceReader.load()
     rng = random.Random(SEED)
     words = vocabulary(VOCABULARY, rng)
-    dense = [text_of(LENGTH, words, seed) for seed in range(5)]
-    plain = corpus_texts(5)
-    reader = load_reader()
+    general = [word + "x" for word in vocabulary(VOCABULARY, random.Random(SEED + 1))]  # as triage_scale.py
+    kinds = {
+        "sparse": lambda length: [text_of(length, words, seed, general) for seed in range(TEXTS)],
+        "dense": lambda length: [text_of(length, words, seed) for seed in range(TEXTS)],
+        "corpus": lambda length: corpus_texts(length, TEXTS),
+    }
+
+    def med(function: Callable[[str], object], texts: list[str]) -> float:
+        return statistics.median(median_us(functools.partial(function, t), args.budget / TEXTS)
+                                 for t in texts)
+
+    print(f"reader {reader.version} ({reader.size:,} features); median µs of one call\n")
+    print("| text | chars | original `read` µs | `Reader.read` µs | original / now |")
+    print("|---|---:|---:|---:|---:|")
+    for kind, make in kinds.items():
+        for length in LENGTHS:
+            texts = make(length)
+            assert all(reader.read(t) == reference.read(t) for t in texts)
+            before, after = [], []
+            for _ in range(2):  # alternate, so a drift of the machine hits both
+                before.append(med(reference.read, texts))
+                after.append(med(reader.read, texts))
+            b, a = min(before), min(after)
+            print(f"| {kind} | {length:,} | {b:,.0f} | {a:,.0f} | {b / a:.1f}× |")
     default = load_rules([default_pack_dir()])
-    with tempfile.TemporaryDirectory() as folder:
-        generate_pack(1_000, words, Path(folder))
-        generated = load_rules([Path(folder)])
-
-    def med(function: functools.partial[object], texts: list[str]) -> float:
-        return statistics.median(median_us(functools.partial(function, t), args.budget / 5) for t in texts)
-
-    rows = [
-        ("1,000 generated rules, `evaluate(spans=False)`", "dense", med(
-            functools.partial(generated.evaluate, lang="en", spans=False), dense)),
-        ("reader alone, `Reader.read`", "dense", med(functools.partial(reader.read), dense)),
-        ("reader alone, `Reader.read`", "corpus-like", med(functools.partial(reader.read), plain)),
-        ("  of which features (normalise + n-grams)", "corpus-like", med(functools.partial(features), plain)),
-        ("default packs, `evaluate(spans=False)`", "corpus-like", med(
-            functools.partial(default.evaluate, spans=False), plain)),
-        ("default packs + reader, `triage`", "corpus-like", med(
-            functools.partial(triage, default, reader), plain)),
-    ]
-    print(f"reader {reader.version} ({len(reader.vocabulary):,} features), texts of {LENGTH:,} characters\n")
-    print("| what | text | µs per message |")
-    print("|---|---|---:|")
-    for what, kind, us in rows:
-        print(f"| {what} | {kind} | {us:,.0f} |")
+    plain = corpus_texts(2_000, TEXTS)
+    print("\n| what (corpus texts, 2,000 characters) | µs per message |")
+    print("|---|---:|")
+    print(f"| default packs, `evaluate(spans=False)` | {med(functools.partial(default.evaluate, spans=False), plain):,.0f} |")
+    print(f"| default packs + original reader | {med(lambda t: (default.evaluate(t, spans=False), reference.read(t)), plain):,.0f} |")
+    print(f"| default packs + reader, `triage` (what intake calls) | {med(functools.partial(triage, default, reader), plain):,.0f} |")
+    print(f"\nstart-up: load and check the weights {first_load:,.0f} ms the first time in the process, "
+          f"{again_load:,.1f} ms again (cached)")
 
 
 if __name__ == "__main__":

@@ -31,10 +31,12 @@ import hashlib
 import json
 import math
 from dataclasses import dataclass
+from itertools import pairwise, repeat
 from pathlib import Path
 
 from .errors import RuleError
-from .reader_features import CHAR_SIZES, features
+from .reader_codes import Key, add_run_keys, run_key
+from .reader_features import CHAR_SIZES, length_bucket, normalized_text
 from .urgency import Urgency
 
 WEIGHTS_FORMAT = 1
@@ -76,29 +78,48 @@ def combine(rules: Urgency, reading: Reading | None) -> Urgency:
 
 @dataclass(frozen=True)
 class Reader:
-    """A loaded reader: per feature its weight in the critical model and in the high model
-    (``vocabulary``: the features either model knows, for one set intersection per text)."""
+    """A loaded reader. Its features are keyed compactly (``reader_codes``): ``index``
+    gives each known key its place in ``critical_weights`` and ``high_weights``, whose
+    place 0 is a weight of 0.0 for every key it does not know (one lookup per feature)."""
 
     version: str
-    critical_weights: dict[str, float]
-    high_weights: dict[str, float]
-    vocabulary: frozenset[str]
+    index: dict[Key, int]
+    critical_weights: tuple[float, ...]
+    high_weights: tuple[float, ...]
+    length_weights: dict[str, tuple[float, float]]
+    """The ``n:`` length buckets' weights."""
     bias: tuple[float, float]
     critical_threshold: float
     high_threshold: float
     training_sha256: str
+
+    @property
+    def size(self) -> int:
+        """How many features the reader knows."""
+        return len(self.index) + len(self.length_weights)
 
     def read(self, text: str, *, cues: int = 0) -> Reading:
         """The two probabilities for ``text`` and the urgency they suggest.
 
         ``cues``: how many of the strongest critical features to report (for ``explain``).
         """
-        found = features(text)
-        scale = 1.0 / math.sqrt(len(found)) if found else 0.0
-        known = found & self.vocabulary
-        # fsum: exact, so the sum does not depend on the set's (per-process) iteration order
-        crit = math.fsum(map(self.critical_weights.__getitem__, known)) * scale + self.bias[0]
-        high = math.fsum(map(self.high_weights.__getitem__, known)) * scale + self.bias[1]
+        flat = normalized_text(text)
+        words = flat.split(" ") if flat else []
+        found: set[Key] = set(words)
+        found.update(pairwise(words))
+        add_run_keys(found, f" {flat} ")
+        scale = 1.0 / math.sqrt(len(found) + 1)  # + 1: the length bucket
+        places = list(map(self.index.get, found, repeat(0)))
+        crit_weights = list(map(self.critical_weights.__getitem__, places))
+        high_weights = list(map(self.high_weights.__getitem__, places))
+        bucket = self.length_weights.get(length_bucket(len(words)))
+        if bucket is not None:
+            crit_weights.append(bucket[0])
+            high_weights.append(bucket[1])
+        # fsum: exact, so the sum depends neither on the set's (per-process) iteration order
+        # nor on the 0.0 of each unknown feature
+        crit = math.fsum(crit_weights) * scale + self.bias[0]
+        high = math.fsum(high_weights) * scale + self.bias[1]
         p_critical, p_high = _sigmoid(crit), _sigmoid(high)
         suggests: Urgency | None = None
         if p_critical >= self.critical_threshold:
@@ -107,11 +128,17 @@ class Reader:
             suggests = Urgency.HIGH
         shown: tuple[str, ...] = ()
         if cues:
-            # words and word pairs only: character runs say little to a reader of ``explain``
-            hits = sorted(((self.critical_weights[f], f[2:]) for f in known if f[:2] in ("w:", "b:")),
-                          key=lambda h: (-h[0], h[1]))
-            shown = tuple(feature for weight, feature in hits[:cues] if weight > 0)
+            shown = self._cues(found, cues)
         return Reading(self.version, p_critical, p_high, suggests, shown)
+
+    def _cues(self, found: set[Key], cues: int) -> tuple[str, ...]:
+        """The known words and word pairs that pushed P(critical) up most (character runs say
+        little to a reader of ``explain``)."""
+        hits = sorted(((self.critical_weights[self.index[k]], k if isinstance(k, str) else " ".join(k))
+                       for k in found
+                       if k in self.index and (isinstance(k, str) or (isinstance(k, tuple) and len(k) == 2))),
+                      key=lambda h: (-h[0], h[1]))
+        return tuple(feature for weight, feature in hits[:cues] if weight > 0)
 
 
 def _sigmoid(z: float) -> float:
@@ -119,6 +146,23 @@ def _sigmoid(z: float) -> float:
         return 1.0 / (1.0 + math.exp(-z))
     e = math.exp(z)
     return e / (1.0 + e)
+
+
+def feature_key(name: str) -> Key | None:
+    """The compact key of a feature named as the trainer names it (None: a length bucket).
+    Raises ValueError for a name this reader does not read."""
+    kind, body = name[:2], name[2:]
+    if kind == "w:" and body and " " not in body:
+        return body
+    if kind == "b:":
+        pair = tuple(body.split(" "))
+        if len(pair) == 2:
+            return pair
+    if kind == "c:" and len(body) in CHAR_SIZES:
+        return run_key(body)
+    if kind == "n:":
+        return None
+    raise ValueError(f"a feature this reader does not read: {name[:40]!r}")
 
 
 def default_reader_path() -> Path:
@@ -133,14 +177,29 @@ def reader_version(payload: dict[str, object]) -> str:
     return "rd-" + hashlib.sha256(canonical.encode()).hexdigest()[:12]
 
 
+_LOADED: dict[bytes, Reader] = {}
+"""Readers already loaded and checked in this process, by the SHA-256 of their file's bytes."""
+
+
 def load_reader(path: Path | None = None) -> Reader:
-    """Load and check a weights file (default: the shipped one). Raises ReaderError."""
+    """Load and check a weights file (default: the shipped one). Raises ReaderError.
+
+    Parsing and checking the version take some 100 ms; a file whose bytes were already
+    loaded in this process gives the same (immutable) reader again without either, and a
+    file whose bytes changed is parsed and checked afresh."""
     where = path or default_reader_path()
     try:
-        payload = json.loads(where.read_text(encoding="utf-8"))
+        data = where.read_bytes()
+        digest = hashlib.sha256(data).digest()
+        if digest in _LOADED:
+            return _LOADED[digest]
+        payload = json.loads(data.decode("utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
         raise ReaderError(f"{where.name}: cannot read the reader's weights ({e})") from e
-    return reader_from_json(payload, source=where.name)
+    reader = reader_from_json(payload, source=where.name)
+    if len(_LOADED) >= 4:  # a process uses one or two weights files; never grow without bound
+        _LOADED.clear()
+    return _LOADED.setdefault(digest, reader)
 
 
 def reader_from_json(payload: object, *, source: str = "<weights>") -> Reader:
@@ -158,11 +217,25 @@ def reader_from_json(payload: object, *, source: str = "<weights>") -> Reader:
                 and len(vocab) == len(crit) == len(high)):
             raise ReaderError(f"{source}: vocab and weights must be lists of one length")
         names = [str(f) for f in vocab]
+        index: dict[Key, int] = {}
+        critical_weights, high_weights = [0.0], [0.0]
+        length_weights: dict[str, tuple[float, float]] = {}
+        for name, c, h in zip(names, crit, high, strict=True):
+            key = feature_key(name)
+            if key is None:
+                length_weights[name[2:]] = (float(c), float(h))
+            elif key in index:  # a name listed twice: its last weights count, as in a dict
+                critical_weights[index[key]], high_weights[index[key]] = float(c), float(h)
+            else:
+                index[key] = len(critical_weights)
+                critical_weights.append(float(c))
+                high_weights.append(float(h))
         reader = Reader(
             version=str(payload["version"]),
-            critical_weights={f: float(c) for f, c in zip(names, crit, strict=True)},
-            high_weights={f: float(h) for f, h in zip(names, high, strict=True)},
-            vocabulary=frozenset(names),
+            index=index,
+            critical_weights=tuple(critical_weights),
+            high_weights=tuple(high_weights),
+            length_weights=length_weights,
             bias=(float(payload["critical"]["bias"]), float(payload["high"]["bias"])),
             critical_threshold=float(payload["critical"]["threshold"]),
             high_threshold=float(payload["high"]["threshold"]),

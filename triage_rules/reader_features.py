@@ -52,11 +52,16 @@ def features(text: str) -> frozenset[str]:
     return features_of_normalized(normalized_text(text))
 
 
+def length_bucket(words: int) -> str:
+    """The ``n:`` bucket of a text of ``words`` words."""
+    return next(name for limit, name in _LENGTHS if words <= limit)
+
+
 def features_of_normalized(flat: str) -> frozenset[str]:
     """The features of an already normalised text."""
     words = flat.split(" ") if flat else []
     found: set[str] = {"w:" + word for word in words}
-    found.add("n:" + next(name for limit, name in _LENGTHS if len(words) <= limit))
+    found.add("n:" + length_bucket(len(words)))
     found.update(f"b:{a} {b}" for a, b in pairwise(words))
     padded = f" {flat} "
     size = len(padded)

@@ -14,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from triage_rules import RuleSet, Urgency, default_pack_dir, load_rules
+from triage_rules._reader_reference import ReferenceReader
 from triage_rules.compare import load_corpus
 from triage_rules.reader import Reader, ReaderError, Reading, combine, default_reader_path, load_reader
 from triage_rules.train.train_reader import TRAINING
@@ -39,7 +40,7 @@ def test_the_shipped_weights_load_and_name_their_version(reader: Reader) -> None
     assert 0.5 <= reader.critical_threshold < 1 and 0.5 <= reader.high_threshold < 1
     assert payload["training"] == list(TRAINING)
     assert "triage_unseen.jsonl" not in payload["training"]
-    assert len(reader.vocabulary) > 1000
+    assert reader.size == len(payload["vocab"]) > 1000
 
 
 def test_weights_that_do_not_match_their_version_are_refused(tmp_path: Path) -> None:
@@ -141,3 +142,58 @@ def test_the_new_training_messages_cover_both_languages_channels_and_urgencies()
         assert {i.urgency for i in mine} == set(Urgency)
         assert {i.channel for i in mine} == {"web", "sms", "voice"}
     assert sum(i.hard_negative for i in items) >= 100
+
+
+# --- the fast reader against the original (``_reader_reference``) ---------------------------
+
+@pytest.fixture(scope="module")
+def reference() -> ReferenceReader:
+    return ReferenceReader.load()
+
+
+@pytest.mark.parametrize("corpus", ["triage_corpus.jsonl", "triage_dev.jsonl", "triage_heldout.jsonl",
+                                    "triage_train_extra.jsonl"])
+def test_the_reader_reads_every_corpus_message_exactly_as_the_original(
+        reader: Reader, reference: ReferenceReader, corpus: str) -> None:
+    items = load_corpus(DATA / corpus)
+    assert items
+    for item in items:
+        # equal Readings: the same floats bit for bit, the same suggestion, the same cues
+        assert reader.read(item.text, cues=5) == reference.read(item.text, cues=5), item.text[:60]
+
+
+# Texts the coded path reads (letters, digits, apostrophes, separators, accents) and texts it
+# hands to the run-by-run path (characters beyond U+FFFF, NUL, lone surrogates).
+_LETTERS = "abcdeghilmnoprstuyz0123456789ñáéíóúüßçøæœ'’ .,!?¿¡\n\t-"
+_TEXTS = (st.text(alphabet=_LETTERS, max_size=600)
+          | st.text(max_size=300)
+          | st.lists(st.sampled_from([*WORDS, "ahorita", "tonight", "𝐇𝐄𝐋𝐏", "𠀀", "\x00", "\ud800"]),
+                     max_size=60).map(" ".join))
+
+
+@settings(max_examples=500, deadline=None)
+@given(text=_TEXTS)
+def test_the_reader_reads_any_text_exactly_as_the_original(
+        reader: Reader, reference: ReferenceReader, text: str) -> None:
+    assert reader.read(text, cues=3) == reference.read(text, cues=3)
+
+
+def test_long_texts_are_read_exactly_as_the_original_up_to_the_same_cut(
+        reader: Reader, reference: ReferenceReader) -> None:
+    items = load_corpus(DATA / "triage_dev.jsonl")
+    text = " ".join(item.text for item in items)  # far beyond the 4,000 characters read
+    assert len(text) > 20_000
+    assert reader.read(text, cues=5) == reference.read(text, cues=5)
+    assert reader.read(text) == reader.read(text + " he is hitting me right now")  # past the cut
+
+
+def test_the_weights_are_loaded_and_checked_once_per_process(tmp_path: Path) -> None:
+    assert load_reader() is load_reader()
+    copy = tmp_path / "weights.json"
+    copy.write_bytes(default_reader_path().read_bytes())
+    assert load_reader(copy) is load_reader()  # the same bytes: the same checked reader
+    payload = json.loads(copy.read_text(encoding="utf-8"))
+    payload["high"]["threshold"] = 0.5
+    copy.write_text(json.dumps(payload), encoding="utf-8")
+    with pytest.raises(ReaderError, match="do not match its version"):
+        load_reader(copy)  # changed bytes are checked again, and refused
