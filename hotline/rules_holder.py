@@ -29,8 +29,11 @@ class RulesHolder:
         """Told "ok" or "refused" after each reload attempt (the metrics counter)."""
 
     def triage(self, text: str, *, channel: str | None) -> Triage:
-        """The live rules' decision (no spans), raised by the reader when it is on."""
-        return triage(self.current, self.reader, text, lang=None, channel=channel)
+        """The live rules' decision (no spans), raised by the reader when it is on.
+
+        The reader is not consulted when the rules' urgency is one it cannot change
+        (critical, low): the same urgency, at no cost; the record says it was skipped."""
+        return triage(self.current, self.reader, text, lang=None, channel=channel, read_moot=False)
 
     def reload(self) -> RuleSet:
         """Load and swap; on error raise and keep the running set."""

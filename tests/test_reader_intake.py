@@ -84,6 +84,25 @@ async def test_the_reader_raises_what_the_rules_miss_and_the_decision_says_so(
             assert urgency == rules_alone and triage["reader"] is None
 
 
+async def test_a_message_the_rules_rate_critical_is_not_read_and_the_record_says_so(
+    tmp_path  # type: ignore[no-untyped-def]
+) -> None:
+    text = "he is beating me right now, help"
+    async with _serve(tmp_path, {}) as (inst, app, browser):
+        services = app[SERVICES]
+        assert services.rules.current.evaluate(text, spans=False).urgency.value == "critical"
+        status, _ = await browser.report(text)
+        assert status == 200
+        (tip_id, urgency), = _rows(inst.root, "SELECT id, urgency FROM tips")
+        (envelope,), = _rows(inst.root, "SELECT envelope FROM messages")
+        key = await services.keystore.get(tip_id)
+        triage = json.loads(open_envelope(unwrap(key, envelope, label=tip_id), inst.alice).body)["triage"]
+        assert urgency == "critical" and triage["urgency"] == triage["rules_urgency"] == "critical"
+        # the reader was on but could not change a critical: named, marked skipped, no numbers
+        assert triage["reader"] == {"version": services.rules.reader.version,
+                                    "skipped": "the rules rated it critical, and the reader can only raise"}
+
+
 def test_the_setting_defaults_on_and_turns_off(tmp_path) -> None:  # type: ignore[no-untyped-def]
     inst = make_instance(tmp_path)
     assert load_config(inst.root, env={})["rules.reader"] is True

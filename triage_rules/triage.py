@@ -24,6 +24,9 @@ class Triage:
     decision: Decision
     reading: Reading | None
     urgency: Urgency
+    unread_by: str | None = None
+    """The version of a reader that was on but not consulted, because the rules' urgency was
+    one it cannot change (``UNREAD``); ``reading`` is then None."""
 
     @property
     def rules_urgency(self) -> Urgency:
@@ -40,7 +43,7 @@ class Triage:
 
     @property
     def reader_version(self) -> str | None:
-        return self.reading.version if self.reading is not None else None
+        return self.reading.version if self.reading is not None else self.unread_by
 
     @property
     def rule_ids(self) -> tuple[str, ...]:
@@ -49,6 +52,8 @@ class Triage:
     def describe_reader(self, reader: Reader | None = None) -> str:
         """The reader's line for ``explain``: version, probabilities, thresholds, and what it did."""
         reading = self.reading
+        if reading is None and self.unread_by is not None:
+            return f"reader {self.unread_by}: not consulted: {UNREAD[self.decision.urgency]}"
         if reading is None:
             return "reader off"
         limits = (f" (thresholds {reader.critical_threshold:.2f} / {reader.high_threshold:.2f})"
@@ -74,14 +79,30 @@ class Triage:
             "rules_urgency": self.decision.urgency.value,
             "rules": list(self.decision.rule_ids),
             "ruleset_version": self.decision.ruleset_version,
-            "reader": self.reading.to_json() if self.reading is not None else None,
+            "reader": (self.reading.to_json() if self.reading is not None
+                       else {"version": self.unread_by, "skipped": UNREAD[self.decision.urgency]}
+                       if self.unread_by is not None else None),
         }
 
 
+UNREAD: dict[Urgency, str] = {
+    Urgency.CRITICAL: "the rules rated it critical, and the reader can only raise",
+    Urgency.LOW: "a rule judged it not a live report (low), which the reader leaves alone",
+}
+"""The rules' urgencies no reading can change (``combine``), and why."""
+
+
 def triage(ruleset: RuleSet, reader: Reader | None, text: str, *, lang: str | None = None,
-           channel: str | None = None, cues: int = 0) -> Triage:
-    """The rules' decision (without spans, as the service records it), raised by the reader."""
+           channel: str | None = None, cues: int = 0, read_moot: bool = True) -> Triage:
+    """The rules' decision (without spans, as the service records it), raised by the reader.
+
+    ``read_moot=False`` (intake): when the rules' urgency is one the reader cannot change
+    (``UNREAD``), it is not consulted -- the urgency is the same either way -- and the
+    decision says so (``unread_by``, a ``skipped`` reason in the record) rather than
+    showing probabilities nobody computed."""
     decision = ruleset.evaluate(text, lang=lang, channel=channel, spans=False)
+    if not read_moot and reader is not None and decision.urgency in UNREAD:
+        return Triage(decision, None, decision.urgency, unread_by=reader.version)
     return with_reading(decision, reader, text, cues=cues)
 
 

@@ -197,3 +197,31 @@ def test_the_weights_are_loaded_and_checked_once_per_process(tmp_path: Path) -> 
     copy.write_text(json.dumps(payload), encoding="utf-8")
     with pytest.raises(ReaderError, match="do not match its version"):
         load_reader(copy)  # changed bytes are checked again, and refused
+
+
+@settings(max_examples=200, deadline=None)
+@given(words=st.lists(st.sampled_from(WORDS), max_size=40))
+def test_intake_skips_the_reader_only_where_it_cannot_change_the_urgency(
+        reader: Reader, ruleset: RuleSet, words: list[str]) -> None:
+    text = " ".join(words)
+    full = triage(ruleset, reader, text)
+    quick = triage(ruleset, reader, text, read_moot=False)
+    assert quick.urgency is full.urgency and quick.decision == full.decision
+    assert quick.reader_version == reader.version
+    if quick.reading is None:  # skipped: the record and explain say so, with no probabilities
+        assert full.rules_urgency in (Urgency.CRITICAL, Urgency.LOW)
+        record = quick.to_json()["reader"]
+        assert isinstance(record, dict) and record["version"] == reader.version and "skipped" in record
+        assert "p_critical" not in record
+        assert "not consulted" in quick.describe_reader(reader)
+    else:
+        assert quick == full
+
+
+def test_a_critical_rules_decision_is_recorded_with_the_reader_skipped(reader: Reader,
+                                                                      ruleset: RuleSet) -> None:
+    quick = triage(ruleset, reader, "he is beating me right now, help", read_moot=False)
+    assert quick.urgency is Urgency.CRITICAL and quick.reading is None and not quick.raised
+    assert quick.to_json()["reader"] == {
+        "version": reader.version,
+        "skipped": "the rules rated it critical, and the reader can only raise"}
