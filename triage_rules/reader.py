@@ -32,6 +32,7 @@ import json
 import math
 from dataclasses import dataclass
 from itertools import pairwise, repeat
+from operator import itemgetter
 from pathlib import Path
 
 from .errors import RuleError
@@ -110,8 +111,10 @@ class Reader:
         add_run_keys(found, f" {flat} ")
         scale = 1.0 / math.sqrt(len(found) + 1)  # + 1: the length bucket
         places = list(map(self.index.get, found, repeat(0)))
-        crit_weights = list(map(self.critical_weights.__getitem__, places))
-        high_weights = list(map(self.high_weights.__getitem__, places))
+        places += (0, 0)  # itemgetter of two or more places gives a tuple
+        pick = itemgetter(*places)
+        crit_weights = list(pick(self.critical_weights))
+        high_weights = list(pick(self.high_weights))
         bucket = self.length_weights.get(length_bucket(len(words)))
         if bucket is not None:
             crit_weights.append(bucket[0])

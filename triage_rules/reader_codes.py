@@ -46,12 +46,18 @@ slot) would otherwise be the first character alone; times this they depend on ev
 
 
 def run_key(run: str) -> Key:
-    """The key of a character run: its code, or the 1-tuple of its text when it has no code."""
-    if _CODED and all("\u0001" <= c <= "\uffff" and not "\ud800" <= c <= "\udfff" for c in run):
-        units = int.from_bytes(run.encode("utf-16-le"), "little")
-        if len(run) == 5:  # a 4-run's key, then the fifth character below it
-            return (((units & ((1 << 64) - 1)) * _MIX) << 16) + (units >> 64)
-        return units * _MIX
+    """The key of a character run: its code, or the 1-tuple of its text when it has no code
+    (the conditions of ``add_coded_run_keys``: no NUL, nothing beyond U+FFFF, no lone
+    surrogate)."""
+    if _CODED and "\0" not in run:
+        try:
+            units = int.from_bytes(run.encode("utf-16-le"), "little")
+        except UnicodeEncodeError:
+            return (run,)
+        if units.bit_length() <= 16 * len(run):  # one code unit per character
+            if len(run) == 5:  # a 4-run's key, then the fifth character below it
+                return (((units & ((1 << 64) - 1)) * _MIX) << 16) + (units >> 64)
+            return units * _MIX
     return (run,)
 
 
