@@ -22,7 +22,10 @@ The weights ship as data (``reader_weights.json``). Their ``version`` is a
 hash of the weights, the thresholds, the feature settings and the training
 set's hash; ``load_reader`` recomputes it and refuses a file whose contents
 do not match its version, so every decision names exactly the reader that
-made it. Inference is pure Python: one dictionary lookup per feature.
+made it. Inference is pure Python: the features found without building their
+names, one dictionary lookup per feature, two exact sums; it gives bit for bit
+what the original inference gave (``_reader_reference``, held to it by the
+tests).
 """
 
 from __future__ import annotations
@@ -36,7 +39,6 @@ from operator import itemgetter
 from pathlib import Path
 
 from .errors import RuleError
-from .reader_codes import Key, add_run_keys, run_key
 from .reader_features import CHAR_SIZES, length_bucket, normalized_text
 from .urgency import Urgency
 
@@ -77,14 +79,20 @@ def combine(rules: Urgency, reading: Reading | None) -> Urgency:
     return reading.suggests
 
 
+Term = str | tuple[str, str]
+"""A word, or a pair of neighbouring words: how the reader keys ``w:`` and ``b:`` features."""
+
+
 @dataclass(frozen=True)
 class Reader:
-    """A loaded reader. Its features are keyed compactly (``reader_codes``): ``index``
-    gives each known key its place in ``critical_weights`` and ``high_weights``, whose
-    place 0 is a weight of 0.0 for every key it does not know (one lookup per feature)."""
+    """A loaded reader. ``terms`` (words, and pairs of words as tuples) and ``runs`` (runs
+    of characters, as their text) give each known feature its place in
+    ``critical_weights`` and ``high_weights``, whose place 0 is a weight of 0.0 for every
+    feature it does not know: one lookup per feature, no feature name built per text."""
 
     version: str
-    index: dict[Key, int]
+    terms: dict[Term, int]
+    runs: dict[str, int]
     critical_weights: tuple[float, ...]
     high_weights: tuple[float, ...]
     length_weights: dict[str, tuple[float, float]]
@@ -97,20 +105,25 @@ class Reader:
     @property
     def size(self) -> int:
         """How many features the reader knows."""
-        return len(self.index) + len(self.length_weights)
+        return len(self.terms) + len(self.runs) + len(self.length_weights)
 
     def read(self, text: str, *, cues: int = 0) -> Reading:
         """The two probabilities for ``text`` and the urgency they suggest.
 
         ``cues``: how many of the strongest critical features to report (for ``explain``).
+        The features are those of ``reader_features.features`` (distinct words, pairs, runs
+        of 3-5 characters of `` text ``, a length bucket), found without their names.
         """
         flat = normalized_text(text)
         words = flat.split(" ") if flat else []
-        found: set[Key] = set(words)
-        found.update(pairwise(words))
-        add_run_keys(found, f" {flat} ")
-        scale = 1.0 / math.sqrt(len(found) + 1)  # + 1: the length bucket
-        places = list(map(self.index.get, found, repeat(0)))
+        terms: set[Term] = set(words)
+        terms.update(pairwise(words))
+        padded = f" {flat} "
+        size = len(padded)
+        runs = {padded[i : i + n] for n in CHAR_SIZES for i in range(size - n + 1)}
+        scale = 1.0 / math.sqrt(len(terms) + len(runs) + 1)  # + 1: the length bucket
+        places = list(map(self.terms.get, terms, repeat(0)))
+        places += map(self.runs.get, runs, repeat(0))
         places += (0, 0)  # itemgetter of two or more places gives a tuple
         pick = itemgetter(*places)
         crit_weights = list(pick(self.critical_weights))
@@ -119,7 +132,7 @@ class Reader:
         if bucket is not None:
             crit_weights.append(bucket[0])
             high_weights.append(bucket[1])
-        # fsum: exact, so the sum depends neither on the set's (per-process) iteration order
+        # fsum: exact, so the sum depends neither on the sets' (per-process) iteration order
         # nor on the 0.0 of each unknown feature
         crit = math.fsum(crit_weights) * scale + self.bias[0]
         high = math.fsum(high_weights) * scale + self.bias[1]
@@ -131,15 +144,14 @@ class Reader:
             suggests = Urgency.HIGH
         shown: tuple[str, ...] = ()
         if cues:
-            shown = self._cues(found, cues)
+            shown = self._cues(terms, cues)
         return Reading(self.version, p_critical, p_high, suggests, shown)
 
-    def _cues(self, found: set[Key], cues: int) -> tuple[str, ...]:
+    def _cues(self, terms: set[Term], cues: int) -> tuple[str, ...]:
         """The known words and word pairs that pushed P(critical) up most (character runs say
         little to a reader of ``explain``)."""
-        hits = sorted(((self.critical_weights[self.index[k]], k if isinstance(k, str) else " ".join(k))
-                       for k in found
-                       if k in self.index and (isinstance(k, str) or (isinstance(k, tuple) and len(k) == 2))),
+        hits = sorted(((self.critical_weights[self.terms[t]], t if isinstance(t, str) else " ".join(t))
+                       for t in terms if t in self.terms),
                       key=lambda h: (-h[0], h[1]))
         return tuple(feature for weight, feature in hits[:cues] if weight > 0)
 
@@ -151,20 +163,19 @@ def _sigmoid(z: float) -> float:
     return e / (1.0 + e)
 
 
-def feature_key(name: str) -> Key | None:
-    """The compact key of a feature named as the trainer names it (None: a length bucket).
-    Raises ValueError for a name this reader does not read."""
+def _term_or_run(name: str) -> tuple[str, Term]:
+    """Which table a feature named as the trainer names it goes to (``"term"``, ``"run"``,
+    ``"length"``) and its key there. Raises ValueError for a name this reader does not read."""
     kind, body = name[:2], name[2:]
-    if kind == "w:" and body and " " not in body:
-        return body
-    if kind == "b:":
-        pair = tuple(body.split(" "))
-        if len(pair) == 2:
-            return pair
+    if kind == "w:" and " " not in body:
+        return "term", body
+    if kind == "b:" and body.count(" ") == 1:
+        first, second = body.split(" ")
+        return "term", (first, second)
     if kind == "c:" and len(body) in CHAR_SIZES:
-        return run_key(body)
+        return "run", body
     if kind == "n:":
-        return None
+        return "length", body
     raise ValueError(f"a feature this reader does not read: {name[:40]!r}")
 
 
@@ -220,22 +231,30 @@ def reader_from_json(payload: object, *, source: str = "<weights>") -> Reader:
                 and len(vocab) == len(crit) == len(high)):
             raise ReaderError(f"{source}: vocab and weights must be lists of one length")
         names = [str(f) for f in vocab]
-        index: dict[Key, int] = {}
+        terms: dict[Term, int] = {}
+        runs: dict[str, int] = {}
         critical_weights, high_weights = [0.0], [0.0]
         length_weights: dict[str, tuple[float, float]] = {}
         for name, c, h in zip(names, crit, high, strict=True):
-            key = feature_key(name)
-            if key is None:
-                length_weights[name[2:]] = (float(c), float(h))
-            elif key in index:  # a name listed twice: its last weights count, as in a dict
-                critical_weights[index[key]], high_weights[index[key]] = float(c), float(h)
-            else:
-                index[key] = len(critical_weights)
-                critical_weights.append(float(c))
-                high_weights.append(float(h))
+            table, key = _term_or_run(name)
+            if table == "length":
+                length_weights[str(key)] = (float(c), float(h))
+                continue
+            place = terms.get(key) if table == "term" else runs.get(str(key))
+            if place is None:
+                place = len(critical_weights)
+                if table == "term":
+                    terms[key] = place
+                else:
+                    runs[str(key)] = place
+                critical_weights.append(0.0)
+                high_weights.append(0.0)
+            # a name listed twice: its last weights count, as they did in a dictionary
+            critical_weights[place], high_weights[place] = float(c), float(h)
         reader = Reader(
             version=str(payload["version"]),
-            index=index,
+            terms=terms,
+            runs=runs,
             critical_weights=tuple(critical_weights),
             high_weights=tuple(high_weights),
             length_weights=length_weights,

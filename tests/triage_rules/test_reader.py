@@ -162,8 +162,8 @@ def test_the_reader_reads_every_corpus_message_exactly_as_the_original(
         assert reader.read(item.text, cues=5) == reference.read(item.text, cues=5), item.text[:60]
 
 
-# Texts the coded path reads (letters, digits, apostrophes, separators, accents) and texts it
-# hands to the run-by-run path (characters beyond U+FFFF, NUL, lone surrogates).
+# Texts in the corpora's alphabet (letters, digits, apostrophes, separators, accents), any
+# Unicode, and words with characters beyond U+FFFF, NUL, a lone surrogate.
 _LETTERS = "abcdeghilmnoprstuyz0123456789ñáéíóúüßçøæœ'’ .,!?¿¡\n\t-"
 _TEXTS = (st.text(alphabet=_LETTERS, max_size=600)
           | st.text(max_size=300)
