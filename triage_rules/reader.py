@@ -33,6 +33,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import struct
 from dataclasses import dataclass
 from itertools import pairwise, repeat
 from operator import itemgetter
@@ -86,13 +87,13 @@ Term = str | tuple[str, str]
 @dataclass(frozen=True)
 class Reader:
     """A loaded reader. ``terms`` (words, and pairs of words as tuples) and ``runs`` (runs
-    of characters, as their text) give each known feature its place in
+    of characters, as their UTF-32 bytes) give each known feature its place in
     ``critical_weights`` and ``high_weights``, whose place 0 is a weight of 0.0 for every
     feature it does not know: one lookup per feature, no feature name built per text."""
 
     version: str
     terms: dict[Term, int]
-    runs: dict[str, int]
+    runs: dict[bytes, int]
     critical_weights: tuple[float, ...]
     high_weights: tuple[float, ...]
     length_weights: dict[str, tuple[float, float]]
@@ -118,9 +119,7 @@ class Reader:
         words = flat.split(" ") if flat else []
         terms: set[Term] = set(words)
         terms.update(pairwise(words))
-        padded = f" {flat} "
-        size = len(padded)
-        runs = {padded[i : i + n] for n in CHAR_SIZES for i in range(size - n + 1)}
+        runs = _runs(f" {flat} ")
         scale = 1.0 / math.sqrt(len(terms) + len(runs) + 1)  # + 1: the length bucket
         places = list(map(self.terms.get, terms, repeat(0)))
         places += map(self.runs.get, runs, repeat(0))
@@ -154,6 +153,30 @@ class Reader:
                        for t in terms if t in self.terms),
                       key=lambda h: (-h[0], h[1]))
         return tuple(feature for weight, feature in hits[:cues] if weight > 0)
+
+
+def _runs(padded: str) -> set[bytes]:
+    """Every run of ``CHAR_SIZES`` characters of ``padded``, as its UTF-32 bytes (``_run_key``).
+
+    The runs of n characters that start at k, k + n, k + 2n, ... are the consecutive
+    4n-byte pieces of the UTF-32 text from byte 4k: one ``struct.unpack`` (C) cuts them
+    all, where slicing the string builds each in Python; the bytes keep their hash."""
+    data = padded.encode("utf-32-le", "surrogatepass")
+    size = len(padded)
+    runs: set[bytes] = set()
+    for n in CHAR_SIZES:
+        width = 4 * n
+        for start in range(n):
+            count = (size - start) // n
+            if count > 0:
+                runs.update(struct.unpack(f"{width}s" * count, data[4 * start : 4 * start + width * count]))
+    return runs
+
+
+def _run_key(run: str) -> bytes:
+    """How a run of characters is keyed: its UTF-32 bytes (one key per text, whatever the
+    characters, lone surrogates included; runs of different lengths never meet)."""
+    return run.encode("utf-32-le", "surrogatepass")
 
 
 def _sigmoid(z: float) -> float:
@@ -232,7 +255,7 @@ def reader_from_json(payload: object, *, source: str = "<weights>") -> Reader:
             raise ReaderError(f"{source}: vocab and weights must be lists of one length")
         names = [str(f) for f in vocab]
         terms: dict[Term, int] = {}
-        runs: dict[str, int] = {}
+        runs: dict[bytes, int] = {}
         critical_weights, high_weights = [0.0], [0.0]
         length_weights: dict[str, tuple[float, float]] = {}
         for name, c, h in zip(names, crit, high, strict=True):
@@ -240,13 +263,13 @@ def reader_from_json(payload: object, *, source: str = "<weights>") -> Reader:
             if table == "length":
                 length_weights[str(key)] = (float(c), float(h))
                 continue
-            place = terms.get(key) if table == "term" else runs.get(str(key))
+            place = terms.get(key) if table == "term" else runs.get(_run_key(str(key)))
             if place is None:
                 place = len(critical_weights)
                 if table == "term":
                     terms[key] = place
                 else:
-                    runs[str(key)] = place
+                    runs[_run_key(str(key))] = place
                 critical_weights.append(0.0)
                 high_weights.append(0.0)
             # a name listed twice: its last weights count, as they did in a dictionary
