@@ -35,7 +35,7 @@ import json
 import math
 import struct
 from dataclasses import dataclass
-from itertools import pairwise, repeat
+from itertools import pairwise
 from operator import itemgetter
 from pathlib import Path
 
@@ -88,8 +88,8 @@ Term = str | tuple[str, str]
 class Reader:
     """A loaded reader. ``terms`` (words, and pairs of words as tuples) and ``runs`` (runs
     of characters, as their UTF-32 bytes) give each known feature its place in
-    ``critical_weights`` and ``high_weights``, whose place 0 is a weight of 0.0 for every
-    feature it does not know: one lookup per feature, no feature name built per text."""
+    ``critical_weights`` and ``high_weights`` (from 1; place 0 weighs 0.0): one lookup per
+    feature, no feature name built per text."""
 
     version: str
     terms: dict[Term, int]
@@ -121,9 +121,10 @@ class Reader:
         terms.update(pairwise(words))
         runs = _runs(f" {flat} ")
         scale = 1.0 / math.sqrt(len(terms) + len(runs) + 1)  # + 1: the length bucket
-        places = list(map(self.terms.get, terms, repeat(0)))
-        places += map(self.runs.get, runs, repeat(0))
-        places += (0, 0)  # itemgetter of two or more places gives a tuple
+        # the places of the known features (an unknown one gets None, which filter drops)
+        places = list(filter(None, map(self.terms.get, terms)))
+        places += filter(None, map(self.runs.get, runs))
+        places += (0, 0)  # place 0 weighs 0.0; itemgetter of two or more places gives a tuple
         pick = itemgetter(*places)
         crit_weights = list(pick(self.critical_weights))
         high_weights = list(pick(self.high_weights))
@@ -132,7 +133,7 @@ class Reader:
             crit_weights.append(bucket[0])
             high_weights.append(bucket[1])
         # fsum: exact, so the sum depends neither on the sets' (per-process) iteration order
-        # nor on the 0.0 of each unknown feature
+        # nor on the two 0.0 added
         crit = math.fsum(crit_weights) * scale + self.bias[0]
         high = math.fsum(high_weights) * scale + self.bias[1]
         p_critical, p_high = _sigmoid(crit), _sigmoid(high)
