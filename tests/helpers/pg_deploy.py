@@ -20,7 +20,6 @@ from pathlib import Path
 from tests.helpers.pg_cluster import (
     Cluster,
     _as_cluster_user,
-    _free_port,
     _has_c_utf8,
     find_pg_bin,
 )
