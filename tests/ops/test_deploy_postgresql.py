@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import secrets
 import shutil
 import subprocess
 import time
@@ -24,7 +23,7 @@ import psycopg
 import pytest
 
 from tests.helpers import pg_deploy as d
-from tests.helpers.pg_cluster import ENV_URL, _free_port, find_pg_bin
+from tests.helpers.pg_cluster import ENV_URL, find_pg_bin
 
 pytestmark = [
     pytest.mark.skipif(find_pg_bin() is None, reason="PostgreSQL is not installed "
@@ -35,7 +34,6 @@ pytestmark = [
 ]
 
 ROOT = Path(__file__).resolve().parents[2]
-PGBACKREST_CONF = ROOT / "deploy" / "pgbackrest" / "pgbackrest.conf"
 
 
 def _postgres_c(data: Path, name: str) -> subprocess.CompletedProcess[str]:
@@ -90,74 +88,14 @@ def test_hba_fragments_refuse_everything_not_named() -> None:
     assert not re.search(r"^\S+\s+\S+\s+hotline\s", keys, re.M)  # nor the main role into its
 
 
-class Pair:
-    """A primary made from primary.conf + pg_hba.conf + roles-main.sql, archiving to pgBackRest."""
-
-    def __init__(self) -> None:
-        self.root = d.make_root()
-        self.passwords = {"postgres": secrets.token_hex(8), "hotline": secrets.token_hex(8),
-                          "replicator": secrets.token_hex(8)}
-        self.port = _free_port()
-        self.pgbackrest_conf = self._pgbackrest_config()
-        # Where /etc/pgbackrest/pgbackrest.conf and /etc/pgbackrest/conf.d/ would be.
-        self.pgbackrest_options = (f"--config={self.pgbackrest_conf} "
-                                   f"--config-include-path={self.root / 'conf.d'}")
-        data = d.initdb(self.root, "primary", self.passwords["postgres"])
-        archive = (f"pgbackrest {self.pgbackrest_options} --stanza=hotline archive-push %p")
-        d.install_fragment(data, "primary.conf",
-                           d.overrides(self.root, self.port, archive_command=archive))
-        (data / "pg_hba.conf").write_text(d.hba_for_test("pg_hba.conf"))
-        d.give_to_cluster_user(data / "pg_hba.conf")
-        self.primary = d.start(self.root, data, self.port, self.passwords["postgres"])
-        d.run_sql_file(self.primary, "roles-main.sql",
-                       {"hotline_password": self.passwords["hotline"],
-                        "replicator_password": self.passwords["replicator"]})
-        self.replica: d.DeployedCluster | None = None
-
-    def _pgbackrest_config(self) -> Path:
-        """deploy/pgbackrest/pgbackrest.conf with its folders moved into the temp root."""
-        text = PGBACKREST_CONF.read_text()
-        moves = {"/var/lib/pgbackrest": self.root / "repo", "/var/spool/pgbackrest":
-                 self.root / "spool", "/tmp/pgbackrest": self.root / "lock",  # noqa: S108 - the file says it
-                 "/var/log/pgbackrest": self.root / "log",
-                 "/var/lib/postgresql/15/main": self.root / "primary",
-                 "/var/run/postgresql": self.root / "sock"}
-        for old, new in moves.items():
-            text = text.replace(f"={old}\n", f"={new}\n")
-            if new.name != "primary" and new.name != "sock":
-                new.mkdir()
-                d.give_to_cluster_user(new)
-        text = text.replace("pg1-port=5432", f"pg1-port={self.port}")
-        include = self.root / "conf.d"
-        include.mkdir()
-        (include / "cipher.conf").write_text(f"[global]\nrepo1-cipher-pass={secrets.token_hex(24)}\n")
-        (include / "cipher.conf").chmod(0o600)
-        d.give_to_cluster_user(include / "cipher.conf")
-        d.give_to_cluster_user(include)
-        conf = self.root / "pgbackrest.conf"
-        conf.write_text(text)
-        d.give_to_cluster_user(conf)
-        return conf
-
-    def url(self, role: str, database: str = "hotline", port: int | None = None) -> str:
-        return (f"postgresql://{role}:{self.passwords[role]}@127.0.0.1:"
-                f"{port or self.port}/{database}")
-
-    def close(self) -> None:
-        if self.replica is not None:
-            self.replica.stop()
-        self.primary.stop()
-        shutil.rmtree(self.root, ignore_errors=True)
-
-
 @pytest.fixture(scope="module")
-def pair() -> Iterator[Pair]:
-    made = Pair()
+def pair() -> Iterator[d.Pair]:
+    made = d.Pair()
     yield made
     made.close()
 
 
-def test_hba_and_roles_let_in_only_whom_they_name(pair: Pair) -> None:
+def test_hba_and_roles_let_in_only_whom_they_name(pair: d.Pair) -> None:
     errors = pair.primary.cluster.psql(
         "SELECT line_number, error FROM pg_hba_file_rules WHERE error IS NOT NULL")
     assert errors.strip() == ""
@@ -178,7 +116,7 @@ def test_hba_and_roles_let_in_only_whom_they_name(pair: Pair) -> None:
 @pytest.mark.skipif(shutil.which("pgbackrest") is None,
                     reason="pgBackRest is not installed (Debian package: pgbackrest; "
                            "tools/install-test-deps installs it)")
-def test_pgbackrest_archives_wal_and_takes_an_encrypted_full_backup(pair: Pair) -> None:
+def test_pgbackrest_archives_wal_and_takes_an_encrypted_full_backup(pair: d.Pair) -> None:
     def backrest(*args: str) -> subprocess.CompletedProcess[str]:
         return pair.primary.as_user(["pgbackrest", *pair.pgbackrest_options.split(),
                                      "--stanza=hotline", *args], check=False)
@@ -197,22 +135,16 @@ def test_pgbackrest_archives_wal_and_takes_an_encrypted_full_backup(pair: Pair) 
     assert b"pg_data" not in manifest.read_bytes()
 
 
-def test_streaming_replica_from_pg_basebackup_follows_and_promotes(pair: Pair) -> None:
+def test_streaming_replica_from_pg_basebackup_follows_and_promotes(pair: d.Pair) -> None:
     """docs/deploy.md's standby recipe, run: base backup -R through the slot, replica.conf,
     a write on the primary read on the standby, read-only there, then promoted and writable."""
-    replica_port = _free_port()
+    pair.add_replica()
     data = pair.root / "replica"
-    data.mkdir(mode=0o700)
-    d.give_to_cluster_user(data)
-    env = dict(os.environ, PGPASSWORD=pair.passwords["replicator"])
-    pair.primary.as_user([str(d.pg_bin() / "pg_basebackup"), "-h", "127.0.0.1", "-p",
-                          str(pair.port), "-U", "replicator", "-D", str(data), "-R",
-                          "-X", "stream", "-S", "hotline_replica", "-c", "fast"], env=env)
+    replica_port = pair.replica_port
     assert (data / "standby.signal").exists()
     auto = (data / "postgresql.auto.conf").read_text()
     assert "primary_conninfo" in auto and "primary_slot_name = 'hotline_replica'" in auto
-    d.install_fragment(data, "replica.conf", d.overrides(pair.root, replica_port))
-    pair.replica = d.start(pair.root, data, replica_port, pair.passwords["postgres"])
+    assert pair.replica is not None
 
     with psycopg.connect(pair.url("hotline"), autocommit=True) as primary:
         primary.execute("CREATE TABLE failover_probe (tip text)")
