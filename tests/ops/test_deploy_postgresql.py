@@ -163,10 +163,18 @@ def test_streaming_replica_from_pg_basebackup_follows_and_promotes(pair: d.Pair)
             [("before failover",)]
         with pytest.raises(psycopg.errors.ReadOnlySqlTransaction):
             standby.execute("INSERT INTO failover_probe VALUES ('on a standby')")
-    # Failover: the operator promotes the standby (pg_ctl promote / pg_promote()).
+    # The URL docs/deploy.md gives the front ends: both machines, the writable one wins.
+    both = (f"host=127.0.0.1,127.0.0.1 port={pair.port},{replica_port} dbname=hotline "
+            f"user=hotline password={pair.passwords['hotline']} "
+            "target_session_attrs=read-write connect_timeout=5")
+    with psycopg.connect(both) as conn:
+        assert conn.info.port == pair.port
+    # Failover: the old primary is fenced (stopped), the operator promotes the standby.
     pair.primary.stop()
     pair.replica.cluster._pg_ctl("promote", "-w")
     with psycopg.connect(pair.url("hotline", port=replica_port), autocommit=True) as promoted:
         assert promoted.execute("SELECT pg_is_in_recovery()").fetchone() == (False,)
         promoted.execute("INSERT INTO failover_probe VALUES ('after failover')")
         assert len(promoted.execute("SELECT * FROM failover_probe").fetchall()) == 2
+    with psycopg.connect(both) as conn:  # the same URL now reaches the promoted standby
+        assert conn.info.port == replica_port
