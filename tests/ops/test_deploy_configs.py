@@ -326,3 +326,19 @@ def test_image_is_built_from_a_wheel_that_carries_libsodium() -> None:
     final = stages["final"]
     assert [arg for word, arg in final if word == "COPY"] == ["--from=build /opt/hotline /opt/hotline"]
     assert not any("npm" in arg or "node_modules" in arg for _, arg in final)
+
+
+def test_every_postgresql_file_is_explained_where_operators_read() -> None:
+    """Each database file is in deploy/README.md's table and in docs/deploy.md's recipe."""
+    readme = (DEPLOY / "README.md").read_text()
+    doc = DOCS.read_text()
+    files = sorted((DEPLOY / "postgresql").iterdir()) + sorted((DEPLOY / "pgbackrest").iterdir())
+    assert len(files) == 8
+    for path in files:
+        assert path.name in readme, path.name
+        assert f"deploy/{path.parent.name}/{path.name}" in doc
+    for needle in ("pg_basebackup", "-R", "target_session_attrs=read-write", "pg_promote",
+                   "Patroni", "RPO", "RTO", "crypto-shredding", "hotline backup-secrets",
+                   "--replace"):
+        assert needle in doc, needle
+
