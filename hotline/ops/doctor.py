@@ -36,8 +36,12 @@ CLOCK_SKEW = timedelta(minutes=5)
 Check = Callable[[InstancePaths, Config | None], list[str]]
 
 
-def diagnose(root: Path, now: datetime | None = None) -> list[str]:
-    """Every problem found, as ``where: what (what to do)`` lines; empty if none."""
+def diagnose(root: Path, now: datetime | None = None, *, sqlite: bool = True) -> list[str]:
+    """Every problem found, as ``where: what (what to do)`` lines; empty if none.
+
+    ``sqlite=False`` (a PostgreSQL instance) leaves out the checks of ``hotline.db``;
+    ``pg_doctor`` checks the database instead.
+    """
     paths = InstancePaths(root)
     if not paths.config.exists():
         return [f"{root}: not an instance folder (no {paths.config.name}); run 'hotline init'"]
@@ -48,7 +52,8 @@ def diagnose(root: Path, now: datetime | None = None) -> list[str]:
     except HotlineError as e:
         problems.append(e.public_message)
     moment = now or datetime.now(UTC)
-    for check in (_permissions, _secrets, _database, _twilio, _public_url, _rules, _disk, _console):
+    checks = (_permissions, _secrets, _database, _twilio, _public_url, _rules, _disk, _console)
+    for check in checks if sqlite else tuple(c for c in checks if c is not _database):
         try:
             problems += check(paths, config)
         except Exception as e:  # a check that crashes is itself a finding, not a traceback

@@ -1,0 +1,124 @@
+"""``hotline backup / restore / doctor`` on a PostgreSQL instance, end to end through the CLI.
+
+Real instance (``hotline init --database``), real tips through the intake,
+the CLI as a separate process; after the restore the recovery key opens
+every message again (``hotline recover``), so what came back is whole.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from tests.helpers.instance import make_instance
+from tests.helpers.process import run_cli
+from tests.ops.helpers import opened, web_tip
+
+
+async def _post_tips(root: Path, texts: list[str]) -> None:
+    async with opened(root) as s:
+        for text in texts:
+            await web_tip(s, text)
+
+
+def _tips(url: str) -> int:
+    with psycopg.connect(url) as conn:
+        row = conn.execute("SELECT COUNT(*) FROM tips").fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+async def test_backup_restore_doctor_journey_on_postgresql(pg_cluster, pg_url: str,
+                                                           tmp_path: Path) -> None:
+    inst = make_instance(tmp_path, database=pg_url)
+    await _post_tips(inst.root, ["someone is held at the farm on route 9", "second report"])
+
+    out = run_cli("backup", str(inst.root)).stdout
+    dumps = sorted((inst.root / "backups").glob("backup-*.pgdump"))
+    assert len(dumps) == 1 and str(dumps[0]) in out
+    assert "Backed up 2 tips (schema v" in out and "key store and secrets/ are not in it" in out
+    assert dumps[0].stat().st_mode & 0o077 == 0
+    named = tmp_path / "named.pgdump"
+    run_cli("backup", str(inst.root), str(named))
+    again = run_cli("backup", str(inst.root), str(named), check=False)
+    assert again.returncode != 0 and "already exists" in again.stderr
+    assert "Traceback" not in again.stderr
+
+    # Disaster: the database is gone; a new, empty one takes its place.
+    fresh = pg_cluster.new_database()
+    done = run_cli("restore", str(inst.root), str(dumps[0]), HOTLINE_DATABASE_URL=fresh).stdout
+    assert f"Restored instance {inst.instance_id}: 2 tips" in done
+    assert _tips(fresh) == 2
+    # ...and what came back opens: the recovery key reads every message of both tips.
+    with psycopg.connect(fresh) as conn:
+        tip_ids = [str(r[0]) for r in conn.execute("SELECT id FROM tips").fetchall()]
+    recovered = json.loads(run_cli("recover", str(inst.root), "--recovery-key",
+                                   str(tmp_path / "recovery.key"), "--to", "bob", "--json",
+                                   *[a for tip in tip_ids for a in ("--tip", tip)],
+                                   HOTLINE_DATABASE_URL=fresh).stdout)
+    assert sorted(recovered["tips"]) == sorted(tip_ids) and recovered["messages"] == 2
+    assert recovered["skipped"] == 0
+
+    # Restoring over a database with content needs --replace, which keeps what it replaces.
+    refused = run_cli("restore", str(inst.root), str(named), check=False)
+    assert refused.returncode != 0 and "--replace" in refused.stderr
+    assert "Traceback" not in refused.stderr
+    await _post_tips(inst.root, ["a third, after the backup"])
+    replaced = run_cli("restore", str(inst.root), str(named), "--replace").stdout
+    assert "2 tips" in replaced and "before-restore-" in replaced
+    assert _tips(pg_url) == 2
+    kept = sorted((inst.root / "backups").glob("before-restore-*.pgdump"))
+    assert len(kept) == 1
+    # The kept dump holds the third tip: nothing the restore replaced is lost.
+    third = pg_cluster.new_database()
+    run_cli("restore", str(inst.root), str(kept[0]), HOTLINE_DATABASE_URL=third)
+    assert _tips(third) == 3
+
+
+def test_doctor_on_postgresql_names_the_database_problems(pg_url: str, tmp_path: Path) -> None:
+    inst = make_instance(tmp_path, database=pg_url)
+    report = run_cli("doctor", str(inst.root), "--json", check=False)
+    assert report.returncode == 1
+    doc = json.loads(report.stdout)
+    # The suite's cluster runs without fsync, as a superuser: doctor says so.
+    assert any("fsync is off" in p for p in doc["problems"])
+    assert any("is a superuser" in p for p in doc["problems"])
+    # The SQLite checks of hotline.db are not applied to a PostgreSQL instance.
+    assert not any("hotline.db" in p for p in doc["problems"])
+    assert any(n.startswith("database: PostgreSQL ") for n in doc["notes"])
+    text = run_cli("doctor", str(inst.root), "--replica-url", pg_url, check=False)
+    assert "replica: 127.0.0.1:" in text.stdout and "is not a standby" in text.stdout
+    assert "note: database: PostgreSQL" in text.stdout
+
+
+def test_unreachable_database_and_missing_pg_dump_are_one_line(pg_cluster, pg_url: str,
+                                                               tmp_path: Path) -> None:
+    inst = make_instance(tmp_path, database=pg_url)
+    down = pg_cluster.url("x", password="pw-never-printed").replace(f":{pg_cluster.port}/", ":1/")
+    for verb in (["backup", str(inst.root)], ["doctor", str(inst.root)]):
+        done = run_cli(*verb, check=False, HOTLINE_DATABASE_URL=down)
+        text = done.stdout + done.stderr
+        assert done.returncode != 0 and "Traceback" not in text
+        assert "cannot reach the database 'x' on 127.0.0.1:1" in text
+        assert "pw-never-printed" not in text
+    empty = tmp_path / "no-pg-tools"
+    empty.mkdir()
+    done = run_cli("backup", str(inst.root), check=False, HOTLINE_PG_BINDIR=str(empty))
+    assert done.returncode != 0 and "Traceback" not in done.stderr
+    assert "pg_dump not found in" in done.stderr
+    assert not list((inst.root / "backups").glob("*.pgdump*"))
+
+
+@pytest.mark.parametrize("flag", ["--secrets", "--recovery-key"])
+def test_restore_on_postgresql_refuses_secrets_flags_clearly(pg_url: str, tmp_path: Path,
+                                                             flag: str) -> None:
+    inst = make_instance(tmp_path, database=pg_url)
+    dump = tmp_path / "d.pgdump"
+    run_cli("backup", str(inst.root), str(dump))
+    done = run_cli("restore", str(inst.root), str(dump), flag, str(tmp_path / "x"),
+                   check=False)
+    assert done.returncode != 0 and "main database only" in done.stderr
+    assert "Traceback" not in done.stderr
