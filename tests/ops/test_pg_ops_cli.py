@@ -122,3 +122,12 @@ def test_restore_on_postgresql_refuses_secrets_flags_clearly(pg_url: str, tmp_pa
                    check=False)
     assert done.returncode != 0 and "main database only" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_sqlite_backup_without_a_file_name_goes_to_the_backups_folder(tmp_path: Path) -> None:
+    inst = make_instance(tmp_path, database="sqlite")
+    out = run_cli("backup", str(inst.root)).stdout
+    made = sorted((inst.root / "backups").glob("backup-*.db"))
+    assert len(made) == 1 and str(made[0]) in out
+    refused = run_cli("restore", str(inst.root), str(made[0]), "--replace", check=False)
+    assert refused.returncode != 0 and "--replace is for PostgreSQL" in refused.stderr
