@@ -141,3 +141,19 @@ def test_a_url_left_on_the_standby_or_a_replica_that_is_not_one(deployment: d.Pa
                                keystore_url=deployment.keystore_url(),
                                replica_url=deployment.url("hotline", port=1))
     assert any(p.startswith("replica: cannot reach") for p in gone.problems)
+
+
+def test_key_store_password_can_come_from_a_pgpass_file(pg_cluster, roles: dict[str, str],
+                                                         tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Doctor's --keystore-url carries no password; libpq finds it where the docs say."""
+    keys = roles["keys"]
+    bare = f"postgresql://{keys}@127.0.0.1:{pg_cluster.port}/{keys}"
+    without = diagnose_postgresql(roles["main_url"], latest=13, keystore_url=bare)
+    assert any(p.startswith("key store: cannot reach") for p in without.problems)
+    pgpass = tmp_path / "pgpass"
+    pgpass.write_text(f"127.0.0.1:{pg_cluster.port}:{keys}:{keys}:{roles['pw']}\n")
+    pgpass.chmod(0o600)
+    monkeypatch.setenv("PGPASSFILE", str(pgpass))
+    found = diagnose_postgresql(roles["main_url"], latest=13, keystore_url=bare)
+    assert not any(p.startswith("key store: cannot reach") for p in found.problems)
+    assert any("can connect to database" in p for p in found.problems)  # it did get in
