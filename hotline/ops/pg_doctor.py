@@ -128,8 +128,8 @@ def _replication(conn: psycopg.Connection, out: PgDiagnosis, max_lag: int) -> No
         " FROM pg_stat_replication ORDER BY application_name").fetchall()
     for name, state, sync, lag in rows:
         if lag is None:
-            out.notes.append(f"replica {name}: {state} ({sync}); its lag is hidden from this "
-                             "role: GRANT pg_monitor TO it to see it")
+            out.notes.append(f"replica {name}: connected; its state and lag are hidden from "
+                             "this role: GRANT pg_monitor TO it to see them")
             continue
         out.notes.append(f"replica {name}: {state} ({sync}), {int(lag)} bytes behind")
         if state != "streaming":
