@@ -198,9 +198,9 @@ def cmd_doctor(args: argparse.Namespace) -> int:
         url = None  # diagnose says what is wrong with the folder or its config
     if url is None and (args.keystore_url or args.replica_url):
         raise UsageError("--keystore-url and --replica-url are for PostgreSQL instances")
-    problems = diagnose(root, sqlite=url is None)
+    problems = diagnose(root)
     notes: list[str] = []
-    if url is not None:
+    if url is not None and not any("cannot connect" in p for p in problems):
         found = pg_instance.diagnose(url, keystore_url=args.keystore_url,
                                      replica_url=args.replica_url)
         problems += found.problems

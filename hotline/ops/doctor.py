@@ -39,12 +39,8 @@ CLOCK_SKEW = timedelta(minutes=5)
 Check = Callable[[InstancePaths, Config | None], list[str]]
 
 
-def diagnose(root: Path, now: datetime | None = None, *, sqlite: bool = True) -> list[str]:
-    """Every problem found, as ``where: what (what to do)`` lines; empty if none.
-
-    ``sqlite=False`` (a PostgreSQL instance) leaves out the checks of ``hotline.db``;
-    ``pg_doctor`` checks the database instead.
-    """
+def diagnose(root: Path, now: datetime | None = None) -> list[str]:
+    """Every problem found, as ``where: what (what to do)`` lines; empty if none."""
     paths = InstancePaths(root)
     if not paths.config.exists():
         return [f"{root}: not an instance folder (no {paths.config.name}); run 'hotline init'"]
@@ -55,8 +51,7 @@ def diagnose(root: Path, now: datetime | None = None, *, sqlite: bool = True) ->
     except HotlineError as e:
         problems.append(e.public_message)
     moment = now or datetime.now(UTC)
-    checks = (_permissions, _secrets, _database, _twilio, _public_url, _rules, _disk, _console)
-    for check in checks if sqlite else tuple(c for c in checks if c is not _database):
+    for check in (_permissions, _secrets, _database, _twilio, _public_url, _rules, _disk, _console):
         try:
             problems += check(paths, config)
         except Exception as e:  # a check that crashes is itself a finding, not a traceback

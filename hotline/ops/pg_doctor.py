@@ -39,9 +39,13 @@ class PgDiagnosis:
 
 
 def diagnose_postgresql(url: str, *, latest: int, keystore_url: str | None = None,
-                        replica_url: str | None = None,
-                        max_lag: int = DEFAULT_MAX_LAG) -> PgDiagnosis:
-    """Every problem (and note) about the main database at ``url`` and its neighbours."""
+                        replica_url: str | None = None, max_lag: int = DEFAULT_MAX_LAG,
+                        check_schema: bool = True) -> PgDiagnosis:
+    """Every problem (and note) about the main database at ``url`` and its neighbours.
+
+    ``check_schema=False`` when the caller (``doctor.py``'s instance checks) already
+    reports a missing or newer schema; an older one is still noted.
+    """
     out = PgDiagnosis()
     main = Target.parse(url)
     try:
@@ -51,7 +55,7 @@ def diagnose_postgresql(url: str, *, latest: int, keystore_url: str | None = Non
         return out
     with conn:
         _server(conn, main, out)
-        _schema(conn, main, latest, out)
+        _schema(conn, main, latest, out, check_schema)
         _durability(conn, out)
         _main_role(conn, main, out)
         _replication(conn, out, max_lag)
@@ -85,13 +89,17 @@ def _server(conn: psycopg.Connection, main: Target, out: PgDiagnosis) -> None:
                             "promoted primary (docs/deploy.md, 'Failover')")
 
 
-def _schema(conn: psycopg.Connection, main: Target, latest: int, out: PgDiagnosis) -> None:
+def _schema(conn: psycopg.Connection, main: Target, latest: int, out: PgDiagnosis,
+            report: bool) -> None:
     if _scalar(conn, "SELECT to_regclass('schema_migrations') IS NOT NULL") != "True":
-        out.problems.append(f"database: the {main.describe()} has no Hotline schema; run "
-                            "'hotline init' with it, or 'hotline restore'")
+        if report:
+            out.problems.append(f"database: the {main.describe()} has no Hotline schema; run "
+                                "'hotline init' with it, or 'hotline restore'")
         return
     version = int(_scalar(conn, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations"))
     if version > latest:
+        if not report:
+            return
         out.problems.append(f"database: schema version {version} is newer than this Hotline "
                             f"({latest}): a downgrade; install the newer release")
     elif version < latest:

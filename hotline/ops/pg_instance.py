@@ -69,4 +69,4 @@ def diagnose(url: str, *, keystore_url: str | None, replica_url: str | None) -> 
         if given is not None and not given.startswith(("postgresql://", "postgres://")):
             raise UsageError(f"{flag}: must be a postgresql://user@host:port/database URL")
     return diagnose_postgresql(url, latest=latest_version(KIND), keystore_url=keystore_url,
-                               replica_url=replica_url)
+                               replica_url=replica_url, check_schema=False)
