@@ -132,3 +132,18 @@ def test_sqlite_backup_without_a_file_name_goes_to_the_backups_folder(tmp_path: 
     assert len(made) == 1 and str(made[0]) in out
     refused = run_cli("restore", str(inst.root), str(made[0]), "--replace", check=False)
     assert refused.returncode != 0 and "--replace is for PostgreSQL" in refused.stderr
+
+
+def test_the_two_host_url_of_the_deploy_guide_works_for_backup_and_doctor(
+        pg_cluster, pg_url: str, tmp_path: Path) -> None:
+    """docs/deploy.md gives front ends both database machines with
+    target_session_attrs=read-write; pg_dump and doctor take that URL as it is."""
+    inst = make_instance(tmp_path, database=pg_url)
+    hostport = f"127.0.0.1:{pg_cluster.port}"
+    both = pg_url.replace(hostport, f"{hostport},{hostport}") + "?target_session_attrs=read-write"
+    assert both.count("127.0.0.1") == 2
+    out = run_cli("backup", str(inst.root), str(tmp_path / "b.pgdump"),
+                  HOTLINE_DATABASE_URL=both).stdout
+    assert "Backed up 0 tips" in out
+    doctor = run_cli("doctor", str(inst.root), check=False, HOTLINE_DATABASE_URL=both)
+    assert "note: database: PostgreSQL" in doctor.stdout and "cannot" not in doctor.stdout
