@@ -50,13 +50,20 @@ def scratch() -> Iterator[Path]:
     shutil.rmtree(root, ignore_errors=True)
 
 
-@pytest.mark.parametrize("fragment", ["primary.conf", "replica.conf", "keystore.conf"])
-def test_conf_fragments_parse_and_keep_durability_on(scratch: Path, fragment: str) -> None:
-    data = d.initdb(scratch, f"check_{fragment.split('.')[0]}", "x")
-    (data / "hotline.conf").write_text((d.DEPLOY_PG / fragment).read_text())
-    d.give_to_cluster_user(data / "hotline.conf")
+@pytest.fixture(scope="module")
+def checked_data(scratch: Path) -> Path:
+    """One initdb'd folder whose postgresql.conf includes hotline.conf (each test writes it)."""
+    data = d.initdb(scratch, "check", "x")
     with open(data / "postgresql.conf", "a") as conf:
         conf.write("\ninclude 'hotline.conf'\n")
+    return data
+
+
+@pytest.mark.parametrize("fragment", ["primary.conf", "replica.conf", "keystore.conf"])
+def test_conf_fragments_parse_and_keep_durability_on(checked_data: Path, fragment: str) -> None:
+    data = checked_data
+    (data / "hotline.conf").write_text((d.DEPLOY_PG / fragment).read_text())
+    d.give_to_cluster_user(data / "hotline.conf")
     for name, want in {"fsync": "on", "synchronous_commit": "on", "full_page_writes": "on",
                        "wal_level": "replica", "log_statement": "none",
                        "password_encryption": "scram-sha-256",

@@ -11,7 +11,6 @@ import json
 from pathlib import Path
 
 import psycopg
-import pytest
 
 from tests.helpers.instance import make_instance
 from tests.helpers.process import run_cli
@@ -78,7 +77,8 @@ async def test_backup_restore_doctor_journey_on_postgresql(pg_cluster, pg_url: s
     assert _tips(third) == 3
 
 
-def test_doctor_on_postgresql_names_the_database_problems(pg_url: str, tmp_path: Path) -> None:
+def test_doctor_on_postgresql_names_the_database_problems(pg_cluster, pg_url: str,
+                                                         tmp_path: Path) -> None:
     inst = make_instance(tmp_path, database=pg_url)
     report = run_cli("doctor", str(inst.root), "--json", check=False)
     assert report.returncode == 1
@@ -92,6 +92,17 @@ def test_doctor_on_postgresql_names_the_database_problems(pg_url: str, tmp_path:
     text = run_cli("doctor", str(inst.root), "--replica-url", pg_url, check=False)
     assert "replica: 127.0.0.1:" in text.stdout and "is not a standby" in text.stdout
     assert "note: database: PostgreSQL" in text.stdout
+
+    # docs/deploy.md gives front ends both database machines with
+    # target_session_attrs=read-write; pg_dump and doctor take that URL as it is.
+    hostport = f"127.0.0.1:{pg_cluster.port}"
+    both = pg_url.replace(hostport, f"{hostport},{hostport}") + "?target_session_attrs=read-write"
+    assert both.count("127.0.0.1") == 2
+    out = run_cli("backup", str(inst.root), str(tmp_path / "b.pgdump"),
+                  HOTLINE_DATABASE_URL=both).stdout
+    assert "Backed up 0 tips" in out
+    doctor = run_cli("doctor", str(inst.root), check=False, HOTLINE_DATABASE_URL=both)
+    assert "note: database: PostgreSQL" in doctor.stdout and "cannot" not in doctor.stdout
 
 
 def test_unreachable_database_and_missing_pg_dump_are_one_line(pg_cluster, pg_url: str,
@@ -113,16 +124,16 @@ def test_unreachable_database_and_missing_pg_dump_are_one_line(pg_cluster, pg_ur
     assert not list((inst.root / "backups").glob("*.pgdump*"))
 
 
-@pytest.mark.parametrize("flag", ["--secrets", "--recovery-key"])
-def test_restore_on_postgresql_refuses_secrets_flags_clearly(pg_url: str, tmp_path: Path,
-                                                             flag: str) -> None:
+def test_restore_on_postgresql_refuses_secrets_flags_clearly(pg_url: str,
+                                                             tmp_path: Path) -> None:
     inst = make_instance(tmp_path, database=pg_url)
     dump = tmp_path / "d.pgdump"
     run_cli("backup", str(inst.root), str(dump))
-    done = run_cli("restore", str(inst.root), str(dump), flag, str(tmp_path / "x"),
-                   check=False)
-    assert done.returncode != 0 and "main database only" in done.stderr
-    assert "Traceback" not in done.stderr
+    for flag in ("--secrets", "--recovery-key"):
+        done = run_cli("restore", str(inst.root), str(dump), flag, str(tmp_path / "x"),
+                       check=False)
+        assert done.returncode != 0 and "main database only" in done.stderr
+        assert "Traceback" not in done.stderr
 
 
 def test_sqlite_backup_without_a_file_name_goes_to_the_backups_folder(tmp_path: Path) -> None:
@@ -132,18 +143,3 @@ def test_sqlite_backup_without_a_file_name_goes_to_the_backups_folder(tmp_path: 
     assert len(made) == 1 and str(made[0]) in out
     refused = run_cli("restore", str(inst.root), str(made[0]), "--replace", check=False)
     assert refused.returncode != 0 and "--replace is for PostgreSQL" in refused.stderr
-
-
-def test_the_two_host_url_of_the_deploy_guide_works_for_backup_and_doctor(
-        pg_cluster, pg_url: str, tmp_path: Path) -> None:
-    """docs/deploy.md gives front ends both database machines with
-    target_session_attrs=read-write; pg_dump and doctor take that URL as it is."""
-    inst = make_instance(tmp_path, database=pg_url)
-    hostport = f"127.0.0.1:{pg_cluster.port}"
-    both = pg_url.replace(hostport, f"{hostport},{hostport}") + "?target_session_attrs=read-write"
-    assert both.count("127.0.0.1") == 2
-    out = run_cli("backup", str(inst.root), str(tmp_path / "b.pgdump"),
-                  HOTLINE_DATABASE_URL=both).stdout
-    assert "Backed up 0 tips" in out
-    doctor = run_cli("doctor", str(inst.root), check=False, HOTLINE_DATABASE_URL=both)
-    assert "note: database: PostgreSQL" in doctor.stdout and "cannot" not in doctor.stdout
