@@ -127,6 +127,12 @@ def test_the_documented_deployment_is_clean(deployment: d.Pair) -> None:
                and n.endswith(" bytes behind") for n in found.notes), found.notes
     assert any(n.startswith("replica at 127.0.0.1:") for n in found.notes)
     assert not any("cluster" in n for n in found.notes)  # the key store has its own
+    # ...where the main role has no door at all, whatever password it brings.
+    pw = deployment.passwords["hotline"]
+    for database in ("hotline_keys", "hotline"):
+        with pytest.raises(psycopg.OperationalError, match=r"no pg_hba.conf entry|rejects"):
+            psycopg.connect(f"postgresql://hotline:{pw}@127.0.0.1:{deployment.keystore_port}/"
+                            f"{database}", connect_timeout=10).close()
 
 
 @requires_own_clusters
