@@ -142,6 +142,39 @@ def test_pgbackrest_archives_wal_and_takes_an_encrypted_full_backup(pair: d.Pair
     assert b"pg_data" not in manifest.read_bytes()
 
 
+@pytest.mark.skipif(shutil.which("pgbackrest") is None,
+                    reason="pgBackRest is not installed (Debian package: pgbackrest)")
+def test_pgbackrest_restores_the_backup_plus_the_archived_wal(pair: d.Pair) -> None:
+    """The RPO of docs/deploy.md: a commit made AFTER the full backup comes back too,
+    from the WAL archive, into a fresh data folder on another port."""
+    with psycopg.connect(pair.url("hotline"), autocommit=True) as conn:
+        conn.execute("CREATE TABLE IF NOT EXISTS pitr_probe (note text)")
+        conn.execute("INSERT INTO pitr_probe VALUES ('after the full backup')")
+    check = pair.primary.as_user(["pgbackrest", *pair.pgbackrest_options.split(),
+                                  "--stanza=hotline", "check"], check=False)  # switches WAL
+    assert check.returncode == 0, check.stderr
+    target = pair.root / "restored"
+    target.mkdir(mode=0o700)
+    d.give_to_cluster_user(target)
+    done = pair.primary.as_user(["pgbackrest", *pair.pgbackrest_options.split(),
+                                 "--stanza=hotline", f"--pg1-path={target}", "restore"],
+                                check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    port = d._free_port()
+    (target / "test-overrides.conf").write_text(d.overrides(pair.root, port))
+    restored = d.start(pair.root, target, port, pair.passwords["postgres"])
+    try:
+        with psycopg.connect(pair.url("hotline", port=port), autocommit=True) as conn:
+            for _ in range(1200):  # it answers reads while replaying: wait for the end
+                if conn.execute("SELECT pg_is_in_recovery()").fetchone() == (False,):
+                    break
+                time.sleep(0.05)
+            rows = conn.execute("SELECT note FROM pitr_probe").fetchall()
+        assert rows == [("after the full backup",)]
+    finally:
+        restored.stop()
+
+
 def test_streaming_replica_from_pg_basebackup_follows_and_promotes(pair: d.Pair) -> None:
     """docs/deploy.md's standby recipe, run: base backup -R through the slot, replica.conf,
     a write on the primary read on the standby, read-only there, then promoted and writable."""
