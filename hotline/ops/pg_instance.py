@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..errors import InstanceError, UsageError
 from ..instance import InstancePaths
@@ -17,8 +18,10 @@ from ..store.factory import initialise_store
 from ..store.migrate import latest_version
 from ..store.seam import StoreTarget, store_target
 from .instance_check import load_recovery_pub
-from .pg_backup import DumpInfo, PgRestoreInfo, backup_postgresql, restore_postgresql
-from .pg_doctor import PgDiagnosis, diagnose_postgresql
+
+if TYPE_CHECKING:  # psycopg loads only for PostgreSQL instances, as in store/factory.py
+    from .pg_backup import DumpInfo, PgRestoreInfo
+    from .pg_doctor import PgDiagnosis
 
 KIND = "postgresql"
 
@@ -49,10 +52,14 @@ def default_backup_path(root: Path, suffix: str) -> Path:
 
 
 def backup(root: Path, url: str, out: Path | None) -> DumpInfo:
+    from .pg_backup import backup_postgresql
+
     return backup_postgresql(url, out or default_backup_path(root, ".pgdump"))
 
 
 def restore(root: Path, url: str, dump: Path, *, replace: bool) -> PgRestoreInfo:
+    from .pg_backup import restore_postgresql
+
     recovery = load_recovery_pub(InstancePaths(root))
     keep = backups_dir(root)
 
@@ -65,6 +72,8 @@ def restore(root: Path, url: str, dump: Path, *, replace: bool) -> PgRestoreInfo
 
 
 def diagnose(url: str, *, keystore_url: str | None, replica_url: str | None) -> PgDiagnosis:
+    from .pg_doctor import diagnose_postgresql
+
     for given, flag in ((keystore_url, "--keystore-url"), (replica_url, "--replica-url")):
         if given is not None and not given.startswith(("postgresql://", "postgres://")):
             raise UsageError(f"{flag}: must be a postgresql://user@host:port/database URL")
