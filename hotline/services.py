@@ -19,7 +19,7 @@ from .domain import new_tip_ref
 from .errors import InstanceError
 from .instance import InstancePaths
 from .intake import Intake
-from .keystore import KeyStore
+from .keystore import KeyStore, open_sqlite_keystore
 from .ops.metrics import Metrics
 from .paging.runtime import Paging, paging_policy
 from .ratelimit import GlobalFailureLimit
@@ -69,7 +69,9 @@ class Services:
             raise InstanceError(f"{paths.database}: no database (run 'hotline init')")
         db = Database(paths.database, batch_max=config["store.batch_max"])
         await db.open()
-        keystore = KeyStore(paths.keystore)
+        keystore = open_sqlite_keystore(paths.keystore,
+                                        rotate_every=config["keystore.epoch_rotation"],
+                                        rotation_batch=config["keystore.rotation_batch"])
         try:
             await keystore.open()
             instance_id = await get_meta(db, "instance_id")

@@ -23,6 +23,8 @@ from ..console.assets import LibsodiumSource, find_libsodium
 from ..console.libsodium_pin import check_files
 from ..errors import HotlineError
 from ..instance import InstancePaths
+from ..keystore import EpochFolder, epochs_dir_for
+from ..keystore.rotation import parse_utc
 from ..server_secret import load_server_secret
 from ..store.migrate import latest_version
 from .instance_check import load_recovery_pub
@@ -48,7 +50,7 @@ def diagnose(root: Path, now: datetime | None = None) -> list[str]:
     except HotlineError as e:
         problems.append(e.public_message)
     moment = now or datetime.now(UTC)
-    for check in (_permissions, _secrets, _database, _twilio, _public_url, _rules, _disk, _console):
+    for check in (_permissions, _secrets, _epochs, _database, _twilio, _public_url, _rules, _disk, _console):
         try:
             problems += check(paths, config)
         except Exception as e:  # a check that crashes is itself a finding, not a traceback
@@ -104,6 +106,46 @@ def _secrets(paths: InstancePaths, _config: Config | None) -> list[str]:
         out.append(e.public_message)
     if not paths.keystore.exists():
         out.append(f"{paths.keystore}: key store missing; no stored report can be read")
+    return out
+
+
+def _epochs(paths: InstancePaths, config: Config | None) -> list[str]:
+    """Epoch key files: private, present for every epoch a key is wrapped under, rotated."""
+    folder = epochs_dir_for(paths.keystore)
+    if not paths.keystore.exists():
+        return []
+    out = []
+    if folder.is_dir():
+        if _mode(folder) & 0o077:
+            out.append(f"{folder}: readable by other users (mode {_mode(folder):o}); "
+                       f"run chmod 700 {folder}")
+        for item in sorted(folder.iterdir()):
+            if item.is_file() and _mode(item) & 0o077:
+                out.append(f"{item}: readable by other users (mode {_mode(item):o}); "
+                           f"run chmod 600 {item}")
+    conn = sqlite3.connect(f"file:{paths.keystore}?mode=ro", uri=True)
+    try:
+        if "epochs" not in {r[0] for r in conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table'")}:
+            return out  # an older key store: upgraded (wrapped) at the next start
+        rows = conn.execute("SELECT e.id, e.created_at, e.state, (SELECT COUNT(*) FROM tip_keys"
+                            " k WHERE k.epoch_id = e.id) FROM epochs e"
+                            " WHERE e.state <> 'destroyed'").fetchall()
+    finally:
+        conn.close()
+    present = set(EpochFolder(folder).on_disk())
+    for epoch_id, created, state, keys in rows:
+        if epoch_id not in present:
+            out.append(f"{folder}: epoch key {epoch_id} is missing but {keys} tip keys are "
+                       "wrapped under it (restore the secrets backup)")
+        if state == "retiring":
+            out.append(f"{paths.keystore}: a rotation was interrupted (epoch {epoch_id}); the "
+                       "service finishes it, or run 'hotline keystore rotate'")
+        if state == "current" and config is not None:
+            age = (datetime.now(UTC) - parse_utc(str(created))).total_seconds()
+            if age > 2 * config["keystore.epoch_rotation"]:
+                out.append(f"{paths.keystore}: the epoch key has not rotated for {age / 86400:.1f}"
+                           " days (is the service running? 'hotline keystore rotate' does it)")
     return out
 
 

@@ -36,6 +36,8 @@ from crypto import (
 
 from ..errors import NotFound, UsageError
 from ..instance import InstancePaths
+from ..keystore import initialise_keystore
+from ..keystore.offline import OfflineKeys, offline_keys
 from ..store import initialise
 from ..store.connection import open_sqlite
 from ..store.grants import NewGrant, grantees, insert_grants
@@ -76,8 +78,14 @@ def recover(root: Path, recovery: Identity, to_name: str, tips: list[str] | None
         raise UsageError(f"this is not the instance's recovery key (expected "
                          f"{expected.fingerprint}, got {recovery.fingerprint})")
     initialise(paths.database)
+    initialise_keystore(paths.keystore)  # an older key store is upgraded first
     conn = open_sqlite(paths.database)
-    keys = sqlite3.connect(f"file:{paths.keystore}?mode=ro", uri=True)
+    with offline_keys(paths.keystore) as keys:
+        return _recover_all(conn, keys, recovery, to_name, tips)
+
+
+def _recover_all(conn: sqlite3.Connection, keys: OfflineKeys, recovery: Identity, to_name: str,
+                 tips: list[str] | None) -> RecoverReport:
     try:
         target = _advocate(conn, to_name)
         ids = [resolve_tip(conn, t) for t in tips] if tips else orphaned_tip_ids(conn)
@@ -87,7 +95,6 @@ def recover(root: Path, recovery: Identity, to_name: str, tips: list[str] | None
             total, skipped = total + done, skipped + bad
         return RecoverReport(len(ids), total, skipped, tuple(ids))
     finally:
-        keys.close()
         conn.close()
 
 
@@ -108,12 +115,11 @@ def _advocate(conn: sqlite3.Connection, name: str) -> _Advocate:
     return _Advocate(int(row[0]), public.fingerprint, public.recipient())
 
 
-def _recover_tip(conn: sqlite3.Connection, keys: sqlite3.Connection, recovery: Identity,
+def _recover_tip(conn: sqlite3.Connection, keys: OfflineKeys, recovery: Identity,
                  target: _Advocate, tip_id: str) -> tuple[int, int]:
-    row = keys.execute("SELECT key FROM tip_keys WHERE tip_id = ?", (tip_id,)).fetchone()
-    if row is None:
+    key = keys.get(tip_id)
+    if key is None:
         raise NotFound(f"tip {tip_id} has no storage key: it was deleted (crypto-shredded)")
-    key = bytes(row[0])
     conn.execute("BEGIN IMMEDIATE")
     try:
         new: list[NewGrant] = []

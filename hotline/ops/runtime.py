@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from ..config import Config, load_config
 from ..deletion import claim_due, next_due
 from ..instance import InstancePaths
-from ..keystore import KeyStore
+from ..keystore import KeyStore, open_sqlite_keystore
 from ..logging import get_logger
 from ..store import Database
 from ..store.queries import utc_now_text
@@ -67,7 +67,7 @@ async def retention_offline(root: Path, now: datetime | None = None, *,
     """One pass from the CLI, on the instance's own files (the service must be stopped)."""
     config = load_config(root)
     paths = InstancePaths(root)
-    db, keystore = Database(paths.database), KeyStore(paths.keystore)
+    db, keystore = Database(paths.database), open_sqlite_keystore(paths.keystore)
     await db.open()
     try:
         await keystore.open()
