@@ -16,7 +16,17 @@ from triage_rules import RuleError
 
 from ..errors import HotlineError
 from ..paging.oncall import PagingConfigError
-from . import admin, advocate_cmds, deletion_cmds, demo, handoff_cmd, oncall_cmds, ops_cmds, simulate
+from . import (
+    admin,
+    advocate_cmds,
+    deletion_cmds,
+    demo,
+    handoff_cmd,
+    keystore_cmds,
+    oncall_cmds,
+    ops_cmds,
+    simulate,
+)
 
 DEFAULT_SERVER = "http://127.0.0.1:8080"
 
@@ -157,6 +167,7 @@ def build_parser() -> argparse.ArgumentParser:
     handoff_cmd.register(sub)
     deletion_cmds.register(sub)
     ops_cmds.register(sub)
+    keystore_cmds.register(sub)
     simulate.register(sub)
     return parser
 

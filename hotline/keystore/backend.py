@@ -21,11 +21,13 @@ import time
 from collections.abc import Callable
 from typing import Any, Protocol, TypeVar
 
+from ..errors import HotlineError
+
 T = TypeVar("T")
 CHECKPOINT_TRIES = 20
 
 
-class RotationBusy(Exception):
+class RotationBusy(HotlineError):
     """Another front end (or the CLI) is rotating right now."""
 
 
