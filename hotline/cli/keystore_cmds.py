@@ -39,8 +39,11 @@ def _keystore(root: Path, batch: int | None = None):  # type: ignore[no-untyped-
     from ..config import load_config
     from ..instance import InstancePaths
     from ..keystore import open_sqlite_keystore
+    from ..logging import configure_logging
 
     config = load_config(root)
+    log_file = config["service.log_file"]  # a rotation is logged where the service logs
+    configure_logging(config["service.log_format"], "warning", root / log_file if log_file else None)
     paths = InstancePaths(root)
     if not paths.keystore.exists():
         raise UsageError(f"{paths.keystore}: no key store (is {root} an instance?)")

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from crypto import new_storage_key
-from crypto.epoch import unwrap_tip_key
+from crypto.epoch import new_epoch_id, new_epoch_key, unwrap_tip_key
 from hotline.errors import InstanceError
 from hotline.keystore import KeyStore, open_sqlite_keystore
 from hotline.keystore.offline import offline_keys
@@ -193,3 +193,21 @@ async def test_a_missing_epoch_key_is_a_clear_error(tmp_path: Path) -> None:
     async with front_end(path) as ks:
         with pytest.raises(InstanceError, match="epoch key not on disk"):
             await ks.get("tip-1")
+
+
+async def test_stray_epoch_files_from_a_crash_are_swept_by_the_next_rotation(
+        tmp_path: Path) -> None:
+    path = _path(tmp_path)
+    async with front_end(path) as ks:
+        key = await ks.create("tip-1")
+        (first,) = ks.epochs.on_disk()
+        stray = new_epoch_id()  # written, then the process died before its row committed
+        ks.epochs.write(stray, new_epoch_key())
+        report = await ks.rotate()
+        assert report.swept == 1 and report.retired == (first,)
+        assert ks.epochs.on_disk() == [report.created]
+        # Marked destroyed, then the process died before the unlink: the file is swept too.
+        ks.epochs.write(first, b"\x01" * 32)
+        assert (await ks.rotate()).swept == 1
+        assert first not in ks.epochs.on_disk()
+        assert await ks.get("tip-1") == key
