@@ -80,11 +80,13 @@ class KeyStore:
 
     # -- writing keys ----------------------------------------------------------
 
-    def _wrap_current(self, conn: Any, tip_id: str, key: bytes) -> tuple[str, bytes]:
+    def _wrap_current(self, conn: Any, tip_ids_keys: Sequence[tuple[str, bytes]]
+                      ) -> tuple[str, list[bytes]]:
         """Wrap under the epoch current *inside this transaction* (a rotation may be under way)."""
         epoch_id = current_epoch(conn, self.db.kind)
-        wrapped = wrap_tip_key(self.epochs.key(epoch_id), key, epoch_id=epoch_id, tip_id=tip_id)
-        return epoch_id, wrapped
+        epoch_key = self.epochs.key(epoch_id)
+        return epoch_id, [wrap_tip_key(epoch_key, key, epoch_id=epoch_id, tip_id=tip_id)
+                          for tip_id, key in tip_ids_keys]
 
     async def create(self, tip_id: str, key: bytes | None = None) -> bytes:
         """Store a new tip's key (fresh unless given); durable before it returns.
@@ -99,7 +101,7 @@ class KeyStore:
             if row is not None:
                 stored = (str(row[0]), bytes(row[1]))
                 return stored, self._unwrap(tip_id, stored)
-            epoch_id, wrapped = self._wrap_current(conn, tip_id, key)
+            epoch_id, (wrapped,) = self._wrap_current(conn, [(tip_id, key)])
             conn.execute("INSERT INTO tip_keys (tip_id, epoch_id, wrapped) VALUES (?, ?, ?)",
                          (tip_id, epoch_id, wrapped))
             return (epoch_id, wrapped), key
@@ -129,8 +131,8 @@ class KeyStore:
 
         def insert(conn: Any) -> list[tuple[TipId, bytes]]:
             made = []
-            for tip_id, key in pairs:
-                epoch_id, wrapped = self._wrap_current(conn, tip_id, key)
+            epoch_id, wrapped_all = self._wrap_current(conn, pairs)
+            for (tip_id, key), wrapped in zip(pairs, wrapped_all, strict=True):
                 if conn.execute("INSERT INTO tip_keys (tip_id, epoch_id, wrapped) VALUES"
                                 " (?, ?, ?) ON CONFLICT DO NOTHING RETURNING tip_id",
                                 (tip_id, epoch_id, wrapped)).fetchone() is not None:
