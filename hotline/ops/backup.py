@@ -46,6 +46,7 @@ from crypto.epoch import EPOCH_ID
 from ..errors import InstanceError, UsageError
 from ..instance import InstancePaths
 from ..keystore import EpochFolder, epochs_dir_for, initialise_keystore
+from ..keystore.sqlite_db import held_lock
 from ..server_secret import load_server_secret
 from ..store.connection import open_sqlite
 from ..store.migrate import backup_database as _snapshot
@@ -132,8 +133,10 @@ def backup_secrets(root: Path, out: Path) -> Path:
         raise InstanceError(f"{paths.server_secret}: cannot read ({e.strerror})") from None
     load_server_secret(paths.server_secret, {})  # refuse to back up a broken one
     initialise_keystore(paths.keystore)  # an older key store: upgraded (wrapped) first
-    keystore = _keystore_bytes(paths.keystore)
-    epochs = _epoch_files(paths.keystore)
+    folder = EpochFolder(epochs_dir_for(paths.keystore))
+    with held_lock(folder.lock_path()):  # no rotation between the snapshot and its epoch keys
+        keystore = _keystore_bytes(paths.keystore)
+        epochs = _epoch_files(folder)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     ctx = EnvelopeContext(instance_id, "secrets-backup", "b" + stamp, "note", "web")
     doc = {"format": SECRETS_FORMAT, "instance_id": instance_id, "created_at": stamp,
@@ -159,21 +162,14 @@ def _keystore_bytes(path: Path) -> bytes:
         src.close()
 
 
-def _epoch_files(keystore: Path) -> dict[str, str]:
+def _epoch_files(folder: EpochFolder) -> dict[str, str]:
     """Every epoch key file the key store's rows may name, base64 (sealed with the rest).
 
-    Read after the key store's snapshot: a rotation in between only adds a
-    file (its old epoch is destroyed after re-wrapping, so the snapshot may
-    then name a destroyed epoch; ``restore`` reports such keys as missing).
+    Read under the rotation lock, with the snapshot: a rotation finishing in
+    between would destroy an epoch key the snapshot's rows still name.
     """
-    folder = EpochFolder(epochs_dir_for(keystore))
-    out = {}
-    for epoch_id in folder.on_disk():
-        try:
-            out[epoch_id] = base64.b64encode(folder.path(epoch_id).read_bytes()).decode()
-        except FileNotFoundError:
-            continue  # destroyed by a rotation meanwhile
-    return out
+    return {epoch_id: base64.b64encode(folder.path(epoch_id).read_bytes()).decode()
+            for epoch_id in folder.on_disk()}
 
 
 @dataclass(frozen=True)
