@@ -23,7 +23,7 @@ from ..store.reader import Reader
 from ..store.writer import Writer
 from .backend import RotationBusy
 from .epochs import EpochFolder
-from .schema import Prepared, prepare
+from .schema import LATEST, Prepared, prepare, schema_version
 
 T = TypeVar("T")
 
@@ -51,13 +51,15 @@ def initialise_keystore(path: Path) -> Prepared:
     epochs.ensure_folder()
     if not path.exists():  # owner-only from the first byte
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
-    with held_lock(epochs.lock_path()):
-        conn = open_sqlite(path)
-        try:
+    conn = open_sqlite(path)
+    try:
+        if schema_version(conn, "sqlite") == LATEST:
+            return Prepared(LATEST, 0)  # the usual case: no lock (a rotation may hold it)
+        with held_lock(epochs.lock_path()):
             now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
             return prepare(conn, "sqlite", epochs, now, str(path))
-        finally:
-            conn.close()
+    finally:
+        conn.close()
 
 
 class SqliteKeyDb:
