@@ -91,5 +91,6 @@ def cmd_status(args: argparse.Namespace) -> int:
     if args.json:
         print_json(rows)
         return 0
-    print_table(rows, ["id", "state", "created_at", "destroyed_at", "keys", "file_present"])
+    print_table([{**r, "keys": str(r["keys"]), "file_present": "yes" if r["file_present"] else "no"}
+                 for r in rows], ["id", "state", "created_at", "destroyed_at", "keys", "file_present"])
     return 0
