@@ -38,10 +38,10 @@ from ..errors import NotFound, UsageError
 from ..instance import InstancePaths
 from ..keystore import initialise_keystore
 from ..keystore.offline import OfflineKeys, offline_keys
-from ..store import initialise
-from ..store.connection import open_sqlite
+from ..store.factory import begin_statement, connect_sync, initialise_store
 from ..store.grants import NewGrant, grantees, insert_grants
 from ..store.queries import audit, utc_now_text
+from ..store.seam import store_target
 from .instance_check import load_recovery_pub
 
 
@@ -77,9 +77,10 @@ def recover(root: Path, recovery: Identity, to_name: str, tips: list[str] | None
     if recovery.fingerprint != expected.fingerprint:
         raise UsageError(f"this is not the instance's recovery key (expected "
                          f"{expected.fingerprint}, got {recovery.fingerprint})")
-    initialise(paths.database)
+    store = store_target(root)
+    initialise_store(store)
     initialise_keystore(paths.keystore)  # an older key store is upgraded first
-    conn = open_sqlite(paths.database)
+    conn = connect_sync(store)
     with offline_keys(paths.keystore) as keys:
         return _recover_all(conn, keys, recovery, to_name, tips)
 
@@ -120,7 +121,7 @@ def _recover_tip(conn: sqlite3.Connection, keys: OfflineKeys, recovery: Identity
     key = keys.get(tip_id)
     if key is None:
         raise NotFound(f"tip {tip_id} has no storage key: it was deleted (crypto-shredded)")
-    conn.execute("BEGIN IMMEDIATE")
+    conn.execute(begin_statement(conn))
     try:
         new: list[NewGrant] = []
         skipped = 0
@@ -135,7 +136,8 @@ def _recover_tip(conn: sqlite3.Connection, keys: OfflineKeys, recovery: Identity
             elif outcome:
                 new.append(NewGrant(message_id, target.fingerprint, recovery.fingerprint, outcome))
         insert_grants(conn, key, tip_id, utc_now_text(), new)
-        conn.execute("INSERT OR IGNORE INTO tip_advocates (tip_id, advocate_id) VALUES (?, ?)",
+        conn.execute("INSERT INTO tip_advocates (tip_id, advocate_id) VALUES (?, ?)"
+                     " ON CONFLICT DO NOTHING",
                      (tip_id, target.id))
         audit(conn, "cli", "tip.recovered", tip_id,
               f"to={target.fingerprint} granted={len(new)} skipped={skipped}")
