@@ -37,20 +37,23 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 def _keystore(root: Path, batch: int | None = None):  # type: ignore[no-untyped-def]
     from ..config import load_config
-    from ..instance import InstancePaths
-    from ..keystore import open_sqlite_keystore
+    from ..keystore import keystore_target, open_keystore
     from ..logging import configure_logging
+    from ..store.seam import store_target
 
     config = load_config(root)
     log_file = config["service.log_file"]  # a rotation is logged where the service logs
     configure_logging(config["service.log_format"], "warning", root / log_file if log_file else None)
-    paths = InstancePaths(root)
-    if not paths.keystore.exists():
-        raise UsageError(f"{paths.keystore}: no key store (is {root} an instance?)")
     if batch is not None and not 1 <= batch <= 100_000:
         raise UsageError("--batch: must be between 1 and 100000")
-    return open_sqlite_keystore(paths.keystore,
-                                rotation_batch=batch or config["keystore.rotation_batch"])
+    main = store_target(root)
+    target = keystore_target(root, config["keystore.database"], main=main)
+    if not target.exists():
+        raise UsageError(f"{target.describe()}: no key store (is {root} an instance?)")
+    values = dict(config.values)
+    if batch is not None:
+        values["keystore.rotation_batch"] = batch
+    return open_keystore(root, values, main=main)
 
 
 def cmd_rotate(args: argparse.Namespace) -> int:

@@ -44,6 +44,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="keep the data on PostgreSQL: postgresql://user@host:port/name (a "
                         "password is kept in secrets/database-url, never in the config; prefer "
                         "HOTLINE_DATABASE_URL to keep it off the command line). Default: SQLite")
+    p.add_argument("--keystore-database", metavar="URL",
+                   help="with --database: the per-tip key store's own PostgreSQL database and "
+                        "role (password kept in secrets/keystore-url; or HOTLINE_KEYSTORE_URL). "
+                        "Default: secrets/keystore.db")
     p.set_defaults(func=admin.cmd_init)
 
     p = sub.add_parser("serve", help="run the service")

@@ -13,9 +13,16 @@ from typing import Any
 
 from ..errors import ConfigError
 from ..settings_base import Setting, int_
+from ..store.seam import database_setting
 from ..units import parse_duration
 
 SETTINGS: tuple[Setting, ...] = (
+    Setting("keystore.database", "HOTLINE_KEYSTORE_URL", database_setting, "sqlite",
+            "Where the per-tip key store lives: \"sqlite\" (secrets/keystore.db) or, for an "
+            "instance on PostgreSQL, a database of its own with a role of its own "
+            "(postgresql://user@host:port/database, never the main database; the password "
+            "goes in secrets/keystore-url or HOTLINE_KEYSTORE_URL, never here). Excluded from "
+            "the main database's backups by being apart."),
     Setting("keystore.epoch_rotation", "HOTLINE_KEYSTORE_EPOCH_ROTATION", parse_duration, "7d",
             "Rotate the key store's epoch key this often: live tip keys are re-wrapped under a "
             "new one and the old one is destroyed, so a shredded tip's key lingering in a WAL "

@@ -43,9 +43,10 @@ from crypto import (
 )
 from crypto.epoch import EPOCH_ID
 
+from ..config import load_config
 from ..errors import InstanceError, UsageError
 from ..instance import InstancePaths
-from ..keystore import EpochFolder, epochs_dir_for, initialise_keystore
+from ..keystore import EpochFolder, epochs_dir_for, initialise_keystore, keystore_target
 from ..keystore.sqlite_db import held_lock
 from ..server_secret import load_server_secret
 from ..store.connection import open_sqlite
@@ -149,6 +150,12 @@ def backup_secrets(root: Path, out: Path) -> Path:
     except OSError as e:
         raise InstanceError(f"{paths.server_secret}: cannot read ({e.strerror})") from None
     load_server_secret(paths.server_secret, {})  # refuse to back up a broken one
+    target = keystore_target(root, load_config(root)["keystore.database"])
+    if target.kind == "postgresql":
+        raise UsageError(
+            f"the key store is its own PostgreSQL database ({target.describe()}): it is "
+            "deliberately not in any backup Hotline makes; keep it available with a streaming "
+            "replica (docs/deploy.md, 'The key store on PostgreSQL')")
     initialise_keystore(paths.keystore)  # an older key store: upgraded (wrapped) first
     folder = EpochFolder(epochs_dir_for(paths.keystore))
     with held_lock(folder.lock_path()):  # no rotation between the snapshot and its epoch keys

@@ -34,10 +34,11 @@ from crypto import (
     unwrap,
 )
 
+from ..config import load_config
 from ..errors import NotFound, UsageError
 from ..instance import InstancePaths
-from ..keystore import initialise_keystore
-from ..keystore.offline import OfflineKeys, offline_keys
+from ..keystore import initialise_keystore_target, keystore_target
+from ..keystore.offline import OfflineKeys, offline_keys_at
 from ..store.factory import begin_statement, connect_sync, initialise_store
 from ..store.grants import NewGrant, grantees, insert_grants
 from ..store.queries import audit, utc_now_text
@@ -79,9 +80,10 @@ def recover(root: Path, recovery: Identity, to_name: str, tips: list[str] | None
                          f"{expected.fingerprint}, got {recovery.fingerprint})")
     store = store_target(root)
     initialise_store(store)
-    initialise_keystore(paths.keystore)  # an older key store is upgraded first
+    keystore = keystore_target(root, load_config(root)["keystore.database"], main=store)
+    initialise_keystore_target(keystore)  # an older key store is upgraded first
     conn = connect_sync(store)
-    with offline_keys(paths.keystore) as keys:
+    with offline_keys_at(keystore) as keys:
         return _recover_all(conn, keys, recovery, to_name, tips)
 
 
