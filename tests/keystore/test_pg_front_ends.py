@@ -135,3 +135,32 @@ def test_the_key_store_may_not_be_the_main_database(tmp_path: Path) -> None:
     other = keystore_target(tmp_path, "sqlite",
                             {"HOTLINE_KEYSTORE_URL": "postgresql://ks:pw2@db.example/keys"}, main)
     assert other.kind == "postgresql"
+
+
+async def test_an_instance_on_postgresql_keeps_its_keys_in_a_database_of_their_own(
+        tmp_path: Path, pg_cluster: Any, pg_url: str) -> None:
+    from crypto import Identity, open_envelope, unwrap
+    from hotline.instance_setup import create_instance
+    from tests.ops.helpers import opened, web_tip
+
+    ks_url = keystore_database(pg_cluster)
+    root = tmp_path / "instance"
+    recovery = Identity.generate("recovery")
+    create_instance(root, recovery.public, database=pg_url, keystore_database=ks_url)
+    text = (root / "hotline.toml").read_text(encoding="utf-8")
+    password = ks_url.split(":")[2].split("@")[0]
+    assert password not in text and (root / "secrets" / "keystore-url").stat().st_mode & 0o077 == 0
+    assert not (root / "secrets" / "keystore.db").exists()
+    async with opened(root) as s:
+        assert s.db.kind == "postgresql" and s.keystore.db.kind == "postgresql"
+        result = await web_tip(s, "a report kept on PostgreSQL")
+        key = await s.keystore.get(result.tip_id)
+        row = await s.db.fetchone("SELECT envelope FROM messages WHERE tip_id = ?",
+                                  (result.tip_id,))
+    assert key is not None and row is not None
+    body = open_envelope(unwrap(key, bytes(row[0]), label=result.tip_id), recovery).body
+    assert b"a report kept on PostgreSQL" in body
+    # The main database's role holds no table of the key store, and the other way round.
+    main_tables = pg_cluster.psql("SELECT string_agg(tablename, ',') FROM pg_tables WHERE "
+                                  "schemaname = 'public'", pg_url.rsplit("/", 1)[1])
+    assert "tip_keys" not in main_tables and "tips" in main_tables
