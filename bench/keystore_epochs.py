@@ -62,9 +62,13 @@ async def current(folder: Path, keys: int, gets: int, batch: int) -> None:
         await ks.close()
 
 
+def _source(rev: str) -> str:
+    return subprocess.run(["git", "-C", str(ROOT), "show", f"{rev}:hotline/keystore.py"],
+                          check=True, capture_output=True, text=True).stdout
+
+
 async def baseline(rev: str, folder: Path, gets: int) -> None:
-    source = subprocess.run(["git", "-C", str(ROOT), "show", f"{rev}:hotline/keystore.py"],
-                            check=True, capture_output=True, text=True).stdout
+    source = _source(rev)
     module = ROOT / "hotline" / "_bench_keystore_baseline.py"
     module.write_text(source, encoding="utf-8")
     try:
