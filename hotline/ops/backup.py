@@ -251,6 +251,10 @@ def restore(root: Path, backup: Path, secrets: SecretsBundle | None = None) -> R
     """Replace ``root``'s database (and secrets, if given) with the backups."""
     refuse_postgres(root, "restore")
     paths = InstancePaths(root)
+    if paths.config.exists() and keystore_target(
+            root, load_config(root)["keystore.database"]).kind == "postgresql":
+        raise UsageError("restore copies SQLite files only; this instance's key store is its own "
+                         "PostgreSQL database (docs/deploy.md, 'The key store on PostgreSQL')")
     if not paths.config.exists():
         raise InstanceError(f"{root}: not an instance (run 'hotline init' first, with the "
                             "same --recovery-pubkey)")

@@ -164,3 +164,18 @@ async def test_an_instance_on_postgresql_keeps_its_keys_in_a_database_of_their_o
     main_tables = pg_cluster.psql("SELECT string_agg(tablename, ',') FROM pg_tables WHERE "
                                   "schemaname = 'public'", pg_url.rsplit("/", 1)[1])
     assert "tip_keys" not in main_tables and "tips" in main_tables
+
+
+def test_secrets_backups_and_restore_refuse_a_postgresql_key_store_and_say_why(
+        tmp_path: Path, pg_cluster: Any) -> None:
+    from tests.helpers.process import run_cli
+
+    url = keystore_database(pg_cluster)
+    root = make_instance(tmp_path).root
+    for args in (("backup-secrets", str(root), str(tmp_path / "s.hlsb")),
+                 ("restore", str(root), str(tmp_path / "missing.db"))):
+        proc = run_cli(*args, check=False, HOTLINE_KEYSTORE_URL=url)
+        assert proc.returncode != 0 and "own PostgreSQL database" in proc.stderr, proc.stderr
+        assert "Traceback" not in proc.stderr and proc.stderr.count("\n") == 1
+        assert url.split("@")[0].split(":")[-1] not in proc.stderr  # no password
+    assert not (tmp_path / "s.hlsb").exists()
