@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -42,3 +44,30 @@ def test_settings_out_of_range_are_refused(tmp_path: Path, key: str, value: str,
     env = {f"HOTLINE_KEYSTORE_{key.upper()}": value}
     with pytest.raises(ConfigError, match=f"keystore.{key}: must be {says}"):
         load_config(inst.root, env)
+
+
+async def test_doctor_and_readyz_name_a_missing_epoch_key_and_a_failed_rotation(
+        tmp_path: Path) -> None:
+    from hotline.ops.doctor import diagnose
+    from hotline.ops.routes import readiness_problems
+    from tests.ops.helpers import opened, web_tip
+
+    inst = make_instance(tmp_path)
+    assert [p for p in diagnose(inst.root) if "epoch" in p] == []
+    async with opened(inst.root) as s:
+        await web_tip(s, "a report whose key is wrapped under the current epoch")
+        (epoch,) = s.keystore.epochs.on_disk()
+    (inst.root / "secrets" / "epochs" / f"{epoch}.key").unlink()  # a careless restore
+    assert any(f"epoch key {epoch} is missing" in p for p in diagnose(inst.root))
+    # The service's own rotation cannot re-wrap keys it cannot open: it keeps them, and says so.
+    conn = sqlite3.connect(inst.root / "secrets" / "keystore.db")
+    conn.execute("UPDATE epochs SET created_at = '2020-01-01T00:00:00Z'")  # long due
+    conn.commit()
+    conn.close()
+    async with opened(inst.root) as s:
+        for _ in range(1200):  # the first background pass runs at start (a bound, not a timing)
+            if s.keystore.last_rotation_error is not None:
+                break
+            await asyncio.sleep(0.05)
+        problems = await readiness_problems(s, None)
+    assert "key store: the last epoch rotation failed (EpochKeyMissing)" in problems
