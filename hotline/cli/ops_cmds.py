@@ -57,7 +57,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--json", action="store_true")
     p.add_argument("--keystore-url", metavar="URL",
                    help="PostgreSQL: the key store's database, to check it is apart from the "
-                        "main one (password from ~/.pgpass or PGPASSWORD, never here)")
+                        "main one (default: the instance's own key store when it is on "
+                        "PostgreSQL; password from ~/.pgpass, never here)")
     p.add_argument("--replica-url", metavar="URL",
                    help="PostgreSQL: a streaming standby, to check it follows and its lag")
     p.set_defaults(func=cmd_doctor)
@@ -201,8 +202,13 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     problems = diagnose(root)
     notes: list[str] = []
     if url is not None and not any("cannot connect" in p for p in problems):
-        found = pg_instance.diagnose(url, keystore_url=args.keystore_url,
-                                     replica_url=args.replica_url)
+        keys = args.keystore_url
+        if keys is None:
+            try:
+                keys = pg_instance.keystore_url(root)
+            except HotlineError:
+                keys = None  # diagnose already said what is wrong with the config
+        found = pg_instance.diagnose(url, keystore_url=keys, replica_url=args.replica_url)
         problems += found.problems
         notes = found.notes
     source = console_source()

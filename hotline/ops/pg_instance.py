@@ -38,6 +38,16 @@ def postgres_url(root: Path) -> str | None:
     return target.url
 
 
+def keystore_url(root: Path) -> str | None:
+    """The instance's key store URL when it is on PostgreSQL (for doctor's separation checks)."""
+    from ..config import load_config
+    from ..keystore import keystore_target
+
+    config = load_config(root)
+    target = keystore_target(root, config["keystore.database"], main=store_target(root))
+    return target.url if target.kind == KIND else None
+
+
 def backups_dir(root: Path) -> Path:
     """``ops.backup_dir`` of the instance (``backups`` inside it by default)."""
     from ..config import load_config

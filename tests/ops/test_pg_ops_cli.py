@@ -143,3 +143,20 @@ def test_sqlite_backup_without_a_file_name_goes_to_the_backups_folder(tmp_path: 
     assert len(made) == 1 and str(made[0]) in out
     refused = run_cli("restore", str(inst.root), str(made[0]), "--replace", check=False)
     assert refused.returncode != 0 and "--replace is for PostgreSQL" in refused.stderr
+
+
+def test_doctor_checks_the_instances_own_key_store_without_being_told(
+        pg_cluster, pg_url: str, tmp_path: Path) -> None:
+    """An instance made with its key store on PostgreSQL: doctor finds that URL itself.
+    The suite's cluster gives both the same superuser, which is what doctor must catch."""
+    root = tmp_path / "inst"
+    keys = pg_cluster.new_database()
+    run_cli("init", str(root), "--recovery-key-out", str(tmp_path / "recovery.key"),
+            HOTLINE_DATABASE_URL=pg_url, HOTLINE_KEYSTORE_URL=keys)
+    doc = json.loads(run_cli("doctor", str(root), "--json", check=False).stdout)
+    assert "key store: it uses the main role 'postgres'; give it a role of its own, which the " \
+           "main role is not" in doc["problems"]
+    assert any(p.startswith("key store: the main role 'postgres' can read it")
+               for p in doc["problems"])
+    assert any("on the main database's PostgreSQL cluster" in n for n in doc["notes"])
+    assert not any("no PostgreSQL key store URL given" in n for n in doc["notes"])
