@@ -19,8 +19,8 @@ every worker:
 from __future__ import annotations
 
 import asyncio
-import json
 import hmac
+import json
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
