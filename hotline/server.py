@@ -5,8 +5,8 @@ writer commits whatever is queued before the database closes.
 
 ``serve(..., workers=N)`` with N > 1 runs a supervisor (``hotline.supervisor``)
 that binds the ports once and starts N worker processes; each worker is this
-same service (:func:`run_service`) on the inherited public socket, with its
-ops listener on a private Unix socket the supervisor aggregates.
+same service (:func:`run_service`) on its own ``SO_REUSEPORT`` socket of the
+port, with its ops listener on a private Unix socket the supervisor asks.
 """
 
 from __future__ import annotations
@@ -34,7 +34,6 @@ class WorkerSetup:
     """What a worker process gets from its supervisor (``hotline.worker_main``)."""
 
     index: int
-    listen: socket.socket  # the public socket, bound and listening in the supervisor
     lifeline: socket.socket  # "ready" goes up it; its end-of-file means the supervisor is gone
     ops_socket: Path | None  # where this worker's /metrics and /readyz answer the supervisor
 
@@ -74,7 +73,11 @@ async def run_service(instance_dir: Path, host: str, port: int,
         await web.TCPSite(runner, host, port).start()
         log.info("service.listening", host=host, port=port, pid=os.getpid())
     else:
-        await web.SockSite(runner, worker.listen).start()
+        try:  # every worker its own socket on the port; the kernel spreads connections
+            await web.TCPSite(runner, host, port, reuse_port=True).start()
+        except OSError as e:
+            await runner.cleanup()
+            raise InstanceError(f"cannot listen on {host}:{port} ({e.strerror})") from None
         log.info("service.listening", host=host, port=port, pid=os.getpid(), worker=worker.index)
     try:
         ops_runner = await _start_ops_listener(app, worker)

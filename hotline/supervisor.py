@@ -1,12 +1,19 @@
 """``hotline serve --workers N``: N service processes on one machine, one supervisor.
 
-The supervisor binds the public port once and hands the listening socket to
-every worker (inherited, not ``SO_REUSEPORT``): the port is never unbound
-while a worker restarts, connections waiting in the backlog are not lost with
-a worker that dies, and no other process can join the port. Each worker is a
-whole front end (``hotline.server.run_service``: its own database writer and
-reader threads, key store, page worker, Twilio jobs and retention loop); what
-must be shared between them lives in the database (docs/scale.md).
+Every worker listens on the port with its own ``SO_REUSEPORT`` socket, and
+the kernel spreads new connections across them by a hash of the connection
+(measured: a socket bound once and inherited let one worker take almost
+every keep-alive connection, since whichever loop wakes first accepts a
+whole burst). The supervisor holds a bound, not listening, socket on the
+port from start to stop: it checks the port is free before any worker
+starts and keeps it reserved while workers restart (a bound socket that does
+not listen receives no connections). When a worker dies, connections waiting
+in its own backlog are reset (never acknowledged, so nothing is lost: the
+reporter's browser says the page failed) and new ones go to the others.
+Each worker is a whole front end (``hotline.server.run_service``: its own
+database writer and reader threads, key store, page worker, Twilio jobs and
+retention loop); what must be shared between them lives in the database
+(docs/scale.md).
 
 The supervisor
 * starts the N workers and waits until each says "ready" on its lifeline (a
@@ -85,7 +92,7 @@ class Supervisor:
         self._log = get_logger("hotline.supervisor")
 
     async def run(self) -> int:
-        listen = self._bind()
+        reserved = self._bind()
         rundir = Path(tempfile.mkdtemp(prefix="hotline-workers-"))  # 0700: only we reach it
         for slot in self.slots:
             slot.ops_socket = rundir / f"worker-{slot.index}.sock"
@@ -96,14 +103,14 @@ class Supervisor:
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.add_signal_handler(sig, self._stop.set)
             loop.add_signal_handler(signal.SIGHUP, self._forward, signal.SIGHUP)
-            failed = await self._start_all(listen)
+            from .supervisor_ops import start_ops_listener
+
+            ops_runner = await start_ops_listener(self)  # first: /readyz says "starting"
+            failed = await self._start_all()
             if failed is not None:
                 index, code = failed
                 raise InstanceError(f"worker {index} could not start (exit code {code}); its "
                                     "message is above")
-            from .supervisor_ops import start_ops_listener
-
-            ops_runner = await start_ops_listener(self)
             pid_file.write_text(f"{os.getpid()}\n")
             self._log.info("service.listening", host=self.host, port=self.port, pid=os.getpid(),
                            workers=self.count)
@@ -123,21 +130,32 @@ class Supervisor:
             with contextlib.suppress(OSError, ValueError):
                 if int(pid_file.read_text().strip()) == os.getpid():
                     pid_file.unlink()
-            listen.close()
+            reserved.close()
             shutil.rmtree(rundir, ignore_errors=True)
 
     def _bind(self) -> socket.socket:
-        try:
-            sock = socket.create_server((self.host, self.port), backlog=1024)
-        except OSError as e:
-            raise InstanceError(f"cannot listen on {self.host}:{self.port} ({e.strerror}): set "
-                                "service.port (HOTLINE_PORT) or --port to a free port") from None
-        sock.set_inheritable(True)
+        """The port reserved (bound with SO_REUSEPORT, never listening) until the end."""
+        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
+        # First without SO_REUSEPORT: a port held by anyone (another Hotline's workers
+        # included, whose traffic we would otherwise share) is refused, not joined.
+        for reuse_port in (False, True):
+            sock = socket.socket(family, socket.SOCK_STREAM)
+            try:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                if reuse_port:
+                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+                sock.bind((self.host, self.port))
+            except OSError as e:
+                sock.close()
+                raise InstanceError(f"cannot listen on {self.host}:{self.port} ({e.strerror}): "
+                                    "set service.port (HOTLINE_PORT) or --port to a free port"
+                                    ) from None
+            if not reuse_port:
+                sock.close()
         return sock
 
-    async def _start_all(self, listen: socket.socket) -> tuple[int, int] | None:
+    async def _start_all(self) -> tuple[int, int] | None:
         """Start every worker at once; the first one that fails to start, if any."""
-        self._listen = listen
         codes = await asyncio.gather(*(self._spawn(s) for s in self.slots))
         for slot, code in zip(self.slots, codes, strict=True):
             if code is not None:
@@ -148,13 +166,12 @@ class Supervisor:
         """Start the worker in ``slot``; None once it serves, else its exit code."""
         parent_end, child_end = socket.socketpair()
         slot.ops_socket.unlink(missing_ok=True)
-        fds = (self._listen.fileno(), child_end.fileno())
+        fd = child_end.fileno()
         slot.ready, slot.next_start_at = False, None
         slot.proc = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "hotline.worker_main", str(self.instance_dir),
             "--index", str(slot.index), "--host", self.host, "--port", str(self.port),
-            "--listen-fd", str(fds[0]), "--lifeline-fd", str(fds[1]),
-            "--ops-socket", str(slot.ops_socket), pass_fds=fds)
+            "--lifeline-fd", str(fd), "--ops-socket", str(slot.ops_socket), pass_fds=(fd,))
         child_end.close()
         parent_end.setblocking(False)
         slot.lifeline = parent_end

@@ -1,9 +1,9 @@
 """One worker of ``hotline serve --workers N``, started by the supervisor only.
 
-``python -m hotline.worker_main DIR --index K --listen-fd F --lifeline-fd L
-[--ops-socket PATH]``: the supervisor bound the public socket and passes it
-down (``F``), with one end of a socket pair (``L``) on which the worker says
-"ready" and whose end-of-file tells it the supervisor is gone. Everything
+``python -m hotline.worker_main DIR --index K --host H --port P --lifeline-fd L
+[--ops-socket PATH]``: the worker listens on H:P with ``SO_REUSEPORT`` beside
+its siblings; ``L`` is one end of a socket pair on which it says "ready" and
+whose end-of-file tells it the supervisor is gone. Everything
 else (configuration, secrets, the database) the worker opens itself from the
 instance folder, exactly as a single ``hotline serve`` does.
 """
@@ -29,7 +29,6 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--index", type=int, required=True)
     p.add_argument("--host", required=True)
     p.add_argument("--port", type=int, required=True)
-    p.add_argument("--listen-fd", type=int, required=True)
     p.add_argument("--lifeline-fd", type=int, required=True)
     p.add_argument("--ops-socket")
     args = p.parse_args(argv)
@@ -41,7 +40,6 @@ def main(argv: list[str] | None = None) -> int:
                           root / log_file if log_file else None, bind={"worker": args.index})
         setup = WorkerSetup(
             index=args.index,
-            listen=socket.socket(fileno=args.listen_fd),
             lifeline=socket.socket(fileno=args.lifeline_fd),
             ops_socket=Path(args.ops_socket) if args.ops_socket else None)
         asyncio.run(run_service(root, args.host, args.port, setup))
