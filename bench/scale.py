@@ -1,0 +1,237 @@
+"""Web intake throughput and p99 as Hotline scales out, side by side in one run.
+
+Run:  .venv/bin/python bench/scale.py [--rounds 3] [--duration 10] [--postgres URL | --pg-cluster]
+Needs wrk. Appends the results to bench/RESULTS.md.
+
+The harness is bench/intake_load.py's (its wrk script, tokens, reports and
+parsing are imported, not copied): ``wrk -t2 -c32``, a warm-up before every
+measured run, a report that pages and one that does not reported apart, the
+rounds alternating their order, median and range. Side by side:
+
+* **sqlite ×1**: one ``hotline serve`` on the embedded SQLite file;
+* **sqlite ×2**: ``hotline serve --workers 2`` on the same kind of file: two
+  processes, two writers, one SQLite write lock;
+* **postgresql ×1** and **postgresql ×2**, when the tree has the PostgreSQL
+  store and a server is given (``--postgres URL`` of an empty database the
+  bench may fill, or ``--pg-cluster`` for a throwaway cluster from
+  tests/helpers/pg_cluster.py).
+
+Server CPU per request is the whole process tree's (supervisor and workers,
+every thread) user+system time over the measured run, over wrk's count. The
+database server's own CPU (PostgreSQL) is reported in its own column.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from intake_load import (  # noqa: E402
+    CALM_TEXT,
+    PAGING_TEXT,
+    TOKENS_PER_SECOND,
+    Run,
+    form_from_get,
+    free_port,
+    hotline_instance,
+    lua,
+    run_wrk,
+    summary,
+    wait_healthy,
+)
+
+from hotline import csrf  # noqa: E402
+from hotline.instance import InstancePaths  # noqa: E402
+from hotline.server_secret import load_server_secret  # noqa: E402
+
+
+def tree_cpu(pid: int) -> float:
+    """User+system seconds of ``pid`` and its children (the workers), all threads."""
+    total, todo = 0.0, [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+            for task in Path(f"/proc/{p}/task").iterdir():
+                todo += [int(c) for c in (task / "children").read_text().split()]
+        except OSError:
+            continue
+    return total
+
+
+def postgres_cpu() -> float:
+    """Every ``postgres`` process's user+system seconds (the bench's cluster is the only one
+    it starts; another running on the machine would be counted too, so say so)."""
+    total = 0.0
+    for d in Path("/proc").iterdir():
+        if not d.name.isdigit():
+            continue
+        try:
+            if (d / "comm").read_text().strip() != "postgres":
+                continue
+            fields = (d / "stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        except OSError:
+            continue
+    return total
+
+
+@dataclass
+class Target:
+    name: str
+    url: str
+    proc: subprocess.Popen[bytes]
+    cookie: str
+    secret: object
+    postgres: bool
+
+
+def start(name: str, tmp: Path, workers: int, database_url: str | None) -> Target:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    root = tmp / name
+    env = {**os.environ, "HOTLINE_OPS_PORT": "0"}
+    if database_url is not None:
+        subprocess.run([sys.executable, "-m", "hotline.cli.main", "init", str(root),
+                        "--database", database_url, "--recovery-key-out", str(tmp / f"{name}.rk"),
+                        "--public-url", url], check=True, capture_output=True, cwd=ROOT, env=env)
+        _finish_instance(root)
+    else:
+        hotline_instance(root, url)
+    proc = subprocess.Popen([sys.executable, "-m", "hotline.cli.main", "serve", str(root),
+                             "--port", str(port), "--workers", str(workers)],
+                            cwd=ROOT, env=env, stderr=subprocess.DEVNULL)
+    wait_healthy(url, proc)
+    time.sleep(1.0 if workers > 1 else 0)  # every worker up, not just the first to answer
+    secret = load_server_secret(InstancePaths(root).server_secret, {})
+    cookie, _ = form_from_get(url)
+    return Target(name, url, proc, cookie, secret, database_url is not None)
+
+
+def _finish_instance(root: Path) -> None:
+    """An on-call advocate, as hotline_instance does for SQLite, through the same setup code."""
+    from crypto import Identity
+    from hotline.domain import Role
+    from hotline.instance_setup import add_advocate, set_on_call
+
+    add_advocate(root, Identity.generate("alice").public, name="alice", role=Role.ADVOCATE)
+    set_on_call(root, ["alice"])
+    config = root / "hotline.toml"
+    config.write_text(config.read_text().replace('log_level = "info"', 'log_level = "warning"'))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--duration", type=int, default=10)
+    ap.add_argument("--warmup", type=int, default=3)
+    ap.add_argument("--connections", type=int, default=32)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--postgres", metavar="URL", help="a PostgreSQL server URL (postgresql://…)")
+    ap.add_argument("--pg-cluster", action="store_true", help="start a throwaway cluster")
+    ap.add_argument("--only", help="comma-separated subset of: sqlite1,sqlite2,pg1,pg2")
+    ap.add_argument("--no-write", action="store_true")
+    args = ap.parse_args()
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is not installed (Debian: apt-get install wrk)")
+    tmp = Path(tempfile.mkdtemp(prefix="hotline-scale-"))
+    cluster = None
+    pg_base = args.postgres
+    if args.pg_cluster:
+        from tests.helpers.pg_cluster import start_cluster
+
+        cluster = start_cluster()
+    wanted = set((args.only or "sqlite1,sqlite2,pg1,pg2").split(","))
+    targets: list[Target] = []
+    try:
+        plan = [("sqlite ×1", "sqlite1", 1), ("sqlite ×2", "sqlite2", 2)]
+        if pg_base or cluster is not None:
+            plan += [("postgresql ×1", "pg1", 1), ("postgresql ×2", "pg2", 2)]
+        for label, key, workers in plan:
+            if key not in wanted:
+                continue
+            url = None
+            if key.startswith("pg"):
+                url = str(cluster.new_database()) if cluster is not None else pg_base
+            targets.append(start(label, tmp, workers, url))
+        kinds = [(f"{t.name} calm", t, CALM_TEXT) for t in targets]
+        kinds += [(f"{t.name} paging", t, PAGING_TEXT) for t in targets]
+        scripts: dict[tuple[str, int], tuple[Path, Path]] = {}
+        for r in range(args.rounds):
+            for label, t, text in kinds:
+                pair = []
+                for phase, seconds in (("warm", args.warmup), ("run", args.duration)):
+                    value = t.cookie.split("=", 1)[1]
+                    tokens = [csrf.issue(t.secret, value)  # type: ignore[arg-type]
+                              for _ in range(TOKENS_PER_SECOND * seconds)]
+                    path = tmp / f"{label.replace(' ', '-')}-{r}-{phase}.lua"
+                    lua(path, tokens, text, t.cookie)
+                    pair.append(path)
+                scripts[(label, r)] = (pair[0], pair[1])
+        time.sleep(3)  # every token older than web.form_min_age
+        results: dict[str, list[tuple[Run, float]]] = {label: [] for label, _, _ in kinds}
+        for r in range(args.rounds):
+            order = kinds if r % 2 == 0 else list(reversed(kinds))
+            for label, t, _text in order:
+                warm, script = scripts[(label, r)]
+                run_wrk(t.url, warm, args.warmup, args, t.proc.pid, None)
+                cpu0, pg0 = tree_cpu(t.proc.pid), postgres_cpu()
+                result = run_wrk(t.url, script, args.duration, args, t.proc.pid, None)
+                cpu, pg = tree_cpu(t.proc.pid) - cpu0, postgres_cpu() - pg0
+                result.cpu_ms = 1000 * cpu / max(result.requests, 1)
+                db_ms = 1000 * pg / max(result.requests, 1) if t.postgres else 0.0
+                results[label].append((result, db_ms))
+                print(f"round {r + 1} {label}: {result} db_cpu_ms={db_ms:.2f}", flush=True)
+    finally:
+        for t in targets:
+            t.proc.terminate()
+            t.proc.wait()
+        if cluster is not None:
+            cluster.close()
+    rows = []
+    for label, t, _text in kinds:
+        runs = [x[0] for x in results[label]]
+        db = statistics.median(x[1] for x in results[label])
+        rows.append(f"| {label} | {summary(runs, 'rps')} | {summary(runs, 'p50')} | "
+                    f"{summary(runs, 'p99')} | {summary(runs, 'cpu_ms')} | "
+                    + (f"{db:.2f}" if t.postgres else "—")
+                    + f" | {sum(r.non2xx for r in runs)} of {sum(r.requests for r in runs)} |")
+    cmd = " ".join(["bench/scale.py", *sys.argv[1:]])
+    report = f"""
+## {datetime.now(UTC):%Y-%m-%d %H:%M} UTC — scale-out: web intake, SQLite and PostgreSQL, 1 and 2 workers
+
+Command: `.venv/bin/python {cmd}`
+Machine: {platform.machine()}, {platform.python_implementation()} {platform.python_version()}, \
+{len(os.sched_getaffinity(0))} cores (shared with wrk and, for PostgreSQL, the database server; \
+load average at the end {os.getloadavg()[0]:.1f}); `wrk -t{args.threads} -c{args.connections}`, \
+{args.warmup} s warm-up then {args.duration} s measured, {args.rounds} rounds alternating the \
+order (bench/intake_load.py's harness). Median (min–max). CPU = Hotline's whole process tree \
+per request; db CPU = the postgres processes' per request.
+
+| server | req/s | p50 ms | p99 ms | Hotline CPU ms/req | db CPU ms/req | non-2xx |
+|---|---|---|---|---|---|---|
+{chr(10).join(rows)}
+"""
+    print(report)
+    if not args.no_write:
+        with open(ROOT / "bench" / "RESULTS.md", "a", encoding="utf-8") as f:
+            f.write(report)
+
+
+if __name__ == "__main__":
+    main()
