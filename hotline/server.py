@@ -20,11 +20,12 @@ from pathlib import Path
 
 from aiohttp import web
 
-from .app import SERVICES, make_app
+from .app import make_app
 from .config import load_config
 from .errors import InstanceError
 from .logging import configure_logging, get_logger
 from .ops.listener import make_ops_app
+from .services import SERVICES
 
 PID_FILE = "hotline.pid"
 
