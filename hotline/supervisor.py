@@ -42,43 +42,19 @@ import socket
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from aiohttp import web
 
 from .config import Config
 from .errors import InstanceError
 from .logging import get_logger
+from .supervisor_ops import Slot, start_ops_listener
 
 BACKOFF = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 30.0)
 STABLE_AFTER = 60.0  # a worker that ran this long and then died starts again at once (0.5 s)
 STOP_GRACE = 30.0  # a worker still running this long after SIGTERM is killed
 PID_FILE = "hotline.pid"  # the supervisor's pid: `hotline rules reload` signals it
-
-
-@dataclass
-class Slot:
-    """One worker position: the process in it now and how often it was restarted."""
-
-    index: int
-    proc: asyncio.subprocess.Process | None = None
-    lifeline: socket.socket | None = None
-    ready: bool = False
-    started_at: float = 0.0
-    restarts: int = 0
-    failures_in_a_row: int = 0
-    next_start_at: float | None = None  # set while waiting out a backoff
-    ops_socket: Path = field(default_factory=Path)
-
-    def describe(self) -> dict[str, Any]:
-        running = self.proc is not None and self.proc.returncode is None and self.ready
-        out: dict[str, Any] = {"worker": self.index, "running": running, "restarts": self.restarts,
-                               "pid": self.proc.pid if running and self.proc else None}
-        if self.next_start_at is not None:
-            out["restart_in_s"] = round(max(0.0, self.next_start_at - time.monotonic()), 1)
-        return out
 
 
 class Supervisor:
@@ -103,9 +79,7 @@ class Supervisor:
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.add_signal_handler(sig, self._stop.set)
             loop.add_signal_handler(signal.SIGHUP, self._forward, signal.SIGHUP)
-            from .supervisor_ops import start_ops_listener
-
-            ops_runner = await start_ops_listener(self)  # first: /readyz says "starting"
+            ops_runner = await start_ops_listener(self.config, self.slots)  # first: "starting"
             failed = await self._start_all()
             if failed is not None:
                 index, code = failed

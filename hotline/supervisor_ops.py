@@ -21,27 +21,61 @@ from __future__ import annotations
 import asyncio
 import hmac
 import json
-from typing import TYPE_CHECKING, Any
+import socket
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 import aiohttp
 from aiohttp import web
 
+from .config import Config
 from .errors import InstanceError
 from .logging import get_logger
 
-if TYPE_CHECKING:
-    from .supervisor import Slot, Supervisor
-
 ANSWER_WITHIN = 5.0
-SUPERVISOR: web.AppKey[Supervisor] = web.AppKey("supervisor")
 
 
-async def start_ops_listener(sup: Supervisor) -> web.AppRunner | None:
-    host, port = sup.config["ops.host"], sup.config["ops.port"]
+@dataclass
+class Slot:
+    """One worker position: the process in it now and how often it was restarted."""
+
+    index: int
+    proc: asyncio.subprocess.Process | None = None
+    lifeline: socket.socket | None = None
+    ready: bool = False
+    started_at: float = 0.0
+    restarts: int = 0
+    failures_in_a_row: int = 0
+    next_start_at: float | None = None  # set while waiting out a backoff
+    ops_socket: Path = field(default_factory=Path)
+
+    def describe(self) -> dict[str, Any]:
+        running = self.proc is not None and self.proc.returncode is None and self.ready
+        out: dict[str, Any] = {"worker": self.index, "running": running, "restarts": self.restarts,
+                               "pid": self.proc.pid if running and self.proc else None}
+        if self.next_start_at is not None:
+            out["restart_in_s"] = round(max(0.0, self.next_start_at - time.monotonic()), 1)
+        return out
+
+
+@dataclass(frozen=True)
+class _Workers:
+    config: Config
+    slots: list[Slot]
+
+
+SUPERVISOR: web.AppKey[_Workers] = web.AppKey("supervisor", _Workers)
+
+
+async def start_ops_listener(config: Config, slots: list[Slot]) -> web.AppRunner | None:
+    """The supervisor's ops listener, answering for the workers in ``slots``."""
+    host, port = config["ops.host"], config["ops.port"]
     if not port:
         return None
     app = web.Application(client_max_size=1024)
-    app[SUPERVISOR] = sup
+    app[SUPERVISOR] = _Workers(config, slots)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics)
     runner = web.AppRunner(app, access_log=None, handle_signals=False)
