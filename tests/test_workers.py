@@ -194,3 +194,17 @@ def test_metrics_of_every_worker_are_one_exposition_labelled_by_worker() -> None
         'hotline_x_total{worker="1",channel="web"} 4.0\n'
         "# HELP hotline_q Q.\n# TYPE hotline_q gauge\n"
         'hotline_q{worker="0"} 1.0\nhotline_q{worker="1"} 2.0\n')
+
+
+def test_a_rule_reload_reaches_every_worker(tmp_path: Path) -> None:
+    port = free_port()
+    inst = make_instance(tmp_path, public_url=f"http://127.0.0.1:{port}")
+    server = ServerProcess(inst.root, port, dict(JSON_LOGS), serve_args=TWO).start()
+    try:
+        _wait(lambda: _readyz(server)[0] == 200, "both workers ready")
+        assert _log_events(inst.root, "rules.live") == []
+        run_cli("rules", "reload", str(inst.root))  # signals the pid file's process: the supervisor
+        _wait(lambda: {e.get("worker") for e in _log_events(inst.root, "rules.live")} == {0, 1},
+              "both workers to swap their rules")
+    finally:
+        assert server.stop() == 0
