@@ -32,6 +32,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -120,7 +121,8 @@ def start(name: str, tmp: Path, workers: int, database_url: str | None) -> Targe
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     root = tmp / name
-    env = {**os.environ, "HOTLINE_OPS_PORT": "0"}
+    ops_port = free_port()
+    env = {**os.environ, "HOTLINE_OPS_PORT": str(ops_port)}
     if database_url is not None:
         subprocess.run([sys.executable, "-m", "hotline.cli.main", "init", str(root),
                         "--database", database_url, "--recovery-key-out", str(tmp / f"{name}.rk"),
@@ -132,10 +134,26 @@ def start(name: str, tmp: Path, workers: int, database_url: str | None) -> Targe
                              "--port", str(port), "--workers", str(workers)],
                             cwd=ROOT, env=env, stderr=subprocess.DEVNULL)
     wait_healthy(url, proc)
-    time.sleep(1.0 if workers > 1 else 0)  # every worker up, not just the first to answer
+    wait_ready(f"http://127.0.0.1:{ops_port}/readyz", proc)  # every worker, not just the first
     secret = load_server_secret(InstancePaths(root).server_secret, {})
     cookie, _ = form_from_get(url)
     return Target(name, url, proc, cookie, secret, database_url is not None)
+
+
+def wait_ready(url: str, proc: subprocess.Popen[bytes]) -> None:
+    """Until /readyz is 200: with --workers, /healthz answers as soon as one worker does, and
+    wrk's keep-alive connections made before the others listen would all stay on that one."""
+    for _ in range(600):
+        if proc.poll() is not None:
+            raise SystemExit(f"server exited: {url}")
+        try:
+            with urllib.request.urlopen(url, timeout=5) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise SystemExit(f"server not ready: {url}")
 
 
 def _finish_instance(root: Path) -> None:
