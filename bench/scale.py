@@ -115,6 +115,31 @@ class Target:
     cookie: str
     secret: object
     postgres: bool
+    root: Path
+    database_url: str | None
+
+    def bytes_per_message(self) -> tuple[int, float]:
+        """Messages stored and the database's size per message (SQLite: file + WAL;
+        PostgreSQL: ``pg_database_size``), after the runs: what a report costs on disk."""
+        if self.database_url is None:
+            import sqlite3
+
+            db = self.root / "hotline.db"
+            conn = sqlite3.connect(db)
+            try:
+                n = int(conn.execute("SELECT COUNT(*) FROM messages").fetchone()[0])
+            finally:
+                conn.close()
+            wal = db.with_name(db.name + "-wal")
+            size = db.stat().st_size + (wal.stat().st_size if wal.exists() else 0)
+            return n, size / max(n, 1)
+        import psycopg
+
+        with psycopg.connect(self.database_url) as conn:
+            n = int(conn.execute("SELECT COUNT(*) FROM messages").fetchone()[0])  # type: ignore[index]
+            size = int(conn.execute(  # type: ignore[index]
+                "SELECT pg_database_size(current_database())").fetchone()[0])
+        return n, size / max(n, 1)
 
 
 def start(name: str, tmp: Path, workers: int, database_url: str | None) -> Target:
@@ -137,7 +162,7 @@ def start(name: str, tmp: Path, workers: int, database_url: str | None) -> Targe
     wait_ready(f"http://127.0.0.1:{ops_port}/readyz", proc)  # every worker, not just the first
     secret = load_server_secret(InstancePaths(root).server_secret, {})
     cookie, _ = form_from_get(url)
-    return Target(name, url, proc, cookie, secret, database_url is not None)
+    return Target(name, url, proc, cookie, secret, database_url is not None, root, database_url)
 
 
 def wait_ready(url: str, proc: subprocess.Popen[bytes]) -> None:
@@ -234,6 +259,13 @@ def main() -> None:
                 db_ms = 1000 * pg / max(result.requests, 1) if t.postgres else float("nan")
                 results[label].append((result, db_ms))
                 print(f"round {r + 1} {label}: {result} db_cpu_ms={db_ms:.2f}", flush=True)
+        sizes = []
+        for t in targets:
+            try:
+                n, per = t.bytes_per_message()
+                sizes.append(f"{t.name}: {n} messages, {per / 1024:.1f} KiB of database each")
+            except Exception as e:  # a size not read does not spoil the run's numbers
+                sizes.append(f"{t.name}: size not read ({type(e).__name__})")
     finally:
         for t in targets:
             t.proc.terminate()
@@ -264,6 +296,9 @@ full_page_writes and synchronous_commit on, the same durability as SQLite's sync
 | server | req/s | p50 ms | p99 ms | Hotline CPU ms/req | db CPU ms/req | non-2xx |
 |---|---|---|---|---|---|---|
 {chr(10).join(rows)}
+
+Database size after the runs (calm and paging reports, 1.5 KB of text each, no attachments):
+{"; ".join(sizes)}.
 """
     print(report)
     if not args.no_write:
