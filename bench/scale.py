@@ -117,6 +117,15 @@ class Target:
     postgres: bool
     root: Path
     database_url: str | None
+    ops_url: str
+
+    def commits(self) -> float:
+        """Group commits of the main database's writers so far (every worker's), from
+        ``hotline_writer_commit_seconds_count`` on the ops listener."""
+        with urllib.request.urlopen(self.ops_url + "/metrics", timeout=10) as r:
+            text = r.read().decode()
+        return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+                   if line.startswith("hotline_writer_commit_seconds_count"))
 
     def bytes_per_message(self) -> tuple[int, float]:
         """Messages stored and the database's size per message (SQLite: file + WAL;
@@ -162,7 +171,8 @@ def start(name: str, tmp: Path, workers: int, database_url: str | None) -> Targe
     wait_ready(f"http://127.0.0.1:{ops_port}/readyz", proc)  # every worker, not just the first
     secret = load_server_secret(InstancePaths(root).server_secret, {})
     cookie, _ = form_from_get(url)
-    return Target(name, url, proc, cookie, secret, database_url is not None, root, database_url)
+    return Target(name, url, proc, cookie, secret, database_url is not None, root, database_url,
+                  f"http://127.0.0.1:{ops_port}")
 
 
 def wait_ready(url: str, proc: subprocess.Popen[bytes]) -> None:
@@ -263,7 +273,8 @@ def main() -> None:
         for t in targets:
             try:
                 n, per = t.bytes_per_message()
-                sizes.append(f"{t.name}: {n} messages, {per / 1024:.1f} KiB of database each")
+                sizes.append(f"{t.name}: {n} messages, {per / 1024:.1f} KiB of database each, "
+                             f"{t.commits() / max(n, 1):.2f} group commits per message")
             except Exception as e:  # a size not read does not spoil the run's numbers
                 sizes.append(f"{t.name}: size not read ({type(e).__name__})")
     finally:
@@ -297,7 +308,8 @@ full_page_writes and synchronous_commit on, the same durability as SQLite's sync
 |---|---|---|---|---|---|---|
 {chr(10).join(rows)}
 
-Database size after the runs (calm and paging reports, 1.5 KB of text each, no attachments):
+After the runs (calm and paging reports, 1.5 KB of text each, no attachments): database size
+per message, and the main database's group commits (all writers, page worker included) per message:
 {"; ".join(sizes)}.
 """
     print(report)
