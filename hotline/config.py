@@ -21,6 +21,7 @@ from .ops import settings as ops_settings
 from .paging import settings as paging_settings
 from .settings_base import Setting, choice, durations, int_, str_, str_list, url
 from .settings_base import bool_ as _bool
+from .store.seam import database_setting
 from .twilio.texts import auto_reply_problem
 from .units import parse_duration, parse_size
 from .voice import settings as voice_settings
@@ -110,6 +111,10 @@ _CORE: tuple[Setting, ...] = (
             "Lifetime of a login challenge (at most 60s)."),
     Setting("store.batch_max", "HOTLINE_STORE_BATCH_MAX", int_, 256,
             "Most writes committed together by the single writer."),
+    Setting("store.database", "HOTLINE_DATABASE_URL", database_setting, "sqlite",
+            "Which database: \"sqlite\" (hotline.db in this folder) or a PostgreSQL URL "
+            "postgresql://user@host:port/name WITHOUT its password (the whole URL goes in "
+            "secrets/database-url or the environment variable)."),
     Setting("twilio.account_sid", "HOTLINE_TWILIO_ACCOUNT_SID", str_, "",
             "Twilio account SID; Twilio channels are off without it."),
     Setting("twilio.auth_token", "HOTLINE_TWILIO_AUTH_TOKEN", str_, "",

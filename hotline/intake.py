@@ -35,10 +35,10 @@ from .paging.store import open_escalation, should_open
 from .recipients import RecipientPlan, inbound_recipients
 from .rules_holder import RulesHolder
 from .server_secret import ServerSecret
-from .store import Database
 from .store import queries as q
 from .store.rehash import find_tip
 from .store.reply_keys import seal_reply_key
+from .store.seam import Store, is_integrity_error, is_unique_violation, statement_savepoint
 from .store.stamps import Stamp, directory_stamp
 
 BODY_FORMAT = 1
@@ -118,7 +118,7 @@ class _ThreadRace(Exception):
 
 class Intake:
     def __init__(
-        self, *, db: Database, keystore: KeyStore, secret: ServerSecret, rules: RulesHolder,
+        self, *, db: Store, keystore: KeyStore, secret: ServerSecret, rules: RulesHolder,
         instance_id: str, recovery: Recipient, paging: PagingPolicy, default_delay: float = 300.0,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC), metrics: Metrics | None = None,
         tip_refs: Callable[[], str] = new_tip_ref,
@@ -355,18 +355,21 @@ class Intake:
         ref = target.ref
         for _attempt in range(REF_ATTEMPTS):
             try:
-                conn.execute(
-                    "INSERT INTO tips (id, ref, channel, urgency, urgency_source, status,"
-                    " created_at, updated_at, thread_hash, receipt_lookup, reply_sealed)"
-                    " VALUES (?,?,?,?, 'rules', 'new', ?,?,?,?,?)",
-                    (target.id, ref, inbound.channel.value, urgency.value, stamp, stamp,
-                     thread_hash, receipt_lookup, reply_sealed),
-                )
+                with statement_savepoint(conn, "tip_insert"):  # PostgreSQL: the job goes on
+                    conn.execute(
+                        "INSERT INTO tips (id, ref, channel, urgency, urgency_source, status,"
+                        " created_at, updated_at, thread_hash, receipt_lookup, reply_sealed)"
+                        " VALUES (?,?,?,?, 'rules', 'new', ?,?,?,?,?)",
+                        (target.id, ref, inbound.channel.value, urgency.value, stamp, stamp,
+                         thread_hash, receipt_lookup, reply_sealed),
+                    )
                 return ref
-            except sqlite3.IntegrityError as e:
-                if thread_hash is not None and "thread_hash" in str(e):
+            except Exception as e:
+                if not is_integrity_error(e):
+                    raise
+                if thread_hash is not None and is_unique_violation(e, "tips", "thread_hash"):
                     raise _ThreadRace from None
-                if "tips.ref" not in str(e):
+                if not is_unique_violation(e, "tips", "ref"):
                     raise
                 self._log.info("intake.ref_taken", tip=target.id)
                 ref = self._tip_refs()

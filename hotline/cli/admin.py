@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -26,6 +27,7 @@ from ..instance_setup import (
     list_advocates,
     remove_advocate,
 )
+from ..store.seam import DATABASE_URL_ENV, redact
 from .common import passphrase, print_json, print_table
 
 
@@ -47,8 +49,11 @@ def cmd_init(args: argparse.Namespace) -> int:
             raise UsageError("give --recovery-pubkey FILE (production) or --recovery-key-out "
                              "FILE to generate one here (demo only)")
         recovery = _generate_recovery(Path(args.recovery_key_out))
-    instance_id = create_instance(root, recovery, public_url=args.public_url)
+    database = args.database or os.environ.get(DATABASE_URL_ENV) or None
+    instance_id = create_instance(root, recovery, public_url=args.public_url, database=database)
     print(f"Created instance {instance_id} in {root}")
+    if database and database != "sqlite":
+        print(f"Database: {redact(database)} (PostgreSQL)")
     print(f"Recovery key fingerprint: {recovery.fingerprint}")
     return 0
 
@@ -234,19 +239,25 @@ def cmd_rules_report(args: argparse.Namespace) -> int:
     from triage_rules.compare import FeedbackRecord, feedback_report, feedback_table
 
     from ..instance import InstancePaths
+    from ..store.factory import sync_transaction
+    from ..store.seam import store_target
 
     root = Path(args.dir)
-    db = InstancePaths(root).database
-    if not db.exists():
-        raise UsageError(f"{root}: not an instance (no {db.name})")
-    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
-    try:
-        rows = conn.execute("SELECT rule_ids, rules_urgency, advocate_urgency FROM rule_feedback"
-                            " ORDER BY id").fetchall()
-    except sqlite3.OperationalError:
-        rows = []  # a database from before feedback existed
-    finally:
-        conn.close()
+    target = store_target(root)
+    if not target.exists():
+        raise UsageError(f"{root}: not an instance (no {InstancePaths(root).database.name})")
+    query = "SELECT rule_ids, rules_urgency, advocate_urgency FROM rule_feedback ORDER BY id"
+    if target.kind == "postgresql":
+        with sync_transaction(target) as pg:
+            rows = pg.execute(query).fetchall()
+    else:
+        conn = sqlite3.connect(f"file:{target.path}?mode=ro", uri=True)
+        try:
+            rows = conn.execute(query).fetchall()
+        except sqlite3.OperationalError:
+            rows = []  # a database from before feedback existed
+        finally:
+            conn.close()
     records = [FeedbackRecord(tuple(r for r in ids.split(",") if r), Urgency.parse(ru),
                               Urgency.parse(au)) for ids, ru, au in rows]
     try:

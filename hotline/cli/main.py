@@ -44,6 +44,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--recovery-key-out",
                    help="DEMO ONLY: generate the recovery key here; write its secret part to this file")
     p.add_argument("--public-url", help="the URL the public reaches the service at")
+    p.add_argument("--database", metavar="URL",
+                   help="keep the data on PostgreSQL: postgresql://user@host:port/name (a "
+                        "password is kept in secrets/database-url, never in the config; prefer "
+                        "HOTLINE_DATABASE_URL to keep it off the command line). Default: SQLite")
     p.set_defaults(func=admin.cmd_init)
 
     p = sub.add_parser("serve", help="run the service")

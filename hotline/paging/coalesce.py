@@ -27,6 +27,7 @@ a summary whose pages were all cancelled before it went out is not sent.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections import defaultdict
 from dataclasses import dataclass
@@ -61,7 +62,7 @@ def _open_window(conn: sqlite3.Connection, advocate_id: int, until: float) -> No
 def fold_new(conn: sqlite3.Connection, now: float, window: float) -> Folded:
     """Decide, for every page the worker has not looked at yet, whether it goes or waits."""
     rows = conn.execute(
-        "SELECT o.id, o.advocate_id, json_extract(e.plan, '$.urgency') FROM page_outbox o"
+        "SELECT o.id, o.advocate_id, e.plan FROM page_outbox o"
         " JOIN escalations e ON e.id = o.escalation_id"
         " WHERE o.fold IS NULL AND o.status = 'pending' ORDER BY o.id").fetchall()
     if not rows:
@@ -71,8 +72,8 @@ def fold_new(conn: sqlite3.Connection, now: float, window: float) -> Folded:
                          [(r[0],) for r in rows])
         return Folded(len(rows), 0, 0)
     by_person: dict[int, list[tuple[int, int]]] = defaultdict(list)
-    for outbox_id, advocate_id, urgency in rows:
-        by_person[advocate_id].append((outbox_id, _rank(urgency)))
+    for outbox_id, advocate_id, plan in rows:  # the plan's JSON read here: portable SQL
+        by_person[advocate_id].append((outbox_id, _rank(json.loads(plan).get("urgency"))))
     direct: list[tuple[int]] = []
     held: list[tuple[float, int]] = []
     for advocate_id, pages in by_person.items():
@@ -110,13 +111,13 @@ def summarise_due(conn: sqlite3.Connection, now: float, window: float, stamp: st
             direct += 1
             continue
         code = new_code(conn, SUMMARY_CODE_DIGITS)
-        cur = conn.execute(
-            "INSERT OR IGNORE INTO page_summaries (key, advocate_id, code, created_at, next_attempt,"
-            " status) VALUES (?,?,?,?,?,'pending')",
-            (f"summary:{advocate_id}:{ids[0]}", advocate_id, code, stamp, now))
-        if cur.rowcount == 0:  # made already (cannot happen in one commit; kept honest)
+        made = conn.execute(
+            "INSERT INTO page_summaries (key, advocate_id, code, created_at, next_attempt,"
+            " status) VALUES (?,?,?,?,?,'pending') ON CONFLICT DO NOTHING RETURNING id",
+            (f"summary:{advocate_id}:{ids[0]}", advocate_id, code, stamp, now)).fetchone()
+        if made is None:  # made already (cannot happen in one commit; kept honest)
             continue
-        summary_id = cur.lastrowid
+        summary_id = made[0]
         conn.executemany("UPDATE page_outbox SET summary_id = ? WHERE id = ?",
                          [(summary_id, i) for i in ids])
         summaries += 1

@@ -35,8 +35,8 @@ from datetime import UTC, datetime
 
 from ..logging import get_logger
 from ..ops.metrics import Metrics
-from ..store import Database
 from ..store import queries as q
+from ..store.seam import Store
 from .coalesce import coalesce
 from .directory import Directory, load_directory
 from .escalation import Page, due_at, mark_sent, next_actions, plan_from_dict
@@ -69,7 +69,7 @@ def _delivery(table: str, row: sqlite3.Row) -> _Delivery:
 
 
 class PageWorker:
-    def __init__(self, *, db: Database, notifiers: Mapping[str, Notifier], backoff: tuple[float, ...],
+    def __init__(self, *, db: Store, notifiers: Mapping[str, Notifier], backoff: tuple[float, ...],
                  metrics: Metrics | None = None, coalesce_window: float = 0.0,
                  clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         self._db, self._notifiers, self._backoff = db, notifiers, backoff

@@ -20,12 +20,20 @@ sibling's tips), the digest is computed again, once per transaction, and it
 is unchanged unless the directory changed: another worker's tip is not a
 reason to seal a message again (it was: under load, reports were refused
 with 503 after ``DIRECTORY_TRIES`` reseals).
+
+On PostgreSQL several front ends write, so the counter is a real row
+(``directory_changes``, bumped by statement triggers: see the baseline
+migration) and the stamp reads it ``FOR SHARE``: a directory change from any
+front end waits for the message's commit, or the message sees its count.
 """
 
 from __future__ import annotations
 
 import hashlib
 import sqlite3
+from typing import Any
+
+from .seam import kind_of
 
 DIRECTORY_TABLES = ("advocates", "oncall", "paging_settings", "advocate_notifiers")
 Stamp = tuple[int, int]
@@ -45,8 +53,11 @@ def watch_directory(conn: sqlite3.Connection) -> None:
             conn.execute(sql)
 
 
-def directory_stamp(conn: sqlite3.Connection) -> Stamp:
+def directory_stamp(conn: sqlite3.Connection | Any) -> Stamp:
     """The stamp now, on the writer's connection (inside its transaction to be exact)."""
+    if kind_of(conn) == "postgresql":
+        (n,) = conn.execute("SELECT n FROM directory_changes WHERE id = 1 FOR SHARE").fetchone()
+        return 0, int(n)
     (version,) = conn.execute("PRAGMA data_version").fetchone()
     (changes,) = conn.execute("SELECT n FROM temp.directory_changes").fetchone()
     kept = conn.execute("SELECT data_version, n, digest FROM temp.directory_digest").fetchone()

@@ -32,7 +32,8 @@ from dataclasses import dataclass
 
 from ..intake import EXTERNAL_LABEL, THREAD_LABEL
 from ..server_secret import ServerSecret
-from ..store import Database, budgets
+from ..store import budgets
+from ..store.seam import Store
 
 
 @dataclass(frozen=True)
@@ -58,7 +59,7 @@ def take_budget(conn: sqlite3.Connection, kind: str, now: float, limit: int) -> 
 
 
 class Conversations:
-    def __init__(self, *, db: Database, secret: ServerSecret, window: float, budget: int = 30,
+    def __init__(self, *, db: Store, secret: ServerSecret, window: float, budget: int = 30,
                  clock: Callable[[], float] = time.time) -> None:
         self._db, self._secret, self._window, self._clock = db, secret, window, clock
         self._budget = budget

@@ -24,8 +24,8 @@ from dataclasses import dataclass
 
 from ..logging import get_logger
 from ..server_secret import ServerSecret
-from ..store import Database
 from ..store.queries import utc_now_text
+from ..store.seam import Store
 from .rest import TwilioFailure, TwilioRest
 from .webhook import whatsapp_from
 
@@ -50,7 +50,7 @@ def record_pending(conn: sqlite3.Connection, tip_id: str, message_id: str) -> No
 
 
 class SmsOutbox:
-    def __init__(self, *, db: Database, secret: ServerSecret, rest: TwilioRest, number: str,
+    def __init__(self, *, db: Store, secret: ServerSecret, rest: TwilioRest, number: str,
                  status_callback: str | None, backoff: Sequence[float]) -> None:
         self._db, self._secret, self._rest = db, secret, rest
         self._number, self._status_callback = number, status_callback
