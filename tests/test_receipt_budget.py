@@ -19,6 +19,8 @@ from tests.helpers.html import form_by_action, receipt_words
 from tests.helpers.instance import make_instance
 from tests.ops.helpers import opened
 
+pytestmark = pytest.mark.both_stores  # the budget lives in the database: both engines count it
+
 
 async def _guesser(live: Live) -> tuple[aiohttp.ClientSession, Browser]:
     session = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
