@@ -160,7 +160,8 @@ def start(name: str, tmp: Path, workers: int, database_url: str | None) -> Targe
     if database_url is not None:
         subprocess.run([sys.executable, "-m", "hotline.cli.main", "init", str(root),
                         "--database", database_url, "--recovery-key-out", str(tmp / f"{name}.rk"),
-                        "--public-url", url], check=True, capture_output=True, cwd=ROOT, env=env)
+                        "--public-url", url], check=True, capture_output=True, cwd=ROOT,
+                       env={**env, "HOTLINE_PASSPHRASE": "bench only"})  # the demo recovery key
         _finish_instance(root)
     else:
         hotline_instance(root, url)

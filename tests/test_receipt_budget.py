@@ -19,8 +19,6 @@ from tests.helpers.html import form_by_action, receipt_words
 from tests.helpers.instance import make_instance
 from tests.ops.helpers import opened
 
-pytestmark = pytest.mark.both_stores  # the budget lives in the database: both engines count it
-
 
 async def _guesser(live: Live) -> tuple[aiohttp.ClientSession, Browser]:
     session = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
@@ -105,6 +103,7 @@ async def test_the_budget_rolls_each_minute_and_the_lane_is_paced(tmp_path: Path
         assert await limit.admit() == 180 and await limit.failures() == 1
 
 
+@pytest.mark.both_stores  # the budget lives in the database: both engines must count it once
 async def test_every_front_end_spends_one_budget(live: Live, browser: Browser) -> None:
     """Two front ends on one database (two ``--workers``, or two machines on PostgreSQL):
     a burst of wrong receipts spread across both records the budget once, not twice."""

@@ -97,7 +97,6 @@ async def _submitter(url: str, n: int, acked: list[str], stop: asyncio.Event) ->
                     acked.append(text)
 
 
-@pytest.mark.both_stores
 async def test_two_workers_serve_survive_a_kill_9_and_stop_together(tmp_path: Path) -> None:
     port = free_port()
     inst = make_instance(tmp_path, public_url=f"http://127.0.0.1:{port}")
