@@ -1,6 +1,6 @@
 """Where a front end spends its time at saturation: py-spy over the whole process tree.
 
-Run:  .venv/bin/python bench/profile_scale.py --workers 2 [--calm] [--postgres URL]
+Run:  .venv/bin/python bench/profile_scale.py --workers 2 [--calm] [--postgres URL | --pg-cluster]
 Needs wrk and py-spy (``.venv/bin/pip install py-spy``). Prints, does not write.
 
 Starts ``hotline serve --workers N`` as bench/scale.py does, puts wrk -t2 -c32
@@ -45,10 +45,18 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=1)
     ap.add_argument("--calm", action="store_true")
     ap.add_argument("--postgres", metavar="URL")
+    ap.add_argument("--pg-cluster", action="store_true", help="a throwaway cluster, fsync on")
     ap.add_argument("--seconds", type=int, default=10)
     args = ap.parse_args()
     spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
     tmp = Path(tempfile.mkdtemp(prefix="hotline-profile-"))
+    cluster = None
+    if args.pg_cluster:
+        from tests.helpers.pg_cluster import start_cluster
+
+        cluster = start_cluster()
+        scale.durable(cluster)
+        args.postgres = str(cluster.new_database())
     t = scale.start("p", tmp, args.workers, args.postgres)
     try:
         value = t.cookie.split("=", 1)[1]
@@ -68,6 +76,8 @@ def main() -> None:
     finally:
         t.proc.terminate()
         t.proc.wait()
+        if cluster is not None:
+            cluster.close()
     print(*[ln.strip() for ln in out.splitlines() if "Requests/sec" in ln or " 99%" in ln],
           sep="\n")
     by_process: collections.Counter[str] = collections.Counter()
