@@ -57,6 +57,22 @@ STOP_GRACE = 30.0  # a worker still running this long after SIGTERM is killed
 PID_FILE = "hotline.pid"  # the supervisor's pid: `hotline rules reload` signals it
 
 
+class _Exited:
+    """Stands in for a worker process that could not even be started (it "exited" at once)."""
+
+    pid = 0
+    returncode = 1
+
+    async def wait(self) -> int:
+        return 1
+
+    def send_signal(self, sig: int) -> None:
+        pass
+
+    def kill(self) -> None:
+        pass
+
+
 class Supervisor:
     def __init__(self, instance_dir: Path, config: Config, host: str, port: int, count: int, *,
                  backoff: tuple[float, ...] = BACKOFF) -> None:
@@ -142,11 +158,16 @@ class Supervisor:
         slot.ops_socket.unlink(missing_ok=True)
         fd = child_end.fileno()
         slot.ready, slot.next_start_at = False, None
-        slot.proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "hotline.worker_main", str(self.instance_dir),
-            "--index", str(slot.index), "--host", self.host, "--port", str(self.port),
-            "--lifeline-fd", str(fd), "--ops-socket", str(slot.ops_socket), pass_fds=(fd,))
-        child_end.close()
+        try:
+            slot.proc = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "hotline.worker_main", str(self.instance_dir),
+                "--index", str(slot.index), "--host", self.host, "--port", str(self.port),
+                "--lifeline-fd", str(fd), "--ops-socket", str(slot.ops_socket), pass_fds=(fd,))
+        except BaseException:
+            parent_end.close()
+            raise
+        finally:
+            child_end.close()
         parent_end.setblocking(False)
         slot.lifeline = parent_end
         loop = asyncio.get_running_loop()
@@ -186,7 +207,12 @@ class Supervisor:
                     await self._stop.wait()
             if self._stopping or self._stop.is_set():
                 return
-            await self._spawn(slot)
+            try:
+                await self._spawn(slot)
+            except OSError as e:  # no process could be made (fds, memory): try again later
+                self._log.error("worker.not_started", worker=slot.index, error=type(e).__name__)
+                slot.started_at = time.monotonic()
+                slot.proc = _Exited()  # type: ignore[assignment]
 
     def _forward(self, sig: signal.Signals) -> None:
         for slot in self.slots:
