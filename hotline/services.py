@@ -94,7 +94,7 @@ class Services:
                         instance_id=instance_id, recovery=recovery.recipient(),
                         paging=paging_policy(config), default_delay=config["paging.default_delay"],
                         metrics=metrics, tip_refs=tip_refs)
-        limit = GlobalFailureLimit(config["web.receipt_failures_per_minute"])
+        limit = GlobalFailureLimit(config["web.receipt_failures_per_minute"], db)
         auth = Authenticator(db=db, origin=origin_of(config["service.public_url"]),
                              extra_origins=config["service.extra_origins"],
                              instance_id=instance_id, challenge_ttl=config["api.challenge_ttl"],
