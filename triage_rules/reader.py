@@ -96,8 +96,8 @@ class Reader:
     runs: dict[bytes, int]
     critical_weights: tuple[float, ...]
     high_weights: tuple[float, ...]
-    length_weights: dict[str, tuple[float, float]]
-    """The ``n:`` length buckets' weights."""
+    lengths: dict[str, int]
+    """The ``n:`` length buckets' places in the weight tuples."""
     bias: tuple[float, float]
     critical_threshold: float
     high_threshold: float
@@ -106,7 +106,7 @@ class Reader:
     @property
     def size(self) -> int:
         """How many features the reader knows."""
-        return len(self.terms) + len(self.runs) + len(self.length_weights)
+        return len(self.terms) + len(self.runs) + len(self.lengths)
 
     def read(self, text: str, *, cues: int = 0) -> Reading:
         """The two probabilities for ``text`` and the urgency they suggest.
@@ -124,18 +124,14 @@ class Reader:
         # the places of the known features (an unknown one gets None, which filter drops)
         places = list(filter(None, map(self.terms.get, terms)))
         places += filter(None, map(self.runs.get, runs))
-        places += (0, 0)  # place 0 weighs 0.0; itemgetter of two or more places gives a tuple
+        # the length bucket's place (0, weighing 0.0, if unknown), and a 0 so that there are
+        # always two places or more: itemgetter then gives a tuple
+        places += (self.lengths.get(length_bucket(len(words)), 0), 0)
         pick = itemgetter(*places)
-        crit_weights = list(pick(self.critical_weights))
-        high_weights = list(pick(self.high_weights))
-        bucket = self.length_weights.get(length_bucket(len(words)))
-        if bucket is not None:
-            crit_weights.append(bucket[0])
-            high_weights.append(bucket[1])
         # fsum: exact, so the sum depends neither on the sets' (per-process) iteration order
-        # nor on the two 0.0 added
-        crit = math.fsum(crit_weights) * scale + self.bias[0]
-        high = math.fsum(high_weights) * scale + self.bias[1]
+        # nor on a 0.0 added
+        crit = math.fsum(pick(self.critical_weights)) * scale + self.bias[0]
+        high = math.fsum(pick(self.high_weights)) * scale + self.bias[1]
         p_critical, p_high = _sigmoid(crit), _sigmoid(high)
         suggests: Urgency | None = None
         if p_critical >= self.critical_threshold:
@@ -258,19 +254,19 @@ def reader_from_json(payload: object, *, source: str = "<weights>") -> Reader:
         terms: dict[Term, int] = {}
         runs: dict[bytes, int] = {}
         critical_weights, high_weights = [0.0], [0.0]
-        length_weights: dict[str, tuple[float, float]] = {}
+        lengths: dict[str, int] = {}
         for name, c, h in zip(names, crit, high, strict=True):
             table, key = _term_or_run(name)
-            if table == "length":
-                length_weights[str(key)] = (float(c), float(h))
-                continue
-            place = terms.get(key) if table == "term" else runs.get(_run_key(str(key)))
+            place = (terms.get(key) if table == "term" else runs.get(_run_key(str(key))) if table == "run"
+                     else lengths.get(str(key)))
             if place is None:
                 place = len(critical_weights)
                 if table == "term":
                     terms[key] = place
-                else:
+                elif table == "run":
                     runs[_run_key(str(key))] = place
+                else:
+                    lengths[str(key)] = place
                 critical_weights.append(0.0)
                 high_weights.append(0.0)
             # a name listed twice: its last weights count, as they did in a dictionary
@@ -281,7 +277,7 @@ def reader_from_json(payload: object, *, source: str = "<weights>") -> Reader:
             runs=runs,
             critical_weights=tuple(critical_weights),
             high_weights=tuple(high_weights),
-            length_weights=length_weights,
+            lengths=lengths,
             bias=(float(payload["critical"]["bias"]), float(payload["high"]["bias"])),
             critical_threshold=float(payload["critical"]["threshold"]),
             high_threshold=float(payload["high"]["threshold"]),
