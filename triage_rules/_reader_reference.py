@@ -15,6 +15,7 @@ import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from .reader import Reading, default_reader_path
 from .reader_features import features
@@ -37,7 +38,11 @@ class ReferenceReader:
     def load(cls, path: Path | None = None) -> ReferenceReader:
         """The weights file read as the original loader read it (no checks: ``load_reader``
         checks the same file)."""
-        payload = json.loads((path or default_reader_path()).read_text(encoding="utf-8"))
+        return cls.from_json(json.loads((path or default_reader_path()).read_text(encoding="utf-8")))
+
+    @classmethod
+    def from_json(cls, payload: dict[str, Any]) -> ReferenceReader:
+        """The original dictionaries from a parsed weights document."""
         names = [str(f) for f in payload["vocab"]]
         crit, high = payload["critical"], payload["high"]
         return cls(

@@ -88,8 +88,8 @@ Term = str | tuple[str, str]
 class Reader:
     """A loaded reader. ``terms`` (words, and pairs of words as tuples) and ``runs`` (runs
     of characters, as their UTF-32 bytes) give each known feature its place in
-    ``critical_weights`` and ``high_weights`` (from 1; place 0 weighs 0.0): one lookup per
-    feature, no feature name built per text."""
+    ``critical_weights`` and ``high_weights`` (the weights file's order, from 1; place 0
+    weighs 0.0): one lookup per feature, no feature name built per text."""
 
     version: str
     terms: dict[Term, int]
@@ -183,20 +183,28 @@ def _sigmoid(z: float) -> float:
     return e / (1.0 + e)
 
 
-def _term_or_run(name: str) -> tuple[str, Term]:
-    """Which table a feature named as the trainer names it goes to (``"term"``, ``"run"``,
-    ``"length"``) and its key there. Raises ValueError for a name this reader does not read."""
-    kind, body = name[:2], name[2:]
-    if kind == "w:" and " " not in body:
-        return "term", body
-    if kind == "b:" and body.count(" ") == 1:
-        first, second = body.split(" ")
-        return "term", (first, second)
-    if kind == "c:" and len(body) in CHAR_SIZES:
-        return "run", body
-    if kind == "n:":
-        return "length", body
-    raise ValueError(f"a feature this reader does not read: {name[:40]!r}")
+def _places(names: list[str]) -> tuple[dict[Term, int], dict[bytes, int], dict[str, int]]:
+    """Each feature's place in the weight lists, from 1 (place 0 weighs 0.0), by table:
+    words and pairs, runs of characters (``_run_key``), length buckets. A name listed twice
+    keeps its last place, as the original dictionaries kept its last weights. Raises
+    ValueError for a name this reader does not read."""
+    terms: dict[Term, int] = {}
+    runs: dict[bytes, int] = {}
+    lengths: dict[str, int] = {}
+    for place, name in enumerate(names, start=1):
+        kind, body = name[:2], name[2:]
+        if kind == "c:" and len(body) in CHAR_SIZES:
+            runs[_run_key(body)] = place
+        elif kind == "w:" and " " not in body:
+            terms[body] = place
+        elif kind == "b:" and body.count(" ") == 1:
+            first, second = body.split(" ")
+            terms[first, second] = place
+        elif kind == "n:":
+            lengths[body] = place
+        else:
+            raise ValueError(f"a feature this reader does not read: {name[:40]!r}")
+    return terms, runs, lengths
 
 
 def default_reader_path() -> Path:
@@ -251,32 +259,15 @@ def reader_from_json(payload: object, *, source: str = "<weights>") -> Reader:
                 and len(vocab) == len(crit) == len(high)):
             raise ReaderError(f"{source}: vocab and weights must be lists of one length")
         names = [str(f) for f in vocab]
-        terms: dict[Term, int] = {}
-        runs: dict[bytes, int] = {}
-        critical_weights, high_weights = [0.0], [0.0]
-        lengths: dict[str, int] = {}
-        for name, c, h in zip(names, crit, high, strict=True):
-            table, key = _term_or_run(name)
-            place = (terms.get(key) if table == "term" else runs.get(_run_key(str(key))) if table == "run"
-                     else lengths.get(str(key)))
-            if place is None:
-                place = len(critical_weights)
-                if table == "term":
-                    terms[key] = place
-                elif table == "run":
-                    runs[_run_key(str(key))] = place
-                else:
-                    lengths[str(key)] = place
-                critical_weights.append(0.0)
-                high_weights.append(0.0)
-            # a name listed twice: its last weights count, as they did in a dictionary
-            critical_weights[place], high_weights[place] = float(c), float(h)
+        terms, runs, lengths = _places(names)
+        critical_weights = (0.0, *map(float, crit))
+        high_weights = (0.0, *map(float, high))
         reader = Reader(
             version=str(payload["version"]),
             terms=terms,
             runs=runs,
-            critical_weights=tuple(critical_weights),
-            high_weights=tuple(high_weights),
+            critical_weights=critical_weights,
+            high_weights=high_weights,
             lengths=lengths,
             bias=(float(payload["critical"]["bias"]), float(payload["high"]["bias"])),
             critical_threshold=float(payload["critical"]["threshold"]),
