@@ -1,0 +1,61 @@
+"""Claiming due work with a lease, so several front ends on one database take each row once.
+
+A claim is one statement, run as one writer job::
+
+    UPDATE t SET lease_owner = ?, lease_until = ?
+     WHERE id IN (SELECT id FROM t WHERE <due> AND (lease_until IS NULL OR lease_until <= now)
+                  ORDER BY ... LIMIT n [FOR UPDATE SKIP LOCKED])
+    RETURNING ...
+
+On SQLite the writer's ``BEGIN IMMEDIATE`` already serialises every writer of
+the file, other processes included, so a claim always sees the claims that
+committed before it. On PostgreSQL two front ends claim at the same moment:
+``FOR UPDATE SKIP LOCKED`` makes the second pass over the rows the first has
+locked instead of waiting for them (and a row that changed under it is
+checked again against the ``WHERE``), so no row is handed to both.
+
+The work itself happens after the claim commits. Its outcome is written only
+``WHERE lease_owner = <me>``: a front end that was too slow and lost its
+claim to another never overwrites the new holder's result.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+
+class Connection(Protocol):
+    """What a writer job gets: sqlite3's connection or the PostgreSQL adapter (``?`` params)."""
+
+    def execute(self, sql: str, params: Sequence[Any] = ..., /) -> Any: ...
+
+
+def dialect(db: object) -> str:
+    """"sqlite" or "postgresql": the store's ``kind`` (the store seam), SQLite before it."""
+    kind = getattr(db, "kind", "sqlite")
+    return kind if kind in ("sqlite", "postgresql") else "sqlite"
+
+
+UNLEASED = "(lease_until IS NULL OR lease_until <= ?)"
+"""The claimable condition; its one parameter is the time now."""
+
+
+def claim(conn: Connection, kind: str, *, table: str, due: str, params: Sequence[Any],
+          order: str, returning: str, owner: str, now: float, lease: float,
+          limit: int) -> list[dict[str, Any]]:
+    """Lease up to ``limit`` due, unleased rows of ``table`` to ``owner``; return them.
+
+    ``table``, ``due``, ``order`` and ``returning`` are SQL fragments written in
+    our own code, never values (hence ``noqa: S608``); ``params`` fill ``due``.
+    """
+    if limit <= 0:
+        return []
+    lock = " FOR UPDATE SKIP LOCKED" if kind == "postgresql" else ""
+    cur = conn.execute(
+        f"UPDATE {table} SET lease_owner = ?, lease_until = ? WHERE id IN"  # noqa: S608
+        f" (SELECT id FROM {table} WHERE {due} AND {UNLEASED} ORDER BY {order} LIMIT ?{lock})"
+        f" RETURNING {returning}",
+        (owner, now + lease, *params, now, limit))
+    names = [d[0] for d in cur.description]
+    return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
