@@ -1,0 +1,211 @@
+"""Pages claimed once by several front ends on one database (issue 14).
+
+Two ``PageWorker``s, each on its own ``Database`` over one SQLite file (two
+writer threads, two connections: the stand-in for two processes), turn at the
+same moment over the same due pages. The notifier is a stand-in for the
+outside world that records what it was handed; the worker, the claims and the
+database are the real ones. Time is moved by the workers' clocks, never slept.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections import Counter
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from hotline.domain import new_tip_id, new_tip_ref
+from hotline.paging.escalation import EscalationPolicy, Level, TipRef, start
+from hotline.paging.notifiers import DeliveryFailed, Notice
+from hotline.paging.store import open_escalation
+from hotline.paging.worker import PageWorker
+from hotline.store import Database
+from tests.helpers.instance import make_instance
+from triage_rules import Urgency
+
+LEASE = 30.0
+POLICY = EscalationPolicy((Level(("alice",), timedelta(minutes=5)),))
+
+
+class Recorder:
+    """The pager network: records every notice handed to it; ``hold`` keeps sends waiting."""
+
+    kind = "console"
+
+    def __init__(self, name: str, sent: list[tuple[str, str]]) -> None:
+        self.name, self.sent = name, sent
+        self.hold: asyncio.Event | None = None
+        self.started = asyncio.Event()
+        self.fail = False
+
+    async def send(self, notice: Notice, target: str | None) -> str:
+        self.started.set()
+        if self.hold is not None:
+            await self.hold.wait()
+        if self.fail:
+            raise DeliveryFailed("pager network down")
+        self.sent.append((self.name, notice.key))
+        return self.name
+
+
+def _open_pages(root: Path, count: int, at: datetime) -> list[str]:
+    """``count`` tips whose first page (to alice) is due at ``at``, as intake leaves them."""
+    conn = sqlite3.connect(root / "hotline.db", isolation_level=None)
+    try:
+        people = {name: i for i, name in conn.execute("SELECT id, name FROM advocates")}
+        conn.execute("BEGIN")
+        for _ in range(count):
+            tip_id, ref, stamp = new_tip_id(), new_tip_ref(), at.isoformat()
+            conn.execute("INSERT INTO tips (id, ref, channel, urgency, urgency_source, status,"
+                         " created_at, updated_at) VALUES (?,?,'web','critical','rules','new',?,?)",
+                         (tip_id, ref, stamp, stamp))
+            open_escalation(conn, tip_id, start(POLICY, None, TipRef(ref), Urgency.CRITICAL, at),
+                            stamp, people, at)
+        conn.execute("COMMIT")
+        return [k for (k,) in conn.execute("SELECT key FROM page_outbox ORDER BY id")]
+    finally:
+        conn.close()
+
+
+def _rows(root: Path, sql: str) -> list[tuple[object, ...]]:
+    conn = sqlite3.connect(root / "hotline.db")
+    try:
+        return conn.execute(sql).fetchall()
+    finally:
+        conn.close()
+
+
+class Clock:
+    def __init__(self, at: datetime) -> None:
+        self.at = at
+
+    def __call__(self) -> datetime:
+        return self.at
+
+
+@pytest.fixture
+async def two(tmp_path: Path) -> AsyncIterator[tuple[Path, Callable[..., PageWorker]]]:
+    root = make_instance(tmp_path).root
+    dbs: list[Database] = []
+    workers: list[PageWorker] = []
+
+    async def make(name: str, notifier: Recorder, clock: Clock) -> PageWorker:
+        db = Database(root / "hotline.db")
+        await db.open()
+        dbs.append(db)
+        w = PageWorker(db=db, notifiers={"console": notifier}, backoff=(1.0,), clock=clock,
+                       lease=LEASE, owner=name)
+        workers.append(w)
+        return w
+
+    try:
+        yield root, make  # type: ignore[misc]
+    finally:
+        for w in workers:
+            await w.stop()
+        for db in dbs:
+            await db.close()
+
+
+async def _drain(worker: PageWorker) -> None:
+    """Let the deliveries a turn started finish."""
+    while worker._inflight:  # noqa: SLF001 - the test waits for the worker's own tasks
+        await asyncio.gather(*worker._inflight.values(), return_exceptions=True)  # noqa: SLF001
+
+
+async def test_two_workers_racing_over_the_same_due_pages_send_each_once(two) -> None:  # type: ignore[no-untyped-def]
+    root, make = two
+    now = datetime.now(UTC)
+    keys = _open_pages(root, 40, now)
+    sent: list[tuple[str, str]] = []
+    a = await make("front-end-a", Recorder("a", sent), Clock(now))
+    b = await make("front-end-b", Recorder("b", sent), Clock(now))
+    for _ in range(3):  # both turn at once, three times over, as two busy front ends would
+        await asyncio.gather(a.run_once(), b.run_once())
+        await asyncio.gather(_drain(a), _drain(b))
+    per_key = Counter(k for _, k in sent)
+    assert sorted(per_key) == sorted(keys) and set(per_key.values()) == {1}, (
+        f"sent twice: {[k for k, n in per_key.items() if n > 1]}")
+    assert {who for who, _ in sent} <= {"a", "b"}
+    assert _rows(root, "SELECT DISTINCT status, lease_owner, sending_since FROM page_outbox") == [
+        ("sent", None, None)]
+
+
+async def test_a_dead_workers_claim_is_sent_by_the_other_after_the_lease_and_not_before(two) -> None:  # type: ignore[no-untyped-def]
+    root, make = two
+    now = datetime.now(UTC)
+    [key] = _open_pages(root, 1, now)
+    sent: list[tuple[str, str]] = []
+    dying = Recorder("a", sent)
+    dying.hold = asyncio.Event()  # never set: front end a dies in the middle of the send
+    a = await make("front-end-a", dying, Clock(now))
+    clock_b = Clock(now)
+    b = await make("front-end-b", Recorder("b", sent), clock_b)
+    await a.run_once()
+    await asyncio.wait_for(dying.started.wait(), 10)
+    await a.stop()  # what kill -9 leaves: the claim, marked as being sent, and nothing else
+    assert _rows(root, "SELECT lease_owner, sending_since IS NOT NULL FROM page_outbox") == [
+        ("front-end-a", 1)]
+
+    for seconds in (0, 1, LEASE - 1):  # within the lease: not b's to send
+        clock_b.at = now + timedelta(seconds=seconds)
+        wait = await b.run_once()
+        await _drain(b)
+        assert sent == []
+    assert 0 < wait <= 1.0 + 1e-6  # b wakes when the lease ends, not after MAX_SLEEP
+
+    clock_b.at = now + timedelta(seconds=LEASE + 1)  # the lease has run out
+    await b.run_once()
+    await _drain(b)
+    assert sent == [("b", key)]
+    assert _rows(root, "SELECT status, lease_owner FROM page_outbox") == [("sent", None)]
+    log = (root / "logs" / "hotline.log").read_text()
+    assert "page.taken_over" in log  # it may have gone out before: said so, never hidden
+
+    await b.run_once()  # and it is b's once
+    await _drain(b)
+    assert sent == [("b", key)]
+
+
+async def test_a_worker_that_lost_its_lease_never_overwrites_the_new_holders_outcome(two) -> None:  # type: ignore[no-untyped-def]
+    root, make = two
+    now = datetime.now(UTC)
+    _open_pages(root, 1, now)
+    sent: list[tuple[str, str]] = []
+    slow = Recorder("a", sent)
+    slow.hold = asyncio.Event()
+    a = await make("front-end-a", slow, Clock(now))
+    failing = Recorder("b", sent)
+    failing.fail = True
+    b = await make("front-end-b", failing, Clock(now + timedelta(seconds=LEASE + 1)))
+    await a.run_once()
+    await asyncio.wait_for(slow.started.wait(), 10)
+    await b.run_once()  # a's lease has run out on b's clock: b takes over, its attempt fails
+    await _drain(b)
+    assert _rows(root, "SELECT status, attempt, lease_owner FROM page_outbox") == [
+        ("pending", 1, None)]
+    slow.hold.set()  # a's send finally returns: its "sent" is not written over b's retry
+    await _drain(a)
+    assert _rows(root, "SELECT status, attempt, last_error FROM page_outbox") == [
+        ("pending", 1, "console: pager network down")]
+    assert "page.lease_lost" in (root / "logs" / "hotline.log").read_text()
+
+
+async def test_a_single_page_given_up_is_audited_for_its_tip(two) -> None:  # type: ignore[no-untyped-def]
+    root, make = two
+    now = datetime.now(UTC)
+    _open_pages(root, 1, now)
+    down = Recorder("a", [])
+    down.fail = True
+    a = await make("front-end-a", down, Clock(now))
+    for _ in range(2):  # the one retry of the backoff, then no notifier is left
+        await a.run_once()
+        await _drain(a)
+        a._clock = Clock(now + timedelta(seconds=5))  # noqa: SLF001 - past the 1 s backoff
+    assert _rows(root, "SELECT status, lease_owner FROM page_outbox") == [("failed", None)]
+    assert _rows(root, "SELECT action, detail FROM audit WHERE action = 'page.failed'") == [
+        ("page.failed", "reason=pager network down")]
