@@ -53,7 +53,7 @@ class TwilioServices:
         backoff = c["twilio.retry_backoff"]
         jobs = TwilioJobs(db=db, secret=secret, rest=rest, intake=intake, backoff=backoff,
                           delete_media=c["twilio.delete_media"],
-                          delete_messages=c["twilio.delete_messages"])
+                          delete_messages=c["twilio.delete_messages"], lease=c["cluster.lease"])
         outbox = SmsOutbox(db=db, secret=secret, rest=rest, number=c["twilio.number"],
                            status_callback=c["service.public_url"] + STATUS_CALLBACK_PATH,
                            backoff=backoff)
