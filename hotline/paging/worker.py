@@ -102,6 +102,11 @@ class PageWorker:
                 await t
         self._task = None
 
+    async def drain(self) -> None:
+        """Wait until the deliveries already started have ended (their outcomes written)."""
+        while self._inflight:
+            await asyncio.gather(*self._inflight.values(), return_exceptions=True)
+
     async def _run(self) -> None:
         while True:
             self._wake.clear()

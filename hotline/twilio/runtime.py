@@ -56,7 +56,7 @@ class TwilioServices:
                           delete_messages=c["twilio.delete_messages"], lease=c["cluster.lease"])
         outbox = SmsOutbox(db=db, secret=secret, rest=rest, number=c["twilio.number"],
                            status_callback=c["service.public_url"] + STATUS_CALLBACK_PATH,
-                           backoff=backoff)
+                           backoff=backoff, lease=c["cluster.lease"])
         voice = VoiceRuntime.build(c, db=db, secret=secret, intake=intake, rest=rest, jobs=jobs)
         try:
             await outbox.start()

@@ -113,8 +113,7 @@ async def two(tmp_path: Path) -> AsyncIterator[tuple[Path, Callable[..., PageWor
 
 async def _drain(worker: PageWorker) -> None:
     """Let the deliveries a turn started finish."""
-    while worker._inflight:  # noqa: SLF001 - the test waits for the worker's own tasks
-        await asyncio.gather(*worker._inflight.values(), return_exceptions=True)  # noqa: SLF001
+    await worker.drain()
 
 
 async def test_two_workers_racing_over_the_same_due_pages_send_each_once(two) -> None:  # type: ignore[no-untyped-def]
@@ -201,11 +200,12 @@ async def test_a_single_page_given_up_is_audited_for_its_tip(two) -> None:  # ty
     _open_pages(root, 1, now)
     down = Recorder("a", [])
     down.fail = True
-    a = await make("front-end-a", down, Clock(now))
+    clock = Clock(now)
+    a = await make("front-end-a", down, clock)
     for _ in range(2):  # the one retry of the backoff, then no notifier is left
         await a.run_once()
         await _drain(a)
-        a._clock = Clock(now + timedelta(seconds=5))  # noqa: SLF001 - past the 1 s backoff
+        clock.at = now + timedelta(seconds=5)  # past the 1 s backoff
     assert _rows(root, "SELECT status, lease_owner FROM page_outbox") == [("failed", None)]
     assert _rows(root, "SELECT action, detail FROM audit WHERE action = 'page.failed'") == [
         ("page.failed", "reason=pager network down")]
