@@ -12,16 +12,24 @@ from pathlib import Path
 
 from aiohttp import web
 
+from .api.setup import setup_api
 from .body_limits import BodyLimits
+from .channels.sms import setup_sms
+from .channels.web import setup_web
 from .config import load_config
+from .console import setup_console
 from .errors import HotlineError, PayloadTooLarge
 from .logging import get_logger
-from .services import Services
-from .web import CONTENT_SECURITY_POLICY, STATIC_DIR, PageRenderer
+from .ops.lifecycle import setup_ops
+from .paging.routes import setup_paging
+from .services import SERVICES, Services
+from .voice.routes import add_routes as setup_voice
+from .web import CONTENT_SECURITY_POLICY, RENDERER, STATIC_DIR, PageRenderer
 from .web import messages as M
 
-SERVICES: web.AppKey[Services] = web.AppKey("services", Services)
-RENDERER: web.AppKey[PageRenderer] = web.AppKey("renderer", PageRenderer)
+# SERVICES and RENDERER live beside what they hold (services.py, web/render.py); route
+# modules import them from there, never from this factory, which imports the routes.
+__all__ = ["RENDERER", "SERVICES", "make_app"]  # the keys re-exported for older imports
 
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -124,14 +132,6 @@ async def healthz(request: web.Request) -> web.Response:
 
 def make_app(instance_dir: Path, env: Mapping[str, str] | None = None,
              services: Services | None = None) -> web.Application:
-    from .api.routes import setup_api
-    from .channels.sms import setup_sms
-    from .channels.web import setup_web
-    from .console import setup_console
-    from .ops import setup_ops
-    from .paging.routes import setup_paging
-    from .voice import setup_voice
-
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         opened = services or await Services.open(config, env)
         app[SERVICES] = opened

@@ -13,11 +13,12 @@ from pathlib import Path
 
 from aiohttp import web
 
-from .app import SERVICES, make_app
+from .app import make_app
 from .config import load_config
 from .errors import InstanceError
 from .logging import configure_logging, get_logger
 from .ops.listener import make_ops_app
+from .services import SERVICES
 
 
 def serve(instance_dir: Path, *, host: str | None = None, port: int | None = None) -> None:

@@ -11,6 +11,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from aiohttp import web
+
 from crypto import CryptoError, PublicIdentity
 
 from .api.auth import Authenticator, origin_of
@@ -132,3 +134,7 @@ class Services:
             await self.twilio.close()
         await self.db.close()
         await self.keystore.close()
+
+
+# The running instance's services, on the aiohttp application (opened by ``app.make_app``).
+SERVICES: web.AppKey[Services] = web.AppKey("services", Services)

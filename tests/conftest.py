@@ -13,9 +13,10 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from hotline.app import SERVICES, make_app
+from hotline.app import make_app
 from hotline.logging import configure_logging
 from hotline.ops.listener import make_ops_app
+from hotline.services import SERVICES
 from tests.helpers.html import Form, form_by_action
 from tests.helpers.instance import TestInstance, make_instance
 

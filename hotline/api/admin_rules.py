@@ -12,8 +12,8 @@ from aiohttp import web
 from triage_rules import Urgency
 from triage_rules.compare import FeedbackRecord, feedback_report
 
-from ..app import SERVICES
 from ..domain import Role
+from ..services import SERVICES
 from .routes import authed
 
 

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from ..app import SERVICES
 from ..deletion import request_state, set_request_hold
 from ..errors import NotFound
+from ..ops.routes import OPS_RUNTIME
+from ..services import SERVICES
 from .routes import _advocate, _tip_row, authed
 
 
@@ -35,8 +36,6 @@ async def show(request: web.Request) -> web.Response:
 
 
 async def _set(request: web.Request, held: bool) -> web.Response:
-    from ..ops.routes import OPS_RUNTIME
-
     s, a = request.app[SERVICES], _advocate(request)
     tip_id = request.match_info["tip"]
     await _tip_row(s, a, tip_id)

@@ -43,8 +43,8 @@ from crypto import (
     unwrap,
 )
 
-from ..app import SERVICES
 from ..errors import BadRequest, Conflict, Forbidden, NotFound
+from ..services import SERVICES
 from ..store import queries as q
 from ..store.grants import NewGrant, grantees, insert_grants
 from .routes import _advocate, _field, _json, _tip_row, authed

@@ -21,9 +21,9 @@ from typing import Any
 
 from aiohttp import web
 
-from ..app import SERVICES
 from ..domain import Channel, Status, Urgency
 from ..errors import BadRequest
+from ..services import SERVICES
 from ..store.inbox import InboxPlace, InboxQuery, inbox_page
 
 DEFAULT_LIMIT = 50

@@ -22,7 +22,6 @@ from aiohttp import web
 
 from crypto import CryptoError, EnvelopeHeader, read_header, unwrap, wrap
 
-from ..app import SERVICES
 from ..deletion import request_state
 from ..domain import Channel, Direction, Role, Status, Urgency, is_valid_message_id
 from ..errors import (
@@ -36,7 +35,7 @@ from ..errors import (
 from ..intake import THREAD_LABEL
 from ..media_type import media_type
 from ..paging.acknowledge import ack_by_api
-from ..services import Services
+from ..services import SERVICES, Services
 from ..store import queries as q
 from ..store.grants import tip_grants
 from ..store.inbox import TIP_COLUMNS
@@ -51,7 +50,8 @@ _REQ_ADVOCATE: web.RequestKey[Advocate] = web.RequestKey("advocate", Advocate)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-def setup_api(app: web.Application) -> None:
+def add_routes(app: web.Application) -> None:
+    """This module's routes; ``setup.setup_api`` adds them with the other API modules'."""
     r = app.router
     r.add_post("/api/auth/challenge", challenge)
     r.add_post("/api/auth/token", token)
@@ -66,15 +66,6 @@ def setup_api(app: web.Application) -> None:
     r.add_post("/api/tips/{tip}/ack", authed(ack))
     r.add_get("/api/admin/advocates", authed(list_advocates, Role.ADMIN))
     r.add_get("/api/admin/audit", authed(audit_log, Role.ADMIN))
-    from .admin_rules import setup_admin_rules  # they import this module's helpers
-    from .deletion import setup_deletion
-    from .handoff import setup_handoff
-    from .openapi import setup_openapi
-
-    setup_handoff(app)
-    setup_deletion(app)
-    setup_admin_rules(app)
-    setup_openapi(app)
 
 
 def authed(handler: Handler, role: Role | None = None) -> Handler:

@@ -28,13 +28,14 @@ from aiohttp import web
 from multidict import MultiDictProxy
 from twilio.twiml.messaging_response import MessagingResponse
 
-from ..app import SERVICES
+from ..deletion import request_by_reporter
 from ..domain import Channel, TipId
 from ..errors import BadRequest, ServiceUnavailable
-from ..intake import Inbound, InboundAttachment
+from ..intake import THREAD_LABEL, Inbound, InboundAttachment
 from ..logging import get_logger
+from ..ops.routes import OPS_RUNTIME
 from ..paging.acknowledge import ack_by_sms
-from ..services import Services
+from ..services import SERVICES, Services
 from ..twilio.jobs import MediaOutcome, attachment_name
 from ..twilio.runtime import STATUS_CALLBACK_PATH, TwilioServices
 from ..twilio.texts import Keyword, deletion_reply, detect_language, keyword_of, language_keyword
@@ -65,7 +66,7 @@ async def verified_form(request: web.Request, s: Services, tw: TwilioServices) -
     """The webhook's form, only if Twilio signed it for our account (one check for every webhook)."""
     return await webhook_verified_form(request, public_url=s.config["service.public_url"],
                                        auth_token=tw.auth_token, account_sid=tw.account_sid,
-                                       logger="hotline.sms")
+                                       logger="hotline.sms", metrics=s.metrics)
 
 
 @functools.lru_cache(maxsize=16)
@@ -183,10 +184,6 @@ async def _deletion_request(request: web.Request, s: Services, sender: str, word
     advocates or holds (see docs/threat-model.md). With ``ops.reporter_deletion``
     off, the word is an ordinary message: no reply promises a deletion.
     """
-    from ..deletion import request_by_reporter
-    from ..intake import THREAD_LABEL
-    from ..ops.routes import OPS_RUNTIME
-
     found = False
     grace = s.config["ops.deletion_grace"]
     for h in s.secret.hashes(THREAD_LABEL, sender.encode()):

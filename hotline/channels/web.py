@@ -32,13 +32,14 @@ from babel.dates import format_datetime
 from crypto import CryptoError, ReplyKeyPair, derive_receipt_keys, open_envelope, unwrap
 
 from .. import csrf, receipts
-from ..app import SERVICES
+from ..deletion import request_by_reporter
 from ..domain import Channel, Direction, MessageId, TipId, Urgency
 from ..errors import Forbidden, NotFound, TooManyRequests
 from ..intake import RECEIPT_LABEL, Inbound
 from ..logging import get_logger
+from ..ops.routes import OPS_RUNTIME
 from ..ratelimit import Strained
-from ..services import Services
+from ..services import SERVICES, Services
 from ..store import used_once
 from ..store.rehash import find_tip
 from ..twilio.texts import duration_words
@@ -332,9 +333,6 @@ async def delete_thread(request: web.Request) -> web.StreamResponse:
     it started a request or repeated one; a hold is not the reporter's risk to
     learn about (docs/threat-model.md).
     """
-    from ..deletion import request_by_reporter
-    from ..ops.routes import OPS_RUNTIME
-
     s = request.app[SERVICES]
     post = await _checked_form(request)
     found = await _cookie_thread(request, grace=s.config["web.csrf_max_age"])

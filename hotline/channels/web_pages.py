@@ -20,10 +20,10 @@ from urllib.parse import urlencode
 from aiohttp import web
 
 from .. import csrf
-from ..app import RENDERER, SERVICES
 from ..errors import HotlineError
 from ..logging import get_logger
-from ..services import Services
+from ..services import SERVICES, Services
+from ..web import RENDERER
 from ..web import messages as M
 from .web_form import FormLimits, ReporterForm
 

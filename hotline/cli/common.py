@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import getpass
 import json
 import os
@@ -12,6 +13,21 @@ from typing import Any
 from crypto import Identity, KeyFileError, decrypt_identity
 
 from ..errors import UsageError
+
+DEFAULT_SERVER = "http://127.0.0.1:8080"
+
+
+def _client_args(p: argparse.ArgumentParser) -> None:
+    """The options every command that talks to the server takes."""
+    p.add_argument("--server", default=os.environ.get("HOTLINE_SERVER", DEFAULT_SERVER),
+                   help="the Hotline server URL (env HOTLINE_SERVER)")
+    p.add_argument("--key", default=os.environ.get("HOTLINE_KEY"),
+                   help="your key file (env HOTLINE_KEY); passphrase from HOTLINE_PASSPHRASE or prompted")
+    p.add_argument("--json", action="store_true", help="print JSON")
+
+
+def _group(sub: argparse._SubParsersAction, name: str, help: str) -> argparse._SubParsersAction:  # type: ignore[type-arg]
+    return sub.add_parser(name, help=help).add_subparsers(dest="sub", required=True, metavar="ACTION")
 
 
 def passphrase(prompt: str = "Passphrase: ", *, confirm: bool = False) -> str:

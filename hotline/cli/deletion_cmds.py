@@ -15,13 +15,11 @@ import argparse
 from typing import Any
 
 from .advocate_cmds import _client, resolve_tip
-from .common import print_json
+from .common import _client_args, _group, print_json
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Add this module's verbs."""
-    from .main import _client_args, _group  # main is fully loaded when it calls register()
-
     group = _group(sub, "deletion", "a reporter's deletion request: show, hold, release")
     for verb, text in (("show", "the request's state and when it falls due"),
                        ("hold", "keep the tip: the request waits until released"),

@@ -15,13 +15,11 @@ import sys
 from ..client.handoff import find_colleague, handoff
 from ..errors import UsageError
 from .advocate_cmds import _client
-from .common import print_json
+from .common import _client_args, print_json
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Add this module's verbs."""
-    from .main import _client_args  # main is fully loaded when it calls register()
-
     p = sub.add_parser("handoff",
                        help="hand a tip off to a colleague (signed key grants, made on this device)")
     p.add_argument("tip")

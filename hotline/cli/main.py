@@ -17,20 +17,7 @@ from triage_rules import RuleError
 from ..errors import HotlineError
 from ..paging.oncall import PagingConfigError
 from . import admin, advocate_cmds, deletion_cmds, demo, handoff_cmd, oncall_cmds, ops_cmds, simulate
-
-DEFAULT_SERVER = "http://127.0.0.1:8080"
-
-
-def _client_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--server", default=os.environ.get("HOTLINE_SERVER", DEFAULT_SERVER),
-                   help="the Hotline server URL (env HOTLINE_SERVER)")
-    p.add_argument("--key", default=os.environ.get("HOTLINE_KEY"),
-                   help="your key file (env HOTLINE_KEY); passphrase from HOTLINE_PASSPHRASE or prompted")
-    p.add_argument("--json", action="store_true", help="print JSON")
-
-
-def _group(sub: argparse._SubParsersAction, name: str, help: str) -> argparse._SubParsersAction:  # type: ignore[type-arg]
-    return sub.add_parser(name, help=help).add_subparsers(dest="sub", required=True, metavar="ACTION")
+from .common import _client_args, _group
 
 
 def build_parser() -> argparse.ArgumentParser:

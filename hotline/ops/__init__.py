@@ -1,53 +1,5 @@
 """Running it for real: metrics, health, retention, backups, doctor.
 
-Kept import-light: ``config`` imports ``ops.settings`` through this package,
-so everything that needs the service is imported inside the functions.
+Kept import-free: ``config`` imports ``ops.settings`` through this package, so
+the service's wiring (``lifecycle.setup_ops``) lives in its own module.
 """
-
-from __future__ import annotations
-
-from collections.abc import AsyncIterator
-
-from aiohttp import web
-
-
-def setup_ops(app: web.Application) -> None:
-    """Hook the metrics into the store and rules, and run retention.
-
-    ``/metrics`` and ``/readyz`` are not routes of this (public) application:
-    ``listener.make_ops_app`` serves them on the ops listener.
-
-    The retention task starts after the services open and stops before they
-    close (``cleanup_ctx`` runs in reverse), unless the services already run
-    their own ``OpsRuntime`` (``services.ops``).
-    """
-    app.cleanup_ctx.append(_ops_lifecycle)
-
-
-async def _ops_lifecycle(app: web.Application) -> AsyncIterator[None]:
-    from ..app import SERVICES
-    from .routes import OPS_RUNTIME
-    from .runtime import OpsRuntime
-
-    services = app[SERVICES]
-    hook_metrics(services)
-    existing: OpsRuntime | None = getattr(services, "ops", None)
-    runtime = existing or OpsRuntime()
-    if existing is None:
-        await runtime.open(services)
-    app[OPS_RUNTIME] = runtime
-    yield
-    if existing is None:
-        await runtime.close()
-
-
-def hook_metrics(services: object) -> None:
-    """Point the writer's commit observer, queue-depth gauge and rule reloads at the metrics."""
-    from ..services import Services
-
-    assert isinstance(services, Services)
-    m = services.metrics
-    writer = services.db.writer
-    writer.observer = m.observe_commit
-    m.writer_queue_depth.set_function(writer.queue_depth)
-    services.rules.on_reload = lambda outcome: m.rule_reloads.labels(outcome).inc()

@@ -18,7 +18,7 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from ..errors import Unauthorized
-from ..services import Services
+from ..services import SERVICES, Services
 from .runtime import OpsRuntime
 
 OPS_RUNTIME: web.AppKey[OpsRuntime] = web.AppKey("ops_runtime", OpsRuntime)
@@ -36,8 +36,6 @@ def _public(request: web.Request) -> web.Application:
 
 
 def _services(request: web.Request) -> Services:
-    from ..app import SERVICES
-
     return _public(request)[SERVICES]
 
 

@@ -22,10 +22,14 @@ from aiohttp import web
 from multidict import MultiDictProxy
 from twilio.twiml.voice_response import VoiceResponse
 
-from ..app import SERVICES
+from ..api.routes import _advocate, _json, authed
+from ..channels.sms import _twilio, verified_form
+from ..domain import Role
 from ..errors import BadRequest, NotFound
 from ..logging import get_logger
+from ..services import SERVICES
 from .acknowledge import ack_by_call, ack_by_summary_call
+from .admin import store_notifiers
 from .directory import load_directory
 from .escalation import Page, plan_from_dict
 from .notifiers import PAGE_ACK_PATH, SUMMARY_ACK_PATH, Notice, PageNotice, SummaryNotice, spoken_text
@@ -33,9 +37,6 @@ from .oncall import shifts_between, who_is_on_call
 
 
 def setup_paging(app: web.Application) -> None:
-    from ..api.routes import authed
-    from ..domain import Role
-
     app.router.add_post("/twilio/page/{outbox:[0-9]{1,12}}/call", page_call)
     app.router.add_post("/twilio/page/{outbox:[0-9]{1,12}}/ack", page_key)
     app.router.add_post("/twilio/page/summary/{summary:[0-9]{1,12}}/call", summary_call)
@@ -51,8 +52,6 @@ def _twiml(response: VoiceResponse) -> web.Response:
 
 
 async def _verified(request: web.Request) -> MultiDictProxy[str]:
-    from ..channels.sms import _twilio, verified_form
-
     s = request.app[SERVICES]
     return await verified_form(request, s, _twilio(s))
 
@@ -160,8 +159,6 @@ async def summary_key(request: web.Request) -> web.Response:
 
 
 async def tip_pages(request: web.Request) -> web.Response:
-    from ..api.routes import _advocate
-
     s, a = request.app[SERVICES], _advocate(request)
     tip_id = request.match_info["tip"]
     tip = await s.db.fetchone(
@@ -226,8 +223,6 @@ async def admin_oncall(request: web.Request) -> web.Response:
 
 async def my_notifiers(request: web.Request) -> web.Response:
     """How I am paged, in order (each advocate chooses; their contacts are the admin's)."""
-    from ..api.routes import _advocate
-
     s, a = request.app[SERVICES], _advocate(request)
     d = await load_directory(s.db)
     person = d.by_id.get(a.id)
@@ -237,9 +232,6 @@ async def my_notifiers(request: web.Request) -> web.Response:
 
 
 async def set_my_notifiers(request: web.Request) -> web.Response:
-    from ..api.routes import _advocate, _json
-    from .admin import store_notifiers
-
     s, a = request.app[SERVICES], _advocate(request)
     data = await _json(request)
     via = data.get("via")

@@ -23,6 +23,7 @@ from twilio.request_validator import RequestValidator
 from ..errors import BadRequest, Forbidden, PayloadTooLarge, UnsupportedMediaType
 from ..logging import get_logger
 from ..media_type import media_type
+from ..ops.metrics import Metrics
 
 SIGNATURE_HEADER: Final = "X-Twilio-Signature"
 MAX_FIELDS: Final = 200
@@ -148,7 +149,7 @@ async def read_bounded(request: web.Request, limit: int = MAX_WEBHOOK_BYTES) -> 
 
 
 async def verified_form(request: web.Request, *, public_url: str, auth_token: str,
-                        account_sid: str, logger: str) -> MultiDictProxy[str]:
+                        account_sid: str, logger: str, metrics: Metrics) -> MultiDictProxy[str]:
     """The webhook's form, only if Twilio signed it (over the public URL) for our account.
 
     Refusals are logged as ``twilio.refused`` with the route and a reason word:
@@ -157,14 +158,10 @@ async def verified_form(request: web.Request, *, public_url: str, auth_token: st
     log = get_logger(logger)
 
     def refuse(reason: str, message: str) -> Forbidden:
-        from ..app import SERVICES  # here, not at import: the app imports the channels
-
         log.warning("twilio.refused", route=request.path, reason=reason)
-        services = request.app.get(SERVICES)
-        if services is not None:  # a route, never the (forged) path a request made up
-            route = request.match_info.route.resource
-            endpoint = route.canonical if route is not None else "unmatched"
-            services.metrics.webhook_signature_failures.labels(endpoint).inc()
+        route = request.match_info.route.resource  # a route, never the (forged) path a request made up
+        endpoint = route.canonical if route is not None else "unmatched"
+        metrics.webhook_signature_failures.labels(endpoint).inc()
         return Forbidden(message)
 
     signature = request.headers.get(SIGNATURE_HEADER)

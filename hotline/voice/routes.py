@@ -13,9 +13,9 @@ from __future__ import annotations
 from aiohttp import web
 from multidict import MultiDictProxy
 
-from ..app import SERVICES
 from ..errors import BadRequest, Conflict, ServiceUnavailable
 from ..logging import get_logger
+from ..services import SERVICES
 from ..twilio.runtime import TwilioServices
 from ..twilio.webhook import verified_form
 from . import ivr as tree
@@ -37,6 +37,7 @@ NOT_CONFIGURED = ("Twilio is not configured: set HOTLINE_TWILIO_ACCOUNT_SID and 
 
 
 def add_routes(app: web.Application) -> None:
+    """Add the voice webhook routes: ``POST /twilio/voice`` and the steps its TwiML names."""
     app.router.add_post(tree.INCOMING, incoming)
     app.router.add_post(tree.LANGUAGE, language)
     app.router.add_post(tree.MENU, menu)
@@ -54,7 +55,7 @@ async def _verified(request: web.Request) -> tuple[VoiceRuntime, MultiDictProxy[
         raise ServiceUnavailable(NOT_CONFIGURED)
     form = await verified_form(request, public_url=s.config["service.public_url"],
                                auth_token=tw.auth_token, account_sid=tw.account_sid,
-                               logger="hotline.voice")
+                               logger="hotline.voice", metrics=s.metrics)
     return tw.voice, form
 
 

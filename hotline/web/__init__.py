@@ -8,6 +8,7 @@ the headers every page needs. Serve ``STATIC_DIR`` at ``STATIC_PREFIX``.
 from hotline.web.headers import CONTENT_SECURITY_POLICY, PAGE_HEADERS
 from hotline.web.render import (
     DEFAULT_SITE_TITLE,
+    RENDERER,
     STATIC_DIR,
     STATIC_PREFIX,
     PageRenderer,
@@ -17,6 +18,7 @@ __all__ = [
     "CONTENT_SECURITY_POLICY",
     "DEFAULT_SITE_TITLE",
     "PAGE_HEADERS",
+    "RENDERER",
     "STATIC_DIR",
     "STATIC_PREFIX",
     "PageRenderer",

@@ -20,6 +20,7 @@ from typing import Final
 import jinja2
 import jinja2.ext
 import jinja2.lexer
+from aiohttp import web
 from babel import Locale, UnknownLocaleError
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
@@ -276,3 +277,7 @@ class PageRenderer:
     def languages(self) -> Sequence[tuple[str, str]]:
         """``[(code, native label)]``, e.g. ``("es", "Español")``, in configured order."""
         return self._languages
+
+
+# The application's renderer, on the aiohttp application (built by ``app.make_app``).
+RENDERER: web.AppKey[PageRenderer] = web.AppKey("renderer", PageRenderer)

@@ -16,11 +16,11 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from hotline.app import SERVICES, make_app
+from hotline.app import make_app
 from hotline.client.advocate import AdvocateClient
 from hotline.config import load_config
 from hotline.ops.listener import make_ops_app
-from hotline.services import Services
+from hotline.services import SERVICES, Services
 from tests.conftest import free_port
 from tests.helpers.instance import TestInstance, make_instance
 from tests.helpers.twilio_fake import FakeTwilio, incoming_sms_form, signed_post

@@ -17,7 +17,7 @@ def test_every_code_names_catalogued_text() -> None:
 @pytest.mark.parametrize("lang", ["en", "es"])
 async def test_problem_codes_show_in_the_reporters_language(live: Live, browser: Browser,
                                                             lang: str) -> None:
-    from hotline.app import RENDERER
+    from hotline.web import RENDERER
     r = live.app[RENDERER]
     for code, message in PROBLEMS.items():
         path = "/followup" if code in ("not-found", "busy", "ended") else "/"

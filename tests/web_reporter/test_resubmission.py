@@ -156,7 +156,7 @@ async def test_a_post_younger_than_the_minimum_age_is_held_then_accepted(tmp_pat
     """
     import time
 
-    from hotline.app import SERVICES
+    from hotline.services import SERVICES
     from tests.helpers.instance import make_instance
     port = free_port()
     inst = make_instance(tmp_path, public_url=f"http://127.0.0.1:{port}")
