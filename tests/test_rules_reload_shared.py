@@ -17,8 +17,9 @@ import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
 
-from hotline.app import SERVICES, make_app
+from hotline.app import make_app
 from hotline.config import load_config
+from hotline.services import SERVICES
 from tests.conftest import Browser, free_port
 from tests.helpers.instance import make_instance
 from triage_rules import load_rules
