@@ -27,6 +27,7 @@ a summary whose pages were all cancelled before it went out is not sent.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections import defaultdict
 from dataclasses import dataclass
@@ -45,6 +46,16 @@ class Folded:
     summaries: int  # summary pages made
 
 
+def _urgency(plan: str) -> str | None:
+    """The urgency in an escalation's plan (JSON): read here, not by the database's JSON
+    functions, which differ between SQLite and PostgreSQL."""
+    try:
+        value = json.loads(plan).get("urgency")
+    except (ValueError, AttributeError):
+        return None
+    return value if isinstance(value, str) else None
+
+
 def _rank(plan_urgency: str | None) -> int:
     try:
         return Urgency.parse(plan_urgency or "").rank
@@ -60,10 +71,10 @@ def _open_window(conn: sqlite3.Connection, advocate_id: int, until: float) -> No
 
 def fold_new(conn: sqlite3.Connection, now: float, window: float) -> Folded:
     """Decide, for every page the worker has not looked at yet, whether it goes or waits."""
-    rows = conn.execute(
-        "SELECT o.id, o.advocate_id, json_extract(e.plan, '$.urgency') FROM page_outbox o"
+    rows = [(outbox_id, advocate_id, _urgency(plan)) for outbox_id, advocate_id, plan in conn.execute(
+        "SELECT o.id, o.advocate_id, e.plan FROM page_outbox o"
         " JOIN escalations e ON e.id = o.escalation_id"
-        " WHERE o.fold IS NULL AND o.status = 'pending' ORDER BY o.id").fetchall()
+        " WHERE o.fold IS NULL AND o.status = 'pending' ORDER BY o.id").fetchall()]
     if not rows:
         return Folded(0, 0, 0)
     if window <= 0:
@@ -110,13 +121,13 @@ def summarise_due(conn: sqlite3.Connection, now: float, window: float, stamp: st
             direct += 1
             continue
         code = new_code(conn, SUMMARY_CODE_DIGITS)
-        cur = conn.execute(
-            "INSERT OR IGNORE INTO page_summaries (key, advocate_id, code, created_at, next_attempt,"
-            " status) VALUES (?,?,?,?,?,'pending')",
-            (f"summary:{advocate_id}:{ids[0]}", advocate_id, code, stamp, now))
-        if cur.rowcount == 0:  # made already (cannot happen in one commit; kept honest)
+        made = conn.execute(
+            "INSERT INTO page_summaries (key, advocate_id, code, created_at, next_attempt,"
+            " status) VALUES (?,?,?,?,?,'pending') ON CONFLICT DO NOTHING RETURNING id",
+            (f"summary:{advocate_id}:{ids[0]}", advocate_id, code, stamp, now)).fetchall()
+        if not made:  # made already (cannot happen in one commit; kept honest)
             continue
-        summary_id = cur.lastrowid
+        summary_id = made[0][0]
         conn.executemany("UPDATE page_outbox SET summary_id = ? WHERE id = ?",
                          [(summary_id, i) for i in ids])
         summaries += 1

@@ -105,8 +105,9 @@ def record_step(conn: sqlite3.Connection, escalation_id: str, actions: list[tupl
     added = 0
     for action, advocate_id in actions:
         cur = conn.execute(
-            "INSERT OR IGNORE INTO page_outbox (key, escalation_id, advocate_id, level, repeat,"
-            " created_at, next_attempt, status) VALUES (?,?,?,?,?,?,?,'pending')",
+            "INSERT INTO page_outbox (key, escalation_id, advocate_id, level, repeat,"
+            " created_at, next_attempt, status) VALUES (?,?,?,?,?,?,?,'pending')"
+            " ON CONFLICT DO NOTHING",
             (action.key, escalation_id, advocate_id, action.level, action.repeat, stamp,
              now.timestamp()))
         added += cur.rowcount

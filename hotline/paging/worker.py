@@ -46,7 +46,7 @@ from ..logging import get_logger
 from ..ops.metrics import Metrics
 from ..store import Database
 from ..store import queries as q
-from ..store.leases import dialect
+from ..store.leases import PAGING, dialect, try_exclusive
 from .claims import (
     OUTBOX,
     SUMMARIES,
@@ -58,7 +58,7 @@ from .claims import (
     record_retry,
     record_sent,
 )
-from .coalesce import coalesce
+from .coalesce import Folded, coalesce
 from .directory import Directory, load_directory
 from .escalation import Page, due_at, mark_sent, next_actions, plan_from_dict
 from .notifiers import DeliveryFailed, Notice, Notifier, PageNotice, SummaryNotice
@@ -157,6 +157,8 @@ class PageWorker:
         stamp = q.utc_now_text(now)
 
         def store(conn: sqlite3.Connection) -> int:
+            if not try_exclusive(conn, self._kind, PAGING):  # another front end is at it
+                return 0
             return sum(record_step(conn, eid, people, cursor, due, now, stamp)
                        for eid, people, cursor, due in steps)
 
@@ -177,7 +179,12 @@ class PageWorker:
             return
         stamp = q.utc_now_text(now)
 
-        folded = await self._db.write(lambda conn: coalesce(conn, at, self._window, stamp))
+        def fold(conn: sqlite3.Connection) -> Folded:
+            if not try_exclusive(conn, self._kind, PAGING):  # another front end is at it
+                return Folded(0, 0, 0)
+            return coalesce(conn, at, self._window, stamp)
+
+        folded = await self._db.write(fold)
         if folded.direct or folded.held or folded.summaries:
             self._log.info("page.coalesced", pending=folded.held, batch=folded.summaries,
                            count=folded.direct)

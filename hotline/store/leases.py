@@ -59,3 +59,21 @@ def claim(conn: Connection, kind: str, *, table: str, due: str, params: Sequence
         (owner, now + lease, *params, now, limit))
     names = [d[0] for d in cur.description]
     return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+
+PAGING = 0x686F746C696E6501
+"""The advisory lock key of paging's bookkeeping (escalation steps, coalescing)."""
+
+
+def try_exclusive(conn: Connection, kind: str, key: int) -> bool:
+    """Whether this transaction may do work that one front end at a time should do.
+
+    SQLite: always (its writers are serialised already). PostgreSQL: a
+    transaction-level advisory lock, *tried*, never waited for: a front end
+    that finds it taken skips the work this turn, because another one is doing
+    it, and cannot deadlock against that one inside a group commit.
+    """
+    if kind != "postgresql":
+        return True
+    (got,) = conn.execute(f"SELECT pg_try_advisory_xact_lock({int(key)})").fetchone()
+    return bool(got)
