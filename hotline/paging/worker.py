@@ -2,8 +2,8 @@
 
 One loop per running service. Each turn it (1) hands out every escalation step
 that is due — the step's pages enter ``page_outbox`` under their idempotency
-keys in the same commit that moves the escalation's cursor — and (2) starts a
-delivery for every pending page whose attempt is due. Deliveries run as their
+keys in the same commit that moves the escalation's cursor — and (2) claims and
+starts a delivery for every pending page whose attempt is due. Deliveries run as their
 own tasks, so a slow mail server never holds up a critical SMS. The loop
 sleeps until the earliest due time or until intake or an acknowledgement wakes
 it; everything it needs to resume after a restart or ``kill -9`` is in the
