@@ -48,6 +48,8 @@ def claim(conn: Connection, kind: str, *, table: str, due: str, params: Sequence
 
     ``table``, ``due``, ``order`` and ``returning`` are SQL fragments written in
     our own code, never values (hence ``noqa: S608``); ``params`` fill ``due``.
+    ``returning`` is plain column names, which name the returned dicts' keys
+    (the PostgreSQL adapter's cursor has no ``description``).
     """
     if limit <= 0:
         return []
@@ -57,8 +59,8 @@ def claim(conn: Connection, kind: str, *, table: str, due: str, params: Sequence
         f" (SELECT id FROM {table} WHERE {due} AND {UNLEASED} ORDER BY {order} LIMIT ?{lock})"
         f" RETURNING {returning}",
         (owner, now + lease, *params, now, limit))
-    names = [d[0] for d in cur.description]
-    return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+    names = [c.strip() for c in returning.split(",")]  # plain column names, in order
+    return [dict(zip(names, tuple(row), strict=True)) for row in cur.fetchall()]
 
 
 PAGING = 0x686F746C696E6501
