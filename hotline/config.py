@@ -22,6 +22,7 @@ from .ops import settings as ops_settings
 from .paging import settings as paging_settings
 from .settings_base import Setting, choice, durations, int_, str_, str_list, url
 from .settings_base import bool_ as _bool
+from .store.seam import database_setting
 from .twilio.texts import auto_reply_problem
 from .units import parse_duration, parse_size
 from .voice import settings as voice_settings
@@ -89,12 +90,19 @@ _CORE: tuple[Setting, ...] = (
             "How long an opened conversation stays open before the receipt is asked for again."),
     Setting("rules.paths", "HOTLINE_RULES_PATHS", str_list, ("rules",),
             "Rule files or folders, relative to the instance folder."),
+    Setting("rules.reader", "HOTLINE_RULES_READER", _bool, True,
+            "The second reader (a classifier shipped with triage_rules) may raise the rules'"
+            " urgency, never lower it; false: the rules alone decide."),
     Setting("api.token_ttl", "HOTLINE_API_TOKEN_TTL", parse_duration, "15m",
             "Lifetime of an advocate API token (at most 15m)."),
     Setting("api.challenge_ttl", "HOTLINE_API_CHALLENGE_TTL", parse_duration, "60s",
             "Lifetime of a login challenge (at most 60s)."),
     Setting("store.batch_max", "HOTLINE_STORE_BATCH_MAX", int_, 256,
             "Most writes committed together by the single writer."),
+    Setting("store.database", "HOTLINE_DATABASE_URL", database_setting, "sqlite",
+            "Which database: \"sqlite\" (hotline.db in this folder) or a PostgreSQL URL "
+            "postgresql://user@host:port/name WITHOUT its password (the whole URL goes in "
+            "secrets/database-url or the environment variable)."),
     Setting("twilio.account_sid", "HOTLINE_TWILIO_ACCOUNT_SID", str_, "",
             "Twilio account SID; Twilio channels are off without it."),
     Setting("twilio.auth_token", "HOTLINE_TWILIO_AUTH_TOKEN", str_, "",

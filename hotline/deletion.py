@@ -39,8 +39,8 @@ from .paging.directory import Directory, load_directory
 from .paging.escalation import EscalationPlan, EscalationPolicy, Level
 from .paging.notifiers import DELETION_PAGE_PREFIX
 from .paging.store import open_escalation
-from .store import Database
 from .store.queries import audit, utc_now_text
+from .store.seam import Store
 
 REPORTER_VIA = ("sms", "whatsapp", "web")
 """How a reporter asks (metadata only: stored and audited)."""
@@ -74,7 +74,7 @@ def _stamp(at: datetime) -> str:
 # -- the reporter asks -------------------------------------------------------------
 
 
-async def request_by_reporter(db: Database, tip_id: str, via: str, *, grace: float,
+async def request_by_reporter(db: Store, tip_id: str, via: str, *, grace: float,
                               default_delay: float, now: datetime | None = None) -> bool:
     """Record a reporter's request; True if it opened a new one (and its page).
 
@@ -220,7 +220,7 @@ def set_request_hold(conn: sqlite3.Connection, tip_id: str, advocate_id: int, ac
     return True
 
 
-async def request_state(db: Database, tip_id: str) -> RequestState | None:
+async def request_state(db: Store, tip_id: str) -> RequestState | None:
     row = await db.fetchone(
         "SELECT d.state, d.via, d.requested_at, d.effective_at, a.name AS held_by, d.held_at,"
         " d.repeats FROM deletion_requests d LEFT JOIN advocates a ON a.id = d.held_by"
@@ -258,7 +258,7 @@ def claim_due(conn: sqlite3.Connection, tip_ids: Sequence[str], stamp: str) -> l
     return claimed
 
 
-async def next_due(db: Database, now: datetime) -> datetime | None:
+async def next_due(db: Store, now: datetime) -> datetime | None:
     """When the next pending request falls due after ``now`` (the ops loop wakes for it).
 
     Only future ones: a request already due but stopped (a hold on the whole

@@ -1,18 +1,20 @@
 """Creating an instance folder and managing who is in it (admin side, no server).
 
-These functions write straight to the instance's database; they are safe
-while the service runs (SQLite locks; the service re-reads advocates and the
-on-call list for every message and request).
+These functions write straight to the instance's database (SQLite file or
+PostgreSQL, through ``store.seam.sync_transaction``); they are safe while the
+service runs (SQLite locks / PostgreSQL transactions; the service notices
+directory changes through ``store.stamps``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import shutil
-import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from crypto import PublicIdentity
 from triage_rules import default_pack_dir
@@ -23,30 +25,54 @@ from .errors import Conflict, InstanceError, NotFound
 from .instance import InstancePaths
 from .keystore import initialise_keystore
 from .server_secret import generate_server_secret
-from .store import initialise
-from .store.connection import open_sqlite
+from .store.factory import initialise_store, sync_transaction
 from .store.queries import audit, utc_now_text
+from .store.seam import (
+    DATABASE_URL_ENV,
+    DATABASE_URL_FILE,
+    database_setting_error,
+    is_postgres_url,
+    store_target,
+    without_password,
+)
 
 
-def create_instance(root: Path, recovery: PublicIdentity, *, public_url: str | None = None) -> str:
-    """Make a new instance folder; return its instance id. Refuses to overwrite."""
+def create_instance(root: Path, recovery: PublicIdentity, *, public_url: str | None = None,
+                    database: str | None = None) -> str:
+    """Make a new instance folder; return its instance id. Refuses to overwrite.
+
+    ``database``: a ``postgresql://`` URL to keep the instance's data on
+    PostgreSQL (the config names it without its password; a password goes
+    to ``secrets/database-url``, 0600). Default: SQLite in the folder.
+    """
     paths = InstancePaths(root)
     if paths.config.exists() or paths.database.exists():
         raise InstanceError(f"{root}: already an instance; refusing to overwrite it")
+    if database is not None and database != "sqlite" and not is_postgres_url(database):
+        raise InstanceError(f"--database: {database_setting_error(database)}")
     root.mkdir(parents=True, exist_ok=True)
     os.chmod(root, 0o700)
     config = render_default_config()
     if public_url:
         config = config.replace('public_url = "http://127.0.0.1:8080"', f'public_url = "{public_url}"')
+    if database and database != "sqlite":
+        named = without_password(database).replace("\\", "\\\\").replace('"', '\\"')
+        config = config.replace('database = "sqlite"', f'database = "{named}"')
     paths.config.write_text(config, encoding="utf-8")
     generate_server_secret(paths.server_secret)
+    if database and database != "sqlite" and database != without_password(database):
+        _write_secret(paths.secrets_dir / DATABASE_URL_FILE, database)
     initialise_keystore(paths.keystore)
     paths.recovery_pub.write_bytes(recovery.to_pub_file())
     shutil.copytree(default_pack_dir(), paths.rules_dir,
                     ignore=shutil.ignore_patterns("__pycache__", "*.py"))
-    initialise(paths.database)
+    target = store_target(root, {DATABASE_URL_ENV: database} if database else {})
+    initialise_store(target)
     instance_id = "i" + secrets.token_hex(16)
-    with _connect(paths) as conn:
+    with sync_transaction(target) as conn:
+        if conn.execute("SELECT 1 FROM meta WHERE key = 'instance_id'").fetchone():
+            raise InstanceError(f"{target.describe()}: already holds an instance; refusing to "
+                                f"share it (give each instance its own database)")
         conn.execute("INSERT INTO meta (key, value) VALUES ('instance_id', ?)", (instance_id,))
         conn.execute("INSERT INTO meta (key, value) VALUES ('recovery_fingerprint', ?)",
                      (recovery.fingerprint,))
@@ -54,24 +80,16 @@ def create_instance(root: Path, recovery: PublicIdentity, *, public_url: str | N
     return instance_id
 
 
-class _Tx:
-    def __init__(self, paths: InstancePaths) -> None:
-        if not paths.database.exists():
-            raise InstanceError(f"{paths.root}: not an instance (run 'hotline init' first)")
-        initialise(paths.database)
-        self.conn = open_sqlite(paths.database)
-
-    def __enter__(self) -> sqlite3.Connection:
-        self.conn.execute("BEGIN IMMEDIATE")
-        return self.conn
-
-    def __exit__(self, exc_type: object, *_: object) -> None:
-        self.conn.execute("ROLLBACK" if exc_type else "COMMIT")
-        self.conn.close()
+def _write_secret(path: Path, text: str) -> None:
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(text + "\n")
 
 
-def _connect(paths: InstancePaths) -> _Tx:
-    return _Tx(paths)
+def _connect(paths: InstancePaths) -> contextlib.AbstractContextManager[Any]:
+    """One short write transaction on the instance's store (SQLite or PostgreSQL)."""
+    return sync_transaction(store_target(paths.root))
 
 
 @dataclass(frozen=True)

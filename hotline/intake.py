@@ -22,6 +22,7 @@ from crypto import (
     seal,
     wrap,
 )
+from triage_rules.triage import Triage
 
 from .deletion import reporter_wrote
 from .domain import Channel, Direction, MessageId, TipId, Urgency, new_message_id, new_tip_ref
@@ -35,10 +36,10 @@ from .paging.store import open_escalation, should_open
 from .recipients import RecipientPlan, inbound_recipients
 from .rules_holder import RulesHolder
 from .server_secret import ServerSecret
-from .store import Database
 from .store import queries as q
 from .store.rehash import find_tip
 from .store.reply_keys import seal_reply_key
+from .store.seam import Store, is_integrity_error, is_unique_violation, statement_savepoint
 from .store.stamps import Stamp, directory_stamp
 
 BODY_FORMAT = 1
@@ -118,7 +119,7 @@ class _ThreadRace(Exception):
 
 class Intake:
     def __init__(
-        self, *, db: Database, keystore: KeyStore, secret: ServerSecret, rules: RulesHolder,
+        self, *, db: Store, keystore: KeyStore, secret: ServerSecret, rules: RulesHolder,
         instance_id: str, recovery: Recipient, paging: PagingPolicy, default_delay: float = 300.0,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC), metrics: Metrics | None = None,
         tip_refs: Callable[[], str] = new_tip_ref,
@@ -152,16 +153,16 @@ class Intake:
                 return duplicate
         # Every language's rules run: the page language says nothing about the text's.
         # No spans: a decision records rule ids and urgency, never where text matched.
-        decision = self._rules.current.evaluate(inbound.text, lang=None, spans=False,
-                                                channel=rules_channel(inbound.channel))
+        # The second reader (if on) may raise the rules' urgency, never lower it.
+        decision = self._rules.triage(inbound.text, channel=rules_channel(inbound.channel))
         urgency = max(decision.urgency, inbound.urgency_floor or Urgency.LOW)
         target = await self._target_tip(inbound)
         for _attempt in range(DIRECTORY_TRIES):
             directory, stamp = await self._directories.get()
             try:
                 stored, message_id, parts, paged, refs, urgency = await self._seal_and_store(
-                    inbound, target, directory, stamp, urgency, decision.rule_ids,
-                    decision.ruleset_version, external_key, with_message)
+                    inbound, target, directory, stamp, urgency, decision,
+                    external_key, with_message)
                 break
             except _DirectoryChanged:  # an admin changed who is paged: seal for the new directory
                 self._directories.invalidate(stamp)
@@ -177,12 +178,13 @@ class Intake:
             self._metrics.tips_received.labels(inbound.channel.value, urgency.value).inc()
         self._log.info("intake.stored", tip=target.id, channel=inbound.channel.value,
                        urgency=urgency.value, ruleset_version=decision.ruleset_version,
+                       reader_version=decision.reader_version,
                        new_tip=target.new, attachments=len(parts), page=result.page)
         return result
 
     async def _seal_and_store(
         self, inbound: Inbound, target: _TipTarget, directory: Directory, stamp: Stamp,
-        urgency: Urgency, rule_ids: tuple[str, ...], ruleset_version: str,
+        urgency: Urgency, decision: Triage,
         external_key: bytes | None, with_message: StoreHook | None,
     ) -> tuple[IntakeResult | None, MessageId, list[tuple[int, bytes]], list[bool], list[str], Urgency]:
         """Seal for ``directory`` and commit, unless the directory changed since ``stamp``."""
@@ -194,14 +196,14 @@ class Intake:
                      if page_plan is not None else {})
         ctx = EnvelopeContext(self._instance_id, target.id, message_id, Direction.IN.value,
                               inbound.channel.value)
-        body = _body(inbound, now, urgency, rule_ids, ruleset_version)
+        body = _body(inbound, now, urgency, decision)
         sealed = seal(ctx, body, plan.recipients)
         parts = [(i, encrypt_part_bytes(ctx, sealed.message_key, i, a.data))
                  for i, a in enumerate(inbound.attachments, start=1)]
         row = q.NewMessage(
             id=message_id, tip_id=target.id, direction=Direction.IN.value,
             created_at=q.utc_now_text(now), urgency=urgency.value,
-            ruleset_version=ruleset_version, external_key=external_key,
+            ruleset_version=decision.ruleset_version, external_key=external_key,
             envelope=wrap(target.storage_key, sealed.envelope, label=target.id), attachments=parts,
             channel=inbound.channel.value,
         )
@@ -355,18 +357,21 @@ class Intake:
         ref = target.ref
         for _attempt in range(REF_ATTEMPTS):
             try:
-                conn.execute(
-                    "INSERT INTO tips (id, ref, channel, urgency, urgency_source, status,"
-                    " created_at, updated_at, thread_hash, receipt_lookup, reply_sealed)"
-                    " VALUES (?,?,?,?, 'rules', 'new', ?,?,?,?,?)",
-                    (target.id, ref, inbound.channel.value, urgency.value, stamp, stamp,
-                     thread_hash, receipt_lookup, reply_sealed),
-                )
+                with statement_savepoint(conn, "tip_insert"):  # PostgreSQL: the job goes on
+                    conn.execute(
+                        "INSERT INTO tips (id, ref, channel, urgency, urgency_source, status,"
+                        " created_at, updated_at, thread_hash, receipt_lookup, reply_sealed)"
+                        " VALUES (?,?,?,?, 'rules', 'new', ?,?,?,?,?)",
+                        (target.id, ref, inbound.channel.value, urgency.value, stamp, stamp,
+                         thread_hash, receipt_lookup, reply_sealed),
+                    )
                 return ref
-            except sqlite3.IntegrityError as e:
-                if thread_hash is not None and "thread_hash" in str(e):
+            except Exception as e:
+                if not is_integrity_error(e):
+                    raise
+                if thread_hash is not None and is_unique_violation(e, "tips", "thread_hash"):
                     raise _ThreadRace from None
-                if "tips.ref" not in str(e):
+                if not is_unique_violation(e, "tips", "ref"):
                     raise
                 self._log.info("intake.ref_taken", tip=target.id)
                 ref = self._tip_refs()
@@ -384,8 +389,7 @@ class Intake:
                      (new, stamp, tip_id))
 
 
-def _body(inbound: Inbound, now: datetime, urgency: Urgency, rule_ids: tuple[str, ...],
-          ruleset_version: str) -> bytes:
+def _body(inbound: Inbound, now: datetime, urgency: Urgency, decision: Triage) -> bytes:
     """The sealed document: content plus everything about it that is not stored in clear."""
     doc = {
         "v": BODY_FORMAT,
@@ -398,8 +402,7 @@ def _body(inbound: Inbound, now: datetime, urgency: Urgency, rule_ids: tuple[str
             {"part": i, "name": a.name, "content_type": a.content_type, "size": len(a.data)}
             for i, a in enumerate(inbound.attachments, start=1)
         ],
-        "triage": {"urgency": urgency.value, "rules": list(rule_ids),
-                   "ruleset_version": ruleset_version},
+        "triage": {**decision.to_json(), "urgency": urgency.value},
         "meta": dict(inbound.meta),
     }
     return json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode()

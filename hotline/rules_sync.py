@@ -32,14 +32,14 @@ from triage_rules import RuleSet
 
 from .logging import get_logger
 from .rules_holder import RulesHolder
-from .store import Database
 from .store.queries import utc_now_text
+from .store.seam import Store
 
 META_KEY = "rules_live"
 
 
 class RulesSync:
-    def __init__(self, *, db: Database, rules: RulesHolder, poll: float) -> None:
+    def __init__(self, *, db: Store, rules: RulesHolder, poll: float) -> None:
         self._db, self._rules, self._poll = db, rules, poll
         self._seen: str | None = None
         self._task: asyncio.Task[None] | None = None

@@ -28,10 +28,11 @@ from .ratelimit import GlobalFailureLimit
 from .rules_holder import RulesHolder
 from .rules_sync import RulesSync
 from .server_secret import ServerSecret, load_server_secret
-from .store import Database
+from .store.factory import open_store
 from .store.message_channels import fill_message_channels
 from .store.queries import get_meta
 from .store.reply_keys import fill_reply_keys
+from .store.seam import Store, store_target
 from .twilio.runtime import TwilioServices
 
 
@@ -48,7 +49,7 @@ def load_recovery(path: Path) -> PublicIdentity:
 class Services:
     config: Config
     paths: InstancePaths
-    db: Database
+    db: Store
     keystore: KeyStore
     secret: ServerSecret
     rules: RulesHolder
@@ -68,17 +69,18 @@ class Services:
         paths = InstancePaths(config.instance_dir)
         secret = load_server_secret(paths.server_secret, env)
         recovery = load_recovery(paths.recovery_pub)
-        rules = RulesHolder(config.rule_paths())
-        if not paths.database.exists():
-            raise InstanceError(f"{paths.database}: no database (run 'hotline init')")
-        db = Database(paths.database, batch_max=config["store.batch_max"])
+        rules = RulesHolder(config.rule_paths(), reader=config["rules.reader"])
+        target = store_target(paths.root, env)
+        if not target.exists():
+            raise InstanceError(f"{target.describe()}: no database (run 'hotline init')")
+        db = open_store(target, batch_max=config["store.batch_max"])
         await db.open()
         keystore = KeyStore(paths.keystore)
         try:
             await keystore.open()
             instance_id = await get_meta(db, "instance_id")
             if not instance_id:
-                raise InstanceError(f"{paths.database}: no instance id (run 'hotline init')")
+                raise InstanceError(f"{target.describe()}: no instance id (run 'hotline init')")
             await fill_message_channels(db, keystore.get)  # rows from before schema v7
             await fill_reply_keys(db, keystore.get)  # reply keys in clear before schema v13
         except BaseException:

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +17,7 @@ from hotline.app import make_app
 from hotline.logging import configure_logging
 from hotline.ops.listener import make_ops_app
 from hotline.services import SERVICES
+from tests.helpers import instance as instance_helpers
 from tests.helpers.html import Form, form_by_action
 from tests.helpers.instance import TestInstance, make_instance
 
@@ -25,6 +26,31 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+BOTH_STORES = "both_stores"
+"""Marker: run the test (or the module, with ``pytestmark``) on SQLite and on PostgreSQL."""
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "store_kind" in metafunc.fixturenames and metafunc.definition.get_closest_marker(BOTH_STORES):
+        metafunc.parametrize("store_kind", ["sqlite", "postgresql"], indirect=True)
+
+
+@pytest.fixture(autouse=True)
+def store_kind(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Which store this test's instances use: "sqlite", or "postgresql" (a fresh database on
+    the session's cluster for each instance) for tests marked ``both_stores``."""
+    kind = getattr(request, "param", "sqlite")
+    if kind != "postgresql":
+        yield kind
+        return
+    cluster = request.getfixturevalue("pg_cluster")
+    instance_helpers.DATABASE[0] = cluster.new_database
+    try:
+        yield kind
+    finally:
+        instance_helpers.DATABASE[0] = None
 
 
 @pytest.fixture(autouse=True)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-import sqlite3
 import time
 
 import aiohttp
@@ -17,6 +16,9 @@ from hotline.domain import new_message_id
 from hotline.errors import ClientError
 from hotline.instance_setup import remove_advocate
 from tests.conftest import Browser, Live
+from tests.helpers import store
+
+pytestmark = pytest.mark.both_stores
 
 
 async def _login(live: Live, who: Identity) -> AdvocateClient:
@@ -27,11 +29,9 @@ async def _login(live: Live, who: Identity) -> AdvocateClient:
 
 async def _tip(live: Live, browser: Browser, text: str = "they keep my papers") -> str:
     await browser.report(text)
-    conn = sqlite3.connect(live.instance.root / "hotline.db")
-    try:
-        return str(conn.execute("SELECT id FROM tips ORDER BY created_at DESC, rowid DESC").fetchone()[0])
-    finally:
-        conn.close()
+    # The newest tip: audit ids grow with every commit (created_at has one-second steps).
+    return str(store.query(live.instance.root, "SELECT tip_id FROM audit WHERE action ="
+                           " 'message.received' ORDER BY id DESC LIMIT 1")[0][0])
 
 
 async def _raw(live: Live, method: str, path: str, token: str | None = None, **kw):  # type: ignore[no-untyped-def]
@@ -114,9 +114,7 @@ async def test_removed_advocate_loses_access_at_once(live: Live, browser: Browse
     status, _ = await _raw(live, "GET", "/api/tips", alice.http.token)
     assert status == 401
     await _tip(live, browser)
-    conn = sqlite3.connect(live.instance.root / "hotline.db")
-    assert conn.execute("SELECT COUNT(*) FROM tip_advocates").fetchone()[0] == 0
-    conn.close()
+    assert store.query(live.instance.root, "SELECT COUNT(*) FROM tip_advocates")[0][0] == 0
 
 
 async def test_client_envelopes_are_checked(live: Live, browser: Browser) -> None:
@@ -158,12 +156,9 @@ async def test_urgency_change_feeds_the_rules_report(live: Live, browser: Browse
     tip_id = await _tip(live, browser, "they took my passport and I owe them money")
     alice = await _login(live, live.instance.alice)
     await asyncio.to_thread(alice.triage, tip_id, "low", None)
-    conn = sqlite3.connect(live.instance.root / "hotline.db")
-    rows = conn.execute("SELECT * FROM rule_feedback").fetchall()
-    columns = [d[0] for d in conn.execute("SELECT * FROM rule_feedback").description]
-    conn.close()
+    rows = store.rows(live.instance.root, "SELECT * FROM rule_feedback")
     assert len(rows) == 1
-    row = dict(zip(columns, rows[0], strict=True))
+    row, columns = rows[0], list(rows[0])
     assert row["advocate_urgency"] == "low" and row["rules_urgency"] in ("high", "critical")
     assert "documents.confiscated.en" in row["rule_ids"].split(",")
     assert row["ruleset_version"] == live.services.rules.current.version

@@ -14,7 +14,7 @@ from tests.helpers.html import form_by_action, receipt_words
 from tests.helpers.instance import make_instance
 from tests.helpers.process import ServerProcess, cli_json, run_cli
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.both_stores]
 
 
 @pytest.fixture

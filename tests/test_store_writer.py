@@ -1,4 +1,6 @@
-"""The single writer: group commit, isolation of a failing job, durability."""
+"""The single writer: group commit, isolation of a failing job, durability.
+
+The tests taking ``store_kind`` run on SQLite and on PostgreSQL (``both_stores``)."""
 
 from __future__ import annotations
 
@@ -9,35 +11,62 @@ from pathlib import Path
 import pytest
 
 from hotline.errors import InstanceError
-from hotline.store import Database, initialise
+from hotline.store import initialise
 from hotline.store.connection import open_sqlite
+from hotline.store.factory import open_store
 from hotline.store.migrate import available_migrations
+from hotline.store.seam import Store, StoreTarget
+
+BOTH = pytest.mark.both_stores
 
 
-async def _db(tmp_path: Path) -> Database:
-    db = Database(tmp_path / "t.db", batch_max=64)
+def _target(tmp_path: Path, request: pytest.FixtureRequest, kind: str) -> StoreTarget:
+    if kind == "postgresql":
+        return StoreTarget("postgresql", url=request.getfixturevalue("pg_url"))
+    return StoreTarget("sqlite", path=tmp_path / "t.db")
+
+
+@pytest.fixture
+def target(tmp_path: Path, request: pytest.FixtureRequest, store_kind: str) -> StoreTarget:
+    return _target(tmp_path, request, store_kind)
+
+
+async def _db(target: StoreTarget) -> Store:
+    db = open_store(target, batch_max=64)
     await db.open()
     return db
 
 
-async def test_concurrent_writes_commit_in_groups(tmp_path: Path) -> None:
-    db = await _db(tmp_path)
+async def _count(target: StoreTarget, table: str = "audit") -> int:
+    db = await _db(target)
     try:
-        async def put(i: int) -> int:
-            return await db.write(lambda c: c.execute(
-                "INSERT INTO audit (at, actor, action) VALUES ('t', 'test', ?)", (str(i),)).lastrowid)
-        ids = await asyncio.gather(*(put(i) for i in range(300)))
-        assert len(set(ids)) == 300
-        assert db.writer.stats.jobs == 300
-        assert db.writer.stats.batches < 300  # they were grouped
+        row = await db.fetchone(f"SELECT COUNT(*) FROM {table}")  # noqa: S608 - test constant
+        assert row is not None
+        return int(row[0])
     finally:
         await db.close()
-    conn = sqlite3.connect(tmp_path / "t.db")
-    assert conn.execute("SELECT COUNT(*) FROM audit").fetchone()[0] == 300
 
 
-async def test_a_failing_job_rolls_back_alone(tmp_path: Path) -> None:
-    db = await _db(tmp_path)
+@BOTH
+async def test_concurrent_writes_commit_in_groups(target: StoreTarget) -> None:
+    db = await _db(target)
+    try:
+        async def put(i: int) -> int:
+            return int(await db.write(lambda c: c.execute(
+                "INSERT INTO audit (at, actor, action) VALUES ('t', 'test', ?) RETURNING id",
+                (str(i),)).fetchone()[0]))
+        ids = await asyncio.gather(*(put(i) for i in range(300)))
+        assert len(set(ids)) == 300
+        assert db.writer.stats.jobs == 300  # type: ignore[attr-defined]
+        assert db.writer.stats.batches < 300  # type: ignore[attr-defined] # they were grouped
+    finally:
+        await db.close()
+    assert await _count(target) == 300
+
+
+@BOTH
+async def test_a_failing_job_rolls_back_alone(target: StoreTarget) -> None:
+    db = await _db(target)
     try:
         def good(c: sqlite3.Connection) -> None:
             c.execute("INSERT INTO audit (at, actor, action) VALUES ('t', 'a', 'good')")
@@ -56,15 +85,15 @@ async def test_a_failing_job_rolls_back_alone(tmp_path: Path) -> None:
         await db.close()
 
 
-async def test_close_finishes_queued_writes(tmp_path: Path) -> None:
-    db = await _db(tmp_path)
+@BOTH
+async def test_close_finishes_queued_writes(target: StoreTarget) -> None:
+    db = await _db(target)
     tasks = [asyncio.create_task(db.write(lambda c: c.execute(
         "INSERT INTO audit (at, actor, action) VALUES ('t', 'a', 'x')"))) for _ in range(50)]
     await asyncio.sleep(0)
     await db.close()
     await asyncio.gather(*tasks)
-    conn = sqlite3.connect(tmp_path / "t.db")
-    assert conn.execute("SELECT COUNT(*) FROM audit").fetchone()[0] == 50
+    assert await _count(target) == 50
 
 
 def test_pragmas_are_durable(tmp_path: Path) -> None:

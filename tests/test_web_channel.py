@@ -4,22 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sqlite3
 
 import pytest
 
 from crypto import NotARecipient, open_envelope, unwrap
 from hotline.client.advocate import AdvocateClient
 from tests.conftest import Browser, Live
+from tests.helpers import store
 from tests.helpers.html import form_by_action, receipt_words
+
+pytestmark = pytest.mark.both_stores
 
 
 def _rows(live: Live, sql: str) -> list[tuple]:
-    conn = sqlite3.connect(live.instance.root / "hotline.db")
-    try:
-        return conn.execute(sql).fetchall()
-    finally:
-        conn.close()
+    return store.query(live.instance.root, sql)
 
 
 async def _open(live: Live, tip_id: str, wrapped: bytes, who):  # type: ignore[no-untyped-def]

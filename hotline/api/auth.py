@@ -38,7 +38,8 @@ from crypto import BadSignature, CryptoError, Identity, PublicIdentity, verify_l
 from ..domain import AdvocateId, Role
 from ..errors import Unauthorized
 from ..logging import get_logger
-from ..store import Database
+from ..store.queries import utc_now_text
+from ..store.seam import Store
 
 NONCE_BYTES = 32
 _RANDOM_BYTES = 16
@@ -77,7 +78,7 @@ def token_hash(token: str) -> bytes:
 
 
 class Authenticator:
-    def __init__(self, *, db: Database, origin: str, instance_id: str, challenge_ttl: float,
+    def __init__(self, *, db: Store, origin: str, instance_id: str, challenge_ttl: float,
                  token_ttl: float, mac_key: bytes, clock: Callable[[], float] = time.time,
                  extra_origins: tuple[str, ...] = ()) -> None:
         if len(mac_key) < 32:
@@ -152,13 +153,13 @@ class Authenticator:
         def store(conn: sqlite3.Connection) -> None:
             conn.execute("DELETE FROM api_tokens WHERE expires_at < ?", (now,))
             conn.execute("DELETE FROM login_nonces WHERE expires_at < ?", (now,))
-            if conn.execute("INSERT OR IGNORE INTO login_nonces (nonce_hash, expires_at)"
-                            " VALUES (?,?)", (used, expires_at)).rowcount == 0:
+            if conn.execute("INSERT INTO login_nonces (nonce_hash, expires_at)"
+                            " VALUES (?,?) ON CONFLICT DO NOTHING", (used, expires_at)).rowcount == 0:
                 raise Unauthorized("the login challenge is unknown, used or expired")
             conn.execute("INSERT INTO api_tokens (token_hash, advocate_id, expires_at)"
                          " VALUES (?,?,?)", (token_hash(token), advocate.id, token_expires))
-            conn.execute("INSERT INTO audit (at, actor, action) VALUES (datetime('now'), ?, ?)",
-                         (advocate.fingerprint, "login"))
+            conn.execute("INSERT INTO audit (at, actor, action) VALUES (?, ?, ?)",
+                         (utc_now_text(), advocate.fingerprint, "login"))
 
         await self._db.write(store)
         return token, token_expires, advocate

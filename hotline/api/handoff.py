@@ -142,7 +142,7 @@ async def handoff(request: web.Request) -> web.Response:
         now = q.utc_now_text()
         insert_grants(conn, key, tip_id, now, [
             NewGrant(mid, g.grantee, g.grantor, blob) for mid, (g, blob) in grants.items()])
-        conn.execute("INSERT OR IGNORE INTO tip_advocates (tip_id, advocate_id) VALUES (?,?)",
+        conn.execute("INSERT INTO tip_advocates (tip_id, advocate_id) VALUES (?,?) ON CONFLICT DO NOTHING",
                      (tip_id, colleague["id"]))
         total = conn.execute("SELECT COUNT(*) FROM messages WHERE tip_id = ?", (tip_id,)).fetchone()
         conn.execute("UPDATE tips SET updated_at = ? WHERE id = ?", (now, tip_id))

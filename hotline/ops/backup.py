@@ -45,8 +45,10 @@ from ..errors import InstanceError, UsageError
 from ..instance import InstancePaths
 from ..server_secret import load_server_secret
 from ..store.connection import open_sqlite
+from ..store.factory import sync_transaction
 from ..store.migrate import backup_database as _snapshot
 from ..store.migrate import check_not_newer
+from ..store.seam import store_target
 from .instance_check import load_recovery_pub, refuse_if_running
 
 SECRETS_MAGIC = b"HLSB\x01"
@@ -67,7 +69,17 @@ def _refuse_existing(out: Path) -> None:
         raise UsageError(f"{out}: already exists; refusing to overwrite a backup")
 
 
+def refuse_postgres(root: Path, verb: str) -> None:
+    """``hotline backup``/``restore`` copy a SQLite file; PostgreSQL has its own tools."""
+    if store_target(root).kind == "postgresql":
+        raise UsageError(
+            f"this instance keeps its data on PostgreSQL: 'hotline {verb}' copies a SQLite "
+            f"database only. Use pg_dump / pg_restore (or the server's point-in-time "
+            f"recovery) for the database; 'hotline backup-secrets' still saves the secrets")
+
+
 def backup_database(root: Path, out: Path) -> BackupInfo:
+    refuse_postgres(root, "backup")
     """Snapshot the live database to ``out`` (0600); the service may keep running."""
     paths = InstancePaths(root)
     if not paths.database.exists():
@@ -103,14 +115,19 @@ def _meta(conn: sqlite3.Connection, key: str) -> str | None:
     return None if row is None else str(row[0])
 
 
-def _instance_id(db: Path) -> str:
-    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
-    try:
-        value = _meta(conn, "instance_id")
-    finally:
-        conn.close()
+def _instance_id(root: Path) -> str:
+    target = store_target(root)
+    if target.kind == "postgresql":
+        with sync_transaction(target) as pg:
+            value = _meta(pg, "instance_id")
+    else:
+        conn = sqlite3.connect(f"file:{target.path}?mode=ro", uri=True)
+        try:
+            value = _meta(conn, "instance_id")
+        finally:
+            conn.close()
     if not value:
-        raise InstanceError(f"{db}: no instance id")
+        raise InstanceError(f"{target.describe()}: no instance id")
     return value
 
 
@@ -122,7 +139,7 @@ def backup_secrets(root: Path, out: Path) -> Path:
     paths = InstancePaths(root)
     _refuse_existing(out)
     recovery = load_recovery_pub(paths)
-    instance_id = _instance_id(paths.database)
+    instance_id = _instance_id(root)
     try:
         secret_text = paths.server_secret.read_text(encoding="utf-8")
     except OSError as e:
@@ -200,6 +217,7 @@ class RestoreInfo:
 
 def restore(root: Path, backup: Path, secrets: SecretsBundle | None = None) -> RestoreInfo:
     """Replace ``root``'s database (and secrets, if given) with the backups."""
+    refuse_postgres(root, "restore")
     paths = InstancePaths(root)
     if not paths.config.exists():
         raise InstanceError(f"{root}: not an instance (run 'hotline init' first, with the "

@@ -24,7 +24,10 @@ from ..console.libsodium_pin import check_files
 from ..errors import HotlineError
 from ..instance import InstancePaths
 from ..server_secret import load_server_secret
+from ..store.factory import connect_sync
 from ..store.migrate import latest_version
+from ..store.pg_migrate import current_version
+from ..store.seam import StoreTarget, store_target
 from .instance_check import load_recovery_pub
 
 E164 = re.compile(r"^\+[1-9]\d{6,14}$")
@@ -108,6 +111,9 @@ def _secrets(paths: InstancePaths, _config: Config | None) -> list[str]:
 
 
 def _database(paths: InstancePaths, _config: Config | None) -> list[str]:
+    target = store_target(paths.root)
+    if target.kind == "postgresql":
+        return _pg_database(paths, target)
     db = paths.database
     if not db.exists():
         return [f"{db}: no database; run 'hotline init' or 'hotline restore'"]
@@ -126,6 +132,67 @@ def _database(paths: InstancePaths, _config: Config | None) -> list[str]:
     finally:
         conn.close()
     return out
+
+
+def _pg_database(paths: InstancePaths, target: StoreTarget) -> list[str]:
+    """The same checks on PostgreSQL: reachable, schema version, recovery key, storage keys."""
+    where = target.describe()
+    try:
+        conn = connect_sync(target)
+    except Exception as e:  # psycopg's message names host and database, never the password
+        reason = (str(e).strip().splitlines() or [type(e).__name__])[0]
+        return [f"{where}: cannot connect ({reason}); check the server, "
+                f"secrets/database-url or HOTLINE_DATABASE_URL"]
+    out = []
+    try:
+        version = current_version(conn)
+        if version == 0:
+            return [f"{where}: no Hotline schema; run 'hotline init'"]
+        if version > latest_version("postgresql"):
+            out.append(f"{where}: schema version {version} is newer than this Hotline "
+                       f"({latest_version('postgresql')}): a downgrade; install the newer release")
+        out += _recovery_matches(paths, conn)
+        if paths.keystore.exists():
+            tips = {str(r[0]) for r in conn.execute("SELECT id FROM tips").fetchall()}
+            keys = sqlite3.connect(f"file:{paths.keystore}?mode=ro", uri=True)
+            try:
+                held = {str(r[0]) for r in keys.execute("SELECT tip_id FROM tip_keys")}
+            finally:
+                keys.close()
+            if tips - held:
+                out.append(f"{paths.keystore}: {len(tips - held)} tips have no storage key and "
+                           "cannot be read (restore the matching secrets backup, or let "
+                           "retention finish deleting them)")
+    finally:
+        conn.close()
+    return out
+
+
+def _latest_audit(paths: InstancePaths) -> str | None:
+    """The newest audit time, from whichever store the instance uses (None if unreadable)."""
+    target = store_target(paths.root)
+    if target.kind == "postgresql":
+        try:
+            conn = connect_sync(target)
+        except Exception:
+            return None  # _database reports it
+        try:
+            row = conn.execute("SELECT MAX(at) FROM audit").fetchone()
+        except Exception:
+            return None
+        finally:
+            conn.close()
+        return None if row is None else row[0]
+    if not paths.database.exists():
+        return None
+    lite = sqlite3.connect(f"file:{paths.database}?mode=ro", uri=True)
+    try:
+        found = lite.execute("SELECT MAX(at) FROM audit").fetchone()
+    except sqlite3.DatabaseError:
+        return None
+    finally:
+        lite.close()
+    return None if found is None else found[0]
 
 
 def _recovery_matches(paths: InstancePaths, conn: sqlite3.Connection) -> list[str]:
@@ -231,18 +298,10 @@ def _clock(paths: InstancePaths, now: datetime) -> list[str]:
     if now < CLOCK_EARLIEST:
         return [f"clock: the system time {now:%Y-%m-%d} is in the past; enable NTP "
                 "(timedatectl set-ntp true)"]
-    if not paths.database.exists():
-        return []
-    conn = sqlite3.connect(f"file:{paths.database}?mode=ro", uri=True)
-    try:
-        row = conn.execute("SELECT MAX(at) FROM audit").fetchone()
-    except sqlite3.DatabaseError:
-        return []
-    finally:
-        conn.close()
-    if row and row[0]:
-        latest = datetime.strptime(row[0], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    stamp = _latest_audit(paths)
+    if stamp:
+        latest = datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
         if latest - now > CLOCK_SKEW:
-            return [f"clock: the database has entries from {row[0]}, later than now "
+            return [f"clock: the database has entries from {stamp}, later than now "
                     f"({now:%Y-%m-%dT%H:%M:%SZ}); the clock went back; check NTP"]
     return []

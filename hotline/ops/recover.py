@@ -36,10 +36,10 @@ from crypto import (
 
 from ..errors import NotFound, UsageError
 from ..instance import InstancePaths
-from ..store import initialise
-from ..store.connection import open_sqlite
+from ..store.factory import begin_statement, connect_sync, initialise_store
 from ..store.grants import NewGrant, grantees, insert_grants
 from ..store.queries import audit, utc_now_text
+from ..store.seam import store_target
 from .instance_check import load_recovery_pub
 
 
@@ -75,8 +75,9 @@ def recover(root: Path, recovery: Identity, to_name: str, tips: list[str] | None
     if recovery.fingerprint != expected.fingerprint:
         raise UsageError(f"this is not the instance's recovery key (expected "
                          f"{expected.fingerprint}, got {recovery.fingerprint})")
-    initialise(paths.database)
-    conn = open_sqlite(paths.database)
+    store = store_target(root)
+    initialise_store(store)
+    conn = connect_sync(store)
     keys = sqlite3.connect(f"file:{paths.keystore}?mode=ro", uri=True)
     try:
         target = _advocate(conn, to_name)
@@ -114,7 +115,7 @@ def _recover_tip(conn: sqlite3.Connection, keys: sqlite3.Connection, recovery: I
     if row is None:
         raise NotFound(f"tip {tip_id} has no storage key: it was deleted (crypto-shredded)")
     key = bytes(row[0])
-    conn.execute("BEGIN IMMEDIATE")
+    conn.execute(begin_statement(conn))
     try:
         new: list[NewGrant] = []
         skipped = 0
@@ -129,7 +130,8 @@ def _recover_tip(conn: sqlite3.Connection, keys: sqlite3.Connection, recovery: I
             elif outcome:
                 new.append(NewGrant(message_id, target.fingerprint, recovery.fingerprint, outcome))
         insert_grants(conn, key, tip_id, utc_now_text(), new)
-        conn.execute("INSERT OR IGNORE INTO tip_advocates (tip_id, advocate_id) VALUES (?, ?)",
+        conn.execute("INSERT INTO tip_advocates (tip_id, advocate_id) VALUES (?, ?)"
+                     " ON CONFLICT DO NOTHING",
                      (tip_id, target.id))
         audit(conn, "cli", "tip.recovered", tip_id,
               f"to={target.fingerprint} granted={len(new)} skipped={skipped}")

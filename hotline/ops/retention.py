@@ -86,8 +86,9 @@ def due(policy: RetentionPolicy, tips: Iterable[TipFacts], now: datetime) -> lis
 
 TIP_FACTS_SQL = """
 SELECT t.id, t.status, t.urgency,
-       MAX(t.updated_at, COALESCE((SELECT MAX(created_at) FROM messages m
-                                   WHERE m.tip_id = t.id), '')) AS last_activity,
+       (SELECT CASE WHEN MAX(m.created_at) > t.updated_at THEN MAX(m.created_at)
+                    ELSE t.updated_at END
+        FROM messages m WHERE m.tip_id = t.id) AS last_activity,
        d.via AS requested,
        EXISTS(SELECT 1 FROM retention_holds h WHERE h.tip_id = t.id) AS held,
        d.state, d.effective_at
@@ -136,7 +137,7 @@ def set_hold(conn: sqlite3.Connection, tip_id: str, actor: str, held: bool) -> b
     """Hold or release one tip; False if nothing changed."""
     if held:
         changed = conn.execute(
-            "INSERT OR IGNORE INTO retention_holds (tip_id, held_at, actor) VALUES (?,?,?)",
+            "INSERT INTO retention_holds (tip_id, held_at, actor) VALUES (?,?,?) ON CONFLICT DO NOTHING",
             (tip_id, utc_now_text(), actor)).rowcount
     else:
         changed = conn.execute("DELETE FROM retention_holds WHERE tip_id = ?",

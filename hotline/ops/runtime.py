@@ -21,8 +21,9 @@ from ..deletion import claim_due, next_due
 from ..instance import InstancePaths
 from ..keystore import KeyStore
 from ..logging import get_logger
-from ..store import Database
+from ..store.factory import open_store
 from ..store.queries import utc_now_text
+from ..store.seam import Store, store_target
 from .metrics import Metrics
 from .retention import TIP_FACTS_SQL, RetentionPolicy, due, tip_facts
 from .shred import Deletion, shred
@@ -31,7 +32,7 @@ if TYPE_CHECKING:
     from ..services import Services
 
 
-async def retention_pass(config: Config, db: Database, keystore: KeyStore,
+async def retention_pass(config: Config, db: Store, keystore: KeyStore,
                          metrics: Metrics | None = None, now: datetime | None = None,
                          *, dry_run: bool = False) -> list[Deletion]:
     """Shred every tip that is due now; return what was (or, dry, would be) deleted."""
@@ -49,7 +50,7 @@ async def retention_pass(config: Config, db: Database, keystore: KeyStore,
     return deletions
 
 
-async def _claim_requests(db: Database, deletions: list[Deletion],
+async def _claim_requests(db: Store, deletions: list[Deletion],
                           now: datetime) -> list[Deletion]:
     """Requested deletions go ahead only if still due when claimed on the writer (a hold or a
     reporter's message may have committed since the read); retention's own need no claim."""
@@ -67,7 +68,7 @@ async def retention_offline(root: Path, now: datetime | None = None, *,
     """One pass from the CLI, on the instance's own files (the service must be stopped)."""
     config = load_config(root)
     paths = InstancePaths(root)
-    db, keystore = Database(paths.database), KeyStore(paths.keystore)
+    db, keystore = open_store(store_target(root)), KeyStore(paths.keystore)
     await db.open()
     try:
         await keystore.open()

@@ -13,6 +13,12 @@
    TRUNCATE, so the ciphertext is gone from the database file and its WAL,
    not merely unreachable (``secure_delete`` zeroes what is freed).
 
+On PostgreSQL steps 1 and 2 are the same; step 3 is SQLite's alone: there is
+no ``secure_delete``, and the deleted rows' bytes stay in heap pages and WAL
+segments until (auto)vacuum and WAL recycling overwrite them. There the
+deleted key (step 1) is what makes the ciphertext unreadable; ``reclaim``
+does nothing on PostgreSQL (its meaning there is the key store's business).
+
 If the process dies between 1 and 2, the next retention pass makes the same
 decision (the tip is still due, or its deletion request is still recorded)
 and finishes the job.
@@ -25,8 +31,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..keystore import KeyStore, checkpoint_truncate
-from ..store import Database
 from ..store.queries import audit
+from ..store.seam import Store, kind_of
 
 KEEP_TABLES = frozenset({"audit"})
 """Tables that keep rows naming a deleted tip: the audit log says that it was deleted."""
@@ -38,7 +44,7 @@ class Deletion:
     reason: str  # "retention", "reporter-request", "admin", "orphaned"
 
 
-async def shred(db: Database, keystore: KeyStore, deletions: Sequence[Deletion],
+async def shred(db: Store, keystore: KeyStore, deletions: Sequence[Deletion],
                 *, actor: str) -> int:
     """Shred every tip in ``deletions``; return how many tips' rows were deleted."""
     if not deletions:
@@ -73,7 +79,9 @@ def delete_tips(conn: sqlite3.Connection, deletions: Sequence[Deletion], actor: 
 
 
 def reclaim(conn: sqlite3.Connection) -> None:
-    """Give freed pages back and empty the WAL (outside any transaction)."""
+    """Give freed pages back and empty the WAL (outside any transaction). SQLite only."""
+    if kind_of(conn) == "postgresql":
+        return  # autovacuum reclaims dead rows; see the module docstring
     if int(conn.execute("PRAGMA auto_vacuum").fetchone()[0]) == 2:
         conn.executescript("PRAGMA incremental_vacuum;")  # steps until every free page is gone
     else:  # a database from before incremental vacuum: convert it once
@@ -88,13 +96,45 @@ _Graph = dict[str, list[tuple[str, str, str]]]
 def _referrers(conn: sqlite3.Connection) -> _Graph:
     """parent table -> [(child table, child column, parent column)] from the foreign keys."""
     graph: _Graph = {}
-    tables = [r[0] for r in conn.execute(
-        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")]
-    for child in tables:
+    for child, column, parent, target in _foreign_keys(conn):
+        graph.setdefault(parent, []).append((child, column, target))
+    return graph
+
+
+def _tables(conn: sqlite3.Connection) -> list[str]:
+    if kind_of(conn) == "postgresql":
+        return [str(r[0]) for r in conn.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema ="
+            " current_schema() AND table_type = 'BASE TABLE' ORDER BY table_name").fetchall()]
+    return [str(r[0]) for r in conn.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+    ).fetchall()]
+
+
+def _columns(conn: sqlite3.Connection, table: str) -> set[str]:
+    if kind_of(conn) == "postgresql":
+        return {str(r[0]) for r in conn.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_schema ="
+            " current_schema() AND table_name = ?", (table,)).fetchall()}
+    return {str(c[1]) for c in conn.execute(f'PRAGMA table_info("{table}")').fetchall()}
+
+
+def _foreign_keys(conn: sqlite3.Connection) -> list[tuple[str, str, str, str]]:
+    """(child table, child column, parent table, parent column) of every foreign key."""
+    if kind_of(conn) == "postgresql":  # ours are all single-column
+        return [(str(r[0]), str(r[1]), str(r[2]), str(r[3])) for r in conn.execute(
+            "SELECT cl.relname, a.attname, pl.relname, af.attname FROM pg_constraint c"
+            " JOIN pg_class cl ON cl.oid = c.conrelid JOIN pg_class pl ON pl.oid = c.confrelid"
+            " JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1]"
+            " JOIN pg_attribute af ON af.attrelid = c.confrelid AND af.attnum = c.confkey[1]"
+            " WHERE c.contype = 'f' AND cl.relnamespace = current_schema()::regnamespace"
+        ).fetchall()]
+    out = []
+    for child in _tables(conn):
         for fk in conn.execute(f'PRAGMA foreign_key_list("{child}")').fetchall():
             parent, column, target = fk[2], fk[3], fk[4]
-            graph.setdefault(parent, []).append((child, column, target or _pk(conn, parent)))
-    return graph
+            out.append((child, str(column), str(parent), str(target or _pk(conn, parent))))
+    return out
 
 
 def _pk(conn: sqlite3.Connection, table: str) -> str:
@@ -119,22 +159,16 @@ def _delete(conn: sqlite3.Connection, graph: _Graph, table: str, where: str,
 
 def _delete_tip_columns(conn: sqlite3.Connection, tip_id: str, graph: _Graph) -> None:
     """Rows that name the tip in a ``tip_id`` column without a declared foreign key."""
-    for (table,) in conn.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
-    ).fetchall():
+    for table in _tables(conn):
         if table in KEEP_TABLES:
             continue
-        columns = {c[1] for c in conn.execute(f'PRAGMA table_info("{table}")').fetchall()}
-        if "tip_id" in columns:
+        if "tip_id" in _columns(conn, table):
             _delete(conn, graph, table, '"tip_id" = ?', (tip_id,), 0)
 
 
 def _delete_thread_rows(conn: sqlite3.Connection, thread_hash: bytes) -> None:
     """Per-thread rows kept by hash (e.g. the SMS auto-reply window): the thread is gone."""
-    for (table,) in conn.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
-            " AND name != 'tips'").fetchall():
-        columns = {c[1] for c in conn.execute(f'PRAGMA table_info("{table}")').fetchall()}
-        if "thread_hash" in columns:
+    for table in _tables(conn):
+        if table != "tips" and "thread_hash" in _columns(conn, table):
             conn.execute(f'DELETE FROM "{table}" WHERE thread_hash = ?',  # noqa: S608 (schema names)
                          (thread_hash,))

@@ -1,36 +1,22 @@
 """One short write transaction on an instance's database, for CLI verbs.
 
-Safe while the service runs: SQLite's lock serialises it with the service's
-writer (``busy_timeout`` waits), and it never touches the key store.
+Safe while the service runs: on SQLite the lock serialises it with the
+service's writer (``busy_timeout`` waits); on PostgreSQL it is one more
+transaction beside the front ends' writers. It never touches the key store.
 """
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
-from ..errors import InstanceError
-from ..instance import InstancePaths
-from ..store import initialise
-from ..store.connection import open_sqlite
+from ..store.factory import sync_transaction
+from ..store.seam import store_target
 
 
 @contextmanager
-def transaction(root: Path) -> Iterator[sqlite3.Connection]:
-    paths = InstancePaths(root)
-    if not paths.database.exists():
-        raise InstanceError(f"{root}: not an instance (run 'hotline init' first)")
-    initialise(paths.database)
-    conn = open_sqlite(paths.database)
-    try:
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield conn
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
-    finally:
-        conn.close()
+def transaction(root: Path) -> Iterator[Any]:
+    with sync_transaction(store_target(root)) as conn:
+        yield conn

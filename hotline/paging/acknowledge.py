@@ -23,8 +23,8 @@ import sqlite3
 from datetime import UTC, datetime, timedelta
 
 from ..ops.metrics import Metrics
-from ..store import Database
 from ..store import queries as q
+from ..store.seam import Store
 from .ack import record_ack
 from .notifiers import SUMMARY_REFS
 
@@ -38,7 +38,7 @@ def code_in(body: str) -> str | None:
     return m.group(1) if m else None
 
 
-async def advocate_by_phone(db: Database, phone: str) -> sqlite3.Row | None:
+async def advocate_by_phone(db: Store, phone: str) -> sqlite3.Row | None:
     return await db.fetchone("SELECT id, fingerprint FROM advocates WHERE phone = ? AND active = 1",
                              (phone,))
 
@@ -51,7 +51,7 @@ def _observe(metrics: Metrics | None, via: str, waits: list[float]) -> None:
         metrics.time_to_ack.observe(w)
 
 
-async def ack_by_sms(db: Database, metrics: Metrics | None, phone: str, body: str) -> str | None:
+async def ack_by_sms(db: Store, metrics: Metrics | None, phone: str, body: str) -> str | None:
     """The TwiML reply text if this SMS is an advocate answering a page; None if it is not."""
     code = code_in(body)
     if code is None:
@@ -77,7 +77,7 @@ async def ack_by_sms(db: Database, metrics: Metrics | None, phone: str, body: st
         named = ", ".join(refs[:SUMMARY_REFS])
         more = f" and {len(refs) - SUMMARY_REFS} more" if len(refs) > SUMMARY_REFS else ""
         return f"Acknowledged {len(refs)} tips: {named}{more}. Thank you."
-    assert isinstance(verdict, sqlite3.Row)
+    assert not isinstance(verdict, str)  # the escalation row (sqlite3.Row or PgRow)
     row = verdict
     waits = await db.write(lambda conn: record_ack(conn, row["tip_id"], advocate["id"],
                                                    actor=advocate["fingerprint"], via="sms"))
@@ -112,7 +112,7 @@ def _check_code(conn: sqlite3.Connection, advocate: sqlite3.Row, code: str,
     return "wrong"
 
 
-async def ack_by_call(db: Database, metrics: Metrics | None, outbox_id: int) -> str | None:
+async def ack_by_call(db: Store, metrics: Metrics | None, outbox_id: int) -> str | None:
     """Acknowledge the escalation a page call belongs to; its tip reference, or None if gone."""
     row = await db.fetchone(
         "SELECT e.tip_id, t.ref, a.id AS advocate_id, a.fingerprint FROM page_outbox o"
@@ -126,13 +126,13 @@ async def ack_by_call(db: Database, metrics: Metrics | None, outbox_id: int) -> 
     return str(row["ref"])
 
 
-async def ack_by_api(db: Database, metrics: Metrics | None, tip_id: str, advocate_id: int,
+async def ack_by_api(db: Store, metrics: Metrics | None, tip_id: str, advocate_id: int,
                      actor: str) -> None:
     waits = await db.write(lambda conn: record_ack(conn, tip_id, advocate_id, actor=actor, via="api"))
     _observe(metrics, "api", waits)
 
 
-async def ack_summary(db: Database, metrics: Metrics | None, summary_id: int, advocate_id: int,
+async def ack_summary(db: Store, metrics: Metrics | None, summary_id: int, advocate_id: int,
                       actor: str, *, via: str) -> list[str]:
     """Acknowledge every still-open tip a summary page carried; their references."""
     def store(conn: sqlite3.Connection) -> tuple[list[str], list[float]]:
@@ -150,7 +150,7 @@ async def ack_summary(db: Database, metrics: Metrics | None, summary_id: int, ad
     return refs
 
 
-async def ack_by_summary_call(db: Database, metrics: Metrics | None,
+async def ack_by_summary_call(db: Store, metrics: Metrics | None,
                               summary_id: int) -> list[str] | None:
     """Key 1 on a summary page call: its tips' references, or None if the summary is gone."""
     row = await db.fetchone(

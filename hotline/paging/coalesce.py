@@ -46,16 +46,6 @@ class Folded:
     summaries: int  # summary pages made
 
 
-def _urgency(plan: str) -> str | None:
-    """The urgency in an escalation's plan (JSON): read here, not by the database's JSON
-    functions, which differ between SQLite and PostgreSQL."""
-    try:
-        value = json.loads(plan).get("urgency")
-    except (ValueError, AttributeError):
-        return None
-    return value if isinstance(value, str) else None
-
-
 def _rank(plan_urgency: str | None) -> int:
     try:
         return Urgency.parse(plan_urgency or "").rank
@@ -71,10 +61,10 @@ def _open_window(conn: sqlite3.Connection, advocate_id: int, until: float) -> No
 
 def fold_new(conn: sqlite3.Connection, now: float, window: float) -> Folded:
     """Decide, for every page the worker has not looked at yet, whether it goes or waits."""
-    rows = [(outbox_id, advocate_id, _urgency(plan)) for outbox_id, advocate_id, plan in conn.execute(
+    rows = conn.execute(
         "SELECT o.id, o.advocate_id, e.plan FROM page_outbox o"
         " JOIN escalations e ON e.id = o.escalation_id"
-        " WHERE o.fold IS NULL AND o.status = 'pending' ORDER BY o.id").fetchall()]
+        " WHERE o.fold IS NULL AND o.status = 'pending' ORDER BY o.id").fetchall()
     if not rows:
         return Folded(0, 0, 0)
     if window <= 0:
@@ -82,8 +72,8 @@ def fold_new(conn: sqlite3.Connection, now: float, window: float) -> Folded:
                          [(r[0],) for r in rows])
         return Folded(len(rows), 0, 0)
     by_person: dict[int, list[tuple[int, int]]] = defaultdict(list)
-    for outbox_id, advocate_id, urgency in rows:
-        by_person[advocate_id].append((outbox_id, _rank(urgency)))
+    for outbox_id, advocate_id, plan in rows:  # the plan's JSON read here: portable SQL
+        by_person[advocate_id].append((outbox_id, _rank(json.loads(plan).get("urgency"))))
     direct: list[tuple[int]] = []
     held: list[tuple[float, int]] = []
     for advocate_id, pages in by_person.items():
@@ -124,10 +114,10 @@ def summarise_due(conn: sqlite3.Connection, now: float, window: float, stamp: st
         made = conn.execute(
             "INSERT INTO page_summaries (key, advocate_id, code, created_at, next_attempt,"
             " status) VALUES (?,?,?,?,?,'pending') ON CONFLICT DO NOTHING RETURNING id",
-            (f"summary:{advocate_id}:{ids[0]}", advocate_id, code, stamp, now)).fetchall()
-        if not made:  # made already (cannot happen in one commit; kept honest)
+            (f"summary:{advocate_id}:{ids[0]}", advocate_id, code, stamp, now)).fetchone()
+        if made is None:  # made already (cannot happen in one commit; kept honest)
             continue
-        summary_id = made[0][0]
+        summary_id = made[0]
         conn.executemany("UPDATE page_outbox SET summary_id = ? WHERE id = ?",
                          [(summary_id, i) for i in ids])
         summaries += 1

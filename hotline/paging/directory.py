@@ -22,7 +22,7 @@ from triage_rules import Urgency
 from ..domain import AdvocateId
 from ..logging import get_logger
 from ..recipients import AdvocateKey
-from ..store import Database
+from ..store.seam import Store
 from ..store.stamps import Stamp, directory_stamp
 from .escalation import (
     ONCALL,
@@ -130,11 +130,12 @@ SELECT 'a', id, name, fingerprint, box_public, role, phone, email FROM advocates
 UNION ALL SELECT 'o', o.position, a.name, NULL, NULL, NULL, NULL, NULL
     FROM oncall o JOIN advocates a ON a.id = o.advocate_id WHERE a.active = 1
 UNION ALL SELECT 's', NULL, key, value, NULL, NULL, NULL, NULL FROM paging_settings
-UNION ALL SELECT 'n', advocate_id, kind, target, position, NULL, NULL, NULL FROM advocate_notifiers
+UNION ALL SELECT 'n', advocate_id, kind, target, NULL, CAST(position AS TEXT), NULL, NULL
+    FROM advocate_notifiers
 """
 
 
-async def load_directory(db: Database) -> Directory:
+async def load_directory(db: Store) -> Directory:
     return directory_from_rows(await db.fetchall(_QUERY))
 
 
@@ -147,7 +148,7 @@ class DirectoryCache:
     sealed for the fresh directory. Concurrent misses share one read.
     """
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Store) -> None:
         self._db = db
         self._entry: tuple[Directory, Stamp] | None = None
         self._loading: asyncio.Task[tuple[Directory, Stamp]] | None = None
@@ -189,7 +190,8 @@ def directory_from_rows(rows: list) -> Directory:  # type: ignore[type-arg]
         elif kind == "s":
             settings[r[2]] = r[3]
         else:
-            notifiers.setdefault(r[1], []).append((r[4], r[2], r[3]))
+            # position travels as text: each column of a UNION has one type on PostgreSQL
+            notifiers.setdefault(r[1], []).append((int(r[5]), r[2], r[3]))
     for name, p in list(people.items()):
         chain = tuple((k, t) for _, k, t in sorted(notifiers.get(p.id, [])))
         if chain:

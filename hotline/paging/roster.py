@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from ..store import Database
+from ..store.seam import Store
 from .directory import load_directory
 
 
@@ -22,7 +22,7 @@ class Contact:
     email: str | None
 
 
-async def dial_order(db: Database, now: datetime) -> list[Contact]:
+async def dial_order(db: Store, now: datetime) -> list[Contact]:
     """Active advocates to reach at ``now``, in escalation order (on call first), each once."""
     d = await load_directory(db)
     names: list[str] = list(d.on_call(now))

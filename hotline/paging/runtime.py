@@ -8,7 +8,7 @@ import aiohttp
 
 from ..config import Config
 from ..ops.metrics import Metrics
-from ..store import Database
+from ..store.seam import Store
 from ..twilio.rest import TwilioRest
 from .escalation import PagingPolicy, paging_policy_from_dict
 from .notifiers import Console, Email, SmtpSettings, TwilioCall, TwilioSms, Webhook
@@ -26,7 +26,7 @@ class Paging:
     session: aiohttp.ClientSession
 
     @classmethod
-    async def open(cls, config: Config, *, db: Database, rest: TwilioRest | None,
+    async def open(cls, config: Config, *, db: Store, rest: TwilioRest | None,
                    metrics: Metrics) -> Paging:
         c = config
         session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=c["paging.send_timeout"]))

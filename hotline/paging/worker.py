@@ -44,9 +44,9 @@ from datetime import UTC, datetime
 from ..front_end import front_end_id
 from ..logging import get_logger
 from ..ops.metrics import Metrics
-from ..store import Database
 from ..store import queries as q
 from ..store.leases import PAGING, dialect, try_exclusive
+from ..store.seam import Store
 from .claims import (
     OUTBOX,
     SUMMARIES,
@@ -71,7 +71,7 @@ _WAKE = "CASE WHEN lease_until > next_attempt THEN lease_until ELSE next_attempt
 
 
 class PageWorker:
-    def __init__(self, *, db: Database, notifiers: Mapping[str, Notifier], backoff: tuple[float, ...],
+    def __init__(self, *, db: Store, notifiers: Mapping[str, Notifier], backoff: tuple[float, ...],
                  metrics: Metrics | None = None, coalesce_window: float = 0.0,
                  clock: Callable[[], datetime] = lambda: datetime.now(UTC),
                  lease: float = DEFAULT_LEASE, owner: str | None = None) -> None:

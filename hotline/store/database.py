@@ -1,7 +1,7 @@
-"""The store's one entry point: a single writer for changes, a reader thread for reads.
+"""The SQLite store: a single writer for changes, a reader thread for reads.
 
-A small interface (``write``, ``fetchone``, ``fetchall``) so a server database
-can later stand behind it without touching channels or intake.
+It implements ``seam.Store``; ``postgres.PgDatabase`` is the other
+implementation. Channels and intake only see the seam.
 """
 
 from __future__ import annotations
@@ -15,11 +15,12 @@ from typing import Any, TypeVar
 from .connection import open_sqlite
 from .migrate import migrate
 from .reader import Reader
+from .seam import DB_FILENAME
 from .stamps import watch_directory
 from .writer import CommitObserver, Writer
 
 T = TypeVar("T")
-DB_FILENAME = "hotline.db"
+__all__ = ["DB_FILENAME", "Database", "initialise"]
 
 
 def default_backup_dir(path: Path) -> Path:
@@ -43,15 +44,22 @@ def initialise(path: Path, backup_dir: Path | None = None) -> list[str]:
 
 
 class Database:
+    """The SQLite store (the embedded default), one of the two behind ``seam.Store``."""
+
+    kind = "sqlite"
+
     def __init__(self, path: Path, *, batch_max: int = 256, backup_dir: Path | None = None,
-                 observer: CommitObserver | None = None) -> None:
+                 observer: CommitObserver | None = None, migrate: bool = True) -> None:
         self.path = path
+        self.migrate = migrate  # False: a database with its own schema
         self.backup_dir = backup_dir
-        self.writer = Writer(path, batch_max=batch_max, observer=observer, on_open=watch_directory)
+        self.writer = Writer(path, batch_max=batch_max, observer=observer,
+                             on_open=watch_directory if migrate else None)
         self._reader: Reader | None = None
 
     async def open(self) -> None:
-        initialise(self.path, self.backup_dir)
+        if self.migrate:
+            initialise(self.path, self.backup_dir)
         self.writer.start()
         self._reader = Reader(self.path)
         self._reader.start()

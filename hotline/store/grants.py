@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from crypto import unwrap, wrap
 
-from .database import Database
+from .seam import Store
 
 
 def grant_label(tip_id: str) -> str:
@@ -46,7 +46,7 @@ def grantees(conn: sqlite3.Connection, message_id: str) -> set[str]:
                                        (message_id,))}
 
 
-async def tip_grants(db: Database, storage_key: bytes, tip_id: str) -> dict[str, list[bytes]]:
+async def tip_grants(db: Store, storage_key: bytes, tip_id: str) -> dict[str, list[bytes]]:
     """Every grant of a tip, unwrapped, by message id, in the order they were added."""
     rows = await db.fetchall(
         "SELECT message_id, grant_blob FROM grants WHERE tip_id = ? ORDER BY id", (tip_id,))

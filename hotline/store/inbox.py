@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .database import Database
+from .seam import Store
 
 RANK_SQL = ("(CASE t.urgency WHEN 'critical' THEN 0 WHEN 'high' THEN 1"
             " WHEN 'normal' THEN 2 ELSE 3 END)")
@@ -92,7 +92,7 @@ def inbox_sql(query: InboxQuery) -> tuple[str, list[Any]]:
     return sql, params
 
 
-async def inbox_page(db: Database, query: InboxQuery) -> InboxPage:
+async def inbox_page(db: Store, query: InboxQuery) -> InboxPage:
     sql, params = inbox_sql(query)
     rows = await db.fetchall(sql, params)
     if len(rows) <= query.limit:

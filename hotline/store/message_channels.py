@@ -22,7 +22,7 @@ from crypto import CryptoError, read_header, unwrap
 
 from ..domain import Channel
 from ..logging import get_logger
-from .database import Database
+from .seam import Store
 
 BATCH = 500
 
@@ -33,19 +33,19 @@ class ChannelFill:
     unreadable: int  # no storage key (shredded) or a header that does not parse: left NULL
 
 
-async def fill_message_channels(db: Database,
+async def fill_message_channels(db: Store,
                                 storage_key: Callable[[str], Awaitable[bytes | None]]
                                 ) -> ChannelFill:
     """Fill ``messages.channel`` where it is NULL from each envelope's header; idempotent."""
     filled = unreadable = 0
-    after = 0
+    after = ""
     while True:
         rows = await db.fetchall(
-            "SELECT rowid, id, tip_id, envelope FROM messages WHERE channel IS NULL AND rowid > ?"
-            " ORDER BY rowid LIMIT ?", (after, BATCH))
+            "SELECT id, tip_id, envelope FROM messages WHERE channel IS NULL AND id > ?"
+            " ORDER BY id LIMIT ?", (after, BATCH))
         if not rows:
             break
-        after = int(rows[-1]["rowid"])
+        after = str(rows[-1]["id"])
         updates: list[tuple[str, str]] = []
         keys: dict[str, bytes | None] = {}
         for r in rows:

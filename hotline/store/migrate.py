@@ -19,8 +19,11 @@ from pathlib import Path
 from ..errors import InstanceError
 
 
-def available_migrations() -> list[tuple[int, str, str]]:
+def available_migrations(kind: str = "sqlite") -> list[tuple[int, str, str]]:
+    """``(number, file name, SQL)`` in order; PostgreSQL's live in ``migrations/postgresql/``."""
     files = resources.files(__package__).joinpath("migrations")
+    if kind == "postgresql":
+        files = files.joinpath("postgresql")
     found = []
     for entry in files.iterdir():
         name = entry.name
@@ -33,13 +36,13 @@ def current_version(conn: sqlite3.Connection) -> int:
     return int(conn.execute("PRAGMA user_version").fetchone()[0])
 
 
-def latest_version() -> int:
-    migrations = available_migrations()
+def latest_version(kind: str = "sqlite") -> int:
+    migrations = available_migrations(kind)
     return migrations[-1][0] if migrations else 0
 
 
-def check_not_newer(version: int, where: str = "the database") -> None:
-    latest = latest_version()
+def check_not_newer(version: int, where: str = "the database", kind: str = "sqlite") -> None:
+    latest = latest_version(kind)
     if version > latest:
         raise InstanceError(
             f"{where} is at schema version {version}, newer than this Hotline "

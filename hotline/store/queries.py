@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 
 from ..domain import AdvocateId
 from ..recipients import AdvocateKey
-from .database import Database
+from .seam import Store
 
 
 def utc_now_text(now: datetime | None = None) -> str:
@@ -55,7 +55,7 @@ def insert_message(conn: sqlite3.Connection, msg: NewMessage) -> int:
 
 def add_tip_advocates(conn: sqlite3.Connection, tip_id: str, ids: Sequence[AdvocateId]) -> None:
     conn.executemany(
-        "INSERT OR IGNORE INTO tip_advocates (tip_id, advocate_id) VALUES (?, ?)",
+        "INSERT INTO tip_advocates (tip_id, advocate_id) VALUES (?, ?) ON CONFLICT DO NOTHING",
         [(tip_id, i) for i in ids],
     )
 
@@ -80,7 +80,7 @@ def _advocate_keys(rows: Sequence[sqlite3.Row]) -> list[AdvocateKey]:
     return [AdvocateKey(AdvocateId(r[0]), r[1], r[2], bytes(r[3])) for r in rows]
 
 
-async def tip_advocate_keys(db: Database, tip_id: str) -> list[AdvocateKey]:
+async def tip_advocate_keys(db: Store, tip_id: str) -> list[AdvocateKey]:
     rows = await db.fetchall(
         f"SELECT {_ADVOCATE_KEY_COLUMNS} FROM tip_advocates t JOIN advocates a"
         " ON a.id = t.advocate_id WHERE t.tip_id = ? AND a.active = 1 ORDER BY a.id",
@@ -89,6 +89,6 @@ async def tip_advocate_keys(db: Database, tip_id: str) -> list[AdvocateKey]:
     return _advocate_keys(rows)
 
 
-async def get_meta(db: Database, key: str) -> str | None:
+async def get_meta(db: Store, key: str) -> str | None:
     row = await db.fetchone("SELECT value FROM meta WHERE key = ?", (key,))
     return None if row is None else str(row[0])

@@ -16,12 +16,12 @@ import sqlite3
 
 from ..logging import get_logger
 from ..server_secret import ServerSecret
-from .database import Database
+from .seam import Store, is_integrity_error, statement_savepoint
 
 COLUMNS = ("thread_hash", "receipt_lookup")
 
 
-async def find_tip(db: Database, secret: ServerSecret, label: str, data: bytes, column: str,
+async def find_tip(db: Store, secret: ServerSecret, label: str, data: bytes, column: str,
                    select: str = "id") -> sqlite3.Row | None:
     """The tip whose ``column`` is the keyed hash of ``data`` under any version.
 
@@ -42,12 +42,15 @@ async def find_tip(db: Database, secret: ServerSecret, label: str, data: bytes, 
     return found
 
 
-async def _rewrite(db: Database, column: str, old: bytes, new: bytes) -> None:
+async def _rewrite(db: Store, column: str, old: bytes, new: bytes) -> None:
     def update(conn: sqlite3.Connection) -> int:
         try:
-            return conn.execute(f"UPDATE tips SET {column} = ? WHERE {column} = ?",  # noqa: S608
-                                (new, old)).rowcount
-        except sqlite3.IntegrityError:
+            with statement_savepoint(conn, "rehash"):
+                return int(conn.execute(f"UPDATE tips SET {column} = ? WHERE {column} = ?",  # noqa: S608
+                                        (new, old)).rowcount)
+        except Exception as e:
+            if not is_integrity_error(e):
+                raise
             # Another tip already holds the current hash (two tips raced across the
             # rotation): keep both as they are; the old one ends at retirement.
             return 0

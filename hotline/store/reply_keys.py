@@ -23,7 +23,7 @@ from crypto.receipt import REPLY_SIGN_PLACEHOLDER
 
 from ..keystore import checkpoint_truncate
 from ..logging import get_logger
-from .database import Database
+from .seam import Store
 
 BATCH = 500
 PUBLIC_KEY_BYTES = 32
@@ -53,7 +53,7 @@ def open_reply_key(storage_key: bytes, tip_id: str, sealed: bytes) -> ReporterKe
     return ReporterKey(public, fingerprint_of(public, REPLY_SIGN_PLACEHOLDER))
 
 
-async def reporter_key(db: Database, storage_key: Callable[[str], Awaitable[bytes | None]],
+async def reporter_key(db: Store, storage_key: Callable[[str], Awaitable[bytes | None]],
                        tip_id: str) -> ReporterKey | None:
     """The tip's reply key, or None for a tip without one (SMS, voice) or a shredded tip."""
     row = await db.fetchone("SELECT reply_sealed FROM tips WHERE id = ?", (tip_id,))
@@ -71,7 +71,7 @@ class ReplyKeyFill:
     cleared: int  # no storage key (a shredded tip): the clear values are only removed
 
 
-async def fill_reply_keys(db: Database,
+async def fill_reply_keys(db: Store,
                           storage_key: Callable[[str], Awaitable[bytes | None]]) -> ReplyKeyFill:
     """Move reply keys stored in clear (before v13) into ``reply_sealed``; idempotent."""
     wrapped = cleared = 0

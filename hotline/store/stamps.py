@@ -12,11 +12,19 @@ changes whenever another connection (the CLI, another process) commits to
 the file. Changes the writer itself makes are counted by temporary triggers
 on the four tables, which live only on the writer's connection and so cost
 nothing anywhere else; a write rolled back rolls its count back too.
+
+On PostgreSQL several front ends write, so the counter is a real row
+(``directory_changes``, bumped by statement triggers: see the baseline
+migration) and the stamp reads it ``FOR SHARE``: a directory change from any
+front end waits for the message's commit, or the message sees its count.
 """
 
 from __future__ import annotations
 
 import sqlite3
+from typing import Any
+
+from .seam import kind_of
 
 DIRECTORY_TABLES = ("advocates", "oncall", "paging_settings", "advocate_notifiers")
 Stamp = tuple[int, int]
@@ -34,8 +42,11 @@ def watch_directory(conn: sqlite3.Connection) -> None:
             conn.execute(sql)
 
 
-def directory_stamp(conn: sqlite3.Connection) -> Stamp:
+def directory_stamp(conn: sqlite3.Connection | Any) -> Stamp:
     """The stamp now, on the writer's connection (inside its transaction to be exact)."""
+    if kind_of(conn) == "postgresql":
+        (n,) = conn.execute("SELECT n FROM directory_changes WHERE id = 1 FOR SHARE").fetchone()
+        return 0, int(n)
     (version,) = conn.execute("PRAGMA data_version").fetchone()
     (changes,) = conn.execute("SELECT n FROM temp.directory_changes").fetchone()
     return int(version), int(changes)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from .database import Database
+from .seam import Store
 
 
 def mark_used(conn: sqlite3.Connection, key: bytes, expires_at: int, now: int,
@@ -18,12 +18,13 @@ def mark_used(conn: sqlite3.Connection, key: bytes, expires_at: int, now: int,
     conn.execute("DELETE FROM used_once WHERE expires_at < ?", (now,))
     conn.execute("UPDATE used_once SET receipt_box = NULL, box_until = NULL"
                  " WHERE box_until IS NOT NULL AND box_until < ?", (now,))
-    cur = conn.execute("INSERT OR IGNORE INTO used_once (key, expires_at, receipt_box, box_until)"
-                       " VALUES (?, ?, ?, ?)", (key, expires_at, receipt_box, box_until))
+    cur = conn.execute("INSERT INTO used_once (key, expires_at, receipt_box, box_until)"
+                       " VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                       (key, expires_at, receipt_box, box_until))
     return cur.rowcount == 1
 
 
-async def find(db: Database, key: bytes, now: int) -> tuple[bool, bytes | None]:
+async def find(db: Store, key: bytes, now: int) -> tuple[bool, bytes | None]:
     """(used?, the sealed receipt if still within its window)."""
     row = await db.fetchone("SELECT receipt_box, box_until FROM used_once WHERE key = ?", (key,))
     if row is None:

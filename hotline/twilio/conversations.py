@@ -32,7 +32,7 @@ from dataclasses import dataclass
 
 from ..intake import EXTERNAL_LABEL, THREAD_LABEL
 from ..server_secret import ServerSecret
-from ..store import Database
+from ..store.seam import Store
 
 
 @dataclass(frozen=True)
@@ -63,13 +63,14 @@ def take_budget(conn: sqlite3.Connection, kind: str, now: float, limit: int) -> 
     conn.execute("DELETE FROM flood_budget WHERE kind = ? AND slot < ?", (kind, slot))
     cur = conn.execute(
         "INSERT INTO flood_budget (kind, slot, used) VALUES (?, ?, 1)"
-        " ON CONFLICT (kind, slot) DO UPDATE SET used = used + 1 WHERE used < ?",
+        " ON CONFLICT (kind, slot) DO UPDATE SET used = flood_budget.used + 1"
+        " WHERE flood_budget.used < ?",
         (kind, slot, limit))
     return cur.rowcount > 0
 
 
 class Conversations:
-    def __init__(self, *, db: Database, secret: ServerSecret, window: float, budget: int = 30,
+    def __init__(self, *, db: Store, secret: ServerSecret, window: float, budget: int = 30,
                  clock: Callable[[], float] = time.time) -> None:
         self._db, self._secret, self._window, self._clock = db, secret, window, clock
         self._budget = budget

@@ -48,9 +48,9 @@ from ..front_end import front_end_id
 from ..intake import EXTERNAL_LABEL, Inbound, InboundAttachment, Intake
 from ..logging import get_logger
 from ..server_secret import ServerSecret
-from ..store import Database
 from ..store.leases import claim, dialect
 from ..store.queries import utc_now_text
+from ..store.seam import Store
 from .rest import MediaLocation, TwilioFailure, TwilioRest
 from .webhook import MediaRef
 
@@ -103,7 +103,7 @@ class _NewJob:
 
 
 class TwilioJobs:
-    def __init__(self, *, db: Database, secret: ServerSecret, rest: TwilioRest, intake: Intake,
+    def __init__(self, *, db: Store, secret: ServerSecret, rest: TwilioRest, intake: Intake,
                  backoff: Sequence[float], delete_media: bool, delete_messages: bool,
                  clock: Callable[[], float] = time.time, lease: float = DEFAULT_LEASE,
                  owner: str | None = None) -> None:

@@ -36,8 +36,8 @@ from dataclasses import dataclass
 from ..front_end import front_end_id
 from ..logging import get_logger
 from ..server_secret import ServerSecret
-from ..store import Database
 from ..store.queries import utc_now_text
+from ..store.seam import Store
 from .rest import TwilioFailure, TwilioRest
 from .webhook import whatsapp_from
 
@@ -60,7 +60,7 @@ class Delivery:
 
 
 class SmsOutbox:
-    def __init__(self, *, db: Database, secret: ServerSecret, rest: TwilioRest, number: str,
+    def __init__(self, *, db: Store, secret: ServerSecret, rest: TwilioRest, number: str,
                  status_callback: str | None, backoff: Sequence[float],
                  lease: float = DEFAULT_LEASE, owner: str | None = None,
                  clock: Callable[[], float] = time.time) -> None:

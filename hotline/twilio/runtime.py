@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from ..config import Config
 from ..intake import Intake
 from ..server_secret import ServerSecret
-from ..store import Database
+from ..store.seam import Store
 from ..voice.runtime import VoiceRuntime
 from .conversations import Conversations
 from .jobs import MediaOutcome, TwilioJobs
@@ -41,7 +41,7 @@ class TwilioServices:
         return str(self.config["twilio.auth_token"])
 
     @classmethod
-    async def open(cls, config: Config, *, db: Database, secret: ServerSecret,
+    async def open(cls, config: Config, *, db: Store, secret: ServerSecret,
                    intake: Intake) -> TwilioServices:
         c = config
         texts = AutoReplyTexts(c["organisation.emergency_number"], c["sms.default_language"],

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from ..domain import Channel, MessageId, TipId, Urgency
 from ..intake import EXTERNAL_LABEL, Inbound, InboundAttachment, Intake, IntakeResult, StoreHook
 from ..server_secret import ServerSecret
-from ..store import Database
+from ..store.seam import Store
 from .forms import Call
 
 
@@ -41,7 +41,7 @@ class CallRef:
 
 
 class CallLog:
-    def __init__(self, *, db: Database, secret: ServerSecret, intake: Intake) -> None:
+    def __init__(self, *, db: Store, secret: ServerSecret, intake: Intake) -> None:
         self.db, self._secret, self._intake = db, secret, intake
 
     def external_key(self, external_id: str) -> bytes:

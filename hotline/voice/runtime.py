@@ -10,7 +10,7 @@ from ..config import Config
 from ..intake import Intake
 from ..paging.roster import dial_order
 from ..server_secret import ServerSecret
-from ..store import Database
+from ..store.seam import Store
 from ..twilio.jobs import TwilioJobs
 from ..twilio.rest import TwilioRest
 from .calls import CallLog
@@ -25,7 +25,7 @@ class VoiceRuntime:
     voicemail: Voicemails
 
     @classmethod
-    def build(cls, config: Config, *, db: Database, secret: ServerSecret, intake: Intake,
+    def build(cls, config: Config, *, db: Store, secret: ServerSecret, intake: Intake,
               rest: TwilioRest, jobs: TwilioJobs) -> VoiceRuntime:
         ivr = Ivr.from_config(config)
         calls = CallLog(db=db, secret=secret, intake=intake)

@@ -71,9 +71,10 @@ class Voicemails:
                                   message_id=ref.message_id if ref else None, group_key=group,
                                   target=target, next_at=at)
             elif ready:  # the file is there now: due at once, even after giving up
-                conn.execute("UPDATE twilio_jobs SET next_at = MIN(next_at, ?), state = 'pending',"
+                conn.execute("UPDATE twilio_jobs SET next_at = CASE WHEN next_at < ? THEN next_at ELSE ? END,"
+                             " state = 'pending',"
                              " attempts = CASE state WHEN 'failed' THEN 0 ELSE attempts END"
-                             " WHERE id = ?", (at, job[0]))
+                             " WHERE id = ?", (at, at, job[0]))
             return True
 
         created = await self._calls.db.write(write)

@@ -1,7 +1,8 @@
-"""Real instance folders for tests: real keys (cheap Argon2id), real SQLite."""
+"""Real instance folders for tests: real keys (cheap Argon2id), real SQLite or PostgreSQL."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,10 +25,23 @@ class TestInstance:
         return self.root.parent / f"{who}.key"
 
 
-def make_instance(tmp_path: Path, public_url: str = "http://127.0.0.1:8080") -> TestInstance:
+DATABASE: list[Callable[[], str] | None] = [None]
+"""Where new instances keep their data: None (SQLite), or a maker of fresh PostgreSQL
+databases (one per instance); set per test by the ``store_kind`` fixture
+(tests/conftest.py) so every helper that makes an instance follows it."""
+
+
+def _new_database() -> str | None:
+    maker = DATABASE[0]
+    return maker() if maker is not None else None
+
+
+def make_instance(tmp_path: Path, public_url: str = "http://127.0.0.1:8080", *,
+                  database: str | None = None) -> TestInstance:
     root = tmp_path / "instance"
     recovery = Identity.generate("recovery")
-    instance_id = create_instance(root, recovery.public, public_url=public_url)
+    instance_id = create_instance(root, recovery.public, public_url=public_url,
+                                  database=database or _new_database())
     alice, bob = Identity.generate("alice"), Identity.generate("bob")
     for who, ident, role in (("alice", alice, Role.ADMIN), ("bob", bob, Role.ADVOCATE)):
         add_advocate(root, ident.public, name=who, role=role)

@@ -10,8 +10,9 @@ import pytest
 from crypto import CryptoError, open_envelope, unwrap
 from hotline.ops.runtime import retention_pass
 from hotline.store.migrate import backup_database
+from tests.helpers import store
 from tests.helpers.instance import make_instance
-from tests.ops.helpers import age_tip, holders, instance_bytes, opened, web_tip
+from tests.ops.helpers import age_tip, holders, instance_bytes, opened, sms_tip, web_tip
 
 MARKER = "SHRED-MARKER-q8w7e6"
 
@@ -87,6 +88,30 @@ async def test_a_shredded_tip_is_gone_from_the_database_its_wal_and_the_key_stor
         open_envelope(survivor, inst.recovery)  # wrapped: the recovery key alone is not enough
     with pytest.raises(CryptoError):
         unwrap(bytes(32), survivor, label=doomed.tip_id)
+
+
+@pytest.mark.both_stores
+async def test_a_shred_deletes_every_row_of_the_tip_and_audits_it(tmp_path: Path,
+                                                                  store_kind: str) -> None:
+    """The row half of a shred, on SQLite and PostgreSQL (foreign keys found from each
+    engine's catalogue); the bytes half is SQLite's (the test above)."""
+    inst = make_instance(tmp_path)
+    async with opened(inst.root) as s:
+        doomed = await sms_tip(s, f"please help {MARKER}", "+14155550123")
+        kept = await web_tip(s, "another report that stays")
+        await age_tip(s, doomed.tip_id, days=120, status="closed")
+        await age_tip(s, kept.tip_id, days=120, status="in_progress")
+        assert s.db.kind == store_kind
+        deleted = await retention_pass(s.config, s.db, s.keystore, s.metrics)
+        assert [(d.tip_id, d.reason) for d in deleted] == [(doomed.tip_id, "retention")]
+    for table in ("tips", "messages", "tip_advocates", "escalations", "twilio_jobs"):
+        column = "id" if table == "tips" else "tip_id"
+        assert store.query(inst.root, f"SELECT COUNT(*) FROM {table} WHERE {column} = ?",  # noqa: S608
+                           (doomed.tip_id,)) == [(0,)], table
+    assert store.query(inst.root, "SELECT id FROM tips") == [(kept.tip_id,)]
+    assert store.query(inst.root, "SELECT actor, detail FROM audit WHERE action = 'tip.deleted'"
+                       " AND tip_id = ?", (doomed.tip_id,)) == \
+        [("retention", "reason=retention channel=sms messages=1 attachments=0")]
 
 
 async def test_the_kept_tip_still_opens_with_the_recovery_key_after_a_shred(

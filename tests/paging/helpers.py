@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from tests.helpers import store
 
 ALICE_PHONE = "+14155550101"
 BOB_PHONE = "+14155550102"
@@ -17,19 +18,12 @@ CANARY = "zebra-canary-7Q2"  # a word no page may ever carry
 
 def set_contact(root: Path, name: str, *, phone: str | None = None, email: str | None = None) -> None:
     """An advocate's own paging contacts, as 'advocate add --phone/--email' would store them."""
-    conn = sqlite3.connect(root / "hotline.db")
-    with conn:
-        conn.execute("UPDATE advocates SET phone = COALESCE(?, phone), email = COALESCE(?, email)"
-                     " WHERE name = ? AND active = 1", (phone, email, name))
-    conn.close()
+    store.execute(root, "UPDATE advocates SET phone = COALESCE(?, phone), email = COALESCE(?, email)"
+                  " WHERE name = ? AND active = 1", (phone, email, name))
 
 
 def query(root: Path, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    conn = sqlite3.connect(root / "hotline.db")
-    try:
-        return conn.execute(sql, params).fetchall()
-    finally:
-        conn.close()
+    return store.query(root, sql, params)
 
 
 async def until(check: Callable[[], Any], within: float = 10.0, what: str = "condition") -> Any:

@@ -1,4 +1,4 @@
-"""Coalescing decided on a real, migrated SQLite database with the clock passed in:
+"""Coalescing decided on a real, migrated database (SQLite and PostgreSQL) with the clock passed in:
 which page goes out at once, which waits, when a window closes into one summary,
 and that acknowledging a tip takes its held page out of the summary."""
 
@@ -16,8 +16,12 @@ from hotline.paging.ack import record_ack
 from hotline.paging.coalesce import coalesce, fold_new, summarise_due
 from hotline.paging.escalation import EscalationPolicy, Level, TipRef, start
 from hotline.paging.store import open_escalation
+from hotline.store.factory import connect_sync
+from tests.helpers import store
 from tests.helpers.instance import make_instance
 from triage_rules import Urgency
+
+pytestmark = pytest.mark.both_stores
 
 T0 = datetime(2026, 12, 3, 3, 0, tzinfo=UTC)
 WINDOW = 120.0
@@ -27,7 +31,7 @@ POLICY = EscalationPolicy((Level(("alice",), timedelta(minutes=5)), Level(("bob"
 @pytest.fixture
 def conn(tmp_path: Path) -> Iterator[sqlite3.Connection]:
     inst = make_instance(tmp_path)
-    c = sqlite3.connect(inst.root / "hotline.db", isolation_level=None)
+    c = connect_sync(store.target(inst.root))  # autocommit, like the test always used
     try:
         yield c
     finally:

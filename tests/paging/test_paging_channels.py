@@ -10,6 +10,7 @@ import json
 from email import message_from_bytes
 from pathlib import Path
 
+import pytest
 from aiohttp import web
 from aiosmtpd.controller import Controller
 
@@ -20,6 +21,8 @@ from tests.helpers.twilio_fake import FakeTwilio
 from tests.twilio.conftest import sms_server
 
 from .helpers import ALICE_PHONE, CANARY, CRITICAL, query, set_contact, until
+
+pytestmark = pytest.mark.both_stores
 
 SECRET = "webhook-secret-for-tests"
 

@@ -18,6 +18,8 @@ from tests.twilio.conftest import HOTLINE_NUMBER, sms_server
 
 from .helpers import ALICE_PHONE, BOB_PHONE, CANARY, CRITICAL, query, set_contact, until
 
+pytestmark = pytest.mark.both_stores
+
 FAST = {"HOTLINE_PAGING_RETRY_BACKOFF": "50ms,100ms"}
 
 

@@ -4,7 +4,6 @@ service (aiohttp on 127.0.0.1, real SQLite) configured to use it."""
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ from hotline.config import load_config
 from hotline.ops.listener import make_ops_app
 from hotline.services import SERVICES, Services
 from tests.conftest import free_port
+from tests.helpers import store
 from tests.helpers.instance import TestInstance, make_instance
 from tests.helpers.twilio_fake import FakeTwilio, incoming_sms_form, signed_post
 
@@ -78,11 +78,7 @@ class SmsLive:
                                  form=form, signature=signature)
 
     def query(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-        conn = sqlite3.connect(self.instance.root / "hotline.db")
-        try:
-            return conn.execute(sql, params).fetchall()
-        finally:
-            conn.close()
+        return store.query(self.instance.root, sql, params)
 
     def count(self, table: str) -> int:
         return int(self.query(f"SELECT COUNT(*) FROM {table}")[0][0])  # noqa: S608 - test constant

@@ -7,10 +7,14 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import pytest
 from structlog.testing import capture_logs
 
+from tests.helpers import store
 from tests.helpers.twilio_fake import Failure, FakeTwilio, Recorded, sid
 from tests.twilio.conftest import SmsLive, eventually, sms_server, twiml_reply
+
+pytestmark = pytest.mark.both_stores
 
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 40
 JPEG = b"\xff\xd8\xff\xe0" + b"jpeg-bytes" * 3000
@@ -159,11 +163,6 @@ async def test_media_retry_outlives_a_restart(tmp_path: Path, fake_twilio: FakeT
         assert sms.query("SELECT kind, state FROM twilio_jobs") == [("fetch_media", "pending")]
         instance = sms.instance
     # the job is durable; a new process with a short backoff picks it up
-    sms_db = instance.root / "hotline.db"
-    import sqlite3
-    conn = sqlite3.connect(sms_db)
-    conn.execute("UPDATE twilio_jobs SET next_at = 0")
-    conn.commit()
-    conn.close()
+    store.execute(instance.root, "UPDATE twilio_jobs SET next_at = 0")
     async with sms_server(tmp_path, fake_twilio, instance=instance) as sms:
         await eventually(lambda: sms.count("messages") == 2 and not fake_twilio.media_exists(url))

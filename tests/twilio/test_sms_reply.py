@@ -18,6 +18,8 @@ from tests.helpers.process import run_cli
 from tests.helpers.twilio_fake import Failure, FakeTwilio, signed_post
 from tests.twilio.conftest import HOTLINE_NUMBER, REPORTER, SmsLive, eventually, sms_server, twiml_reply
 
+pytestmark = pytest.mark.both_stores
+
 
 def _cli(sms: SmsLive, *args: str, check: bool = True):  # type: ignore[no-untyped-def]
     key = str(sms.instance.key_file("alice"))

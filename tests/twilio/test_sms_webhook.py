@@ -12,6 +12,8 @@ from tests.conftest import Live
 from tests.helpers.twilio_fake import FakeTwilio, sid, sign
 from tests.twilio.conftest import REPORTER, SmsLive, sms_server, twiml_reply
 
+pytestmark = pytest.mark.both_stores
+
 
 async def test_valid_message_is_stored_sealed_and_answered_in_twiml(sms: SmsLive) -> None:
     status, twiml = await sms.text("Hello, my boss keeps my passport")

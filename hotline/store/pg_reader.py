@@ -1,0 +1,110 @@
+"""PostgreSQL readers: a few threads, each with one autocommit connection.
+
+Like ``reader.py``: a query is one job, its rows are fetched on the thread
+and the caller's future is settled through ``resolve_all``. Each SELECT runs
+in its own autocommit statement, so it sees what is committed. A lost
+connection answers ``ServiceUnavailable`` (503) and the next query
+reconnects by itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import queue
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import ServiceUnavailable
+from .pg_conn import PgConnection, connect
+from .pg_writer import UNAVAILABLE, is_connection_loss
+from .writer import resolve_all
+
+_STOP = object()
+_BATCH = 64
+
+
+@dataclass
+class _Query:
+    sql: str
+    params: tuple[Any, ...]
+    future: asyncio.Future[list[Any]]
+    loop: asyncio.AbstractEventLoop
+
+
+class PgReader:
+    def __init__(self, url: str, *, threads: int = 2, name: str = "reader") -> None:
+        self._url = url
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._threads = [threading.Thread(target=self._run, name=f"hotline-pg-{name}-{i}",
+                                          daemon=True) for i in range(threads)]
+        self._closed = False
+
+    def start(self) -> None:
+        # Connect once up front so a wrong URL or password fails at start-up, clearly.
+        connect(self._url, application_name="hotline-reader").close()
+        for t in self._threads:
+            t.start()
+
+    async def fetchall(self, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
+        if self._closed:
+            raise ServiceUnavailable("the service is shutting down")
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[list[Any]] = loop.create_future()
+        self._queue.put(_Query(sql, params, future, loop))
+        return await future
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        for _ in self._threads:
+            self._queue.put(_STOP)
+        for t in self._threads:
+            t.join()
+
+    def _run(self) -> None:
+        conn: PgConnection | None = None
+        try:
+            while True:
+                batch = [self._queue.get()]
+                while len(batch) < _BATCH and batch[-1] is not _STOP:
+                    try:
+                        batch.append(self._queue.get_nowait())
+                    except queue.Empty:
+                        break
+                done = []
+                for q in batch:
+                    if q is _STOP:
+                        continue
+                    conn, answer = self._answer(conn, q)
+                    done.append(answer)
+                resolve_all(done)
+                if batch[-1] is _STOP:
+                    return
+        finally:
+            if conn is not None:
+                with contextlib.suppress(Exception):
+                    conn.close()
+
+    def _answer(self, conn: PgConnection | None,
+                q: _Query) -> tuple[PgConnection | None, tuple[_Query, bool, Any]]:
+        """Run one query; a connection that died while idle is replaced and asked again
+        (reads change nothing, so asking twice is safe)."""
+        for fresh in (False, True):
+            try:
+                if conn is None or conn.broken or fresh:
+                    if conn is not None:
+                        with contextlib.suppress(Exception):
+                            conn.close()
+                    conn = None
+                    conn = connect(self._url, application_name="hotline-reader")
+                    fresh = True
+                return conn, (q, True, conn.execute(q.sql, q.params).fetchall())
+            except Exception as e:
+                if conn is not None and not is_connection_loss(e, conn):
+                    return conn, (q, False, e)
+                if fresh:  # a new connection failed too: the server is down
+                    return conn, (q, False, ServiceUnavailable(UNAVAILABLE))
+        raise AssertionError("unreachable")

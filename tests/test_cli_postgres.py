@@ -1,0 +1,56 @@
+"""An instance on PostgreSQL through the real CLI: init keeps the password out of the
+config, every command finds the database, SQLite-only verbs say what to use instead."""
+
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+
+from tests.helpers import store
+from tests.helpers.process import run_cli
+
+
+def test_init_names_the_database_and_keeps_the_password_secret(tmp_path: Path,
+                                                               pg_url: str) -> None:
+    root = tmp_path / "inst"
+    done = run_cli("init", str(root), "--recovery-key-out", str(tmp_path / "recovery.key"),
+                   HOTLINE_DATABASE_URL=pg_url)
+    password = pg_url.split("://", 1)[1].split("@", 1)[0].split(":", 1)[1]
+    assert password not in done.stdout and "PostgreSQL" in done.stdout
+    config = (root / "hotline.toml").read_text(encoding="utf-8")
+    assert password not in config
+    assert 'database = "postgresql://postgres@' in config
+    secret = root / "secrets" / "database-url"
+    assert secret.read_text(encoding="utf-8").strip() == pg_url
+    assert stat.S_IMODE(secret.stat().st_mode) == 0o600
+    assert not (root / "hotline.db").exists()
+    # Without the environment variable every command finds the database from the folder.
+    run_cli("keygen", "--out", str(tmp_path / "alice.key"), "--name", "alice")
+    run_cli("advocate", "add", str(root), "--name", "alice", "--pubkey",
+            str(tmp_path / "alice.key.pub"), "--role", "admin")
+    assert store.query(root, "SELECT name, role FROM advocates") == [("alice", "admin")]
+    doctor = run_cli("doctor", str(root), check=False)
+    assert doctor.returncode == 0 and doctor.stdout.startswith("OK:"), doctor.stdout
+    refused = run_cli("backup", str(root), str(tmp_path / "b.db"), check=False)
+    assert refused.returncode != 0
+    assert "PostgreSQL" in refused.stderr and "pg_dump" in refused.stderr
+    assert "Traceback" not in refused.stderr
+
+
+def test_a_second_instance_cannot_take_a_database_in_use(tmp_path: Path, pg_url: str) -> None:
+    run_cli("init", str(tmp_path / "one"), "--recovery-key-out", str(tmp_path / "r1.key"),
+            HOTLINE_DATABASE_URL=pg_url)
+    second = run_cli("init", str(tmp_path / "two"), "--recovery-key-out",
+                     str(tmp_path / "r2.key"), check=False, HOTLINE_DATABASE_URL=pg_url)
+    assert second.returncode != 0 and "already holds an instance" in second.stderr
+    assert "Traceback" not in second.stderr
+
+
+def test_doctor_says_when_the_database_cannot_be_reached(tmp_path: Path, pg_url: str) -> None:
+    root = tmp_path / "inst"
+    run_cli("init", str(root), "--recovery-key-out", str(tmp_path / "recovery.key"),
+            HOTLINE_DATABASE_URL=pg_url)
+    wrong = pg_url.replace(pg_url.split("@", 1)[0].split(":")[-1], "not-the-password")
+    doctor = run_cli("doctor", str(root), check=False, HOTLINE_DATABASE_URL=wrong)
+    assert doctor.returncode != 0
+    assert "cannot connect" in doctor.stdout and "not-the-password" not in doctor.stdout
