@@ -183,16 +183,17 @@ class SmsOutbox:
             (status, until, message_id, self._owner)).rowcount))
 
     async def _save(self, message_id: str, d: Delivery, sid_key: bytes | None) -> None:
-        release = d.status != "retrying"
-        until = self._clock() + self._lease
+        """Record an attempt's outcome (only while the reply is ours); a final one ends the lease."""
+        if d.status == "retrying":
+            lease, params = "lease_until = ?", (self._clock() + self._lease,)
+        else:
+            lease, params = _RELEASE, ()
         await self._db.write(lambda c: c.execute(
-            "UPDATE sms_outbox SET status = ?, attempts = ?, error = ?,"
-            " sid_key = COALESCE(?, sid_key), updated_at = ?,"
-            " lease_owner = CASE WHEN ? THEN NULL ELSE lease_owner END,"
-            " lease_until = CASE WHEN ? THEN NULL ELSE ? END"
+            "UPDATE sms_outbox SET status = ?, attempts = ?, error = ?,"  # noqa: S608
+            f" sid_key = COALESCE(?, sid_key), updated_at = ?, {lease}"
             " WHERE message_id = ? AND lease_owner = ?",
-            (d.status, d.attempts, d.error, sid_key, utc_now_text(), int(release), int(release),
-             until, message_id, self._owner)))
+            (d.status, d.attempts, d.error, sid_key, utc_now_text(), *params, message_id,
+             self._owner)))
 
     async def status_callback(self, message_sid: str, status: str, error_code: str | None) -> bool:
         """Twilio's later word on a sent reply; False if it is not one of ours."""

@@ -1,8 +1,9 @@
 """Pages claimed once by several front ends on one database (issue 14).
 
-Two ``PageWorker``s, each on its own ``Database`` over one SQLite file (two
-writer threads, two connections: the stand-in for two processes), turn at the
-same moment over the same due pages. The notifier is a stand-in for the
+Two ``PageWorker``s, each on its own store over one database (two writer
+threads, two connections: the stand-in for two processes; on SQLite one file,
+on PostgreSQL one database, where claims use ``FOR UPDATE SKIP LOCKED``), turn
+at the same moment over the same due pages. The notifier is a stand-in for the
 outside world that records what it was handed; the worker, the claims and the
 database are the real ones. Time is moved by the workers' clocks, never slept.
 """
@@ -10,7 +11,6 @@ database are the real ones. Time is moved by the workers' clocks, never slept.
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
@@ -23,10 +23,13 @@ from hotline.paging.escalation import EscalationPolicy, Level, TipRef, start
 from hotline.paging.notifiers import DeliveryFailed, Notice
 from hotline.paging.store import open_escalation
 from hotline.paging.worker import PageWorker
-from hotline.store import Database
+from hotline.store.factory import open_store, sync_transaction
+from hotline.store.seam import Store
 from tests.helpers.instance import make_instance
+from tests.helpers.store import query, target
 from triage_rules import Urgency
 
+pytestmark = pytest.mark.both_stores
 LEASE = 30.0
 POLICY = EscalationPolicy((Level(("alice",), timedelta(minutes=5)),))
 
@@ -54,10 +57,8 @@ class Recorder:
 
 def _open_pages(root: Path, count: int, at: datetime) -> list[str]:
     """``count`` tips whose first page (to alice) is due at ``at``, as intake leaves them."""
-    conn = sqlite3.connect(root / "hotline.db", isolation_level=None)
-    try:
+    with sync_transaction(target(root)) as conn:
         people = {name: i for i, name in conn.execute("SELECT id, name FROM advocates")}
-        conn.execute("BEGIN")
         for _ in range(count):
             tip_id, ref, stamp = new_tip_id(), new_tip_ref(), at.isoformat()
             conn.execute("INSERT INTO tips (id, ref, channel, urgency, urgency_source, status,"
@@ -65,18 +66,11 @@ def _open_pages(root: Path, count: int, at: datetime) -> list[str]:
                          (tip_id, ref, stamp, stamp))
             open_escalation(conn, tip_id, start(POLICY, None, TipRef(ref), Urgency.CRITICAL, at),
                             stamp, people, at)
-        conn.execute("COMMIT")
-        return [k for (k,) in conn.execute("SELECT key FROM page_outbox ORDER BY id")]
-    finally:
-        conn.close()
+    return [k for (k,) in query(root, "SELECT key FROM page_outbox ORDER BY id")]
 
 
 def _rows(root: Path, sql: str) -> list[tuple[object, ...]]:
-    conn = sqlite3.connect(root / "hotline.db")
-    try:
-        return conn.execute(sql).fetchall()
-    finally:
-        conn.close()
+    return query(root, sql)
 
 
 class Clock:
@@ -90,11 +84,11 @@ class Clock:
 @pytest.fixture
 async def two(tmp_path: Path) -> AsyncIterator[tuple[Path, Callable[..., PageWorker]]]:
     root = make_instance(tmp_path).root
-    dbs: list[Database] = []
+    dbs: list[Store] = []
     workers: list[PageWorker] = []
 
     async def make(name: str, notifier: Recorder, clock: Clock) -> PageWorker:
-        db = Database(root / "hotline.db")
+        db = open_store(target(root))
         await db.open()
         dbs.append(db)
         w = PageWorker(db=db, notifiers={"console": notifier}, backoff=(1.0,), clock=clock,

@@ -1,30 +1,31 @@
 """Twilio jobs claimed once by several front ends on one database (issue 14).
 
 Two front ends (two ``Services`` over one instance folder: two writer threads
-and connections on one SQLite file) run the same due jobs against the Twilio
+and connections on one database, SQLite or PostgreSQL) run the same due jobs against the Twilio
 stand-in at the same moment. Time moves by the job workers' clocks.
 """
 
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 import time
 from collections import Counter
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from hotline.config import load_config
 from hotline.services import Services
-from hotline.store.leases import claim
+from hotline.store.leases import claim, dialect
 from hotline.twilio.jobs import DELETE_MESSAGE, TwilioJobs
 from tests.helpers.instance import make_instance
 from tests.helpers.twilio_fake import FakeTwilio, sid
 
 from .conftest import twilio_env
 
+pytestmark = pytest.mark.both_stores
 LEASE = 30.0
 
 
@@ -64,7 +65,7 @@ def _jobs(s: Services, name: str, clock: Clock) -> TwilioJobs:
 async def _queue_deletions(s: Services, jobs: TwilioJobs, count: int, at: float) -> list[str]:
     sids = [sid("SM") for _ in range(count)]
 
-    def add(conn: sqlite3.Connection) -> None:
+    def add(conn: Any) -> None:
         for message_sid in sids:
             TwilioJobs.insert(conn, kind=DELETE_MESSAGE, tip_id=None, message_id=None,
                               group_key=message_sid.encode(),
@@ -92,7 +93,7 @@ async def test_a_dead_front_ends_job_is_run_by_another_after_the_lease_and_not_b
     [message_sid] = await _queue_deletions(front_ends[0], b, 1, clock.at)
     # Front end a claims the job and dies before running it: the claim is all it leaves.
     claimed = await front_ends[0].db.write(lambda conn: claim(
-        conn, "sqlite", table="twilio_jobs", due="state = 'pending' AND next_at <= ?",
+        conn, dialect(front_ends[0].db), table="twilio_jobs", due="state = 'pending' AND next_at <= ?",
         params=(clock.at,), order="id", returning="id", owner="front-end-a", now=clock.at,
         lease=LEASE, limit=16))
     assert len(claimed) == 1

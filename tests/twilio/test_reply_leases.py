@@ -9,7 +9,6 @@ owner's lease has run out.
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 import time
 from pathlib import Path
 
@@ -19,8 +18,11 @@ from hotline.config import load_config
 from hotline.errors import ClientError
 from hotline.services import Services
 from hotline.twilio.outbox import MAYBE_SENT, RESTARTED, SmsOutbox
+from tests.helpers import store
 from tests.helpers.twilio_fake import Failure, FakeTwilio
 from tests.twilio.conftest import sms_server
+
+pytestmark = pytest.mark.both_stores
 
 
 def _outbox_seen_from(s: Services, *, later_by: float) -> SmsOutbox:
@@ -62,11 +64,8 @@ async def test_a_reply_in_flight_when_its_front_end_vanished_may_have_been_sent(
         [tip] = await asyncio.to_thread(client.inbox)
         await asyncio.to_thread(client.send, tip["id"], "reply", note=False)
         # What a front end that died during Twilio's call leaves: the row still 'sending'.
-        conn = sqlite3.connect(a.instance.root / "hotline.db")
-        with conn:
-            conn.execute("UPDATE sms_outbox SET status = 'sending', lease_owner = 'gone',"
-                         " lease_until = ?", (time.time() + 60,))
-        conn.close()
+        store.execute(a.instance.root, "UPDATE sms_outbox SET status = 'sending',"
+                      " lease_owner = 'gone', lease_until = ?", (time.time() + 60,))
         outbox = _outbox_seen_from(a.services, later_by=120)
         assert await outbox.sweep() == 1
         [(status, error)] = a.query("SELECT status, error FROM sms_outbox")
