@@ -1,7 +1,7 @@
 """A rule reload on one front end reaches every front end on the same database (issue 14).
 
-Two applications over one instance folder (two ``Database``s on one SQLite
-file: the stand-in for two processes), each serving real HTTP. A reload is
+Two applications over one instance folder (two stores on one database,
+SQLite or PostgreSQL: the stand-in for two processes), each serving real HTTP. A reload is
 asked of the first, as SIGHUP asks it; the second follows, and its next
 decision names the new version.
 """
@@ -9,7 +9,6 @@ decision names the new version.
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from hotline.app import make_app
 from hotline.config import load_config
 from hotline.services import SERVICES
 from tests.conftest import Browser, free_port
+from tests.helpers import store
 from tests.helpers.instance import make_instance
 from triage_rules import load_rules
 
@@ -34,6 +34,7 @@ match = ["the blue lantern house"]
 no_match = ["a red lantern"]
 """
 ENV = {"HOTLINE_CLUSTER_RULES_POLL": "100ms"}
+pytestmark = pytest.mark.both_stores
 
 
 @pytest.fixture
@@ -58,15 +59,13 @@ async def _version(session: aiohttp.ClientSession, server: TestServer) -> str:
 
 async def _report(server: TestServer, text: str) -> str:
     """Send a web report to ``server``; the rule-set version its stored message names."""
+    root = server.app[SERVICES].paths.root
+    before = set(store.query(root, "SELECT id FROM messages"))
     async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as s:
         status, _ = await Browser(str(server.make_url("")).rstrip("/"), s).report(text)
     assert status == 200
-    conn = sqlite3.connect(server.app[SERVICES].paths.database)
-    try:
-        (version,) = conn.execute("SELECT ruleset_version FROM messages ORDER BY rowid DESC"
-                                  " LIMIT 1").fetchone()
-    finally:
-        conn.close()
+    [(version,)] = [(v,) for i, v in store.query(root, "SELECT id, ruleset_version FROM messages")
+                    if (i,) not in before]
     return str(version)
 
 
