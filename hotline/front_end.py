@@ -34,8 +34,8 @@ def front_end_id() -> str:
 SETTINGS: tuple[Setting, ...] = (
     Setting("cluster.lease", "HOTLINE_CLUSTER_LEASE", parse_duration, "60s",
             "How long a front end's claim on a page or a Twilio job holds. A front end that "
-            "dies leaves its claims to the others after this long; a live one sends within "
-            "half of it or counts the attempt as failed."),
+            "dies leaves its claims to the others after this long; a live one renews its "
+            "claim while a notifier is at work. Keep it well above any pause you expect."),
     Setting("cluster.rules_poll", "HOTLINE_CLUSTER_RULES_POLL", parse_duration, "2s",
             "How often each front end looks in the database for a rule reload made on another "
             "one (then loads the same rule files)."),

@@ -84,6 +84,13 @@ def mark_sending(conn: Connection, c: Claimed, *, owner: str, now: float, lease:
     return bool(cur.rowcount == 1)
 
 
+def renew(conn: Connection, c: Claimed, *, owner: str, until: float) -> bool:
+    """Extend the lease while the notifier is still at work."""
+    cur = conn.execute(f"UPDATE {c.table} SET lease_until = ? WHERE id = ?"  # noqa: S608
+                       " AND lease_owner = ?", (until, c.id, owner))
+    return bool(cur.rowcount == 1)
+
+
 def record_sent(conn: Connection, c: Claimed, *, owner: str, via: str, stamp: str) -> bool:
     """The notifier accepted it. False if the claim was lost meanwhile (nothing written)."""
     cur = conn.execute(

@@ -18,9 +18,9 @@ Several front ends may run this worker on one database. Each page and
 summary is claimed with a lease (:mod:`hotline.paging.claims`) in one writer
 job before it is sent, so two live workers never send the same row; the
 outcome is written only by the lease holder; a dead worker's claims are taken
-over once ``cluster.lease`` has passed. A worker sends within half its lease
-or counts the attempt as failed, so a live holder never loses its claim to a
-slow notifier.
+over once ``cluster.lease`` has passed. While a notifier is at work the
+worker renews its lease every third of it, so a live holder never loses its
+claim to a slow notifier (each notifier has its own timeout).
 
 Delivery is at-least-once in exactly one window: a notification accepted by
 Twilio/SMTP/the webhook just before its front end died, and not yet recorded,
@@ -45,7 +45,7 @@ from ..front_end import front_end_id
 from ..logging import get_logger
 from ..ops.metrics import Metrics
 from ..store import queries as q
-from ..store.leases import PAGING, dialect, try_exclusive
+from ..store.leases import PAGING, dialect, holding, try_exclusive
 from ..store.seam import Store
 from .claims import (
     OUTBOX,
@@ -57,6 +57,7 @@ from .claims import (
     record_given_up,
     record_retry,
     record_sent,
+    renew,
 )
 from .coalesce import Folded, coalesce
 from .directory import Directory, load_directory
@@ -271,11 +272,10 @@ class PageWorker:
         try:
             if notifier is None:
                 raise DeliveryFailed(f"no {kind} notifier", permanent=True)
-            try:  # within half the lease, so no other front end takes it over meanwhile
-                async with asyncio.timeout(self._lease / 2):
-                    await notifier.send(notice, target)
-            except TimeoutError:
-                raise DeliveryFailed("no answer in time") from None
+            await holding(notifier.send(notice, target), lambda: self._db.write(
+                lambda conn: renew(conn, c, owner=self._owner,
+                                   until=self._clock().timestamp() + self._lease)),
+                self._lease / 3)
         except DeliveryFailed as failure:
             return await self._failed(c, kind, failure, len(chain))
         except Exception:  # a notifier bug is a failed attempt, never a lost page

@@ -21,8 +21,12 @@ claim to another never overwrites the new holder's result.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any, Protocol
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, Protocol, TypeVar
+
+T = TypeVar("T")
 
 
 class Connection(Protocol):
@@ -79,3 +83,21 @@ def try_exclusive(conn: Connection, kind: str, key: int) -> bool:
         return True
     (got,) = conn.execute(f"SELECT pg_try_advisory_xact_lock({int(key)})").fetchone()
     return bool(got)
+
+
+async def holding(work: Awaitable[T], renew: Callable[[], Awaitable[object]], every: float) -> T:
+    """Await ``work`` (a send), calling ``renew`` (which extends the lease) every ``every``
+    seconds while it runs: a live front end keeps its claim however long a notifier takes
+    (each has its own timeout), and only a dead one's claim runs out. ``work`` is
+    cancelled if this is."""
+    task = asyncio.ensure_future(work)
+    try:
+        while True:
+            done, _ = await asyncio.wait({task}, timeout=every)
+            if done:
+                return task.result()
+            with contextlib.suppress(Exception):  # the database is down: the send goes on
+                await renew()
+    finally:
+        if not task.done():
+            task.cancel()

@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from ..front_end import front_end_id
 from ..logging import get_logger
 from ..server_secret import ServerSecret
+from ..store.leases import holding
 from ..store.queries import utc_now_text
 from ..store.seam import Store
 from .rest import TwilioFailure, TwilioRest
@@ -136,13 +137,12 @@ class SmsOutbox:
         if attempts > 1 and not await self._renew(message_id, "sending"):
             return Delivery("failed", attempts - 1, "taken over")  # swept: we were too slow
         try:
-            try:  # within half the lease, so no other front end declares this send orphaned
-                async with asyncio.timeout(self._lease / 2):
-                    sid = await self._rest.send_message(
-                        to=to, from_=whatsapp_from(self._number, to), body=body,
-                        status_callback=self._status_callback)
-            except TimeoutError:
-                raise TwilioFailure("no answer from Twilio in time") from None
+            # The lease is renewed while Twilio answers (within twilio.timeout), so no other
+            # front end declares this send orphaned meanwhile.
+            sid = await holding(self._rest.send_message(
+                to=to, from_=whatsapp_from(self._number, to), body=body,
+                status_callback=self._status_callback),
+                lambda: self._renew(message_id, "sending"), self._lease / 3)
         except TwilioFailure as e:
             last = e.permanent or attempts > len(self._backoff)
             delivery = Delivery("failed" if last else "retrying", attempts, e.summary)
