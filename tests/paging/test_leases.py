@@ -87,12 +87,13 @@ async def two(tmp_path: Path) -> AsyncIterator[tuple[Path, Callable[..., PageWor
     dbs: list[Store] = []
     workers: list[PageWorker] = []
 
-    async def make(name: str, notifier: Recorder, clock: Clock) -> PageWorker:
+    async def make(name: str, notifier: Recorder, clock: Callable[[], datetime],
+                   lease: float = LEASE) -> PageWorker:
         db = open_store(target(root))
         await db.open()
         dbs.append(db)
         w = PageWorker(db=db, notifiers={"console": notifier}, backoff=(1.0,), clock=clock,
-                       lease=LEASE, owner=name)
+                       lease=lease, owner=name)
         workers.append(w)
         return w
 
@@ -203,3 +204,38 @@ async def test_a_single_page_given_up_is_audited_for_its_tip(two) -> None:  # ty
     assert _rows(root, "SELECT status, lease_owner FROM page_outbox") == [("failed", None)]
     assert _rows(root, "SELECT action, detail FROM audit WHERE action = 'page.failed'") == [
         ("page.failed", "reason=pager network down")]
+
+
+async def test_a_slow_send_keeps_its_lease_and_is_neither_retried_nor_taken_over(two) -> None:  # type: ignore[no-untyped-def]
+    root, make = two
+    _open_pages(root, 1, datetime.now(UTC))
+    sent: list[tuple[str, str]] = []
+    slow = Recorder("a", sent)
+    slow.hold = asyncio.Event()
+    lease = 0.6  # the send below outlasts it several times over
+
+    def now() -> datetime:
+        return datetime.now(UTC)
+
+    a = await make("front-end-a", slow, now, lease)
+    b = await make("front-end-b", Recorder("b", sent), now, lease)
+    await a.run_once()
+    await asyncio.wait_for(slow.started.wait(), 10)
+    [(first,)] = _rows(root, "SELECT lease_until FROM page_outbox")
+    seen = first
+    for _ in range(1200):  # a renews while its notifier works (a minute at most)
+        await b.run_once()  # and b, looking all the while, never gets the page
+        await _drain(b)
+        assert sent == [] and _rows(root, "SELECT lease_owner, status FROM page_outbox") == [
+            ("front-end-a", "pending")]
+        [(seen,)] = _rows(root, "SELECT lease_until FROM page_outbox")
+        if seen >= first + 3 * lease:
+            break
+        await asyncio.sleep(0.05)
+    else:
+        raise AssertionError("front end a never renewed its lease while sending")
+    slow.hold.set()
+    await _drain(a)
+    assert sent == [("a", _rows(root, "SELECT key FROM page_outbox")[0][0])]
+    assert _rows(root, "SELECT status, attempt, lease_owner FROM page_outbox") == [
+        ("sent", 0, None)]
