@@ -21,7 +21,7 @@ from .domain import new_tip_ref
 from .errors import InstanceError
 from .instance import InstancePaths
 from .intake import Intake
-from .keystore import KeyStore
+from .keystore import KeyStore, open_keystore
 from .ops.metrics import Metrics
 from .paging.runtime import Paging, paging_policy
 from .ratelimit import GlobalFailureLimit
@@ -75,7 +75,11 @@ class Services:
             raise InstanceError(f"{target.describe()}: no database (run 'hotline init')")
         db = open_store(target, batch_max=config["store.batch_max"])
         await db.open()
-        keystore = KeyStore(paths.keystore)
+        try:
+            keystore = open_keystore(paths.root, config.values, env, main=target, background=True)
+        except BaseException:
+            await db.close()
+            raise
         try:
             await keystore.open()
             instance_id = await get_meta(db, "instance_id")
@@ -92,7 +96,7 @@ class Services:
                         instance_id=instance_id, recovery=recovery.recipient(),
                         paging=paging_policy(config), default_delay=config["paging.default_delay"],
                         metrics=metrics, tip_refs=tip_refs)
-        limit = GlobalFailureLimit(config["web.receipt_failures_per_minute"])
+        limit = GlobalFailureLimit(config["web.receipt_failures_per_minute"], db)
         auth = Authenticator(db=db, origin=origin_of(config["service.public_url"]),
                              extra_origins=config["service.extra_origins"],
                              instance_id=instance_id, challenge_ttl=config["api.challenge_ttl"],

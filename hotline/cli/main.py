@@ -16,8 +16,32 @@ from triage_rules import RuleError
 
 from ..errors import HotlineError
 from ..paging.oncall import PagingConfigError
-from . import admin, advocate_cmds, deletion_cmds, demo, handoff_cmd, oncall_cmds, ops_cmds, simulate
+from . import (
+    admin,
+    advocate_cmds,
+    deletion_cmds,
+    demo,
+    handoff_cmd,
+    keystore_cmds,
+    oncall_cmds,
+    ops_cmds,
+    simulate,
+)
 from .common import _client_args, _group
+
+
+def _workers_arg(value: str) -> int | str:
+    from ..config import MAX_WORKERS
+
+    if value.strip().lower() == "auto":
+        return "auto"
+    try:
+        n = int(value)
+    except ValueError:
+        n = 0
+    if not 1 <= n <= MAX_WORKERS:
+        raise argparse.ArgumentTypeError(f"must be a whole number from 1 to {MAX_WORKERS}, or auto")
+    return n
 
 
 def _reader_options(p: argparse.ArgumentParser) -> None:
@@ -43,12 +67,20 @@ def build_parser() -> argparse.ArgumentParser:
                    help="keep the data on PostgreSQL: postgresql://user@host:port/name (a "
                         "password is kept in secrets/database-url, never in the config; prefer "
                         "HOTLINE_DATABASE_URL to keep it off the command line). Default: SQLite")
+    p.add_argument("--keystore-database", metavar="URL",
+                   help="with --database: the per-tip key store's own PostgreSQL database and "
+                        "role (password kept in secrets/keystore-url; or HOTLINE_KEYSTORE_URL). "
+                        "Default: secrets/keystore.db")
     p.set_defaults(func=admin.cmd_init)
 
     p = sub.add_parser("serve", help="run the service")
     p.add_argument("dir")
     p.add_argument("--host")
     p.add_argument("--port", type=int)
+    p.add_argument("--workers", type=_workers_arg, metavar="N",
+                   help="processes sharing the port: a number, or auto for one per core "
+                        "(default: service.workers, 1); more than 1 adds a supervisor that "
+                        "restarts a worker that dies")
     p.set_defaults(func=admin.cmd_serve)
 
     p = sub.add_parser("demo", help="create (if needed) and run a local demo instance")
@@ -159,6 +191,7 @@ def build_parser() -> argparse.ArgumentParser:
     handoff_cmd.register(sub)
     deletion_cmds.register(sub)
     ops_cmds.register(sub)
+    keystore_cmds.register(sub)
     simulate.register(sub)
     return parser
 
