@@ -12,7 +12,7 @@ per batch), the "sending" mark and the outcome (one writer job each per
 page), and the reads of a turn. Rounds alternate one and two workers.
 
 Baseline: ``--baseline FILE`` names the worker before leases (e.g.
-``git show 9aed3d0:hotline/paging/worker.py > /tmp/worker_before.py``), loaded
+``git show 9aed3d0:hotline/paging/worker.py > worker_before.py``), loaded
 as a module of ``hotline.paging`` and run alone on the same pages (it read the
 due rows and sent them, with no claim and no "sending" mark; two of it on one
 file send every page twice, see tests/paging/test_leases.py).
@@ -132,7 +132,7 @@ async def main(pages: int, rounds: int, baseline_path: str | None) -> str:
     lines = [f"## {datetime.now(UTC):%Y-%m-%d %H:%M} UTC — page claims: pages drained per second,"
              " one worker vs two on one SQLite file (issue 14)", "",
              f"Command: `.venv/bin/python bench/page_claims.py --pages {pages} --rounds {rounds}"
-             + (" --baseline /tmp/worker_before.py`" if baseline else "`"),
+             + (" --baseline worker_before.py`" if baseline else "`"),
              f"Machine: {platform.machine()}, CPython {platform.python_version()}, 2 cores shared"
              " with other work (numbers are noisy); notifier accepts at once; rounds alternate.", "",
              "| workers | pages/s (min–max over rounds) | sent (each round) | group commits per page |",
