@@ -1,13 +1,15 @@
 """The default pack (or any rule set) on the labelled corpus: precision and recall per urgency.
 
-Run:  .venv/bin/python bench/triage_corpus.py [--rules DIR ...] [--corpus FILE] [--errors]
+Run:  .venv/bin/python bench/triage_corpus.py [--rules DIR ...] [--corpus FILE] [--errors] [--reader]
 
 Prints Markdown: the metrics table and the confusion matrix for the whole
 corpus (what triage_rules/README.md reports, and what a test checks it
 reports), a one-line-per-group table by language and class, then per language,
 per subset (``note``), and the hard negatives.
 With ``--errors`` it also lists every item whose urgency differs from its
-label, with the rules that fired (the texts are synthetic).
+label, with the rules that fired (the texts are synthetic). With ``--reader`` every
+decision is raised by the shipped second reader (``triage_rules/reader.py``), as
+intake does with ``rules.reader`` on.
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ from triage_rules.compare import (  # noqa: E402
     metrics,
     metrics_table,
 )
+from triage_rules.reader import load_reader  # noqa: E402
+from triage_rules.triage import raise_decisions  # noqa: E402
 
 CORPUS = ROOT / "tests" / "data" / "triage_corpus.jsonl"
 
@@ -48,11 +52,17 @@ def main() -> None:
     parser.add_argument("--rules", type=Path, nargs="*", default=[default_pack_dir()])
     parser.add_argument("--corpus", type=Path, default=CORPUS)
     parser.add_argument("--errors", action="store_true", help="list every mis-triaged item")
+    parser.add_argument("--reader", action="store_true", help="raise with the shipped second reader")
     args = parser.parse_args()
     rules = load_rules(args.rules)
     items = load_corpus(args.corpus)
     decisions = evaluate_corpus(rules, items)
-    print(f"Rule set {rules.version} ({len(rules.rules)} rules), corpus {args.corpus.name}\n")
+    reader_name = ""
+    if args.reader:
+        reader = load_reader()
+        decisions = raise_decisions(decisions, reader, items)
+        reader_name = f", reader {reader.version}"
+    print(f"Rule set {rules.version} ({len(rules.rules)} rules){reader_name}, corpus {args.corpus.name}\n")
     section("Whole corpus", decisions, items)
     print("### By language and class (the corpus `note`)\n")
     print(breakdown_table(breakdown(decisions, items)))

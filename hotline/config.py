@@ -89,6 +89,9 @@ _CORE: tuple[Setting, ...] = (
             "How long an opened conversation stays open before the receipt is asked for again."),
     Setting("rules.paths", "HOTLINE_RULES_PATHS", str_list, ("rules",),
             "Rule files or folders, relative to the instance folder."),
+    Setting("rules.reader", "HOTLINE_RULES_READER", _bool, True,
+            "The second reader (a classifier shipped with triage_rules) may raise the rules'"
+            " urgency, never lower it; false: the rules alone decide."),
     Setting("api.token_ttl", "HOTLINE_API_TOKEN_TTL", parse_duration, "15m",
             "Lifetime of an advocate API token (at most 15m)."),
     Setting("api.challenge_ttl", "HOTLINE_API_CHALLENGE_TTL", parse_duration, "60s",

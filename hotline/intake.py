@@ -22,6 +22,7 @@ from crypto import (
     seal,
     wrap,
 )
+from triage_rules.triage import Triage
 
 from .deletion import reporter_wrote
 from .domain import Channel, Direction, MessageId, TipId, Urgency, new_message_id, new_tip_ref
@@ -152,16 +153,16 @@ class Intake:
                 return duplicate
         # Every language's rules run: the page language says nothing about the text's.
         # No spans: a decision records rule ids and urgency, never where text matched.
-        decision = self._rules.current.evaluate(inbound.text, lang=None, spans=False,
-                                                channel=rules_channel(inbound.channel))
+        # The second reader (if on) may raise the rules' urgency, never lower it.
+        decision = self._rules.triage(inbound.text, channel=rules_channel(inbound.channel))
         urgency = max(decision.urgency, inbound.urgency_floor or Urgency.LOW)
         target = await self._target_tip(inbound)
         for _attempt in range(DIRECTORY_TRIES):
             directory, stamp = await self._directories.get()
             try:
                 stored, message_id, parts, paged, refs, urgency = await self._seal_and_store(
-                    inbound, target, directory, stamp, urgency, decision.rule_ids,
-                    decision.ruleset_version, external_key, with_message)
+                    inbound, target, directory, stamp, urgency, decision,
+                    external_key, with_message)
                 break
             except _DirectoryChanged:  # an admin changed who is paged: seal for the new directory
                 self._directories.invalidate(stamp)
@@ -177,12 +178,13 @@ class Intake:
             self._metrics.tips_received.labels(inbound.channel.value, urgency.value).inc()
         self._log.info("intake.stored", tip=target.id, channel=inbound.channel.value,
                        urgency=urgency.value, ruleset_version=decision.ruleset_version,
+                       reader_version=decision.reader_version,
                        new_tip=target.new, attachments=len(parts), page=result.page)
         return result
 
     async def _seal_and_store(
         self, inbound: Inbound, target: _TipTarget, directory: Directory, stamp: Stamp,
-        urgency: Urgency, rule_ids: tuple[str, ...], ruleset_version: str,
+        urgency: Urgency, decision: Triage,
         external_key: bytes | None, with_message: StoreHook | None,
     ) -> tuple[IntakeResult | None, MessageId, list[tuple[int, bytes]], list[bool], list[str], Urgency]:
         """Seal for ``directory`` and commit, unless the directory changed since ``stamp``."""
@@ -194,14 +196,14 @@ class Intake:
                      if page_plan is not None else {})
         ctx = EnvelopeContext(self._instance_id, target.id, message_id, Direction.IN.value,
                               inbound.channel.value)
-        body = _body(inbound, now, urgency, rule_ids, ruleset_version)
+        body = _body(inbound, now, urgency, decision)
         sealed = seal(ctx, body, plan.recipients)
         parts = [(i, encrypt_part_bytes(ctx, sealed.message_key, i, a.data))
                  for i, a in enumerate(inbound.attachments, start=1)]
         row = q.NewMessage(
             id=message_id, tip_id=target.id, direction=Direction.IN.value,
             created_at=q.utc_now_text(now), urgency=urgency.value,
-            ruleset_version=ruleset_version, external_key=external_key,
+            ruleset_version=decision.ruleset_version, external_key=external_key,
             envelope=wrap(target.storage_key, sealed.envelope, label=target.id), attachments=parts,
             channel=inbound.channel.value,
         )
@@ -387,8 +389,7 @@ class Intake:
                      (new, stamp, tip_id))
 
 
-def _body(inbound: Inbound, now: datetime, urgency: Urgency, rule_ids: tuple[str, ...],
-          ruleset_version: str) -> bytes:
+def _body(inbound: Inbound, now: datetime, urgency: Urgency, decision: Triage) -> bytes:
     """The sealed document: content plus everything about it that is not stored in clear."""
     doc = {
         "v": BODY_FORMAT,
@@ -401,8 +402,7 @@ def _body(inbound: Inbound, now: datetime, urgency: Urgency, rule_ids: tuple[str
             {"part": i, "name": a.name, "content_type": a.content_type, "size": len(a.data)}
             for i, a in enumerate(inbound.attachments, start=1)
         ],
-        "triage": {"urgency": urgency.value, "rules": list(rule_ids),
-                   "ruleset_version": ruleset_version},
+        "triage": {**decision.to_json(), "urgency": urgency.value},
         "meta": dict(inbound.meta),
     }
     return json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode()

@@ -22,7 +22,7 @@ import structlog
 ALLOWED_FIELDS = frozenset({
     "event", "level", "timestamp", "logger",
     "tip", "tip_ref", "message_id", "channel", "urgency", "status", "direction",
-    "ruleset_version", "rules", "version", "count", "batch", "duration_ms", "elapsed_ms",
+    "ruleset_version", "reader_version", "rules", "version", "count", "batch", "duration_ms", "elapsed_ms",
     "error", "reason", "route", "method", "status_code", "advocate", "role", "action",
     "host", "port", "url", "instance", "attachments", "size", "duplicate", "new_tip",
     "exception", "redacted", "migration", "path", "stage", "pid",

@@ -1,8 +1,10 @@
-"""The live rule set, swapped atomically.
+"""The live rule set, swapped atomically, and the second reader beside it.
 
 Readers take ``current`` once per decision, so one message is never triaged
 by half of one set and half of another. A reload that fails keeps the last
-good set running and says why.
+good set running and says why. The reader (``triage_rules.reader``: shipped
+weights, may only raise) is loaded once at start when ``rules.reader`` is on;
+a broken weights file stops the start, as broken rules do.
 """
 
 from __future__ import annotations
@@ -12,16 +14,23 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from triage_rules import RuleError, RuleSet, RulesLoadError, load_rules
+from triage_rules.reader import Reader, load_reader
+from triage_rules.triage import Triage, triage
 
 from .logging import get_logger
 
 
 class RulesHolder:
-    def __init__(self, paths: Sequence[Path]) -> None:
+    def __init__(self, paths: Sequence[Path], *, reader: bool = True) -> None:
         self.paths = list(paths)
         self.current: RuleSet = load_rules(self.paths)  # fail closed: no rules, no start
+        self.reader: Reader | None = load_reader() if reader else None
         self.on_reload: Callable[[str], None] | None = None
         """Told "ok" or "refused" after each reload attempt (the metrics counter)."""
+
+    def triage(self, text: str, *, channel: str | None) -> Triage:
+        """The live rules' decision (no spans), raised by the reader when it is on."""
+        return triage(self.current, self.reader, text, lang=None, channel=channel)
 
     def reload(self) -> RuleSet:
         """Load and swap; on error raise and keep the running set."""

@@ -67,7 +67,7 @@ class Services:
         paths = InstancePaths(config.instance_dir)
         secret = load_server_secret(paths.server_secret, env)
         recovery = load_recovery(paths.recovery_pub)
-        rules = RulesHolder(config.rule_paths())
+        rules = RulesHolder(config.rule_paths(), reader=config["rules.reader"])
         target = store_target(paths.root, env)
         if not target.exists():
             raise InstanceError(f"{target.describe()}: no database (run 'hotline init')")

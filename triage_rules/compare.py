@@ -41,7 +41,9 @@ from .metrics import (
     metrics,
     metrics_table,
 )
-from .model import RuleSet
+from .model import Decision, RuleSet
+from .reader import Reader
+from .triage import raise_decisions
 from .urgency import Urgency
 
 __all__ = [
@@ -136,6 +138,8 @@ class DiffReport:
     new_metrics: Metrics
     old_groups: tuple[tuple[str, Metrics], ...] = ()
     new_groups: tuple[tuple[str, Metrics], ...] = ()
+    reader: ReaderResults | None = None
+    """Both sets again with the second reader's raise (``diff_rulesets(..., reader=...)``)."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -149,16 +153,40 @@ class DiffReport:
             "new_metrics": self.new_metrics.to_json(),
             "old_groups": {name: result.to_json() for name, result in self.old_groups},
             "new_groups": {name: result.to_json() for name, result in self.new_groups},
+            "reader": self.reader.to_json() if self.reader is not None else None,
+        }
+
+
+@dataclass(frozen=True)
+class ReaderResults:
+    """Metrics of both rule sets with the reader on (``version``: the reader's)."""
+
+    version: str
+    old_metrics: Metrics
+    new_metrics: Metrics
+    old_groups: tuple[tuple[str, Metrics], ...]
+    new_groups: tuple[tuple[str, Metrics], ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "version": self.version,
+            "old_metrics": self.old_metrics.to_json(),
+            "new_metrics": self.new_metrics.to_json(),
+            "old_groups": {name: result.to_json() for name, result in self.old_groups},
+            "new_groups": {name: result.to_json() for name, result in self.new_groups},
         }
 
 
 def diff_rulesets(
-    old: RuleSet, new: RuleSet, items: Sequence[CorpusItem], *, include_text: bool = False
+    old: RuleSet, new: RuleSet, items: Sequence[CorpusItem], *, include_text: bool = False,
+    reader: Reader | None = None,
 ) -> DiffReport:
     """Run both rule sets over ``items``: the items whose urgency changes, and both sets' metrics.
 
     Texts are left out of the report unless ``include_text`` (the corpus is
-    synthetic, but a report stays shareable without them).
+    synthetic, but a report stays shareable without them). With a ``reader``,
+    ``reader`` holds both sets' metrics again with the reader's raise; the
+    changes listed are the rules' own.
     """
     old_decisions = evaluate_corpus(old, items)
     new_decisions = evaluate_corpus(new, items)
@@ -190,4 +218,18 @@ def diff_rulesets(
         new_metrics=metrics(new_decisions, items),
         old_groups=breakdown(old_decisions, items),
         new_groups=breakdown(new_decisions, items),
+        reader=_with_reader(reader, old_decisions, new_decisions, items) if reader else None,
+    )
+
+
+def _with_reader(reader: Reader, old: Sequence[Decision], new: Sequence[Decision],
+                 items: Sequence[CorpusItem]) -> ReaderResults:
+    old_raised = raise_decisions(old, reader, items)
+    new_raised = raise_decisions(new, reader, items)
+    return ReaderResults(
+        version=reader.version,
+        old_metrics=metrics(old_raised, items),
+        new_metrics=metrics(new_raised, items),
+        old_groups=breakdown(old_raised, items),
+        new_groups=breakdown(new_raised, items),
     )

@@ -17,6 +17,8 @@ from crypto import (
     seal,
 )
 from triage_rules import RulesLoadError, load_rules
+from triage_rules.reader import Reader, load_reader
+from triage_rules.triage import with_reading
 
 from ..config import load_config
 from ..domain import Role
@@ -127,6 +129,18 @@ def _rule_paths(args: argparse.Namespace) -> list[Path]:
     return [default_pack_dir()]
 
 
+def _reader(args: argparse.Namespace) -> Reader | None:
+    """The second reader for explain / diff: off with --no-reader (or an instance's
+    ``rules.reader = false`` with --dir), else --reader's weights or the shipped ones."""
+    if args.no_reader:
+        return None
+    if args.reader:
+        return load_reader(Path(args.reader))
+    if getattr(args, "dir", None) and not load_config(Path(args.dir))["rules.reader"]:
+        return None
+    return load_reader()
+
+
 def cmd_rules_explain(args: argparse.Namespace) -> int:
     """What a text the administrator typed would get, rule by rule (never a stored report)."""
     text = sys.stdin.read() if args.text == "-" else args.text
@@ -135,12 +149,17 @@ def cmd_rules_explain(args: argparse.Namespace) -> int:
     except RulesLoadError as e:
         print(str(e), file=sys.stderr)
         return 1
+    reader = _reader(args)
     explained = rules.explain(text, lang=args.lang, channel=args.channel)
     d = explained.decision
+    both = with_reading(d, reader, text, cues=5)
     fired = [t for t in explained.traces if t.fired]
     if args.json:
         print_json({
-            "urgency": d.urgency.value, "score": d.score, "ruleset_version": d.ruleset_version,
+            "urgency": both.urgency.value, "rules_urgency": d.urgency.value, "score": d.score,
+            "ruleset_version": d.ruleset_version, "reader_version": both.reader_version,
+            "reader": ({**both.reading.to_json(), "raised": both.raised, "line": both.describe_reader(reader)}
+                       if both.reading is not None else None),
             "fired": list(d.rule_ids), "basis": d.basis.to_json() if d.basis else None,
             "rules": [{"id": t.rule_id, "applies": t.applies, "fired": t.fired,
                        "spans": [[a, b, text[a:b]] for a, b in t.spans],
@@ -148,9 +167,12 @@ def cmd_rules_explain(args: argparse.Namespace) -> int:
                       for t in explained.traces if t.fired or t.negated],
         })
         return 0
-    print(f"urgency: {d.urgency.value} (score {d.score}), rule set {d.ruleset_version}")
+    reader_name = f", reader {both.reader_version}" if both.reading is not None else ", reader off"
+    print(f"urgency: {both.urgency.value} (score {d.score}), rule set {d.ruleset_version}{reader_name}")
     if d.basis is not None:
-        print(f"  rests on {d.basis.describe()}")
+        print(f"  rests on {d.basis.describe()}" if not both.raised
+              else f"  rules gave {d.basis.describe()}")
+    print(f"  {both.describe_reader(reader)}")
     for t in fired:
         hit = next((h for h in d.fired if h.rule_id == t.rule_id), None)
         if hit is not None and hit.modifier is not None:
@@ -209,12 +231,13 @@ def cmd_rules_diff(args: argparse.Namespace) -> int:
         old = load_rules([Path(args.old)])
         new = load_rules([Path(args.new)])
         items = load_corpus(args.corpus)
+        reader = _reader(args)
     except (RulesLoadError, CorpusError) as e:
         print(str(e), file=sys.stderr)
         return 1
     except OSError as e:
         raise UsageError(f"{e.filename}: cannot read ({e.strerror})") from None
-    report = diff_rulesets(old, new, items, include_text=args.show_text)
+    report = diff_rulesets(old, new, items, include_text=args.show_text, reader=reader)
     if args.json:
         print_json(report.to_json())
         return 0
@@ -229,6 +252,13 @@ def cmd_rules_diff(args: argparse.Namespace) -> int:
     if report.new_groups:
         print(f"\nby language and class, old {report.old_version}\n{breakdown_table(report.old_groups)}")
         print(f"\nby language and class, new {report.new_version}\n{breakdown_table(report.new_groups)}")
+    if report.reader is not None:
+        r = report.reader
+        print(f"\nwith the reader {r.version} (it may only raise)")
+        print(f"\nold {report.old_version} + {r.version}\n{metrics_table(r.old_metrics)}")
+        print(f"\nnew {report.new_version} + {r.version}\n{metrics_table(r.new_metrics)}")
+        print(f"\nby language and class, old + reader\n{breakdown_table(r.old_groups)}")
+        print(f"\nby language and class, new + reader\n{breakdown_table(r.new_groups)}")
     return 0
 
 

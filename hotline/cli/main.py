@@ -20,6 +20,15 @@ from . import admin, advocate_cmds, deletion_cmds, demo, handoff_cmd, oncall_cmd
 from .common import _client_args, _group
 
 
+def _reader_options(p: argparse.ArgumentParser) -> None:
+    """The second reader's switches (``rules explain`` and ``rules diff``)."""
+    reader = p.add_mutually_exclusive_group()
+    reader.add_argument("--no-reader", action="store_true",
+                        help="the rules alone, without the second reader")
+    reader.add_argument("--reader", metavar="WEIGHTS",
+                        help="the reader's weights file (default: the shipped one)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="hotline", description="Secure, anonymous tip intake.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -97,6 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dir", help="explain with the rules an instance uses")
     p.add_argument("--lang", help="the text's language, if known")
     p.add_argument("--channel", choices=["web", "sms", "voice"], default=None)
+    _reader_options(p)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=admin.cmd_rules_explain)
     p = rules.add_parser("diff", help="compare two rule sets over a labelled corpus")
@@ -104,6 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("new", help="the proposed rule file or folder")
     p.add_argument("--corpus", required=True, help="JSON lines: {text, urgency, lang}")
     p.add_argument("--show-text", action="store_true", help="print the corpus text of each change")
+    _reader_options(p)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=admin.cmd_rules_diff)
     p = rules.add_parser("report", help="per-rule precision from advocates' urgency changes")

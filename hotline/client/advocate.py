@@ -204,7 +204,9 @@ class AdvocateClient:
         order = ["low", "normal", "high", "critical"]
         return {
             "rules": sorted({r for d in decisions for r in d.get("rules", [])}),
-            "rules_urgency": max((d["urgency"] for d in decisions), key=order.index),
+            # the rules' own urgency: a raise by the second reader is not the rules' doing
+            "rules_urgency": max((d.get("rules_urgency", d["urgency"]) for d in decisions),
+                                 key=order.index),
             "ruleset_version": decisions[-1]["ruleset_version"],
         }
 

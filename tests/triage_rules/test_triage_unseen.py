@@ -54,3 +54,30 @@ def test_floors_on_unseen_text(result: Metrics) -> None:
 def test_the_readme_shows_the_unseen_figures(result: Metrics) -> None:
     table = metrics_table(result)
     assert table in README.read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def with_reader() -> Metrics:
+    from triage_rules.reader import load_reader
+    from triage_rules.triage import raise_decisions
+
+    items = load_corpus(UNSEEN)
+    decisions = evaluate_corpus(load_rules([default_pack_dir()]), items)
+    return metrics(raise_decisions(decisions, load_reader(), items), items)
+
+
+def test_floors_with_the_second_reader(with_reader: Metrics, result: Metrics) -> None:
+    """The packs plus the shipped reader reach critical recall 0.97, precision 0.95, exact
+    0.86, four low or normal messages rated critical (three of them the rules'); the floors
+    sit a little under. The issue's bar asks for none rated critical: not met."""
+    critical = with_reader.of(C)
+    assert critical.recall is not None and critical.recall >= 0.93
+    assert critical.precision is not None and critical.precision >= 0.90
+    assert with_reader.accuracy >= 0.82
+    over = sum(with_reader.confusion[label.rank][C.rank] for label in (L, N))
+    assert over <= 4
+    for label in Urgency:  # it only raises: never more under-rated messages than the rules
+        under = label.rank
+        assert sum(with_reader.confusion[under][:under]) <= sum(result.confusion[under][:under])
+    table = metrics_table(with_reader)
+    assert table in README.read_text(encoding="utf-8")

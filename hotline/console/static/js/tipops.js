@@ -100,7 +100,8 @@ export function ruleFeedback(opened) {
   if (!decisions.length) return null;
   return {
     rules: [...new Set(decisions.flatMap((d) => d.rules || []))].sort(),
-    rules_urgency: decisions.map((d) => d.urgency).reduce((a, b) => (URGENCY_ORDER.indexOf(b) > URGENCY_ORDER.indexOf(a) ? b : a)),
+    // the rules' own urgency: a raise by the second reader is not the rules' doing
+    rules_urgency: decisions.map((d) => d.rules_urgency || d.urgency).reduce((a, b) => (URGENCY_ORDER.indexOf(b) > URGENCY_ORDER.indexOf(a) ? b : a)),
     ruleset_version: decisions.at(-1).ruleset_version,
   };
 }
