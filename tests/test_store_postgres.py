@@ -215,3 +215,18 @@ def test_init_on_an_older_database_dumps_it_before_upgrading(tmp_path: Path, pg_
         assert current_version(conn) == latest
     finally:
         conn.close()
+
+
+async def test_a_statement_the_server_gives_up_on_is_a_503_not_a_500(pg_url: str) -> None:
+    db = PgDatabase(pg_url)
+    await db.open()
+    try:
+        def slow(c) -> None:  # type: ignore[no-untyped-def]
+            c.execute("SET LOCAL statement_timeout = '10ms'")
+            c.execute("SELECT pg_sleep(5)")
+        with pytest.raises(ServiceUnavailable, match="busy"):
+            await db.write(slow)
+        await db.write(lambda c: c.execute("INSERT INTO meta (key, value) VALUES ('ok', 'y')"))
+        assert (await db.fetchone("SELECT value FROM meta WHERE key = 'ok'"))[0] == "y"
+    finally:
+        await db.close()

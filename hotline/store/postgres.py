@@ -29,7 +29,7 @@ T = TypeVar("T")
 
 def initialise_pg(url: str, backup_dir: Path | None = None) -> list[str]:
     """Create or upgrade the schema on ``url`` (safe from several processes at once)."""
-    conn = connect(url, application_name="hotline-migrate")
+    conn = connect(url, application_name="hotline-migrate", statement_timeout_s=0)
     try:
         return migrate_pg(conn, url, backup_dir)
     finally:
