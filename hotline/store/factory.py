@@ -82,9 +82,9 @@ def begin_statement(conn: Any) -> str:
 def connect_sync(target: StoreTarget) -> Any:
     """A plain connection outside the service (CLI verbs), autocommit until BEGIN."""
     if target.kind == "postgresql":
-        from .pg_conn import connect  # psycopg loads only for PostgreSQL instances
+        from .pg_conn import connect_or_explain  # psycopg loads only for PostgreSQL instances
         assert target.url is not None
-        return connect(target.url, application_name="hotline-cli")
+        return connect_or_explain(target.url, "hotline-cli")
     from .connection import open_sqlite
     assert target.path is not None
     return open_sqlite(target.path)

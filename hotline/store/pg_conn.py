@@ -23,6 +23,9 @@ from typing import Any, ClassVar
 import psycopg
 from psycopg import pq
 
+from ..errors import InstanceError
+from .seam import redact
+
 KIND = "postgresql"
 
 
@@ -177,6 +180,16 @@ class PgConnection:
 
     def close(self) -> None:
         self.raw.close()
+
+
+def connect_or_explain(url: str, application_name: str, **kw: Any) -> PgConnection:
+    """``connect`` for start-up and CLI verbs: a database that cannot be reached is an
+    ``InstanceError`` naming it (password hidden) and libpq's reason, not a traceback."""
+    try:
+        return connect(url, application_name=application_name, **kw)
+    except psycopg.OperationalError as e:
+        reason = (str(e).strip().splitlines() or [type(e).__name__])[-1]
+        raise InstanceError(f"{redact(url)}: cannot connect to PostgreSQL ({reason})") from None
 
 
 def connect(url: str, *, application_name: str = "hotline", connect_timeout: int = 5,

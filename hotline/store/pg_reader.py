@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import ServiceUnavailable
-from .pg_conn import PgConnection, connect
+from .pg_conn import PgConnection, connect, connect_or_explain
 from .pg_writer import UNAVAILABLE, as_busy, is_connection_loss
 from .writer import resolve_all
 
@@ -43,7 +43,7 @@ class PgReader:
 
     def start(self) -> None:
         # Connect once up front so a wrong URL or password fails at start-up, clearly.
-        connect(self._url, application_name="hotline-reader").close()
+        connect_or_explain(self._url, "hotline-reader").close()
         for t in self._threads:
             t.start()
 

@@ -32,7 +32,7 @@ import psycopg
 
 from ..errors import ServiceUnavailable
 from ..logging import get_logger
-from .pg_conn import PgConnection, connect
+from .pg_conn import PgConnection, connect, connect_or_explain
 from .writer import CommitObserver, WriterStats, _Job, resolve_all
 
 T = TypeVar("T")
@@ -95,6 +95,8 @@ class PgWriter:
         self._thread.start()
         self._started.wait()
         if self._start_error is not None:
+            if isinstance(self._start_error, psycopg.OperationalError):  # said plainly
+                connect_or_explain(self._url, "hotline-writer").close()
             raise self._start_error
 
     async def run(self, fn: Callable[[Any], T]) -> T:
