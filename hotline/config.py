@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError
+from .keystore import settings as keystore_settings
 from .ops import settings as ops_settings
 from .paging import settings as paging_settings
 from .settings_base import Setting, choice, durations, int_, str_, str_list, url
@@ -141,6 +142,7 @@ _CORE: tuple[Setting, ...] = (
 
 SETTINGS: tuple[Setting, ...] = (
     _CORE + voice_settings.SETTINGS + paging_settings.SETTINGS + ops_settings.SETTINGS
+    + keystore_settings.SETTINGS
 )
 """Every setting; each package's own section is declared (and checked) beside its code."""
 
@@ -246,7 +248,7 @@ def _check_limits(values: Mapping[str, Any]) -> None:
                           "replies) to 100000 per minute")
     if not 0 <= values["sms.max_media"] <= 10:
         raise ConfigError("sms.max_media: must be between 0 and 10 (Twilio's own limit)")
-    for section in (voice_settings, paging_settings, ops_settings):
+    for section in (voice_settings, paging_settings, ops_settings, keystore_settings):
         section.check(values)
 
 

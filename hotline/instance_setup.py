@@ -23,7 +23,8 @@ from .config import render_default_config
 from .domain import Role
 from .errors import Conflict, InstanceError, NotFound
 from .instance import InstancePaths
-from .keystore import initialise_keystore
+from .keystore import initialise_keystore_target, keystore_target
+from .keystore.engine import KEYSTORE_URL_ENV, KEYSTORE_URL_FILE
 from .server_secret import generate_server_secret
 from .store.factory import initialise_store, sync_transaction
 from .store.queries import audit, utc_now_text
@@ -38,18 +39,23 @@ from .store.seam import (
 
 
 def create_instance(root: Path, recovery: PublicIdentity, *, public_url: str | None = None,
-                    database: str | None = None) -> str:
+                    database: str | None = None, keystore_database: str | None = None) -> str:
     """Make a new instance folder; return its instance id. Refuses to overwrite.
 
     ``database``: a ``postgresql://`` URL to keep the instance's data on
     PostgreSQL (the config names it without its password; a password goes
     to ``secrets/database-url``, 0600). Default: SQLite in the folder.
+    ``keystore_database``: the same for the per-tip key store, which must be a
+    database of its own (``secrets/keystore-url``); default: ``secrets/keystore.db``.
     """
     paths = InstancePaths(root)
     if paths.config.exists() or paths.database.exists():
         raise InstanceError(f"{root}: already an instance; refusing to overwrite it")
     if database is not None and database != "sqlite" and not is_postgres_url(database):
         raise InstanceError(f"--database: {database_setting_error(database)}")
+    if keystore_database is not None and keystore_database != "sqlite" and \
+            not is_postgres_url(keystore_database):
+        raise InstanceError(f"--keystore-database: {database_setting_error(keystore_database)}")
     root.mkdir(parents=True, exist_ok=True)
     os.chmod(root, 0o700)
     config = render_default_config()
@@ -57,12 +63,21 @@ def create_instance(root: Path, recovery: PublicIdentity, *, public_url: str | N
         config = config.replace('public_url = "http://127.0.0.1:8080"', f'public_url = "{public_url}"')
     if database and database != "sqlite":
         named = without_password(database).replace("\\", "\\\\").replace('"', '\\"')
-        config = config.replace('database = "sqlite"', f'database = "{named}"')
+        config = config.replace('database = "sqlite"', f'database = "{named}"', 1)  # [store]
+    if keystore_database and keystore_database != "sqlite":
+        named = without_password(keystore_database).replace("\\", "\\\\").replace('"', '\\"')
+        head, sep, tail = config.partition("[keystore]")
+        config = head + sep + tail.replace('database = "sqlite"', f'database = "{named}"', 1)
     paths.config.write_text(config, encoding="utf-8")
     generate_server_secret(paths.server_secret)
     if database and database != "sqlite" and database != without_password(database):
         _write_secret(paths.secrets_dir / DATABASE_URL_FILE, database)
-    initialise_keystore(paths.keystore)
+    if keystore_database and keystore_database != "sqlite" and \
+            keystore_database != without_password(keystore_database):
+        _write_secret(paths.secrets_dir / KEYSTORE_URL_FILE, keystore_database)
+    main = store_target(root, {DATABASE_URL_ENV: database} if database else {})
+    initialise_keystore_target(keystore_target(
+        root, "sqlite", {KEYSTORE_URL_ENV: keystore_database} if keystore_database else {}, main))
     paths.recovery_pub.write_bytes(recovery.to_pub_file())
     shutil.copytree(default_pack_dir(), paths.rules_dir,
                     ignore=shutil.ignore_patterns("__pycache__", "*.py"))

@@ -21,7 +21,7 @@ from .domain import new_tip_ref
 from .errors import InstanceError
 from .instance import InstancePaths
 from .intake import Intake
-from .keystore import KeyStore
+from .keystore import KeyStore, open_keystore
 from .ops.metrics import Metrics
 from .paging.runtime import Paging, paging_policy
 from .ratelimit import GlobalFailureLimit
@@ -73,7 +73,11 @@ class Services:
             raise InstanceError(f"{target.describe()}: no database (run 'hotline init')")
         db = open_store(target, batch_max=config["store.batch_max"])
         await db.open()
-        keystore = KeyStore(paths.keystore)
+        try:
+            keystore = open_keystore(paths.root, config.values, env, main=target, background=True)
+        except BaseException:
+            await db.close()
+            raise
         try:
             await keystore.open()
             instance_id = await get_meta(db, "instance_id")

@@ -16,6 +16,7 @@ import pytest
 
 from crypto import NotARecipient, open_envelope, unwrap
 from hotline.instance_setup import set_on_call
+from hotline.keystore.offline import offline_keys
 from hotline.services import Services
 from tests.helpers.instance import make_instance
 from tests.ops.helpers import opened, web_tip
@@ -87,12 +88,8 @@ async def test_a_new_tips_key_is_on_disk_before_it_is_handed_out(tmp_path: Path)
     inst = make_instance(tmp_path)
     async with opened(inst.root) as s:
         tip_id, key = await s.keystore.take_new()
-        conn = sqlite3.connect(inst.root / "secrets" / "keystore.db")  # another reader, from disk
-        try:
-            row = conn.execute("SELECT key FROM tip_keys WHERE tip_id = ?", (tip_id,)).fetchone()
-        finally:
-            conn.close()
-        assert row is not None and bytes(row[0]) == key
+        with offline_keys(inst.root / "secrets" / "keystore.db") as keys:  # from disk
+            assert keys.get(tip_id) == key
         other, _ = await s.keystore.take_new()
         assert other != tip_id
         result = await web_tip(s, CALM)

@@ -38,6 +38,7 @@ from crypto import (
     wrap,
 )
 from crypto.envelope import key_commitment, part_subkey
+from crypto.epoch import encode_epoch_file, wrap_tip_key
 from crypto.grant import parse_grant
 from crypto.identity import signed_bytes
 from crypto.signing import MESSAGE_PURPOSE, message_to_sign
@@ -224,6 +225,23 @@ def atrest_vectors() -> Vector:
     }
 
 
+def epoch_vectors() -> Vector:
+    """A tip key wrapped under an epoch key, and that epoch's key file (server side only)."""
+    epoch_key, tip_key = bytes(range(100, 132)), bytes(range(1, 33))
+    epoch_id = "0123456789abcdef"
+    wrapped = wrap_tip_key(epoch_key, tip_key, epoch_id=epoch_id, tip_id="tip-0001",
+                           rng=seeded_rng(b"epoch-1"))
+    return {
+        "epoch_key": epoch_key.hex(),
+        "epoch_id": epoch_id,
+        "tip_id": "tip-0001",
+        "tip_key": tip_key.hex(),
+        "seed": b"epoch-1".hex(),
+        "wrapped": wrapped.hex(),
+        "file": encode_epoch_file(epoch_id, epoch_key).hex(),
+    }
+
+
 def grant_vectors() -> Vector:
     """Grants of the envelope vector's message to Carol: by Alice (a recipient), by the
     recovery key (BOB's identity is named "Recovery key"), and one from Carol onwards to
@@ -281,6 +299,9 @@ GENERATORS = {
     "atrest.json": atrest_vectors,
     "grant.json": grant_vectors,
     "signature.json": signature_vectors,
+    # Formats only the server reads (the console never sees them): kept apart from the
+    # files the JS reader must replay.
+    "server/epoch.json": epoch_vectors,
 }
 
 

@@ -52,10 +52,14 @@ def cmd_init(args: argparse.Namespace) -> int:
                              "FILE to generate one here (demo only)")
         recovery = _generate_recovery(Path(args.recovery_key_out))
     database = args.database or os.environ.get(DATABASE_URL_ENV) or None
-    instance_id = create_instance(root, recovery, public_url=args.public_url, database=database)
+    keystore = args.keystore_database or os.environ.get("HOTLINE_KEYSTORE_URL") or None
+    instance_id = create_instance(root, recovery, public_url=args.public_url, database=database,
+                                  keystore_database=keystore)
     print(f"Created instance {instance_id} in {root}")
     if database and database != "sqlite":
         print(f"Database: {redact(database)} (PostgreSQL)")
+    if keystore and keystore != "sqlite":
+        print(f"Key store: {redact(keystore)} (PostgreSQL, its own database)")
     print(f"Recovery key fingerprint: {recovery.fingerprint}")
     return 0
 

@@ -16,7 +16,17 @@ from triage_rules import RuleError
 
 from ..errors import HotlineError
 from ..paging.oncall import PagingConfigError
-from . import admin, advocate_cmds, deletion_cmds, demo, handoff_cmd, oncall_cmds, ops_cmds, simulate
+from . import (
+    admin,
+    advocate_cmds,
+    deletion_cmds,
+    demo,
+    handoff_cmd,
+    keystore_cmds,
+    oncall_cmds,
+    ops_cmds,
+    simulate,
+)
 from .common import _client_args, _group
 
 
@@ -43,6 +53,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="keep the data on PostgreSQL: postgresql://user@host:port/name (a "
                         "password is kept in secrets/database-url, never in the config; prefer "
                         "HOTLINE_DATABASE_URL to keep it off the command line). Default: SQLite")
+    p.add_argument("--keystore-database", metavar="URL",
+                   help="with --database: the per-tip key store's own PostgreSQL database and "
+                        "role (password kept in secrets/keystore-url; or HOTLINE_KEYSTORE_URL). "
+                        "Default: secrets/keystore.db")
     p.set_defaults(func=admin.cmd_init)
 
     p = sub.add_parser("serve", help="run the service")
@@ -159,6 +173,7 @@ def build_parser() -> argparse.ArgumentParser:
     handoff_cmd.register(sub)
     deletion_cmds.register(sub)
     ops_cmds.register(sub)
+    keystore_cmds.register(sub)
     simulate.register(sub)
     return parser
 

@@ -9,7 +9,7 @@ as long as the database backups.
 * ``backup_database`` — a consistent online snapshot of ``hotline.db``
   (SQLite backup API). It holds envelopes and metadata, never a key that
   opens them. Keep these as long as your policy allows.
-* ``backup_secrets`` — the key store and the server secret, sealed to the
+* ``backup_secrets`` — the key store, its epoch keys and the server secret, sealed to the
   instance's offline **recovery key** (an envelope plus a secretstream part,
   the same construction as a report). A stolen copy is useless without the
   recovery key. Keep these only for a short rotation (e.g. 7 days): a tip
@@ -23,11 +23,12 @@ belong to the same instance and recovery key. The service must be stopped.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import sqlite3
 import struct
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -40,9 +41,13 @@ from crypto import (
     open_envelope,
     seal,
 )
+from crypto.epoch import EPOCH_ID
 
+from ..config import load_config
 from ..errors import InstanceError, UsageError
 from ..instance import InstancePaths
+from ..keystore import EpochFolder, epochs_dir_for, initialise_keystore, keystore_target
+from ..keystore.sqlite_db import held_lock
 from ..server_secret import load_server_secret
 from ..store.connection import open_sqlite
 from ..store.factory import sync_transaction
@@ -145,11 +150,21 @@ def backup_secrets(root: Path, out: Path) -> Path:
     except OSError as e:
         raise InstanceError(f"{paths.server_secret}: cannot read ({e.strerror})") from None
     load_server_secret(paths.server_secret, {})  # refuse to back up a broken one
-    keystore = _keystore_bytes(paths.keystore)
+    target = keystore_target(root, load_config(root)["keystore.database"])
+    if target.kind == "postgresql":
+        raise UsageError(
+            f"the key store is its own PostgreSQL database ({target.describe()}): it is "
+            "deliberately not in any backup Hotline makes; keep it available with a streaming "
+            "replica (docs/deploy.md, 'The key store on PostgreSQL')")
+    initialise_keystore(paths.keystore)  # an older key store: upgraded (wrapped) first
+    folder = EpochFolder(epochs_dir_for(paths.keystore))
+    with held_lock(folder.lock_path()):  # no rotation between the snapshot and its epoch keys
+        keystore = _keystore_bytes(paths.keystore)
+        epochs = _epoch_files(folder)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     ctx = EnvelopeContext(instance_id, "secrets-backup", "b" + stamp, "note", "web")
     doc = {"format": SECRETS_FORMAT, "instance_id": instance_id, "created_at": stamp,
-           "server_secret": secret_text}
+           "server_secret": secret_text, "epochs": epochs}
     sealed = seal(ctx, json.dumps(doc).encode(), [recovery.recipient()])
     part = encrypt_part_bytes(ctx, sealed.message_key, _KEYSTORE_PART, keystore)
     _write_private(out, SECRETS_MAGIC + struct.pack(">I", len(sealed.envelope))
@@ -171,12 +186,23 @@ def _keystore_bytes(path: Path) -> bytes:
         src.close()
 
 
+def _epoch_files(folder: EpochFolder) -> dict[str, str]:
+    """Every epoch key file the key store's rows may name, base64 (sealed with the rest).
+
+    Read under the rotation lock, with the snapshot: a rotation finishing in
+    between would destroy an epoch key the snapshot's rows still name.
+    """
+    return {epoch_id: base64.b64encode(folder.path(epoch_id).read_bytes()).decode()
+            for epoch_id in folder.on_disk()}
+
+
 @dataclass(frozen=True)
 class SecretsBundle:
     instance_id: str
     created_at: str
     server_secret: str
     keystore: bytes
+    epochs: dict[str, bytes] = field(default_factory=dict)
 
 
 def open_secrets(path: Path, recovery: Identity) -> SecretsBundle:
@@ -200,8 +226,14 @@ def open_secrets(path: Path, recovery: Identity) -> SecretsBundle:
         raise UsageError(f"{path}: not a Hotline secrets backup")
     if doc.get("instance_id") != opened.context.instance_id:
         raise UsageError(f"{path}: the backup's instance id does not match its envelope")
+    epochs = doc.get("epochs", {})  # none in backups from before epoch keys
+    if not isinstance(epochs, dict) or not all(
+            isinstance(k, str) and EPOCH_ID.match(k) and isinstance(v, str)
+            for k, v in epochs.items()):
+        raise UsageError(f"{path}: the backup's epoch keys are malformed")
     return SecretsBundle(opened.context.instance_id, str(doc["created_at"]),
-                         str(doc["server_secret"]), keystore)
+                         str(doc["server_secret"]), keystore,
+                         {k: base64.b64decode(v) for k, v in epochs.items()})
 
 
 # -- restore -------------------------------------------------------------------
@@ -219,6 +251,10 @@ def restore(root: Path, backup: Path, secrets: SecretsBundle | None = None) -> R
     """Replace ``root``'s database (and secrets, if given) with the backups."""
     refuse_postgres(root, "restore")
     paths = InstancePaths(root)
+    if paths.config.exists() and keystore_target(
+            root, load_config(root)["keystore.database"]).kind == "postgresql":
+        raise UsageError("restore copies SQLite files only; this instance's key store is its own "
+                         "PostgreSQL database (docs/deploy.md, 'The key store on PostgreSQL')")
     if not paths.config.exists():
         raise InstanceError(f"{root}: not an instance (run 'hotline init' first, with the "
                             "same --recovery-pubkey)")
@@ -284,6 +320,9 @@ def _install_secrets(paths: InstancePaths, secrets: SecretsBundle) -> None:
     for suffix in ("-wal", "-shm"):
         Path(str(paths.keystore) + suffix).unlink(missing_ok=True)
     _write_private(paths.keystore, secrets.keystore)
+    folder = epochs_dir_for(paths.keystore)
+    for epoch_id, data in secrets.epochs.items():
+        _write_private(folder / f"{epoch_id}.key", data)
     _write_private(paths.server_secret, secrets.server_secret.encode())
     load_server_secret(paths.server_secret, {})
 

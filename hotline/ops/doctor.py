@@ -23,6 +23,9 @@ from ..console.assets import LibsodiumSource, find_libsodium
 from ..console.libsodium_pin import check_files
 from ..errors import HotlineError
 from ..instance import InstancePaths
+from ..keystore import EpochFolder, keystore_target
+from ..keystore.offline import epoch_rows, held_tip_ids
+from ..keystore.rotation import parse_utc
 from ..server_secret import load_server_secret
 from ..store.factory import connect_sync
 from ..store.migrate import latest_version
@@ -51,7 +54,7 @@ def diagnose(root: Path, now: datetime | None = None) -> list[str]:
     except HotlineError as e:
         problems.append(e.public_message)
     moment = now or datetime.now(UTC)
-    for check in (_permissions, _secrets, _database, _twilio, _public_url, _rules, _disk, _console):
+    for check in (_permissions, _secrets, _epochs, _database, _twilio, _public_url, _rules, _disk, _console):
         try:
             problems += check(paths, config)
         except Exception as e:  # a check that crashes is itself a finding, not a traceback
@@ -105,15 +108,60 @@ def _secrets(paths: InstancePaths, _config: Config | None) -> list[str]:
         load_server_secret(paths.server_secret, {})
     except HotlineError as e:
         out.append(e.public_message)
-    if not paths.keystore.exists():
+    keystore = _keystore(paths, _config)
+    if keystore.kind == "sqlite" and not keystore.exists():
         out.append(f"{paths.keystore}: key store missing; no stored report can be read")
     return out
 
 
-def _database(paths: InstancePaths, _config: Config | None) -> list[str]:
+def _keystore(paths: InstancePaths, config: Config | None) -> StoreTarget:
+    """Where the key store lives (SQLite unless the config or environment name PostgreSQL)."""
+    return keystore_target(paths.root, config["keystore.database"] if config else "sqlite")
+
+
+def _epochs(paths: InstancePaths, config: Config | None) -> list[str]:
+    """Epoch key files: private, present for every epoch a key is wrapped under, rotated."""
+    folder = paths.secrets_dir / "epochs"
+    target = _keystore(paths, config)
+    if not target.exists():
+        return []
+    out = []
+    if folder.is_dir():
+        if _mode(folder) & 0o077:
+            out.append(f"{folder}: readable by other users (mode {_mode(folder):o}); "
+                       f"run chmod 700 {folder}")
+        for item in sorted(folder.iterdir()):
+            if item.is_file() and _mode(item) & 0o077:
+                out.append(f"{item}: readable by other users (mode {_mode(item):o}); "
+                           f"run chmod 600 {item}")
+    try:
+        rows = epoch_rows(target)
+    except Exception as e:  # e.g. the key store's PostgreSQL database is unreachable
+        reason = (str(e).strip().splitlines() or [type(e).__name__])[0]
+        return [*out, f"{target.describe()}: cannot read the key store ({reason})"]
+    if rows is None:
+        return out  # an older key store: upgraded (wrapped) at the next start
+    present = set(EpochFolder(folder).on_disk())
+    for row in rows:
+        if row.id not in present:
+            out.append(f"{folder}: epoch key {row.id} is missing but {row.keys} tip keys are "
+                       "wrapped under it (restore the secrets backup)")
+        if row.state == "retiring":
+            out.append(f"{target.describe()}: a rotation was interrupted (epoch {row.id}); the "
+                       "service finishes it, or run 'hotline keystore rotate'")
+        if row.state == "current" and config is not None:
+            age = (datetime.now(UTC) - parse_utc(row.created_at)).total_seconds()
+            if age > 2 * config["keystore.epoch_rotation"]:
+                out.append(f"{target.describe()}: the epoch key has not rotated for "
+                           f"{age / 86400:.1f} days (is the service running? 'hotline keystore "
+                           "rotate' does it)")
+    return out
+
+
+def _database(paths: InstancePaths, config: Config | None) -> list[str]:
     target = store_target(paths.root)
     if target.kind == "postgresql":
-        return _pg_database(paths, target)
+        return _pg_database(paths, target, config)
     db = paths.database
     if not db.exists():
         return [f"{db}: no database; run 'hotline init' or 'hotline restore'"]
@@ -128,13 +176,13 @@ def _database(paths: InstancePaths, _config: Config | None) -> list[str]:
             out.append(f"{db}: schema version {version} is newer than this Hotline "
                        f"({latest_version()}): a downgrade; install the newer release")
         out += _recovery_matches(paths, conn)
-        out += _keys_present(paths, conn)
+        out += _keys_present(paths, conn, config)
     finally:
         conn.close()
     return out
 
 
-def _pg_database(paths: InstancePaths, target: StoreTarget) -> list[str]:
+def _pg_database(paths: InstancePaths, target: StoreTarget, config: Config | None) -> list[str]:
     """The same checks on PostgreSQL: reachable, schema version, recovery key, storage keys."""
     where = target.describe()
     try:
@@ -152,15 +200,12 @@ def _pg_database(paths: InstancePaths, target: StoreTarget) -> list[str]:
             out.append(f"{where}: schema version {version} is newer than this Hotline "
                        f"({latest_version('postgresql')}): a downgrade; install the newer release")
         out += _recovery_matches(paths, conn)
-        if paths.keystore.exists():
+        keystore = _keystore(paths, config)
+        if keystore.exists():
             tips = {str(r[0]) for r in conn.execute("SELECT id FROM tips").fetchall()}
-            keys = sqlite3.connect(f"file:{paths.keystore}?mode=ro", uri=True)
-            try:
-                held = {str(r[0]) for r in keys.execute("SELECT tip_id FROM tip_keys")}
-            finally:
-                keys.close()
+            held = held_tip_ids(keystore)
             if tips - held:
-                out.append(f"{paths.keystore}: {len(tips - held)} tips have no storage key and "
+                out.append(f"{keystore.describe()}: {len(tips - held)} tips have no storage key and "
                            "cannot be read (restore the matching secrets backup, or let "
                            "retention finish deleting them)")
     finally:
@@ -207,15 +252,15 @@ def _recovery_matches(paths: InstancePaths, conn: sqlite3.Connection) -> list[st
     return []
 
 
-def _keys_present(paths: InstancePaths, conn: sqlite3.Connection) -> list[str]:
-    if not paths.keystore.exists():
+def _keys_present(paths: InstancePaths, conn: sqlite3.Connection,
+                  config: Config | None) -> list[str]:
+    keystore = _keystore(paths, config)
+    if not keystore.exists():
         return []
-    conn.execute("ATTACH DATABASE ? AS ks", (f"file:{paths.keystore}?mode=ro",))
-    missing = int(conn.execute(
-        "SELECT COUNT(*) FROM tips WHERE id NOT IN (SELECT tip_id FROM ks.tip_keys)"
-    ).fetchone()[0])
+    tips = {str(r[0]) for r in conn.execute("SELECT id FROM tips").fetchall()}
+    missing = len(tips - held_tip_ids(keystore))
     if missing:
-        return [f"{paths.keystore}: {missing} tips have no storage key and cannot be read "
+        return [f"{keystore.describe()}: {missing} tips have no storage key and cannot be read "
                 "(restore the matching secrets backup, or let retention finish deleting them)"]
     return []
 

@@ -34,8 +34,11 @@ from crypto import (
     unwrap,
 )
 
+from ..config import load_config
 from ..errors import NotFound, UsageError
 from ..instance import InstancePaths
+from ..keystore import initialise_keystore_target, keystore_target
+from ..keystore.offline import OfflineKeys, offline_keys_at
 from ..store.factory import begin_statement, connect_sync, initialise_store
 from ..store.grants import NewGrant, grantees, insert_grants
 from ..store.queries import audit, utc_now_text
@@ -77,8 +80,15 @@ def recover(root: Path, recovery: Identity, to_name: str, tips: list[str] | None
                          f"{expected.fingerprint}, got {recovery.fingerprint})")
     store = store_target(root)
     initialise_store(store)
+    keystore = keystore_target(root, load_config(root)["keystore.database"], main=store)
+    initialise_keystore_target(keystore)  # an older key store is upgraded first
     conn = connect_sync(store)
-    keys = sqlite3.connect(f"file:{paths.keystore}?mode=ro", uri=True)
+    with offline_keys_at(keystore) as keys:
+        return _recover_all(conn, keys, recovery, to_name, tips)
+
+
+def _recover_all(conn: sqlite3.Connection, keys: OfflineKeys, recovery: Identity, to_name: str,
+                 tips: list[str] | None) -> RecoverReport:
     try:
         target = _advocate(conn, to_name)
         ids = [resolve_tip(conn, t) for t in tips] if tips else orphaned_tip_ids(conn)
@@ -88,7 +98,6 @@ def recover(root: Path, recovery: Identity, to_name: str, tips: list[str] | None
             total, skipped = total + done, skipped + bad
         return RecoverReport(len(ids), total, skipped, tuple(ids))
     finally:
-        keys.close()
         conn.close()
 
 
@@ -109,12 +118,11 @@ def _advocate(conn: sqlite3.Connection, name: str) -> _Advocate:
     return _Advocate(int(row[0]), public.fingerprint, public.recipient())
 
 
-def _recover_tip(conn: sqlite3.Connection, keys: sqlite3.Connection, recovery: Identity,
+def _recover_tip(conn: sqlite3.Connection, keys: OfflineKeys, recovery: Identity,
                  target: _Advocate, tip_id: str) -> tuple[int, int]:
-    row = keys.execute("SELECT key FROM tip_keys WHERE tip_id = ?", (tip_id,)).fetchone()
-    if row is None:
+    key = keys.get(tip_id)
+    if key is None:
         raise NotFound(f"tip {tip_id} has no storage key: it was deleted (crypto-shredded)")
-    key = bytes(row[0])
     conn.execute(begin_statement(conn))
     try:
         new: list[NewGrant] = []

@@ -81,6 +81,9 @@ async def readiness_problems(s: Services, runtime: OpsRuntime | None) -> list[st
         problems.append("database: the writer has stopped")
     if not await s.keystore.ping():
         problems.append("key store: not answering")
+    if s.keystore.last_rotation_error is not None:  # shredded tips stay openable from copies
+        problems.append(f"key store: the last epoch rotation failed "
+                        f"({s.keystore.last_rotation_error})")
     free = shutil.disk_usage(s.paths.root).free
     if free < s.config["ops.min_free_disk"]:
         problems.append(f"disk: only {free // 1_000_000} MB free in the instance folder")

@@ -18,8 +18,7 @@ from typing import TYPE_CHECKING
 
 from ..config import Config, load_config
 from ..deletion import claim_due, next_due
-from ..instance import InstancePaths
-from ..keystore import KeyStore
+from ..keystore import KeyStore, open_keystore
 from ..logging import get_logger
 from ..store.factory import open_store
 from ..store.queries import utc_now_text
@@ -67,8 +66,8 @@ async def retention_offline(root: Path, now: datetime | None = None, *,
                             dry_run: bool = False) -> list[Deletion]:
     """One pass from the CLI, on the instance's own files (the service must be stopped)."""
     config = load_config(root)
-    paths = InstancePaths(root)
-    db, keystore = open_store(store_target(root)), KeyStore(paths.keystore)
+    target = store_target(root)
+    db, keystore = open_store(target), open_keystore(root, config.values, main=target)
     await db.open()
     try:
         await keystore.open()

@@ -34,6 +34,7 @@ from hotline.client.handoff import find_colleague, handoff
 from hotline.domain import Role, new_message_id
 from hotline.errors import ClientError
 from hotline.instance_setup import add_advocate
+from hotline.keystore.offline import offline_keys
 from hotline.store.grants import grant_label
 from tests.conftest import Browser, Live
 from tests.helpers.process import run_cli
@@ -218,9 +219,9 @@ async def test_server_refuses_forged_handoffs_and_changes_nothing(
 def _plant_grant(live: Live, tip_id: str, message_id: str, blob: bytes, grantee: str,
                  grantor: str) -> None:
     """What a malicious server (or a bug) could store: any grant row, wrapped properly."""
-    ks = sqlite3.connect(live.instance.root / "secrets" / "keystore.db")
-    key = bytes(ks.execute("SELECT key FROM tip_keys WHERE tip_id = ?", (tip_id,)).fetchone()[0])
-    ks.close()
+    with offline_keys(live.instance.root / "secrets" / "keystore.db") as keys:
+        key = keys.get(tip_id)
+    assert key is not None
     conn = sqlite3.connect(live.instance.root / "hotline.db")
     conn.execute("INSERT INTO grants (tip_id, message_id, grantee, grantor, created_at, grant_blob)"
                  " VALUES (?,?,?,?,?,?)", (tip_id, message_id, grantee, grantor, "2026-01-01",

@@ -38,6 +38,7 @@ from crypto import (
     wrap,
 )
 from crypto.envelope import key_commitment, part_subkey
+from crypto.epoch import decode_epoch_file, encode_epoch_file, unwrap_tip_key, wrap_tip_key
 from crypto.testing import seeded_rng
 
 VECTORS = Path(crypto.__file__).resolve().parent / "vectors"
@@ -180,6 +181,16 @@ def test_receipt_derivation() -> None:
     assert keys.reply.box_public.hex() == v["reply_box_public"]
     assert keys.reply.box_secret.hex() == v["reply_box_secret"]
     assert keys.reply.fingerprint == v["reply_fingerprint"]
+
+
+def test_epoch_wrap_and_file() -> None:
+    v = json.loads((VECTORS / "server" / "epoch.json").read_text(encoding="utf-8"))
+    key, wrapped = _h(v["epoch_key"]), _h(v["wrapped"])
+    ids = {"epoch_id": v["epoch_id"], "tip_id": v["tip_id"]}
+    assert unwrap_tip_key(key, wrapped, **ids) == _h(v["tip_key"])
+    assert wrap_tip_key(key, _h(v["tip_key"]), rng=seeded_rng(_h(v["seed"])), **ids) == wrapped
+    assert encode_epoch_file(v["epoch_id"], key) == _h(v["file"])
+    assert decode_epoch_file(_h(v["file"]), v["epoch_id"]) == key
 
 
 def test_atrest_wrap() -> None:

@@ -14,6 +14,7 @@ import aiohttp
 import pytest
 
 from crypto import TESTING, CryptoError, Identity, encrypt_identity, open_envelope, unwrap
+from hotline.keystore.offline import offline_keys
 from tests.conftest import Browser, free_port
 from tests.helpers.instance import PASSPHRASE, make_instance
 from tests.helpers.process import ServerProcess, run_cli
@@ -31,11 +32,12 @@ async def _report(url: str, text: str) -> None:
 def _open_all_with(root: Path, holder: Identity) -> list[bytes]:
     """Every message of the instance, opened from its files with ``holder`` (no server)."""
     conn = sqlite3.connect(root / "hotline.db")
-    conn.execute("ATTACH DATABASE ? AS ks", (str(root / "secrets" / "keystore.db"),))
-    rows = conn.execute("SELECT m.tip_id, m.envelope, k.key FROM messages m"
-                        " JOIN ks.tip_keys k ON k.tip_id = m.tip_id").fetchall()
+    rows = conn.execute("SELECT tip_id, envelope FROM messages").fetchall()
     conn.close()
-    return [open_envelope(unwrap(bytes(k), bytes(e), label=t), holder).body for t, e, k in rows]
+    with offline_keys(root / "secrets" / "keystore.db") as keys:
+        found = [(t, e, keys.get(t)) for t, e in rows]
+    return [open_envelope(unwrap(k, bytes(e), label=t), holder).body for t, e, k in found
+            if k is not None]
 
 
 async def test_restore_into_a_fresh_instance_then_recover_to_a_new_advocate(
@@ -54,9 +56,8 @@ async def test_restore_into_a_fresh_instance_then_recover_to_a_new_advocate(
     assert db_backup.stat().st_mode & 0o077 == 0 and secrets_backup.stat().st_mode & 0o077 == 0
     assert MARKER.encode() not in db_backup.read_bytes() + secrets_backup.read_bytes()
     # The database backup holds no key: none of the old key store's keys are in it.
-    ks = sqlite3.connect(old.root / "secrets" / "keystore.db")
-    keys = [bytes(r[0]) for r in ks.execute("SELECT key FROM tip_keys")]
-    ks.close()
+    with offline_keys(old.root / "secrets" / "keystore.db") as store:
+        keys = [k for k in map(store.get, store.tip_ids()) if k is not None]
     assert keys and not any(k in db_backup.read_bytes() for k in keys)
 
     fresh = tmp_path / "new" / "instance"
