@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from . import front_end as cluster_settings
 from .errors import ConfigError
 from .keystore import settings as keystore_settings
 from .ops import settings as ops_settings
@@ -50,6 +51,18 @@ def _origins(v: Any) -> tuple[str, ...]:
     return tuple(out)
 
 
+def _workers(v: Any) -> int | str:
+    """A whole number of worker processes from 1 to 64, or ``auto`` (one per core)."""
+    if isinstance(v, str) and v.strip().lower() == "auto":
+        return "auto"
+    n = int_(v)
+    if not 1 <= n <= MAX_WORKERS:
+        raise ValueError(f"must be a whole number from 1 to {MAX_WORKERS}, or auto")
+    return n
+
+
+MAX_WORKERS = 64
+
 _CORE: tuple[Setting, ...] = (
     Setting("service.public_url", "HOTLINE_PUBLIC_URL", url, "http://127.0.0.1:8080",
             "URL the public reaches the service at; Twilio signatures are checked against it."),
@@ -58,6 +71,10 @@ _CORE: tuple[Setting, ...] = (
             "address, or http://localhost:8080 for a local instance): scheme://host[:port] each."),
     Setting("service.host", "HOTLINE_HOST", str_, "127.0.0.1", "Address to listen on."),
     Setting("service.port", "HOTLINE_PORT", int_, 8080, "Port to listen on."),
+    Setting("service.workers", "HOTLINE_WORKERS", _workers, 1,
+            "Service processes on this machine sharing the port (hotline serve --workers): "
+            "a number, or auto for one per core. More than 1 runs a supervisor that restarts "
+            "a worker that dies (docs/scale.md)."),
     Setting("service.log_format", "HOTLINE_LOG_FORMAT", choice("console", "json"), "console",
             "Log rendering: readable 'console' or 'json' for production."),
     Setting("service.log_level", "HOTLINE_LOG_LEVEL", choice("debug", "info", "warning", "error"),
@@ -142,7 +159,7 @@ _CORE: tuple[Setting, ...] = (
 
 SETTINGS: tuple[Setting, ...] = (
     _CORE + voice_settings.SETTINGS + paging_settings.SETTINGS + ops_settings.SETTINGS
-    + keystore_settings.SETTINGS
+    + keystore_settings.SETTINGS + cluster_settings.SETTINGS
 )
 """Every setting; each package's own section is declared (and checked) beside its code."""
 
@@ -248,7 +265,8 @@ def _check_limits(values: Mapping[str, Any]) -> None:
                           "replies) to 100000 per minute")
     if not 0 <= values["sms.max_media"] <= 10:
         raise ConfigError("sms.max_media: must be between 0 and 10 (Twilio's own limit)")
-    for section in (voice_settings, paging_settings, ops_settings, keystore_settings):
+    for section in (voice_settings, paging_settings, ops_settings, keystore_settings,
+                    cluster_settings):
         section.check(values)
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import sys
 import traceback
-from collections.abc import MutableMapping
+from collections.abc import Mapping, MutableMapping
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -28,6 +28,7 @@ ALLOWED_FIELDS = frozenset({
     "exception", "redacted", "migration", "path", "stage", "pid",
     "auto_reply", "pending", "keyword", "stored", "kind", "attempts",
     "page", "notifier", "escalation", "outbox", "via", "sent", "people",
+    "worker", "workers", "exit_code", "restart_in", "restarts",
 })
 
 
@@ -86,7 +87,9 @@ class _StdlibBridge(logging.Handler):
 _open_files: list[TextIO] = []
 
 
-def configure_logging(fmt: str = "console", level: str = "info", file: Path | None = None) -> None:
+def configure_logging(fmt: str = "console", level: str = "info", file: Path | None = None,
+                      bind: Mapping[str, Any] | None = None) -> None:
+    """``bind``: fields every line of this process carries (a worker's index)."""
     for f in _open_files:
         f.close()
     _open_files.clear()
@@ -100,9 +103,17 @@ def configure_logging(fmt: str = "console", level: str = "info", file: Path | No
         structlog.processors.JSONRenderer() if fmt == "json"
         else structlog.dev.ConsoleRenderer(colors=False)
     )
+    fixed = dict(bind or {})
+
+    def add_fixed(_logger: Any, _name: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+        for key, value in fixed.items():
+            event.setdefault(key, value)
+        return event
+
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
+            add_fixed,
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             redact,

@@ -4,13 +4,15 @@ Readers take ``current`` once per decision, so one message is never triaged
 by half of one set and half of another. A reload that fails keeps the last
 good set running and says why. The reader (``triage_rules.reader``: shipped
 weights, may only raise) is loaded once at start when ``rules.reader`` is on;
-a broken weights file stops the start, as broken rules do.
+a broken weights file stops the start, as broken rules do. A reload asked of
+this front end is announced to the others sharing the database (``announce``,
+set by ``hotline.rules_sync``); one that follows another front end's is not.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
 from triage_rules import RuleError, RuleSet, RulesLoadError, load_rules
@@ -27,6 +29,8 @@ class RulesHolder:
         self.reader: Reader | None = load_reader() if reader else None
         self.on_reload: Callable[[str], None] | None = None
         """Told "ok" or "refused" after each reload attempt (the metrics counter)."""
+        self.announce: Callable[[RuleSet], Awaitable[None]] | None = None
+        """Tells the other front ends about a reload asked of this one (``rules_sync``)."""
 
     def triage(self, text: str, *, channel: str | None) -> Triage:
         """The live rules' decision (no spans), raised by the reader when it is on."""
@@ -40,7 +44,22 @@ class RulesHolder:
         """Compile in a worker thread (the loop keeps serving), swap on the loop.
 
         A broken set is logged and refused; None means the old set still runs.
+        The new set is announced to the other front ends (a failure to do so is
+        logged; this front end runs the new set anyway).
         """
+        fresh = await self.follow()
+        if fresh is not None and self.announce is not None:
+            try:
+                await self.announce(fresh)
+            except Exception:
+                get_logger().warning("rules.announce_failed", version=fresh.version,
+                                     reason="other front ends keep their rules until the next "
+                                            "reload", exc_info=True)
+        return fresh
+
+    async def follow(self) -> RuleSet | None:
+        """Load and swap like ``reload_in_background``, without announcing it: another
+        front end reloaded and this one follows."""
         try:
             fresh = await asyncio.to_thread(self._load)
         except RuleError:

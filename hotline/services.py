@@ -26,6 +26,7 @@ from .ops.metrics import Metrics
 from .paging.runtime import Paging, paging_policy
 from .ratelimit import GlobalFailureLimit
 from .rules_holder import RulesHolder
+from .rules_sync import RulesSync
 from .server_secret import ServerSecret, load_server_secret
 from .store.factory import open_store
 from .store.message_channels import fill_message_channels
@@ -60,6 +61,7 @@ class Services:
     twilio: TwilioServices | None = None  # None: Twilio is not configured, its channels say so
     metrics: Metrics = field(default_factory=Metrics)
     paging: Paging | None = None
+    rules_sync: RulesSync | None = None  # rule reloads to and from the other front ends
 
     @classmethod
     async def open(cls, config: Config, env: Mapping[str, str] | None = None, *,
@@ -94,7 +96,7 @@ class Services:
                         instance_id=instance_id, recovery=recovery.recipient(),
                         paging=paging_policy(config), default_delay=config["paging.default_delay"],
                         metrics=metrics, tip_refs=tip_refs)
-        limit = GlobalFailureLimit(config["web.receipt_failures_per_minute"])
+        limit = GlobalFailureLimit(config["web.receipt_failures_per_minute"], db)
         auth = Authenticator(db=db, origin=origin_of(config["service.public_url"]),
                              extra_origins=config["service.extra_origins"],
                              instance_id=instance_id, challenge_ttl=config["api.challenge_ttl"],
@@ -118,10 +120,20 @@ class Services:
             await db.close()
             raise
         intake.page_opened = paging.worker.wake
-        return cls(config, paths, db, keystore, secret, rules, recovery, instance_id, intake,
-                   limit, auth, twilio, metrics, paging)
+        services = cls(config, paths, db, keystore, secret, rules, recovery, instance_id, intake,
+                       limit, auth, twilio, metrics, paging)
+        sync = RulesSync(db=db, rules=rules, poll=config["cluster.rules_poll"])
+        try:
+            await sync.open()
+        except BaseException:
+            await services.close()
+            raise
+        services.rules_sync = sync
+        return services
 
     async def close(self) -> None:
+        if self.rules_sync is not None:
+            await self.rules_sync.close()
         if self.paging is not None:  # stops sending before Twilio's client closes
             await self.paging.close()
         if self.twilio is not None:  # its workers write: stop them before the database

@@ -6,12 +6,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from pathlib import Path
 
 import aiohttp
+import pytest
+from aiohttp.test_utils import TestServer
 
 from hotline import receipts
-from tests.conftest import Browser, Live
+from hotline.app import SERVICES, make_app
+from tests.conftest import Browser, Live, free_port
 from tests.helpers.html import form_by_action, receipt_words
+from tests.helpers.instance import make_instance
+from tests.ops.helpers import opened
 
 
 async def _guesser(live: Live) -> tuple[aiohttp.ClientSession, Browser]:
@@ -30,7 +36,7 @@ async def test_a_parallel_burst_records_exactly_the_budget(live: Live, browser: 
     form = form_by_action(page, "/followup")
     results = await asyncio.gather(*(browser.submit(form, {"receipt": _wrong()}) for _ in range(30)))
     assert {status for status, _ in results} <= {404, 429}
-    assert limit._failures == 5  # no overshoot: every slot was reserved before the lookup
+    assert await limit.failures() == 5  # no overshoot: every slot was reserved before the lookup
 
 
 async def test_a_valid_receipt_opens_while_a_wrong_receipt_stream_runs(
@@ -57,7 +63,7 @@ async def test_a_valid_receipt_opens_while_a_wrong_receipt_stream_runs(
     task = asyncio.create_task(stream())
     try:
         await spent.wait()
-        assert limit.exhausted()
+        assert await limit.exhausted()
         _, page = await browser.get("/followup")
         status, thread = await browser.submit(form_by_action(page, "/followup"),
                                               {"receipt": " ".join(words)})
@@ -71,26 +77,53 @@ async def test_a_valid_receipt_opens_while_a_wrong_receipt_stream_runs(
     assert set(guesses) == {404}  # the stream is slowed, never answered with a lock-out
 
 
-async def test_the_budget_rolls_each_minute_and_the_lane_is_paced() -> None:
+async def test_the_budget_rolls_each_minute_and_the_lane_is_paced(tmp_path: Path) -> None:
     from hotline.ratelimit import GlobalFailureLimit, Strained
 
-    now = [120.0]
+    now, lane_now = [120.0], [5.0]
     waits: list[float] = []
 
     async def sleep(s: float) -> None:
         waits.append(s)
 
-    limit = GlobalFailureLimit(2, clock=lambda: now[0], interval=0.5, max_wait=1.0, sleep=sleep)
-    assert await limit.admit() and await limit.admit()  # two budget slots
-    limit.refund()  # one of them found its tip
-    assert await limit.admit()
-    assert limit.failures == 2 and limit.exhausted()
-    assert [await limit.admit() for _ in range(3)] == [False, False, False]  # the lane
-    assert waits == [0.5, 1.0]  # the first lane slot is free now, then one per interval
+    inst = make_instance(tmp_path)
+    async with opened(inst.root) as s:
+        limit = GlobalFailureLimit(2, s.db, clock=lambda: now[0], lane_clock=lambda: lane_now[0],
+                                   interval=0.5, max_wait=1.0, sleep=sleep)
+        first = await limit.admit()
+        assert first == 120 and await limit.admit() == 120  # two budget slots of minute 120
+        await limit.refund(first)  # one of them found its tip
+        assert await limit.admit() == 120
+        assert await limit.failures() == 2 and await limit.exhausted()
+        assert [await limit.admit() for _ in range(3)] == [None, None, None]  # the lane
+        assert waits == [0.5, 1.0]  # the first lane slot is free now, then one per interval
+        with pytest.raises(Strained):  # a lane queued past max_wait refuses
+            await limit.admit()
+        now[0] = 180.0  # a new minute: a fresh budget
+        assert await limit.admit() == 180 and await limit.failures() == 1
+
+
+@pytest.mark.both_stores  # the budget lives in the database: both engines must count it once
+async def test_every_front_end_spends_one_budget(live: Live, browser: Browser) -> None:
+    """Two front ends on one database (two ``--workers``, or two machines on PostgreSQL):
+    a burst of wrong receipts spread across both records the budget once, not twice."""
+    live.services.receipt_limit._limit = 4
+    port = free_port()
+    other_app = make_app(live.instance.root, env={})
+    other = TestServer(other_app, host="127.0.0.1", port=port)
+    await other.start_server()  # a second front end on the same database
     try:
-        await limit.admit()
-        raise AssertionError("a lane queued past max_wait must refuse")
-    except Strained:
-        pass
-    now[0] = 180.0  # a new minute: a fresh budget
-    assert await limit.admit() and limit.failures == 1
+        other_app[SERVICES].receipt_limit._limit = 4
+        async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as session:
+            second = Browser(f"http://127.0.0.1:{port}", session)
+            forms = []
+            for b in (browser, second):
+                _, page = await b.get("/followup")
+                forms.append((b, form_by_action(page, "/followup")))
+            results = await asyncio.gather(*(b.submit(f, {"receipt": _wrong()})
+                                             for b, f in forms * 10))
+        assert {status for status, _ in results} <= {404, 429}
+        assert await live.services.receipt_limit.failures() == 4
+        assert await other_app[SERVICES].receipt_limit.failures() == 4
+    finally:
+        await other.close()

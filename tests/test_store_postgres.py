@@ -59,7 +59,9 @@ async def test_rows_read_by_position_and_name(pg_url: str) -> None:
 
 
 def test_migrations_run_once_and_a_newer_database_is_refused(pg_url: str) -> None:
-    assert initialise_pg(pg_url) == ["013_baseline.sql"]
+    every = [name for _, name, _ in available_migrations("postgresql")]
+    assert every[0] == "013_baseline.sql"  # later numbers follow it (015: the receipt budget)
+    assert initialise_pg(pg_url) == every
     assert initialise_pg(pg_url) == []
     conn = connect(pg_url)
     try:

@@ -177,7 +177,7 @@ async def test_receipt_guessing_is_limited_globally(live: Live, browser: Browser
     # Past the budget the guesses are slowed through one paced lane, not refused
     # (a refusal would lock every reporter out too): only 3 are counted.
     assert statuses == [404] * 5
-    assert live.services.receipt_limit.failures == 3
+    assert await live.services.receipt_limit.failures() == 3
     live.services.receipt_limit._max_wait = 0.0  # a lane queued past its longest wait: 429
     live.services.receipt_limit._lane_free_at = float("inf")
     status, _ = await browser.submit(form, {"receipt": "wrong words"})

@@ -40,7 +40,7 @@ from ..store import queries as q
 from ..store.grants import tip_grants
 from ..store.inbox import TIP_COLUMNS
 from ..store.reply_keys import ReporterKey, reporter_key
-from ..twilio.outbox import Delivery, SmsOutbox, record_pending
+from ..twilio.outbox import Delivery, SmsOutbox
 from . import inbox
 from .auth import Advocate
 from .outgoing import seal_outgoing_text
@@ -379,7 +379,7 @@ async def post_message(request: web.Request) -> web.Response:
         conn.execute("UPDATE tips SET updated_at = ? WHERE id = ?", (row.created_at, tip_id))
         q.audit(conn, a.fingerprint, f"message.{direction.value}", tip_id, f"message={message_id}")
         if outgoing is not None:
-            record_pending(conn, tip_id, message_id)
+            outgoing[0].record_pending(conn, tip_id, message_id)
         return seq
 
     seq = await s.db.write(store)

@@ -226,14 +226,15 @@ class _Thread:
 async def _find_thread(s: Services, entropy: bytes | None, *, typed: bool = True) -> _Thread | None:
     """Same work for a malformed, unknown or valid receipt; None unless valid.
 
-    A typed receipt goes through the global budget (hotline.ratelimit): a
-    failure slot is reserved before the lookup awaits anything and given back
-    on success; once the minute's slots are spent the lookup waits its turn in
-    the slow lane instead of being refused. A receipt from the sealed
+    A typed receipt goes through the global budget (hotline.ratelimit,
+    counted in the database for every front end): a failure slot is reserved
+    before the lookup and given back on success; once the minute's slots are
+    spent the lookup waits its turn in the slow lane instead of being
+    refused. A receipt from the sealed
     conversation cookie (``typed=False``) skips the budget: only this server
     can seal one, and only after that receipt was found.
     """
-    reserved = False
+    reserved: int | None = None  # the budget minute this lookup reserved a failure in
     if typed:
         try:
             reserved = await s.receipt_limit.admit()
@@ -244,8 +245,8 @@ async def _find_thread(s: Services, entropy: bytes | None, *, typed: bool = True
     row = await find_tip(s.db, s.secret, RECEIPT_LABEL, keys.lookup_id, "receipt_lookup")
     if entropy is None or row is None:
         return None
-    if reserved:
-        s.receipt_limit.refund()
+    if reserved is not None:
+        await s.receipt_limit.refund(reserved)
     return _Thread(TipId(row["id"]), keys.reply)
 
 

@@ -83,8 +83,7 @@ def _generate_recovery(out: Path) -> PublicIdentity:
 def cmd_serve(args: argparse.Namespace) -> int:
     from ..server import serve
 
-    serve(Path(args.dir), host=args.host, port=args.port)
-    return 0
+    return serve(Path(args.dir), host=args.host, port=args.port, workers=args.workers)
 
 
 def cmd_advocate_add(args: argparse.Namespace) -> int:

@@ -30,6 +30,20 @@ from . import (
 from .common import _client_args, _group
 
 
+def _workers_arg(value: str) -> int | str:
+    from ..config import MAX_WORKERS
+
+    if value.strip().lower() == "auto":
+        return "auto"
+    try:
+        n = int(value)
+    except ValueError:
+        n = 0
+    if not 1 <= n <= MAX_WORKERS:
+        raise argparse.ArgumentTypeError(f"must be a whole number from 1 to {MAX_WORKERS}, or auto")
+    return n
+
+
 def _reader_options(p: argparse.ArgumentParser) -> None:
     """The second reader's switches (``rules explain`` and ``rules diff``)."""
     reader = p.add_mutually_exclusive_group()
@@ -63,6 +77,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("dir")
     p.add_argument("--host")
     p.add_argument("--port", type=int)
+    p.add_argument("--workers", type=_workers_arg, metavar="N",
+                   help="processes sharing the port: a number, or auto for one per core "
+                        "(default: service.workers, 1); more than 1 adds a supervisor that "
+                        "restarts a worker that dies")
     p.set_defaults(func=admin.cmd_serve)
 
     p = sub.add_parser("demo", help="create (if needed) and run a local demo instance")

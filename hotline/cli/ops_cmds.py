@@ -20,7 +20,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Add this module's verbs."""
     p = sub.add_parser("backup", help="online snapshot of the database (envelopes, no keys)")
     p.add_argument("dir")
-    p.add_argument("out", help="the backup file to write (refuses to overwrite)")
+    p.add_argument("out", nargs="?",
+                   help="the backup file to write (refuses to overwrite); default: "
+                        "backup-<time>.db (.pgdump on PostgreSQL) in the backups folder")
     p.set_defaults(func=cmd_backup)
 
     p = sub.add_parser("backup-secrets",
@@ -34,6 +36,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("backup", help="a file made by 'hotline backup'")
     p.add_argument("--secrets", help="a file made by 'hotline backup-secrets'")
     p.add_argument("--recovery-key", help="the recovery secret key file (opens --secrets)")
+    p.add_argument("--replace", action="store_true",
+                   help="PostgreSQL: replace a database that is not empty (its content is "
+                        "dumped into the backups folder first)")
     p.set_defaults(func=cmd_restore)
 
     p = sub.add_parser("recover", help="grant tips to a new advocate with the recovery key")
@@ -50,6 +55,12 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                                       "disk, rules")
     p.add_argument("dir")
     p.add_argument("--json", action="store_true")
+    p.add_argument("--keystore-url", metavar="URL",
+                   help="PostgreSQL: the key store's database, to check it is apart from the "
+                        "main one (default: the instance's own key store when it is on "
+                        "PostgreSQL; password from ~/.pgpass, never here)")
+    p.add_argument("--replica-url", metavar="URL",
+                   help="PostgreSQL: a streaming standby, to check it follows and its lag")
     p.set_defaults(func=cmd_doctor)
 
     p = sub.add_parser("rotate-secret", help="server secret: add a new current version, or "
@@ -83,9 +94,20 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def cmd_backup(args: argparse.Namespace) -> int:
+    from ..ops import pg_instance
     from ..ops.backup import backup_database
 
-    info = backup_database(Path(args.dir), Path(args.out))
+    root = Path(args.dir)
+    out = Path(args.out) if args.out else None
+    url = pg_instance.postgres_url(root)
+    if url is not None:
+        dump = pg_instance.backup(root, url, out)
+        print(f"Backed up {dump.tips} tips (schema v{dump.schema_version}, {dump.size} bytes) "
+              f"of the main PostgreSQL database to {dump.path} (pg_dump, read back whole). It "
+              "holds envelopes only: the key store and secrets/ are not in it, on purpose "
+              "('hotline backup-secrets'; docs/deploy.md).")
+        return 0
+    info = backup_database(root, out or pg_instance.default_backup_path(root, ".db"))
     print(f"Backed up {info.tips} tips (schema v{info.schema_version}, {info.size} bytes) to "
           f"{info.path}. It holds envelopes only: back up the secrets separately "
           "('hotline backup-secrets').")
@@ -103,9 +125,17 @@ def cmd_backup_secrets(args: argparse.Namespace) -> int:
 
 
 def cmd_restore(args: argparse.Namespace) -> int:
+    from ..ops import pg_instance
     from ..ops.backup import open_secrets, restore
     from .common import load_key
 
+    root = Path(args.dir)
+    url = pg_instance.postgres_url(root)
+    if url is not None:
+        return _restore_postgresql(args, root, url)
+    if args.replace:
+        raise UsageError("--replace is for PostgreSQL instances; on SQLite, restore always "
+                         "keeps the database it replaces in the backups folder")
     secrets = None
     if args.secrets:
         if not args.recovery_key:
@@ -120,6 +150,23 @@ def cmd_restore(args: argparse.Namespace) -> int:
     if info.tips_without_key:
         print(f"warning: {info.tips_without_key} tips have no storage key in this key store "
               "and cannot be read; restore with --secrets from the same time", file=sys.stderr)
+    return 0
+
+
+def _restore_postgresql(args: argparse.Namespace, root: Path, url: str) -> int:
+    from ..ops import pg_instance
+
+    if args.secrets or args.recovery_key:
+        raise UsageError("on a PostgreSQL instance, restore puts back the main database only: "
+                         "restore secrets/ and the key store on their own (docs/deploy.md, "
+                         "'Backups on PostgreSQL'); nothing was changed")
+    info = pg_instance.restore(root, url, Path(args.backup), replace=args.replace)
+    print(f"Restored instance {info.instance_id}: {info.tips} tips (schema "
+          f"v{info.schema_version}) into the PostgreSQL database.")
+    if info.migrations:
+        print(f"Migrated: {', '.join(info.migrations)}.")
+    if info.previous is not None:
+        print(f"The content it replaced is kept in {info.previous}.")
     return 0
 
 
@@ -141,20 +188,42 @@ def cmd_recover(args: argparse.Namespace) -> int:
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
+    from ..errors import HotlineError
+    from ..ops import pg_instance
     from ..ops.doctor import console_source, diagnose
 
-    problems = diagnose(Path(args.dir))
+    root = Path(args.dir)
+    try:
+        url = pg_instance.postgres_url(root)
+    except HotlineError:
+        url = None  # diagnose says what is wrong with the folder or its config
+    if url is None and (args.keystore_url or args.replica_url):
+        raise UsageError("--keystore-url and --replica-url are for PostgreSQL instances")
+    problems = diagnose(root)
+    notes: list[str] = []
+    if url is not None and not any("cannot connect" in p for p in problems):
+        keys = args.keystore_url
+        if keys is None:
+            try:
+                keys = pg_instance.keystore_url(root)
+            except HotlineError:
+                keys = None  # diagnose already said what is wrong with the config
+        found = pg_instance.diagnose(url, keystore_url=keys, replica_url=args.replica_url)
+        problems += found.problems
+        notes = found.notes
     source = console_source()
     if args.json:
         console = None if source is None else {"origin": source.origin, "path": str(source.root)}
-        print(json.dumps({"ok": not problems, "problems": problems, "console_libsodium": console},
-                         indent=2))
+        print(json.dumps({"ok": not problems, "problems": problems, "notes": notes,
+                          "console_libsodium": console}, indent=2))
         return 1 if problems else 0
     if problems:
         for line in problems:
             print(line)
     else:
         print(f"OK: {args.dir} has no problems doctor knows of.")
+    for note in notes:
+        print(f"note: {note}")
     if source is not None:  # which copy, even when healthy: a wheel's, or a checkout's node_modules
         print(f"note: the console serves libsodium.js from {source.describe()}")
     return 1 if problems else 0

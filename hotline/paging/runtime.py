@@ -41,7 +41,8 @@ class Paging:
             Console(),
         )}
         worker = PageWorker(db=db, notifiers=notifiers, backoff=c["paging.retry_backoff"],
-                            metrics=metrics, coalesce_window=c["paging.coalesce_window"])
+                            metrics=metrics, coalesce_window=c["paging.coalesce_window"],
+                            lease=c["cluster.lease"])
         await worker.start()
         return cls(worker, session)
 

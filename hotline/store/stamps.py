@@ -7,11 +7,19 @@ directory changed since it was read, the message is sealed again for the new
 one, so a message is never committed sealed to a directory that is no longer
 the current one.
 
-The stamp has two halves. ``PRAGMA data_version`` on the writer's connection
-changes whenever another connection (the CLI, another process) commits to
-the file. Changes the writer itself makes are counted by temporary triggers
-on the four tables, which live only on the writer's connection and so cost
-nothing anywhere else; a write rolled back rolls its count back too.
+The stamp is a digest of the four tables' rows, so it moves exactly when
+the directory does. Reading them for every message would cost what the
+cache saves, so the digest is kept (in a temporary table of the writer's
+connection) with the two numbers that say nothing can have changed since:
+``PRAGMA data_version``, which moves whenever another connection commits to
+the file, and a count of this connection's own changes to the four tables,
+kept by temporary triggers (a write rolled back rolls its count back too).
+While both stand still, the stamp is two tiny reads. When another process
+commits anything (``hotline serve --workers N`` makes that every batch: a
+sibling's tips), the digest is computed again, once per transaction, and it
+is unchanged unless the directory changed: another worker's tip is not a
+reason to seal a message again (it was: under load, reports were refused
+with 503 after ``DIRECTORY_TRIES`` reseals).
 
 On PostgreSQL several front ends write, so the counter is a real row
 (``directory_changes``, bumped by statement triggers: see the baseline
@@ -21,6 +29,7 @@ front end waits for the message's commit, or the message sees its count.
 
 from __future__ import annotations
 
+import hashlib
 import sqlite3
 from typing import Any
 
@@ -35,6 +44,8 @@ def watch_directory(conn: sqlite3.Connection) -> None:
     conn.execute("CREATE TEMP TABLE IF NOT EXISTS directory_changes (n INTEGER NOT NULL)")
     if conn.execute("SELECT COUNT(*) FROM temp.directory_changes").fetchone()[0] == 0:
         conn.execute("INSERT INTO temp.directory_changes (n) VALUES (0)")
+    conn.execute("CREATE TEMP TABLE IF NOT EXISTS directory_digest"
+                 " (data_version INTEGER NOT NULL, n INTEGER NOT NULL, digest BLOB NOT NULL)")
     for table in DIRECTORY_TABLES:
         for event in ("INSERT", "UPDATE", "DELETE"):
             name, body = f"directory_{table}_{event.lower()}", "UPDATE directory_changes SET n = n + 1"
@@ -49,4 +60,22 @@ def directory_stamp(conn: sqlite3.Connection | Any) -> Stamp:
         return 0, int(n)
     (version,) = conn.execute("PRAGMA data_version").fetchone()
     (changes,) = conn.execute("SELECT n FROM temp.directory_changes").fetchone()
-    return int(version), int(changes)
+    kept = conn.execute("SELECT data_version, n, digest FROM temp.directory_digest").fetchone()
+    if kept is not None and kept[0] == version and kept[1] == changes:
+        return 0, int.from_bytes(kept[2], "big")
+    digest = _directory_digest(conn)
+    conn.execute("DELETE FROM temp.directory_digest")
+    conn.execute("INSERT INTO temp.directory_digest (data_version, n, digest) VALUES (?, ?, ?)",
+                 (version, changes, digest))
+    return 0, int.from_bytes(digest, "big")
+
+
+def _directory_digest(conn: sqlite3.Connection) -> bytes:
+    """BLAKE2b-128 of every row of the four tables, in an order that does not depend on SQL."""
+    h = hashlib.blake2b(digest_size=16, person=b"hl-directory")
+    for table in DIRECTORY_TABLES:
+        rows = sorted(repr(tuple(r)) for r in conn.execute(f"SELECT * FROM main.{table}"))  # noqa: S608
+        h.update(f"{table}:{len(rows)}\n".encode())
+        for row in rows:
+            h.update(row.encode() + b"\n")
+    return h.digest()

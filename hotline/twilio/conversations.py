@@ -32,6 +32,7 @@ from dataclasses import dataclass
 
 from ..intake import EXTERNAL_LABEL, THREAD_LABEL
 from ..server_secret import ServerSecret
+from ..store import budgets
 from ..store.seam import Store
 
 
@@ -48,25 +49,13 @@ class ClaimKeys:
 
 
 BUDGET_AUTO_REPLY = "sms_auto_reply"
-BUDGET_SLOT = 60  # seconds: budgets are per minute
 
 
 def take_budget(conn: sqlite3.Connection, kind: str, now: float, limit: int) -> bool:
-    """Take one unit of this minute's global budget of ``kind``; False when it is spent.
-
-    One row per kind and minute, updated in the caller's transaction (so the
-    writer serialises it across front ends); older minutes are deleted as we go.
-    """
-    if limit <= 0:
-        return False
-    slot = int(now // BUDGET_SLOT) * BUDGET_SLOT
-    conn.execute("DELETE FROM flood_budget WHERE kind = ? AND slot < ?", (kind, slot))
-    cur = conn.execute(
-        "INSERT INTO flood_budget (kind, slot, used) VALUES (?, ?, 1)"
-        " ON CONFLICT (kind, slot) DO UPDATE SET used = flood_budget.used + 1"
-        " WHERE flood_budget.used < ?",
-        (kind, slot, limit))
-    return cur.rowcount > 0
+    """Take one unit of this minute's global budget of ``kind``; False when it is spent
+    (``hotline.store.budgets``: in the caller's transaction, so the writer serialises it
+    across front ends)."""
+    return budgets.take(conn, kind, now, limit)
 
 
 class Conversations:

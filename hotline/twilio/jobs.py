@@ -18,6 +18,14 @@ durability are shared; what a kind does is the channel's.
 
 The SIDs a job needs are wrapped under a subkey of the server secret; the
 clear columns say only what kind of job it is, for which tip, and how it went.
+
+Several front ends may share the database: each claims due jobs with a lease
+(``hotline.store.leases``) in one writer job, runs them after that commit, and
+records the outcome (done, retry, failed) only while the job is still leased
+to it. A front end that dies leaves its jobs to the others after
+``cluster.lease``. A job taken over may run twice; every kind is safe to
+repeat: a deletion of what is already gone counts as done, and a fetched
+media item or recording is stored once (intake's idempotency on its SIDs).
 """
 
 from __future__ import annotations
@@ -28,16 +36,19 @@ import json
 import mimetypes
 import sqlite3
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from crypto import CryptoError, unwrap, wrap
 
 from ..domain import Channel, TipId
 from ..errors import NotFound
+from ..front_end import front_end_id
 from ..intake import EXTERNAL_LABEL, Inbound, InboundAttachment, Intake
 from ..logging import get_logger
 from ..server_secret import ServerSecret
+from ..store.leases import claim, dialect
 from ..store.queries import utc_now_text
 from ..store.seam import Store
 from .rest import MediaLocation, TwilioFailure, TwilioRest
@@ -47,6 +58,8 @@ JOB_KEY_LABEL = "twilio-jobs"
 FETCH, DELETE_MEDIA, DELETE_MESSAGE = "fetch_media", "delete_media", "delete_message"
 _BATCH = 16
 _IDLE = 60.0
+DEFAULT_LEASE = 60.0
+_RELEASE = "lease_owner = NULL, lease_until = NULL"
 
 
 @dataclass(frozen=True)
@@ -69,7 +82,10 @@ def attachment_name(index: int, content_type: str) -> str:
     return f"media-{index + 1}{ext}"
 
 
-JobHandler = Callable[[sqlite3.Row, dict[str, object]], Awaitable[None]]
+JobRow = Mapping[str, Any]
+"""A claimed job's columns by name: id, kind, tip_id, message_id, group_key, target, attempts."""
+
+JobHandler = Callable[[JobRow, dict[str, object]], Awaitable[None]]
 """Runs one job of a registered kind, given its row and unwrapped target. Returning
 means done (the worker deletes the row by id, so a handler must not delete it
 itself: SQLite may give that id to a row the handler adds); ``TwilioFailure``
@@ -89,8 +105,10 @@ class _NewJob:
 class TwilioJobs:
     def __init__(self, *, db: Store, secret: ServerSecret, rest: TwilioRest, intake: Intake,
                  backoff: Sequence[float], delete_media: bool, delete_messages: bool,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time, lease: float = DEFAULT_LEASE,
+                 owner: str | None = None) -> None:
         self._db, self._secret, self._rest, self._intake = db, secret, rest, intake
+        self._lease, self._owner, self._kind = lease, owner or front_end_id(), dialect(db)
         self._backoff = tuple(backoff)
         self._delete_media, self._delete_messages = delete_media, delete_messages
         self._clock = clock
@@ -211,14 +229,19 @@ class TwilioJobs:
             self._wake.clear()
 
     async def run_due(self) -> float:
-        """Run one batch of due jobs; return the seconds until the next is due (0: now)."""
-        rows = await self._db.fetchall(
-            "SELECT id, kind, tip_id, message_id, group_key, target, attempts FROM twilio_jobs"
-            " WHERE state = 'pending' AND next_at <= ? ORDER BY next_at LIMIT ?",
-            (self._clock(), _BATCH))
+        """Claim and run one batch of due jobs; return the seconds until the next is due (0: now)."""
+        now = self._clock()
+        rows = await self._db.write(lambda conn: claim(
+            conn, self._kind, table="twilio_jobs", due="state = 'pending' AND next_at <= ?",
+            params=(now,), order="next_at, id", owner=self._owner, now=now, lease=self._lease,
+            limit=_BATCH, returning="id, kind, tip_id, message_id, group_key, target, attempts"))
         await asyncio.gather(*(self._run(r) for r in rows))
+        if len(rows) == _BATCH:
+            return 0.0
+        # The next due job, or the end of another front end's lease on one (then it is ours).
         row = await self._db.fetchone(
-            "SELECT MIN(next_at) FROM twilio_jobs WHERE state = 'pending'")
+            "SELECT MIN(CASE WHEN lease_until > next_at THEN lease_until ELSE next_at END)"
+            " FROM twilio_jobs WHERE state = 'pending'")
         if row is None or row[0] is None:
             return _IDLE
         return float(min(_IDLE, max(0.0, row[0] - self._clock())))
@@ -229,7 +252,7 @@ class TwilioJobs:
             "SELECT kind, tip_id, state, attempts, last_error FROM twilio_jobs ORDER BY id")
         return [dict(r) for r in rows]
 
-    async def _run(self, row: sqlite3.Row) -> None:
+    async def _run(self, row: JobRow) -> None:
         job_id, kind = int(row["id"]), str(row["kind"])
         try:
             target = self._unwrap(kind, bytes(row["target"]))
@@ -267,7 +290,7 @@ class TwilioJobs:
             "SELECT 1 FROM twilio_jobs WHERE group_key = ? AND kind = ? AND state = 'pending'",
             (group_key, FETCH)) is not None
 
-    async def _store_media(self, row: sqlite3.Row, target: dict[str, object],
+    async def _store_media(self, row: JobRow, target: dict[str, object],
                            where: MediaLocation, data: bytes) -> None:
         tip = await self._db.fetchone("SELECT channel FROM tips WHERE id = ?", (row["tip_id"],))
         if tip is None:
@@ -281,9 +304,12 @@ class TwilioJobs:
         follow = self._media_job(DELETE_MEDIA, where, MediaRef(index, "", ctype), self._clock())
         job_id = int(row["id"])
 
+        owner = self._owner
+
         def swap(conn: sqlite3.Connection) -> None:
-            conn.execute("DELETE FROM twilio_jobs WHERE id = ?", (job_id,))
-            if self._delete_media:
+            gone = conn.execute("DELETE FROM twilio_jobs WHERE id = ? AND lease_owner = ?",
+                                (job_id, owner)).rowcount
+            if gone and self._delete_media:  # a front end that lost the job adds nothing
                 conn.execute(
                     "INSERT INTO twilio_jobs (kind, tip_id, message_id, group_key, target, next_at,"
                     " created_at) VALUES (?,?,?,?,?,?,?)",
@@ -294,20 +320,24 @@ class TwilioJobs:
         self._log.info("twilio.media_fetched", tip=row["tip_id"], attempts=int(row["attempts"]) + 1)
 
     async def _done(self, job_id: int) -> None:
-        await self._db.write(lambda c: c.execute("DELETE FROM twilio_jobs WHERE id = ?", (job_id,)))
+        """Remove a finished job (only while it is ours: a new holder's row stays)."""
+        await self._db.write(lambda c: c.execute(
+            "DELETE FROM twilio_jobs WHERE id = ? AND lease_owner = ?", (job_id, self._owner)))
 
     async def _reschedule(self, job_id: int) -> None:
         at = self._clock() + max(1.0, self._backoff[0])
         await self._db.write(lambda c: c.execute(
-            "UPDATE twilio_jobs SET next_at = ? WHERE id = ?", (at, job_id)))
+            f"UPDATE twilio_jobs SET next_at = ?, {_RELEASE} WHERE id = ?"  # noqa: S608
+            " AND lease_owner = ?", (at, job_id, self._owner)))
 
     async def _failed(self, job_id: int, kind: str, attempts: int, e: TwilioFailure) -> None:
         give_up = e.permanent or attempts > len(self._backoff)
         at = self._clock() + (0 if give_up else self._backoff[attempts - 1])
         state = "failed" if give_up else "pending"
         await self._db.write(lambda c: c.execute(
-            "UPDATE twilio_jobs SET attempts = ?, next_at = ?, last_error = ?, state = ?"
-            " WHERE id = ?", (attempts, at, e.summary, state, job_id)))
+            f"UPDATE twilio_jobs SET attempts = ?, next_at = ?, last_error = ?, state = ?,"  # noqa: S608
+            f" {_RELEASE} WHERE id = ? AND lease_owner = ?",
+            (attempts, at, e.summary, state, job_id, self._owner)))
         log = self._log.warning if give_up else self._log.info
         log("twilio.job_failed" if give_up else "twilio.job_retry", kind=kind, attempts=attempts,
             error=e.summary)

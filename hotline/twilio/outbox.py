@@ -12,6 +12,16 @@ So retries can only live in memory: a failed send is retried with
 later ``delivered``/``undelivered`` from Twilio's status callback). A restart
 forgets the number: pending sends become ``failed`` with a "send it again"
 note, which the advocate sees in ``hotline read``.
+
+Several front ends may share the database, so "pending" needs an owner: the
+row carries the sending front end's lease (``lease_owner``/``lease_until``),
+renewed while its retry task waits. A graceful stop marks its own pending
+sends failed at once; one that dies is noticed by any front end once its
+lease has run out (``sweep``, at start and every half lease). A reply
+that was in flight (``sending``) when its front end vanished may have
+reached the reporter, and says so instead of "send it again": a second text
+on an abuser-held phone is a risk of its own. Only the holder writes a send's
+outcome.
 """
 
 from __future__ import annotations
@@ -19,11 +29,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sqlite3
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from ..front_end import front_end_id
 from ..logging import get_logger
 from ..server_secret import ServerSecret
+from ..store.leases import holding
 from ..store.queries import utc_now_text
 from ..store.seam import Store
 from .rest import TwilioFailure, TwilioRest
@@ -31,6 +44,10 @@ from .webhook import whatsapp_from
 
 OUTBOUND_SID_LABEL = "twilio-outbound-sid"
 RESTARTED = "the service restarted before this reply was sent; send it again"
+MAYBE_SENT = ("the service stopped while this reply was being sent; it may have reached the "
+              "reporter: check with them before sending it again")
+DEFAULT_LEASE = 60.0
+_RELEASE = "lease_owner = NULL, lease_until = NULL"
 
 
 @dataclass(frozen=True)
@@ -43,37 +60,70 @@ class Delivery:
         return {"status": self.status, "attempts": self.attempts, "error": self.error}
 
 
-def record_pending(conn: sqlite3.Connection, tip_id: str, message_id: str) -> None:
-    """The outbox row, written with the sealed reply (same transaction)."""
-    conn.execute("INSERT INTO sms_outbox (message_id, tip_id, status, attempts, updated_at)"
-                 " VALUES (?, ?, 'sending', 0, ?)", (message_id, tip_id, utc_now_text()))
-
-
 class SmsOutbox:
     def __init__(self, *, db: Store, secret: ServerSecret, rest: TwilioRest, number: str,
-                 status_callback: str | None, backoff: Sequence[float]) -> None:
+                 status_callback: str | None, backoff: Sequence[float],
+                 lease: float = DEFAULT_LEASE, owner: str | None = None,
+                 clock: Callable[[], float] = time.time) -> None:
         self._db, self._secret, self._rest = db, secret, rest
         self._number, self._status_callback = number, status_callback
         self._backoff = tuple(backoff)
+        self._lease, self._owner, self._clock = lease, owner or front_end_id(), clock
         self._retries: dict[str, asyncio.Task[None]] = {}
+        self._sweeper: asyncio.Task[None] | None = None
         self._stopping = False
         self._log = get_logger("hotline.twilio.outbox")
 
+    def record_pending(self, conn: sqlite3.Connection, tip_id: str, message_id: str) -> None:
+        """The outbox row, written with the sealed reply (same transaction), leased to us."""
+        conn.execute("INSERT INTO sms_outbox (message_id, tip_id, status, attempts, updated_at,"
+                     " lease_owner, lease_until) VALUES (?, ?, 'sending', 0, ?, ?, ?)",
+                     (message_id, tip_id, utc_now_text(), self._owner, self._clock() + self._lease))
+
     async def start(self) -> None:
-        """Sends that were pending when the service stopped cannot be retried: say so."""
-        await self._db.write(lambda c: c.execute(
-            "UPDATE sms_outbox SET status = 'failed', error = ?, updated_at = ?"
-            " WHERE status IN ('sending', 'retrying')", (RESTARTED, utc_now_text())))
+        """Sends whose front end is gone cannot be retried: say so, now and every half lease."""
+        await self.sweep()
+        self._sweeper = asyncio.create_task(self._sweep_loop(), name="hotline-sms-sweep")
+
+    async def sweep(self) -> int:
+        """Mark failed every pending send whose lease ran out (its front end is gone)."""
+        now = self._clock()
+        count = await self._db.write(lambda c: c.execute(
+            "UPDATE sms_outbox SET status = 'failed', error = CASE status WHEN 'sending' THEN ?"  # noqa: S608
+            f" ELSE ? END, updated_at = ?, {_RELEASE} WHERE status IN ('sending', 'retrying')"
+            " AND (lease_until IS NULL OR lease_until <= ?)",
+            (MAYBE_SENT, RESTARTED, utc_now_text(), now)).rowcount)
+        if count:
+            self._log.warning("sms.replies_orphaned", count=count,
+                              reason="their front end stopped before they were sent")
+        return int(count)
+
+    async def _sweep_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self._lease / 2)
+            try:
+                await self.sweep()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # the database is down: try again next time
+                self._log.warning("sms.sweep_failed", exc_info=True)
 
     async def stop(self) -> None:
         self._stopping = True
-        tasks = list(self._retries.values())
+        tasks = [t for t in (self._sweeper, *self._retries.values()) if t is not None]
         for t in tasks:
             t.cancel()
         for t in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await t
         self._retries.clear()
+        self._sweeper = None
+        # Our own retries end with us: tell the advocates now rather than after the lease.
+        with contextlib.suppress(Exception):
+            await self._db.write(lambda c: c.execute(
+                f"UPDATE sms_outbox SET status = 'failed', error = ?, updated_at = ?, {_RELEASE}"  # noqa: S608
+                " WHERE status = 'retrying' AND lease_owner = ?",
+                (RESTARTED, utc_now_text(), self._owner)))
 
     async def send(self, tip_id: str, message_id: str, to: str, body: str) -> Delivery:
         """One attempt now; on a passing failure, retries continue in the background."""
@@ -84,9 +134,15 @@ class SmsOutbox:
         return delivery
 
     async def _attempt(self, message_id: str, to: str, body: str, attempts: int) -> Delivery:
+        if attempts > 1 and not await self._renew(message_id, "sending"):
+            return Delivery("failed", attempts - 1, "taken over")  # swept: we were too slow
         try:
-            sid = await self._rest.send_message(to=to, from_=whatsapp_from(self._number, to),
-                                                body=body, status_callback=self._status_callback)
+            # The lease is renewed while Twilio answers (within twilio.timeout), so no other
+            # front end declares this send orphaned meanwhile.
+            sid = await holding(self._rest.send_message(
+                to=to, from_=whatsapp_from(self._number, to), body=body,
+                status_callback=self._status_callback),
+                lambda: self._renew(message_id, "sending"), self._lease / 3)
         except TwilioFailure as e:
             last = e.permanent or attempts > len(self._backoff)
             delivery = Delivery("failed" if last else "retrying", attempts, e.summary)
@@ -102,18 +158,42 @@ class SmsOutbox:
     async def _retry(self, tip_id: str, message_id: str, to: str, body: str) -> None:
         try:
             for attempts, delay in enumerate(self._backoff, start=2):
-                await asyncio.sleep(delay)
+                if not await self._wait(message_id, delay):
+                    return
                 if self._stopping or (await self._attempt(message_id, to, body, attempts)
                                       ).status != "retrying":
                     return
         finally:
             self._retries.pop(message_id, None)
 
+    async def _wait(self, message_id: str, delay: float) -> bool:
+        """Sleep ``delay``, renewing the lease every half lease; False if it was lost."""
+        end = self._clock() + delay
+        while (left := end - self._clock()) > 0:
+            await asyncio.sleep(min(left, self._lease / 2))
+            if not await self._renew(message_id, "retrying"):
+                return False
+        return True
+
+    async def _renew(self, message_id: str, status: str) -> bool:
+        until = self._clock() + self._lease
+        return bool(await self._db.write(lambda c: c.execute(
+            "UPDATE sms_outbox SET status = ?, lease_until = ? WHERE message_id = ?"
+            " AND lease_owner = ? AND status IN ('sending', 'retrying')",
+            (status, until, message_id, self._owner)).rowcount))
+
     async def _save(self, message_id: str, d: Delivery, sid_key: bytes | None) -> None:
+        """Record an attempt's outcome (only while the reply is ours); a final one ends the lease."""
+        if d.status == "retrying":
+            lease, params = "lease_until = ?", (self._clock() + self._lease,)
+        else:
+            lease, params = _RELEASE, ()
         await self._db.write(lambda c: c.execute(
-            "UPDATE sms_outbox SET status = ?, attempts = ?, error = ?,"
-            " sid_key = COALESCE(?, sid_key), updated_at = ? WHERE message_id = ?",
-            (d.status, d.attempts, d.error, sid_key, utc_now_text(), message_id)))
+            "UPDATE sms_outbox SET status = ?, attempts = ?, error = ?,"  # noqa: S608
+            f" sid_key = COALESCE(?, sid_key), updated_at = ?, {lease}"
+            " WHERE message_id = ? AND lease_owner = ?",
+            (d.status, d.attempts, d.error, sid_key, utc_now_text(), *params, message_id,
+             self._owner)))
 
     async def status_callback(self, message_sid: str, status: str, error_code: str | None) -> bool:
         """Twilio's later word on a sent reply; False if it is not one of ours."""

@@ -53,10 +53,10 @@ class TwilioServices:
         backoff = c["twilio.retry_backoff"]
         jobs = TwilioJobs(db=db, secret=secret, rest=rest, intake=intake, backoff=backoff,
                           delete_media=c["twilio.delete_media"],
-                          delete_messages=c["twilio.delete_messages"])
+                          delete_messages=c["twilio.delete_messages"], lease=c["cluster.lease"])
         outbox = SmsOutbox(db=db, secret=secret, rest=rest, number=c["twilio.number"],
                            status_callback=c["service.public_url"] + STATUS_CALLBACK_PATH,
-                           backoff=backoff)
+                           backoff=backoff, lease=c["cluster.lease"])
         voice = VoiceRuntime.build(c, db=db, secret=secret, intake=intake, rest=rest, jobs=jobs)
         try:
             await outbox.start()

@@ -26,7 +26,7 @@ from typing import Final
 from ..domain import MessageId, TipId
 from ..intake import InboundAttachment
 from ..logging import get_logger
-from ..twilio.jobs import TwilioJobs
+from ..twilio.jobs import JobRow, TwilioJobs
 from ..twilio.rest import TwilioRest
 from .calls import CallLog, CallRef
 from .forms import Recording
@@ -89,7 +89,7 @@ class Voicemails:
 
     # -- the job kinds -----------------------------------------------------------------
 
-    async def _fetch(self, row: sqlite3.Row, target: dict[str, object]) -> None:
+    async def _fetch(self, row: JobRow, target: dict[str, object]) -> None:
         group = bytes(row["group_key"])
         if await self._calls.db.fetchone("SELECT 1 FROM messages WHERE external_key = ?", (group,)):
             return  # stored already; its deletion job was committed with it
@@ -118,6 +118,6 @@ class Voicemails:
         self._log.info("voice.voicemail_stored", tip=result.tip_id, duplicate=result.duplicate,
                        attempts=int(row["attempts"]) + 1, size=len(data))
 
-    async def _delete_at_twilio(self, row: sqlite3.Row, target: dict[str, object]) -> None:
+    async def _delete_at_twilio(self, row: JobRow, target: dict[str, object]) -> None:
         await self._rest.delete_recording(str(target["recording"]))
         self._log.info("voice.recording_deleted", tip=row["tip_id"])

@@ -46,9 +46,12 @@ def _free_port() -> int:
 
 class ServerProcess:
     def __init__(self, root: Path, port: int, env: dict[str, str] | None = None, *,
-                 command: list[str] = HOTLINE, cwd: Path | None = None) -> None:
-        """``command`` is how to run the CLI (another install's ``hotline``), ``cwd`` where."""
+                 command: list[str] = HOTLINE, cwd: Path | None = None,
+                 serve_args: tuple[str, ...] = ()) -> None:
+        """``command`` is how to run the CLI (another install's ``hotline``), ``cwd`` where;
+        ``serve_args`` go after ``serve DIR --port P`` (e.g. ``--workers 2``)."""
         self.root, self.port, self.extra_env = root, port, env or {}
+        self.serve_args = serve_args
         self.command, self.cwd = command, cwd
         self.url = f"http://127.0.0.1:{port}"
         # Each server its own ops listener port, so parallel servers never collide on it.
@@ -61,7 +64,8 @@ class ServerProcess:
         # A file, not a pipe: nobody drains a pipe under load, and a full one blocks the server.
         self.stderr_path = self.root.parent / f"server-{self.port}.stderr"
         self._stderr = open(self.stderr_path, "ab")  # closed in stop() / kill9()
-        self.proc = subprocess.Popen([*self.command, "serve", str(self.root), "--port", str(self.port)],
+        self.proc = subprocess.Popen([*self.command, "serve", str(self.root), "--port", str(self.port),
+                                      *self.serve_args],
                                      env=env, stdout=subprocess.DEVNULL, stderr=self._stderr,
                                      cwd=self.cwd)
         deadline = time.monotonic() + timeout

@@ -73,21 +73,46 @@ def test_systemd_analyze_verifies_the_unit_and_rates_it_safe(tmp_path: Path) -> 
     assert float(found.group(1)) <= 2.0, security.stdout[-2000:]
 
 
-def test_caddy_config_keeps_no_log_and_no_client_address() -> None:
-    text = (DEPLOY / "caddy" / "Caddyfile").read_text()
-    code = "\n".join(ln.split("#", 1)[0] for ln in text.splitlines())
+CADDYFILES = ["Caddyfile", "Caddyfile.frontends"]
+NGINX_SITES = ["hotline.conf", "hotline-frontends.conf"]
+
+
+def _caddy_code(name: str) -> str:
+    text = (DEPLOY / "caddy" / name).read_text()
+    return "\n".join(ln.split("#", 1)[0] for ln in text.splitlines())
+
+
+@pytest.mark.parametrize("name", CADDYFILES)
+def test_caddy_config_keeps_no_log_and_no_client_address(name: str) -> None:
+    code = _caddy_code(name)
     assert not re.search(r"^\s*log\b", code, re.M)
     for header in ("X-Forwarded-For", "X-Real-IP", "Forwarded"):
         assert f"header_up -{header}" in code
     assert "header_up Host {host}" in code and "X-Forwarded-Proto {scheme}" in code
     assert re.search(r"@internal path /metrics /readyz\s+respond @internal 404", code)
-    assert "reverse_proxy 127.0.0.1:8080" in code
+    assert code.count("reverse_proxy ") == 1
 
 
+def test_single_machine_caddy_proxies_to_loopback() -> None:
+    assert "reverse_proxy 127.0.0.1:8080" in _caddy_code("Caddyfile")
+
+
+def test_caddy_spreads_over_front_ends_checked_on_their_ops_listener() -> None:
+    """Several upstreams; active health on /readyz at the ops port with the metrics token."""
+    code = _caddy_code("Caddyfile.frontends")
+    upstreams = re.search(r"reverse_proxy ([^{]+)\{", code)
+    assert upstreams is not None and len(upstreams.group(1).split()) >= 2
+    assert "health_uri /readyz" in code and "health_port 9180" in code
+    assert 'Authorization "Bearer {env.HOTLINE_METRICS_TOKEN}"' in code
+    assert "lb_try_duration" in code
+    assert "lb_retry_match" not in code  # only failed connections are retried, never a POST
+
+
+@pytest.mark.parametrize("name", CADDYFILES)
 @pytest.mark.skipif(shutil.which("caddy") is None,
                     reason="caddy not installed (Debian package: caddy)")
-def test_caddy_validates_its_config(tmp_path: Path) -> None:
-    proc = subprocess.run(["caddy", "validate", "--config", str(DEPLOY / "caddy" / "Caddyfile"),
+def test_caddy_validates_its_config(tmp_path: Path, name: str) -> None:
+    proc = subprocess.run(["caddy", "validate", "--config", str(DEPLOY / "caddy" / name),
                            "--adapter", "caddyfile"], capture_output=True, text=True, timeout=60,
                           env={"HOME": str(tmp_path), "PATH": "/usr/bin:/bin",
                                "XDG_DATA_HOME": str(tmp_path), "XDG_CONFIG_HOME": str(tmp_path)})
@@ -95,8 +120,9 @@ def test_caddy_validates_its_config(tmp_path: Path) -> None:
     assert "Valid configuration" in proc.stdout + proc.stderr
 
 
-def test_nginx_config_keeps_no_log_and_no_client_address() -> None:
-    text = (DEPLOY / "nginx" / "hotline.conf").read_text()
+@pytest.mark.parametrize("name", NGINX_SITES)
+def test_nginx_config_keeps_no_log_and_no_client_address(name: str) -> None:
+    text = (DEPLOY / "nginx" / name).read_text()
     servers = text.split("server {")[1:]
     assert len(servers) == 2 and all("access_log off;" in s for s in servers)
     for header in ("X-Forwarded-For", "X-Real-IP", "Forwarded"):
@@ -106,15 +132,25 @@ def test_nginx_config_keeps_no_log_and_no_client_address() -> None:
     assert "server_tokens off;" in text
 
 
+def test_nginx_spreads_over_front_ends_and_never_resends_a_request() -> None:
+    text = (DEPLOY / "nginx" / "hotline-frontends.conf").read_text()
+    upstream = re.search(r"upstream hotline_frontends \{([^}]*)\}", text)
+    assert upstream is not None and len(re.findall(r"^\s*server ", upstream.group(1), re.M)) >= 2
+    assert "proxy_pass http://hotline_frontends;" in text
+    # A POSTed tip a front end received is never sent to a second one.
+    assert "proxy_next_upstream error timeout;" in text and "non_idempotent" not in text
+
+
 @pytest.mark.skipif(shutil.which("nginx") is None and not Path("/usr/sbin/nginx").exists(),
                     reason="nginx not installed (Debian package: nginx-light)")
-def test_nginx_accepts_the_config(tmp_path: Path) -> None:
+@pytest.mark.parametrize("name", NGINX_SITES)
+def test_nginx_accepts_the_config(tmp_path: Path, name: str) -> None:
     nginx = shutil.which("nginx") or "/usr/sbin/nginx"
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
     subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
                     "-subj", "/CN=hotline.example.org", "-keyout", str(key), "-out", str(cert)],
                    check=True, capture_output=True, timeout=60)
-    site = (DEPLOY / "nginx" / "hotline.conf").read_text()
+    site = (DEPLOY / "nginx" / name).read_text()
     site = site.replace("/etc/letsencrypt/live/hotline.example.org/fullchain.pem", str(cert))
     site = site.replace("/etc/letsencrypt/live/hotline.example.org/privkey.pem", str(key))
     site = site.replace("/var/log/nginx/", f"{tmp_path}/")
@@ -290,3 +326,19 @@ def test_image_is_built_from_a_wheel_that_carries_libsodium() -> None:
     final = stages["final"]
     assert [arg for word, arg in final if word == "COPY"] == ["--from=build /opt/hotline /opt/hotline"]
     assert not any("npm" in arg or "node_modules" in arg for _, arg in final)
+
+
+def test_every_postgresql_file_is_explained_where_operators_read() -> None:
+    """Each database file is in deploy/README.md's table and in docs/deploy.md's recipe."""
+    readme = (DEPLOY / "README.md").read_text()
+    doc = DOCS.read_text()
+    files = sorted((DEPLOY / "postgresql").iterdir()) + sorted((DEPLOY / "pgbackrest").iterdir())
+    assert len(files) == 8
+    for path in files:
+        assert path.name in readme, path.name
+        assert f"deploy/{path.parent.name}/{path.name}" in doc
+    for needle in ("pg_basebackup", "-R", "target_session_attrs=read-write", "pg_promote",
+                   "Patroni", "RPO", "RTO", "crypto-shredding", "hotline backup-secrets",
+                   "--replace"):
+        assert needle in doc, needle
+
