@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -28,6 +29,9 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+STORE_ENV = "HOTLINE_TEST_STORE"
+"""``HOTLINE_TEST_STORE=postgresql`` puts every test's instances on PostgreSQL (a survey of
+what is portable; tests that open ``hotline.db`` themselves then fail by design)."""
 BOTH_STORES = "both_stores"
 """Marker: run the test (or the module, with ``pytestmark``) on SQLite and on PostgreSQL."""
 
@@ -41,7 +45,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 def store_kind(request: pytest.FixtureRequest) -> Iterator[str]:
     """Which store this test's instances use: "sqlite", or "postgresql" (a fresh database on
     the session's cluster for each instance) for tests marked ``both_stores``."""
-    kind = getattr(request, "param", "sqlite")
+    kind = getattr(request, "param", os.environ.get(STORE_ENV, "sqlite"))
     if kind != "postgresql":
         yield kind
         return

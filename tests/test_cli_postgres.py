@@ -58,3 +58,16 @@ def test_doctor_says_when_the_database_cannot_be_reached(tmp_path: Path, pg_url:
     doctor = run_cli("doctor", str(root), check=False, HOTLINE_DATABASE_URL=wrong)
     assert doctor.returncode != 0
     assert "cannot connect" in doctor.stdout and "not-the-password" not in doctor.stdout
+
+
+def test_serve_says_plainly_when_the_database_cannot_be_reached(tmp_path: Path,
+                                                                pg_url: str) -> None:
+    root = tmp_path / "inst"
+    run_cli("init", str(root), "--recovery-key-out", str(tmp_path / "recovery.key"),
+            HOTLINE_DATABASE_URL=pg_url)
+    wrong = pg_url.replace(pg_url.split("@", 1)[0].split(":")[-1], "not-the-password")
+    for args in (("serve", str(root)), ("advocate", "list", str(root))):
+        proc = run_cli(*args, check=False, HOTLINE_DATABASE_URL=wrong)
+        assert proc.returncode != 0, args
+        assert "cannot connect to PostgreSQL" in proc.stderr, proc.stderr
+        assert "Traceback" not in proc.stderr and "not-the-password" not in proc.stderr

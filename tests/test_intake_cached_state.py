@@ -36,6 +36,7 @@ async def _opens(s: Services, message_id: str, who) -> bool:  # type: ignore[no-
     return bool(json.loads(body)["text"])
 
 
+@pytest.mark.both_stores  # the stamp is per engine (store/stamps.py)
 async def test_on_call_changed_from_the_cli_seals_the_next_message_to_the_new_person(
         tmp_path: Path) -> None:
     inst = make_instance(tmp_path)
@@ -48,6 +49,7 @@ async def test_on_call_changed_from_the_cli_seals_the_next_message_to_the_new_pe
         assert await _opens(s, second.message_id, inst.recovery)
 
 
+@pytest.mark.both_stores  # the stamp is per engine (store/stamps.py)
 async def test_on_call_changed_through_the_servers_writer_seals_to_the_new_person(
         tmp_path: Path) -> None:
     inst = make_instance(tmp_path)
@@ -65,6 +67,7 @@ async def test_on_call_changed_through_the_servers_writer_seals_to_the_new_perso
         assert await _opens(s, second.message_id, inst.bob)
 
 
+@pytest.mark.both_stores  # the stamp is per engine (store/stamps.py)
 async def test_a_write_rolled_back_leaves_the_directory_as_it_was(tmp_path: Path) -> None:
     inst = make_instance(tmp_path)
     async with opened(inst.root) as s:

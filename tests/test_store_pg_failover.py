@@ -18,6 +18,7 @@ from aiohttp.test_utils import TestServer
 
 from hotline.app import make_app
 from hotline.client.advocate import AdvocateClient
+from hotline.instance_setup import set_on_call
 from hotline.store.migrate import available_migrations
 from hotline.store.pg_conn import connect
 from hotline.store.pg_migrate import current_version
@@ -143,3 +144,43 @@ async def test_a_restart_mid_load_answers_503_acknowledges_only_commits_and_reco
         await server.close()
     with psycopg.connect(own_cluster.url(), autocommit=True):
         pass  # the cluster answers after the test too (close() stops it)
+
+
+async def test_two_front_ends_on_one_database_share_tips_and_directory_changes(
+        tmp_path: Path, pg_url: str) -> None:
+    """Two apps (each its own writer, readers and directory cache) on one PostgreSQL:
+    reports through either are read through the other, and an on-call change made by
+    the CLI reaches both caches before their next report."""
+    ports = [free_port(), free_port()]
+    urls = [f"http://127.0.0.1:{p}" for p in ports]
+    inst = make_instance(tmp_path, public_url=urls[0], database=pg_url)
+    env = {"HOTLINE_EXTRA_ORIGINS": urls[1]}
+    servers = [TestServer(make_app(inst.root, env=env), host="127.0.0.1", port=p) for p in ports]
+    for server in servers:
+        await server.start_server()
+    try:
+        async def report(front: int, text: str) -> None:
+            async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as s:
+                status, html = await Browser(urls[front], s).report(text)
+                assert status == 200, html
+        for i in range(6):
+            await report(i % 2, f"report {i} through front end {i % 2}")
+        set_on_call(inst.root, ["bob"])  # another connection, as the CLI does it
+        await report(0, "after the change, front end 0")
+        await report(1, "after the change, front end 1")
+
+        async def bodies(who, front: int) -> set[str]:  # type: ignore[no-untyped-def]
+            client = AdvocateClient(urls[front], who)
+            await asyncio.to_thread(client.login)
+            found = set()
+            for tip in await asyncio.to_thread(client.inbox):
+                opened = await asyncio.to_thread(client.read, tip["id"])
+                found.update(m["body"] for m in opened.messages if m["body"])
+            return found
+        assert await bodies(inst.alice, 1) >= {f"report {i} through front end {i % 2}"
+                                               for i in range(6)}
+        assert await bodies(inst.bob, 0) == {"after the change, front end 0",
+                                             "after the change, front end 1"}
+    finally:
+        for server in servers:
+            await server.close()

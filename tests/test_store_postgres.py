@@ -11,8 +11,10 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from crypto import Identity
 from hotline.errors import InstanceError, ServiceUnavailable
-from hotline.store.factory import sync_transaction
+from hotline.instance_setup import create_instance
+from hotline.store.factory import open_store, sync_transaction
 from hotline.store.migrate import available_migrations, latest_version
 from hotline.store.pg_conn import connect, translate
 from hotline.store.pg_migrate import current_version
@@ -182,3 +184,51 @@ def test_the_config_names_the_database_and_the_secret_holds_the_password(tmp_pat
     env = {"HOTLINE_DATABASE_URL": "postgresql://u:p@h/d"}
     assert store_target(root, env=env).url == "postgresql://u:p@h/d"
     assert store_target(tmp_path / "sqlite-one", env={}).kind == "sqlite"
+
+
+def test_an_instance_store_takes_its_pre_migration_dumps_into_the_instance_folder(
+        tmp_path: Path) -> None:
+    """Services.open and the CLI build the store from the instance's target: an upgrade on
+    PostgreSQL then dumps into ``backups/`` there (it was refused for want of a folder)."""
+    root = tmp_path / "inst"
+    (root / "secrets").mkdir(parents=True)
+    (root / "hotline.toml").write_text('[store]\ndatabase = "postgresql://hl@db:5432/x"\n')
+    db = open_store(store_target(root, env={}))
+    assert isinstance(db, PgDatabase) and db.backup_dir == root / "backups"
+
+
+@pytest.mark.skipif(latest_version("postgresql") <= 13,
+                    reason="no PostgreSQL migration after the baseline yet (014 is the leases')")
+def test_init_on_an_older_database_dumps_it_before_upgrading(tmp_path: Path, pg_url: str) -> None:
+    latest = latest_version("postgresql")
+    with psycopg.connect(pg_url, autocommit=True) as c:  # the database an older release left
+        c.execute("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY,"
+                  " name TEXT NOT NULL, applied_at TEXT NOT NULL)")
+        for number, name, sql in available_migrations("postgresql"):
+            if number < latest:
+                c.execute(sql.encode())
+                c.execute("INSERT INTO schema_migrations VALUES (%s, %s, 'then')", (number, name))
+    root = tmp_path / "inst"
+    create_instance(root, Identity.generate("recovery").public, database=pg_url)
+    dumps = list((root / "backups").glob(f"pre-migrate-v*-to-v{latest:03d}-*.pgdump"))
+    assert len(dumps) == 1 and dumps[0].stat().st_size > 0
+    conn = connect(pg_url)
+    try:
+        assert current_version(conn) == latest
+    finally:
+        conn.close()
+
+
+async def test_a_statement_the_server_gives_up_on_is_a_503_not_a_500(pg_url: str) -> None:
+    db = PgDatabase(pg_url)
+    await db.open()
+    try:
+        def slow(c) -> None:  # type: ignore[no-untyped-def]
+            c.execute("SET LOCAL statement_timeout = '10ms'")
+            c.execute("SELECT pg_sleep(5)")
+        with pytest.raises(ServiceUnavailable, match="busy"):
+            await db.write(slow)
+        await db.write(lambda c: c.execute("INSERT INTO meta (key, value) VALUES ('ok', 'y')"))
+        assert (await db.fetchone("SELECT value FROM meta WHERE key = 'ok'"))[0] == "y"
+    finally:
+        await db.close()

@@ -16,6 +16,12 @@ from .database import Database, initialise
 from .seam import Store, StoreTarget, kind_of
 
 
+def default_backup_dir(target: StoreTarget) -> Path | None:
+    """Where pre-migration backups go unless told: ``backups/`` in the instance folder
+    (SQLite's ``database.default_backup_dir`` gives the same folder for its file)."""
+    return target.root / "backups" if target.root is not None else None
+
+
 def open_store(target: StoreTarget, *, batch_max: int = 256, backup_dir: Path | None = None,
                observer: Callable[[float, int], None] | None = None,
                migrate: bool = True) -> Store:
@@ -27,7 +33,8 @@ def open_store(target: StoreTarget, *, batch_max: int = 256, backup_dir: Path | 
     if target.kind == "postgresql":
         from .postgres import PgDatabase  # psycopg loads only for PostgreSQL instances
         assert target.url is not None
-        return PgDatabase(target.url, batch_max=batch_max, backup_dir=backup_dir,
+        return PgDatabase(target.url, batch_max=batch_max,
+                          backup_dir=backup_dir or default_backup_dir(target),
                           observer=observer, migrate=migrate)
     assert target.path is not None
     return Database(target.path, batch_max=batch_max, backup_dir=backup_dir, observer=observer,
@@ -39,7 +46,7 @@ def initialise_store(target: StoreTarget, backup_dir: Path | None = None) -> lis
     if target.kind == "postgresql":
         from .postgres import initialise_pg  # psycopg loads only for PostgreSQL instances
         assert target.url is not None
-        return initialise_pg(target.url, backup_dir)
+        return initialise_pg(target.url, backup_dir or default_backup_dir(target))
     assert target.path is not None
     return initialise(target.path, backup_dir)
 
@@ -75,9 +82,9 @@ def begin_statement(conn: Any) -> str:
 def connect_sync(target: StoreTarget) -> Any:
     """A plain connection outside the service (CLI verbs), autocommit until BEGIN."""
     if target.kind == "postgresql":
-        from .pg_conn import connect  # psycopg loads only for PostgreSQL instances
+        from .pg_conn import connect_or_explain  # psycopg loads only for PostgreSQL instances
         assert target.url is not None
-        return connect(target.url, application_name="hotline-cli")
+        return connect_or_explain(target.url, "hotline-cli")
     from .connection import open_sqlite
     assert target.path is not None
     return open_sqlite(target.path)

@@ -23,6 +23,9 @@ from typing import Any, ClassVar
 import psycopg
 from psycopg import pq
 
+from ..errors import InstanceError
+from .seam import redact
+
 KIND = "postgresql"
 
 
@@ -179,12 +182,26 @@ class PgConnection:
         self.raw.close()
 
 
-def connect(url: str, *, application_name: str = "hotline",
-            connect_timeout: int = 5) -> PgConnection:
-    """An autocommit psycopg connection (the store issues BEGIN/COMMIT itself)."""
+def connect_or_explain(url: str, application_name: str, **kw: Any) -> PgConnection:
+    """``connect`` for start-up and CLI verbs: a database that cannot be reached is an
+    ``InstanceError`` naming it (password hidden) and libpq's reason, not a traceback."""
+    try:
+        return connect(url, application_name=application_name, **kw)
+    except psycopg.OperationalError as e:
+        reason = (str(e).strip().splitlines() or [type(e).__name__])[-1]
+        raise InstanceError(f"{redact(url)}: cannot connect to PostgreSQL ({reason})") from None
+
+
+def connect(url: str, *, application_name: str = "hotline", connect_timeout: int = 5,
+            statement_timeout_s: int = 60) -> PgConnection:
+    """An autocommit psycopg connection (the store issues BEGIN/COMMIT itself).
+
+    A service statement stuck behind a lock for minutes is worse than a clear
+    failure (``statement_timeout``); migrations pass 0 (no limit): an index build on
+    a large table, or waiting for another front end's migration, may take longer.
+    """
     raw = psycopg.connect(url, autocommit=True, row_factory=pg_row_factory,
                           application_name=application_name, connect_timeout=connect_timeout)
-    # A statement stuck behind a lock for minutes is worse than a clear failure.
-    raw.execute("SET statement_timeout = '60s'")
+    raw.execute(f"SET statement_timeout = '{int(statement_timeout_s)}s'")
     raw.execute("SET idle_in_transaction_session_timeout = '5min'")
     return PgConnection(raw)

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import ServiceUnavailable
-from .pg_conn import PgConnection, connect
-from .pg_writer import UNAVAILABLE, is_connection_loss
+from .pg_conn import PgConnection, connect, connect_or_explain
+from .pg_writer import UNAVAILABLE, as_busy, is_connection_loss
 from .writer import resolve_all
 
 _STOP = object()
@@ -43,7 +43,7 @@ class PgReader:
 
     def start(self) -> None:
         # Connect once up front so a wrong URL or password fails at start-up, clearly.
-        connect(self._url, application_name="hotline-reader").close()
+        connect_or_explain(self._url, "hotline-reader").close()
         for t in self._threads:
             t.start()
 
@@ -104,7 +104,7 @@ class PgReader:
                 return conn, (q, True, conn.execute(q.sql, q.params).fetchall())
             except Exception as e:
                 if conn is not None and not is_connection_loss(e, conn):
-                    return conn, (q, False, e)
+                    return conn, (q, False, as_busy(e))
                 if fresh:  # a new connection failed too: the server is down
                     return conn, (q, False, ServiceUnavailable(UNAVAILABLE))
         raise AssertionError("unreachable")

@@ -32,7 +32,7 @@ import psycopg
 
 from ..errors import ServiceUnavailable
 from ..logging import get_logger
-from .pg_conn import PgConnection, connect
+from .pg_conn import PgConnection, connect, connect_or_explain
 from .writer import CommitObserver, WriterStats, _Job, resolve_all
 
 T = TypeVar("T")
@@ -52,6 +52,18 @@ class _Stale(Exception):
 
 def is_retryable(e: BaseException) -> bool:
     return isinstance(e, psycopg.Error) and getattr(e, "sqlstate", None) in RETRY_SQLSTATES
+
+
+BUSY_SQLSTATES = frozenset({"57014", "55P03"})  # query_canceled (statement_timeout), lock_not_available
+BUSY = "the database is busy, please try again"
+
+
+def as_busy(e: BaseException) -> BaseException:
+    """A statement the server gave up on for load (timeout, no lock, resources) is a 503."""
+    state = str(getattr(e, "sqlstate", "") or "")
+    if isinstance(e, psycopg.Error) and (state in BUSY_SQLSTATES or state.startswith("53")):
+        return ServiceUnavailable(BUSY)
+    return e
 
 
 def is_connection_loss(e: BaseException, conn: PgConnection | None) -> bool:
@@ -83,6 +95,8 @@ class PgWriter:
         self._thread.start()
         self._started.wait()
         if self._start_error is not None:
+            if isinstance(self._start_error, psycopg.OperationalError):  # said plainly
+                connect_or_explain(self._url, "hotline-writer").close()
             raise self._start_error
 
     async def run(self, fn: Callable[[Any], T]) -> T:
@@ -209,8 +223,7 @@ class PgWriter:
             except _Retry:
                 self._rollback(conn)
                 if attempt == BATCH_RETRIES:
-                    resolve_all([(job, False, ServiceUnavailable(
-                        "the database is busy, please try again")) for job in batch])
+                    resolve_all([(job, False, ServiceUnavailable(BUSY)) for job in batch])
                     return
                 time.sleep(0.01 * (attempt + 1))
             except BaseException as e:  # the commit failed: nobody in this batch is saved
@@ -266,6 +279,6 @@ class PgWriter:
                 raise
             conn.execute("ROLLBACK TO SAVEPOINT job")
             conn.execute("RELEASE SAVEPOINT job")
-            return job, False, e
+            return job, False, as_busy(e)
         conn.execute("RELEASE SAVEPOINT job")
         return job, True, value

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from .pg_conn import PgConnection, connect
+from .pg_conn import PgConnection, connect_or_explain
 from .pg_migrate import migrate_pg
 from .pg_reader import PgReader
 from .pg_writer import PgWriter
@@ -29,7 +29,7 @@ T = TypeVar("T")
 
 def initialise_pg(url: str, backup_dir: Path | None = None) -> list[str]:
     """Create or upgrade the schema on ``url`` (safe from several processes at once)."""
-    conn = connect(url, application_name="hotline-migrate")
+    conn = connect_or_explain(url, "hotline-migrate", statement_timeout_s=0)
     try:
         return migrate_pg(conn, url, backup_dir)
     finally:

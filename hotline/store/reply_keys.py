@@ -98,7 +98,8 @@ async def fill_reply_keys(db: Store,
                 " reply_fingerprint = NULL WHERE id = ?", u)
         await db.write(move)
     if wrapped or cleared:
-        await db.maintain(checkpoint_truncate)  # the clear values leave the WAL too
+        if db.kind == "sqlite":  # PostgreSQL databases start at 013: no clear rows to move
+            await db.maintain(checkpoint_truncate)  # the clear values leave the WAL too
         get_logger("hotline.store").info("store.reply_keys_wrapped", count=wrapped,
                                          cleared=cleared)
     return ReplyKeyFill(wrapped, cleared)

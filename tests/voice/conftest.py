@@ -13,7 +13,6 @@ a real one (no From/To). Recordings are served by the REST stand-in.
 
 from __future__ import annotations
 
-import sqlite3
 import xml.etree.ElementTree as ET
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
@@ -24,6 +23,7 @@ import aiohttp
 import pytest
 
 from hotline.instance_setup import set_on_call
+from tests.helpers import store
 from tests.helpers.instance import TestInstance, make_instance
 from tests.helpers.twilio_fake import API_VERSION, FakeTwilio, sid, sign
 from tests.twilio.conftest import HOTLINE_NUMBER, SmsLive, fake_twilio, sms_server
@@ -189,13 +189,8 @@ class TwilioCall:
 
 
 def give_phones(inst: TestInstance, *, on_call: list[str]) -> None:
-    conn = sqlite3.connect(inst.root / "hotline.db")
-    try:
-        with conn:
-            conn.execute("UPDATE advocates SET phone = ? WHERE name = 'alice'", (ALICE_PHONE,))
-            conn.execute("UPDATE advocates SET phone = ? WHERE name = 'bob'", (BOB_PHONE,))
-    finally:
-        conn.close()
+    store.execute(inst.root, "UPDATE advocates SET phone = ? WHERE name = 'alice'", (ALICE_PHONE,))
+    store.execute(inst.root, "UPDATE advocates SET phone = ? WHERE name = 'bob'", (BOB_PHONE,))
     set_on_call(inst.root, on_call)
 
 
