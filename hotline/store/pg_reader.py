@@ -9,37 +9,24 @@ reconnects by itself.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import queue
 import threading
-from dataclasses import dataclass
 from typing import Any
 
 from ..errors import ServiceUnavailable
+from .handoff import Query, WorkQueue, resolve_all
 from .pg_conn import PgConnection, connect, connect_or_explain
 from .pg_writer import UNAVAILABLE, as_busy, is_connection_loss
-from .writer import resolve_all
 
-_STOP = object()
 _BATCH = 64
-
-
-@dataclass
-class _Query:
-    sql: str
-    params: tuple[Any, ...]
-    future: asyncio.Future[list[Any]]
-    loop: asyncio.AbstractEventLoop
 
 
 class PgReader:
     def __init__(self, url: str, *, threads: int = 2, name: str = "reader") -> None:
         self._url = url
-        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._queries = WorkQueue()
         self._threads = [threading.Thread(target=self._run, name=f"hotline-pg-{name}-{i}",
                                           daemon=True) for i in range(threads)]
-        self._closed = False
 
     def start(self) -> None:
         # Connect once up front so a wrong URL or password fails at start-up, clearly.
@@ -48,40 +35,24 @@ class PgReader:
             t.start()
 
     async def fetchall(self, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
-        if self._closed:
-            raise ServiceUnavailable("the service is shutting down")
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[list[Any]] = loop.create_future()
-        self._queue.put(_Query(sql, params, future, loop))
-        return await future
+        return await self._queries.query(sql, params)
 
     def close(self) -> None:
-        if self._closed:
-            return
-        self._closed = True
-        for _ in self._threads:
-            self._queue.put(_STOP)
-        for t in self._threads:
-            t.join()
+        if self._queries.stop(len(self._threads)):
+            for t in self._threads:
+                t.join()
 
     def _run(self) -> None:
         conn: PgConnection | None = None
         try:
             while True:
-                batch = [self._queue.get()]
-                while len(batch) < _BATCH and batch[-1] is not _STOP:
-                    try:
-                        batch.append(self._queue.get_nowait())
-                    except queue.Empty:
-                        break
+                batch, stop = self._queries.take_queries(_BATCH)
                 done = []
                 for q in batch:
-                    if q is _STOP:
-                        continue
                     conn, answer = self._answer(conn, q)
                     done.append(answer)
                 resolve_all(done)
-                if batch[-1] is _STOP:
+                if stop:
                     return
         finally:
             if conn is not None:
@@ -89,7 +60,7 @@ class PgReader:
                     conn.close()
 
     def _answer(self, conn: PgConnection | None,
-                q: _Query) -> tuple[PgConnection | None, tuple[_Query, bool, Any]]:
+                q: Query) -> tuple[PgConnection | None, tuple[Query, bool, Any]]:
         """Run one query; a connection that died while idle is replaced and asked again
         (reads change nothing, so asking twice is safe)."""
         for fresh in (False, True):

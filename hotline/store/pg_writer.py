@@ -20,9 +20,7 @@ What PostgreSQL adds:
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import queue
 import threading
 import time
 from collections.abc import Callable
@@ -32,11 +30,11 @@ import psycopg
 
 from ..errors import ServiceUnavailable
 from ..logging import get_logger
+from .handoff import Job, WorkQueue, resolve_all
 from .pg_conn import PgConnection, connect, connect_or_explain
-from .writer import CommitObserver, WriterStats, _Job, resolve_all
+from .writer import CommitObserver, WriterStats
 
 T = TypeVar("T")
-_STOP = object()
 RETRY_SQLSTATES = frozenset({"40001", "40P01"})  # serialization_failure, deadlock_detected
 BATCH_RETRIES = 5
 UNAVAILABLE = "the database is unavailable, please try again"
@@ -82,11 +80,10 @@ class PgWriter:
         self._on_open = on_open
         self.observer = observer
         self._batch_max = batch_max
-        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._jobs = WorkQueue()
         self._thread = threading.Thread(target=self._run, name=f"hotline-pg-{name}", daemon=True)
         self._started = threading.Event()
         self._start_error: BaseException | None = None
-        self._closed = False
         self._conn: PgConnection | None = None
         self.stats = WriterStats()
         self.reconnects = 0
@@ -101,32 +98,21 @@ class PgWriter:
 
     async def run(self, fn: Callable[[Any], T]) -> T:
         """Run ``fn`` in the next group commit; return once COMMIT returned."""
-        return await self._submit(fn, bare=False)
+        return await self._jobs.job(fn)
 
     async def run_bare(self, fn: Callable[[Any], T]) -> T:
         """Run ``fn`` alone, outside a transaction (autocommit)."""
-        return await self._submit(fn, bare=True)
-
-    async def _submit(self, fn: Callable[[Any], T], *, bare: bool) -> T:
-        if self._closed:
-            raise ServiceUnavailable("the service is shutting down")
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[T] = loop.create_future()
-        self._queue.put(_Job(fn, future, loop, bare=bare))
-        return await asyncio.shield(future)
+        return await self._jobs.job(fn, bare=True)
 
     def alive(self) -> bool:
-        return self._thread.is_alive() and not self._closed
+        return self._thread.is_alive() and not self._jobs.closed
 
     def queue_depth(self) -> int:
-        return self._queue.qsize()
+        return self._jobs.depth()
 
     def close(self) -> None:
-        if self._closed:
-            return
-        self._closed = True
-        self._queue.put(_STOP)
-        self._thread.join()
+        if self._jobs.stop():
+            self._thread.join()
 
     # -- writer thread -------------------------------------------------------
 
@@ -155,7 +141,7 @@ class PgWriter:
         self._started.set()
         try:
             while True:
-                batch, bare, stop = self._take_batch()
+                batch, bare, stop = self._jobs.take_jobs(self._batch_max)
                 if batch:
                     self._commit_batch(batch)
                 if bare is not None:
@@ -167,36 +153,17 @@ class PgWriter:
                 with contextlib.suppress(Exception):
                     self._conn.close()
 
-    def _take_batch(self) -> tuple[list[_Job], _Job | None, bool]:
-        first = self._queue.get()
-        if first is _STOP:
-            return [], None, True
-        if first.bare:
-            return [], first, False
-        batch = [first]
-        while len(batch) < self._batch_max:
-            try:
-                item = self._queue.get_nowait()
-            except queue.Empty:
-                break
-            if item is _STOP:
-                return batch, None, True
-            if item.bare:
-                return batch, item, False
-            batch.append(item)
-        return batch, None, False
-
     def _unavailable(self, e: BaseException) -> ServiceUnavailable:
         get_logger("hotline.store").warning("store.connection_lost", error=type(e).__name__)
         err = ServiceUnavailable(UNAVAILABLE)
         err.__cause__ = None
         return err
 
-    def _run_bare(self, job: _Job) -> None:
+    def _run_bare(self, job: Job) -> None:
         conn: PgConnection | None = None
         try:
             conn = self._connection()
-            result: tuple[_Job, bool, Any] = (job, True, job.fn(conn))
+            result: tuple[Job, bool, Any] = (job, True, job.fn(conn))
         except Exception as e:
             if is_connection_loss(e, conn):
                 result = (job, False, self._unavailable(e))
@@ -207,7 +174,7 @@ class PgWriter:
                 result = (job, False, e)
         resolve_all([result])
 
-    def _commit_batch(self, batch: list[_Job]) -> None:
+    def _commit_batch(self, batch: list[Job]) -> None:
         started = time.perf_counter()
         for attempt in range(BATCH_RETRIES + 1):
             conn: PgConnection | None = None
@@ -249,8 +216,8 @@ class PgWriter:
             with contextlib.suppress(Exception):
                 conn.execute("ROLLBACK")
 
-    def _attempt(self, conn: PgConnection, batch: list[_Job]) -> list[tuple[_Job, bool, Any]]:
-        results: list[tuple[_Job, bool, Any]] = []
+    def _attempt(self, conn: PgConnection, batch: list[Job]) -> list[tuple[Job, bool, Any]]:
+        results: list[tuple[Job, bool, Any]] = []
         try:
             conn.execute("BEGIN")
         except psycopg.OperationalError as e:
@@ -268,7 +235,7 @@ class PgWriter:
         return results
 
     @staticmethod
-    def _run_job(conn: PgConnection, job: _Job) -> tuple[_Job, bool, Any]:
+    def _run_job(conn: PgConnection, job: Job) -> tuple[Job, bool, Any]:
         conn.execute("SAVEPOINT job")
         try:
             value = job.fn(conn)

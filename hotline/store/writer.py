@@ -23,35 +23,22 @@ connection from many handlers mixes their rows into one transaction).
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import queue
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
-from ..errors import ServiceUnavailable
 from .connection import open_sqlite
+from .handoff import Job, WorkQueue, resolve_all
 
 T = TypeVar("T")
 
-_STOP = object()
-
-
 CommitObserver = Callable[[float, int], None]
 """Called on the writer thread after each commit with its duration (s) and job count."""
-
-
-@dataclass
-class _Job:
-    fn: Callable[[sqlite3.Connection], Any]
-    future: asyncio.Future[Any]
-    loop: asyncio.AbstractEventLoop
-    bare: bool = False  # run alone, outside any transaction
 
 
 @dataclass
@@ -69,11 +56,10 @@ class Writer:
         self._on_open = on_open  # per-connection set-up (temporary triggers), on the thread
         self.observer = observer
         self._batch_max = batch_max
-        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._jobs = WorkQueue()
         self._thread = threading.Thread(target=self._run, name=f"hotline-{name}", daemon=True)
         self._started = threading.Event()
         self._start_error: BaseException | None = None
-        self._closed = False
         self.stats = WriterStats()
 
     def start(self) -> None:
@@ -84,36 +70,23 @@ class Writer:
 
     async def run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """Run ``fn`` in the next group commit; return once it is durable."""
-        if self._closed:
-            raise ServiceUnavailable("the service is shutting down")
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[T] = loop.create_future()
-        self._queue.put(_Job(fn, future, loop))
-        return await asyncio.shield(future)
+        return await self._jobs.job(fn)
 
     async def run_bare(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """Run ``fn`` alone and outside a transaction (checkpoints, VACUUM)."""
-        if self._closed:
-            raise ServiceUnavailable("the service is shutting down")
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[T] = loop.create_future()
-        self._queue.put(_Job(fn, future, loop, bare=True))
-        return await asyncio.shield(future)
+        return await self._jobs.job(fn, bare=True)
 
     def alive(self) -> bool:
         """The writer thread is running and accepting work."""
-        return self._thread.is_alive() and not self._closed
+        return self._thread.is_alive() and not self._jobs.closed
 
     def queue_depth(self) -> int:
-        return self._queue.qsize()
+        return self._jobs.depth()
 
     def close(self) -> None:
         """Finish everything already queued, then stop."""
-        if self._closed:
-            return
-        self._closed = True
-        self._queue.put(_STOP)
-        self._thread.join()
+        if self._jobs.stop():
+            self._thread.join()
 
     # -- writer thread -------------------------------------------------------
 
@@ -129,7 +102,7 @@ class Writer:
         self._started.set()
         try:
             while True:
-                batch, bare, stop = self._take_batch()
+                batch, bare, stop = self._jobs.take_jobs(self._batch_max)
                 if batch:
                     self._commit_batch(conn, batch)
                 if bare is not None:
@@ -139,39 +112,19 @@ class Writer:
         finally:
             conn.close()
 
-    def _take_batch(self) -> tuple[list[_Job], _Job | None, bool]:
-        """Queued jobs up to ``batch_max``; a bare job ends the batch and runs after it."""
-        first = self._queue.get()
-        if first is _STOP:
-            return [], None, True
-        if first.bare:
-            return [], first, False
-        batch = [first]
-        while len(batch) < self._batch_max:
-            try:
-                item = self._queue.get_nowait()
-            except queue.Empty:
-                break
-            if item is _STOP:
-                return batch, None, True
-            if item.bare:
-                return batch, item, False
-            batch.append(item)
-        return batch, None, False
-
     @staticmethod
-    def _run_bare(conn: sqlite3.Connection, job: _Job) -> None:
+    def _run_bare(conn: sqlite3.Connection, job: Job) -> None:
         try:
-            result: tuple[_Job, bool, Any] = (job, True, job.fn(conn))
+            result: tuple[Job, bool, Any] = (job, True, job.fn(conn))
         except Exception as e:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             result = (job, False, e)
         resolve_all([result])
 
-    def _commit_batch(self, conn: sqlite3.Connection, batch: list[_Job]) -> None:
+    def _commit_batch(self, conn: sqlite3.Connection, batch: list[Job]) -> None:
         started = time.perf_counter()
-        results: list[tuple[_Job, bool, Any]] = []
+        results: list[tuple[Job, bool, Any]] = []
         try:
             conn.execute("BEGIN IMMEDIATE")
             for job in batch:
@@ -192,7 +145,7 @@ class Writer:
                 self.observer(elapsed, len(batch))
 
     @staticmethod
-    def _run_job(conn: sqlite3.Connection, job: _Job) -> tuple[_Job, bool, Any]:
+    def _run_job(conn: sqlite3.Connection, job: Job) -> tuple[Job, bool, Any]:
         conn.execute("SAVEPOINT job")
         try:
             value = job.fn(conn)
@@ -202,36 +155,3 @@ class Writer:
             return job, False, e
         conn.execute("RELEASE job")
         return job, True, value
-
-
-class Waiting(Protocol):
-    """Work handed to a store thread: the future its caller awaits, on the caller's loop."""
-
-    @property
-    def future(self) -> asyncio.Future[Any]: ...
-    @property
-    def loop(self) -> asyncio.AbstractEventLoop: ...
-
-
-def resolve_all(results: Sequence[tuple[Waiting, bool, Any]]) -> None:
-    """Settle a batch's futures with one wake-up per event loop, not one per job.
-
-    Shared by the writer and the reader thread (``reader.py``)."""
-    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[Waiting, bool, Any]]] = {}
-    for item in results:
-        by_loop.setdefault(item[0].loop, []).append(item)
-    for loop, items in by_loop.items():
-        try:
-            loop.call_soon_threadsafe(_settle, items)
-        except RuntimeError:  # the loop is closed; nobody is waiting any more
-            pass
-
-
-def _settle(items: list[tuple[Waiting, bool, Any]]) -> None:
-    for work, ok, value in items:
-        if work.future.done():  # the caller was cancelled
-            continue
-        if ok:
-            work.future.set_result(value)
-        else:
-            work.future.set_exception(value)
