@@ -15,6 +15,7 @@ from aiohttp.test_utils import TestServer
 from hotline import receipts
 from hotline.app import SERVICES, make_app
 from tests.conftest import Browser, Live, free_port
+from tests.helpers.budget_clock import pin_budget_minute
 from tests.helpers.html import form_by_action, receipt_words
 from tests.helpers.instance import make_instance
 from tests.ops.helpers import opened
@@ -32,6 +33,7 @@ def _wrong() -> str:
 async def test_a_parallel_burst_records_exactly_the_budget(live: Live, browser: Browser) -> None:
     limit = live.services.receipt_limit
     limit._limit = 5
+    pin_budget_minute(live.services)
     _, page = await browser.get("/followup")
     form = form_by_action(page, "/followup")
     results = await asyncio.gather(*(browser.submit(form, {"receipt": _wrong()}) for _ in range(30)))
@@ -114,6 +116,7 @@ async def test_every_front_end_spends_one_budget(live: Live, browser: Browser) -
     await other.start_server()  # a second front end on the same database
     try:
         other_app[SERVICES].receipt_limit._limit = 4
+        pin_budget_minute(live.services, other_app[SERVICES])
         async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as session:
             second = Browser(f"http://127.0.0.1:{port}", session)
             forms = []

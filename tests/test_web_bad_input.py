@@ -8,6 +8,7 @@ import sqlite3
 import aiohttp
 
 from tests.conftest import Browser, Live
+from tests.helpers.budget_clock import pin_budget_minute
 from tests.helpers.html import form_by_action, receipt_words
 
 
@@ -171,6 +172,7 @@ async def test_unknown_and_malformed_receipts_look_the_same(live: Live, browser:
 
 async def test_receipt_guessing_is_limited_globally(live: Live, browser: Browser) -> None:
     live.services.receipt_limit._limit = 3
+    pin_budget_minute(live.services)
     _, page = await browser.get("/followup")
     form = form_by_action(page, "/followup")
     statuses = [(await browser.submit(form, {"receipt": "wrong words"}))[0] for _ in range(5)]
