@@ -34,6 +34,7 @@ from typing import Any, TypeVar
 
 from .connection import open_sqlite
 from .handoff import Job, WorkQueue, resolve_all
+from .write_lock import WriteLock
 
 T = TypeVar("T")
 
@@ -93,6 +94,7 @@ class Writer:
     def _run(self) -> None:
         try:
             conn = open_sqlite(self._path, check_same_thread=True)
+            lock = WriteLock(self._path)
             if self._on_open is not None:
                 self._on_open(conn)
         except BaseException as e:  # reported to start()
@@ -104,27 +106,30 @@ class Writer:
             while True:
                 batch, bare, stop = self._jobs.take_jobs(self._batch_max)
                 if batch:
-                    self._commit_batch(conn, batch)
+                    self._commit_batch(conn, lock, batch)
                 if bare is not None:
-                    self._run_bare(conn, bare)
+                    self._run_bare(conn, lock, bare)
                 if stop:
                     return
         finally:
             conn.close()
+            lock.close()
 
     @staticmethod
-    def _run_bare(conn: sqlite3.Connection, job: Job) -> None:
-        try:
-            result: tuple[Job, bool, Any] = (job, True, job.fn(conn))
-        except Exception as e:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            result = (job, False, e)
+    def _run_bare(conn: sqlite3.Connection, lock: WriteLock, job: Job) -> None:
+        with lock:
+            try:
+                result: tuple[Job, bool, Any] = (job, True, job.fn(conn))
+            except Exception as e:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                result = (job, False, e)
         resolve_all([result])
 
-    def _commit_batch(self, conn: sqlite3.Connection, batch: list[Job]) -> None:
+    def _commit_batch(self, conn: sqlite3.Connection, lock: WriteLock, batch: list[Job]) -> None:
         started = time.perf_counter()
         results: list[tuple[Job, bool, Any]] = []
+        lock.acquire()  # our turn among the front ends sharing this file (write_lock.py)
         try:
             conn.execute("BEGIN IMMEDIATE")
             for job in batch:
@@ -133,8 +138,10 @@ class Writer:
         except BaseException as e:  # the commit failed: nobody in this batch is saved
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
+            lock.release()
             resolve_all([(job, False, e) for job in batch])
             return
+        lock.release()  # before settling: a sibling's batch can start while ours wakes callers
         elapsed = time.perf_counter() - started
         self.stats.batches += 1
         self.stats.jobs += len(batch)
