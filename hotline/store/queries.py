@@ -36,15 +36,18 @@ class NewMessage:
 
 
 def insert_message(conn: sqlite3.Connection, msg: NewMessage) -> int:
+    """Insert ``msg`` as its tip's next message; return its sequence number.
+
+    One statement (the next ``seq`` is computed in the INSERT itself): every
+    statement on the writer thread is a GIL hand-off the event loop pays for."""
     seq = conn.execute(
-        "SELECT COALESCE(MAX(seq), 0) + 1 FROM messages WHERE tip_id = ?", (msg.tip_id,)
-    ).fetchone()[0]
-    conn.execute(
         "INSERT INTO messages (id, tip_id, seq, direction, created_at, urgency, ruleset_version,"
-        " author_id, external_key, envelope, channel) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-        (msg.id, msg.tip_id, seq, msg.direction, msg.created_at, msg.urgency,
+        " author_id, external_key, envelope, channel) VALUES (?, ?,"
+        " (SELECT COALESCE(MAX(seq), 0) + 1 FROM messages WHERE tip_id = ?),"
+        " ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq",
+        (msg.id, msg.tip_id, msg.tip_id, msg.direction, msg.created_at, msg.urgency,
          msg.ruleset_version, msg.author_id, msg.external_key, msg.envelope, msg.channel),
-    )
+    ).fetchone()[0]
     for part, blob in msg.attachments:
         conn.execute(
             "INSERT INTO attachments (message_id, part, size, blob) VALUES (?,?,?,?)",

@@ -14,7 +14,9 @@ connection) with the two numbers that say nothing can have changed since:
 ``PRAGMA data_version``, which moves whenever another connection commits to
 the file, and a count of this connection's own changes to the four tables,
 kept by temporary triggers (a write rolled back rolls its count back too).
-While both stand still, the stamp is two tiny reads. When another process
+While both stand still, the stamp is one small read (the two numbers and the
+kept digest in one statement: each statement on the writer is a GIL hand-off
+the event loop pays for). When another process
 commits anything (``hotline serve --workers N`` makes that every batch: a
 sibling's tips), the digest is computed again, once per transaction, and it
 is unchanged unless the directory changed: another worker's tip is not a
@@ -53,16 +55,19 @@ def watch_directory(conn: sqlite3.Connection) -> None:
             conn.execute(sql)
 
 
+_STAMP = ("SELECT v.data_version, c.n, k.data_version, k.n, k.digest"
+          " FROM pragma_data_version AS v, temp.directory_changes AS c"
+          " LEFT JOIN temp.directory_digest AS k")
+
+
 def directory_stamp(conn: sqlite3.Connection | Any) -> Stamp:
     """The stamp now, on the writer's connection (inside its transaction to be exact)."""
     if kind_of(conn) == "postgresql":
         (n,) = conn.execute("SELECT n FROM directory_changes WHERE id = 1 FOR SHARE").fetchone()
         return 0, int(n)
-    (version,) = conn.execute("PRAGMA data_version").fetchone()
-    (changes,) = conn.execute("SELECT n FROM temp.directory_changes").fetchone()
-    kept = conn.execute("SELECT data_version, n, digest FROM temp.directory_digest").fetchone()
-    if kept is not None and kept[0] == version and kept[1] == changes:
-        return 0, int.from_bytes(kept[2], "big")
+    version, changes, kept_version, kept_changes, kept = conn.execute(_STAMP).fetchone()
+    if kept is not None and kept_version == version and kept_changes == changes:
+        return 0, int.from_bytes(kept, "big")
     digest = _directory_digest(conn)
     conn.execute("DELETE FROM temp.directory_digest")
     conn.execute("INSERT INTO temp.directory_digest (data_version, n, digest) VALUES (?, ?, ?)",
