@@ -16,6 +16,10 @@ rounds alternating their order, median and range. Side by side:
   bench may fill, or ``--pg-cluster`` for a throwaway cluster from
   tests/helpers/pg_cluster.py).
 
+With ``--ab REV`` every chosen server is also run from the code at ``REV``
+(exported with ``git archive``), interleaved with the tree's, so a change to
+the store is measured against the commit before it in the same minutes.
+
 Server CPU per request is the whole process tree's (supervisor and workers,
 every thread) user+system time over the measured run, over wrk's count. The
 database server's own CPU (PostgreSQL) is reported in its own column.
@@ -151,12 +155,13 @@ class Target:
         return n, size / max(n, 1)
 
 
-def start(name: str, tmp: Path, workers: int, database_url: str | None) -> Target:
+def start(name: str, tmp: Path, workers: int, database_url: str | None,
+          code: Path = ROOT) -> Target:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     root = tmp / name
     ops_port = free_port()
-    env = {**os.environ, "HOTLINE_OPS_PORT": str(ops_port)}
+    env = {**os.environ, "HOTLINE_OPS_PORT": str(ops_port), "PYTHONPATH": str(code)}
     if database_url is not None:
         subprocess.run([sys.executable, "-m", "hotline.cli.main", "init", str(root),
                         "--database", database_url, "--recovery-key-out", str(tmp / f"{name}.rk"),
@@ -167,7 +172,7 @@ def start(name: str, tmp: Path, workers: int, database_url: str | None) -> Targe
         hotline_instance(root, url)
     proc = subprocess.Popen([sys.executable, "-m", "hotline.cli.main", "serve", str(root),
                              "--port", str(port), "--workers", str(workers)],
-                            cwd=ROOT, env=env, stderr=subprocess.DEVNULL)
+                            cwd=code, env=env, stderr=subprocess.DEVNULL)
     wait_healthy(url, proc)
     wait_ready(f"http://127.0.0.1:{ops_port}/readyz", proc)  # every worker, not just the first
     secret = load_server_secret(InstancePaths(root).server_secret, {})
@@ -215,6 +220,7 @@ def main() -> None:
     ap.add_argument("--pg-cluster", action="store_true", help="start a throwaway cluster")
     ap.add_argument("--only", help="comma-separated subset of: sqlite1,sqlite2,pg1,pg2")
     ap.add_argument("--no-write", action="store_true")
+    ap.add_argument("--ab", metavar="REV", help="also run each server from the code at REV")
     args = ap.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed (Debian: apt-get install wrk)")
@@ -233,13 +239,22 @@ def main() -> None:
         plan = [("sqlite ×1", "sqlite1", 1), ("sqlite ×2", "sqlite2", 2)]
         if pg_base or cluster is not None:
             plan += [("postgresql ×1", "pg1", 1), ("postgresql ×2", "pg2", 2)]
+        codes = [("", ROOT)]
+        if args.ab:  # the code at REV, exported (nothing changes in the repository)
+            old = tmp / "ab-code"
+            old.mkdir()
+            archive = subprocess.run(["git", "archive", args.ab], cwd=ROOT, check=True,
+                                     capture_output=True).stdout
+            subprocess.run(["tar", "-x", "-C", str(old)], input=archive, check=True)
+            codes.append((f"ab-{args.ab} ", old))
         for label, key, workers in plan:
             if key not in wanted:
                 continue
-            url = None
-            if key.startswith("pg"):
-                url = str(cluster.new_database()) if cluster is not None else pg_base
-            targets.append(start(label, tmp, workers, url))
+            for prefix, code in codes:
+                url = None
+                if key.startswith("pg"):
+                    url = str(cluster.new_database()) if cluster is not None else pg_base
+                targets.append(start(prefix + label, tmp, workers, url, code))
         kinds = [(f"{t.name} calm", t, CALM_TEXT) for t in targets]
         kinds += [(f"{t.name} paging", t, PAGING_TEXT) for t in targets]
         scripts: dict[tuple[str, int], tuple[Path, Path]] = {}
