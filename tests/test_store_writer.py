@@ -15,7 +15,7 @@ from hotline.store import initialise
 from hotline.store.connection import open_sqlite
 from hotline.store.factory import open_store
 from hotline.store.migrate import available_migrations
-from hotline.store.seam import Store, StoreTarget
+from hotline.store.seam import Store, StoreTarget, is_unique_violation, statement_savepoint
 
 BOTH = pytest.mark.both_stores
 
@@ -116,3 +116,32 @@ def test_newer_schema_is_refused(tmp_path: Path) -> None:
 def test_migrations_are_idempotent(tmp_path: Path) -> None:
     assert initialise(tmp_path / "t.db") == [name for _, name, _ in available_migrations()]
     assert initialise(tmp_path / "t.db") == []
+
+
+_TIP = ("INSERT INTO tips (id, ref, channel, urgency, urgency_source, status, created_at,"
+        " updated_at) VALUES ")
+
+
+@BOTH
+async def test_a_statement_refused_by_a_constraint_is_undone_alone_and_the_job_goes_on(
+        target: StoreTarget) -> None:
+    """``statement_savepoint`` (a savepoint on PostgreSQL, nothing on SQLite, which undoes
+    the statement itself): the refused statement leaves no row, not even its first one."""
+    db = await _db(target)
+    try:
+        def job(c: sqlite3.Connection) -> str:
+            c.execute(_TIP + "('t1', 'R1', 'web', 'low', 'rules', 'new', 'x', 'x')")
+            try:
+                with statement_savepoint(c, "tip_insert"):  # t2 is fine, t3 takes R1's ref
+                    c.execute(_TIP + "('t2', 'R2', 'web', 'low', 'rules', 'new', 'x', 'x'),"
+                                     " ('t3', 'R1', 'web', 'low', 'rules', 'new', 'x', 'x')")
+            except Exception as e:
+                assert is_unique_violation(e, "tips", "ref")
+            c.execute(_TIP + "('t4', 'R4', 'web', 'low', 'rules', 'new', 'x', 'x')")
+            return "done"
+
+        assert await db.write(job) == "done"
+        rows = await db.fetchall("SELECT id FROM tips ORDER BY id")
+        assert [r[0] for r in rows] == ["t1", "t4"]
+    finally:
+        await db.close()
