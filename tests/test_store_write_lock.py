@@ -10,9 +10,11 @@ import asyncio
 import fcntl
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import textwrap
+from collections.abc import Callable
 from pathlib import Path
 
 from hotline.store import Database, initialise
@@ -22,8 +24,8 @@ from hotline.store.write_lock import lock_path_for
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _insert(action: str):  # noqa: ANN202 - a write callable
-    def fn(c) -> int:  # noqa: ANN001
+def _insert(action: str) -> Callable[[sqlite3.Connection], int]:
+    def fn(c: sqlite3.Connection) -> int:
         return int(c.execute("INSERT INTO audit (at, actor, action) VALUES ('t', 'lock', ?) "
                              "RETURNING id", (action,)).fetchone()[0])
     return fn
@@ -38,8 +40,8 @@ def _actions(path: Path) -> list[str]:
         conn.close()
 
 
-def _child(code: str) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-c", textwrap.dedent(code)], cwd=ROOT,
+def _child(code: str, *args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen([sys.executable, "-c", textwrap.dedent(code), *args], cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
@@ -69,23 +71,23 @@ async def test_a_holder_killed_with_kill_9_releases_the_lock_and_its_batch_is_lo
     db_path = tmp_path / "hotline.db"
     initialise(db_path)
     ready = tmp_path / "ready"
-    child = _child(f"""
-        import asyncio, time
+    child = _child("""
+        import asyncio, sys, time
         from pathlib import Path
         from hotline.store import Database
 
         def stuck(c):
             c.execute("INSERT INTO audit (at, actor, action) VALUES ('t', 'lock', 'killed')")
-            Path({str(ready)!r}).write_text("in the batch")
+            Path(sys.argv[2]).write_text("in the batch")
             time.sleep(600)  # holds the turn and SQLite's write lock until killed
 
         async def main():
-            db = Database(Path({str(db_path)!r}), migrate=False)
+            db = Database(Path(sys.argv[1]), migrate=False)
             await db.open()
             await db.write(stuck)
 
         asyncio.run(main())
-    """)
+    """, str(db_path), str(ready))
     try:
         for _ in range(300):
             if ready.exists() or child.poll() is not None:
@@ -116,7 +118,7 @@ def test_two_processes_write_the_main_database_and_the_key_store_side_by_side(
     main, keys = tmp_path / "hotline.db", tmp_path / "keystore.db"
     initialise(main)
     initialise(keys)
-    code = f"""
+    code = """
         import asyncio, sys
         from pathlib import Path
         from hotline.store import Database
@@ -126,22 +128,20 @@ def test_two_processes_write_the_main_database_and_the_key_store_side_by_side(
                 c.execute("INSERT INTO audit (at, actor, action) VALUES ('t', 'lock', ?)", (tag,))
             return fn
 
-        async def main(name):
-            a = Database(Path({str(main)!r}), migrate=False, batch_max=8)
-            b = Database(Path({str(keys)!r}), migrate=False, batch_max=8)
+        async def main(name, main_db, keys_db):
+            a = Database(Path(main_db), migrate=False, batch_max=8)
+            b = Database(Path(keys_db), migrate=False, batch_max=8)
             await a.open(); await b.open()
             try:
-                await asyncio.gather(*(db.write(put(f"{{name}}-{{i}}"))
+                await asyncio.gather(*(db.write(put(f"{name}-{i}"))
                                        for i in range(300) for db in (a, b)))
             finally:
                 await a.close(); await b.close()
             print("done")
 
-        asyncio.run(main(sys.argv[1]))
+        asyncio.run(main(*sys.argv[1:]))
     """
-    children = [subprocess.Popen([sys.executable, "-c", textwrap.dedent(code), name], cwd=ROOT,
-                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-                for name in ("one", "two")]
+    children = [_child(code, name, str(main), str(keys)) for name in ("one", "two")]
     for child in children:
         out, err = child.communicate(timeout=120)
         assert child.returncode == 0 and out.strip() == "done", err

@@ -145,3 +145,33 @@ async def test_a_statement_refused_by_a_constraint_is_undone_alone_and_the_job_g
         assert [r[0] for r in rows] == ["t1", "t4"]
     finally:
         await db.close()
+
+
+@BOTH
+async def test_a_caller_that_gives_up_does_not_cancel_its_queued_write(target: StoreTarget) -> None:
+    db = await _db(target)
+    try:
+        release = asyncio.Event()
+        loop = asyncio.get_running_loop()
+
+        def slow(c: sqlite3.Connection) -> None:  # holds the writer so the next job queues
+            asyncio.run_coroutine_threadsafe(release.wait(), loop).result(30)
+
+        first = asyncio.ensure_future(db.write(slow))
+        await asyncio.sleep(0.2)
+        queued = asyncio.ensure_future(db.write(lambda c: c.execute(
+            "INSERT INTO audit (at, actor, action) VALUES ('t', 'a', 'kept')")))
+        await asyncio.sleep(0.1)
+        queued.cancel()  # the caller gives up (a timeout, a client gone)
+        release.set()
+        await first
+        with pytest.raises(asyncio.CancelledError):
+            await queued
+    finally:
+        await db.close()  # finishes what was queued
+    db = await _db(target)
+    try:
+        rows = await db.fetchall("SELECT action FROM audit")
+        assert [r[0] for r in rows] == ["kept"]
+    finally:
+        await db.close()

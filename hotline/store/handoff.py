@@ -26,7 +26,7 @@ STOP = object()
 SHUTTING_DOWN = "the service is shutting down"
 
 
-@dataclass
+@dataclass(slots=True)
 class Job:
     """A write callable, the future its caller awaits, and that caller's loop."""
 
@@ -36,7 +36,7 @@ class Job:
     bare: bool = False  # run alone, outside any transaction
 
 
-@dataclass
+@dataclass(slots=True)
 class Query:
     """A read: SQL, its parameters, and where the rows go."""
 
@@ -62,9 +62,12 @@ class WorkQueue:
             raise ServiceUnavailable(SHUTTING_DOWN)
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
-        self._queue.put(Job(fn, future, loop, bare=bare))
-        # Shielded: a caller that gives up must not cancel a write already in a batch.
-        return await asyncio.shield(future)
+        self._queue.put(Job(fn, future, loop, bare))
+        # A caller that gives up (cancelled, timed out) cancels only this future: no store
+        # thread looks at it before running the job, so a queued write still runs and commits,
+        # and settling skips the cancelled future. (No asyncio.shield: it cost each write a
+        # second future and a loop hop, ~3 µs of event-loop time.)
+        return await future
 
     async def query(self, sql: str, params: tuple[Any, ...]) -> list[Any]:
         if self.closed:
