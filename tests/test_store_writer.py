@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -173,5 +174,36 @@ async def test_a_caller_that_gives_up_does_not_cancel_its_queued_write(target: S
     try:
         rows = await db.fetchall("SELECT action FROM audit")
         assert [r[0] for r in rows] == ["kept"]
+    finally:
+        await db.close()
+
+
+@BOTH
+async def test_a_statement_failing_unread_fails_its_own_job_not_the_next(target: StoreTarget) -> None:
+    """On PostgreSQL the writer pipelines statements (pg_conn.py): an INSERT whose answer the
+    job never reads may fail after the job's Python returned; the job is settled before its
+    RELEASE, so the error is still its own, and the jobs around it commit."""
+    db = await _db(target)
+    try:
+        await db.write(lambda c: c.execute(_TIP + "('t1', 'R1', 'web', 'low', 'rules', 'new',"
+                                                  " 'x', 'x')"))
+
+        def unread_duplicate(c: sqlite3.Connection) -> str:
+            c.execute(_TIP + "('t2', 'R1', 'web', 'low', 'rules', 'new', 'x', 'x')")
+            return "not reached on SQLite"
+
+        def good(tag: str) -> Callable[[sqlite3.Connection], str]:
+            def fn(c: sqlite3.Connection) -> str:
+                c.execute("INSERT INTO audit (at, actor, action) VALUES ('t', 'a', ?)", (tag,))
+                return tag
+            return fn
+
+        results = await asyncio.gather(db.write(good("before")), db.write(unread_duplicate),
+                                       db.write(good("after")), return_exceptions=True)
+        assert results[0] == "before" and results[2] == "after"
+        assert isinstance(results[1], Exception) and is_unique_violation(results[1], "tips", "ref")
+        assert [r[0] for r in await db.fetchall("SELECT id FROM tips")] == ["t1"]
+        rows = await db.fetchall("SELECT action FROM audit ORDER BY id")
+        assert [r[0] for r in rows] == ["before", "after"]
     finally:
         await db.close()

@@ -12,10 +12,21 @@ Only what the store code uses is offered: ``execute``, ``executemany``,
 cursors with ``fetchone``/``fetchall``/``rowcount``/iteration, and
 ``in_transaction``. ``lastrowid`` does not exist here on purpose: portable
 code asks for ``RETURNING id``.
+
+**Pipeline mode** (``pipelined()``, used by the writer around a batch's
+jobs): each statement is sent without waiting for its answer; the answers are
+waited for only when the code needs one (a row, a row count) or the writer
+settles a job (``settle()``), so the statements a job never reads back
+(SAVEPOINT, RELEASE, most INSERTs and UPDATEs) share round trips instead of
+paying one each. A statement's error is raised at the next settle point: the
+writer settles at the end of every job and ``statement_savepoint`` at the end
+of its statement, so an error still belongs to the job (and the savepoint)
+that caused it.
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable, Iterator, Sequence
 from functools import lru_cache
 from typing import Any, ClassVar
@@ -123,19 +134,32 @@ def _params(params: Iterable[Any] | None) -> tuple[Any, ...]:
 class PgCursor:
     """What ``conn.execute`` returns: the rows and the row count of one statement."""
 
-    def __init__(self, cur: psycopg.Cursor[Any]) -> None:
+    def __init__(self, cur: psycopg.Cursor[Any], conn: PgConnection | None = None) -> None:
         self._cur = cur
+        self._conn = conn  # set while the statement was sent in pipeline mode
+        self._pipeline = conn._pipeline if conn is not None else None
+
+    def _answered(self) -> None:
+        """In pipeline mode, wait for the answers (this statement's among them) first.
+
+        Only on the writer's thread, inside the batch that sent it: a pipeline ends
+        (and every answer is in) before COMMIT, long before a caller sees a cursor."""
+        if self._conn is not None and self._pipeline is self._conn._pipeline:
+            self._conn.settle()
 
     @property
     def rowcount(self) -> int:
+        self._answered()
         return self._cur.rowcount
 
     def fetchone(self) -> Any:
+        self._answered()
         if self._cur.description is None:
             return None
         return self._cur.fetchone()
 
     def fetchall(self) -> list[Any]:
+        self._answered()
         if self._cur.description is None:
             return []
         return self._cur.fetchall()
@@ -155,16 +179,44 @@ class PgConnection:
     def __init__(self, raw: psycopg.Connection[Any]) -> None:
         self.raw = raw
         self.row_factory: object = None  # accepted and ignored: rows are always PgRow
+        self._pipeline: psycopg.Pipeline | None = None
+        self._unsettled = False  # statements sent in the pipeline whose answers are not in
 
     def execute(self, sql: str, params: Iterable[Any] | None = ()) -> PgCursor:
         cur = self.raw.cursor()
         cur.execute(translate(sql), _params(params))  # type: ignore[arg-type]
-        return PgCursor(cur)
+        if self._pipeline is None:
+            return PgCursor(cur)
+        self._unsettled = True
+        return PgCursor(cur, self)
 
     def executemany(self, sql: str, seq: Iterable[Iterable[Any]]) -> PgCursor:
         cur = self.raw.cursor()
         cur.executemany(translate(sql), [_params(p) for p in seq])  # type: ignore[arg-type]
-        return PgCursor(cur)
+        if self._pipeline is None:
+            return PgCursor(cur)
+        self._unsettled = True
+        return PgCursor(cur, self)
+
+    @contextlib.contextmanager
+    def pipelined(self) -> Iterator[None]:
+        """Send statements without waiting for each answer (the module's docstring).
+
+        Leaving it waits for every answer, so nothing is in flight at COMMIT."""
+        with self.raw.pipeline() as pipeline:
+            self._pipeline, self._unsettled = pipeline, False
+            try:
+                yield
+            finally:
+                self._pipeline, self._unsettled = None, False
+
+    def settle(self) -> None:
+        """Wait for the answers to everything sent so far; raise the first error among them.
+
+        Nothing to wait for outside pipeline mode (each statement was answered as sent)."""
+        if self._pipeline is not None and self._unsettled:
+            self._unsettled = False
+            self._pipeline.sync()
 
     def cursor(self) -> PgConnection:
         """``conn.cursor().execute(...)`` works as on sqlite3."""

@@ -10,6 +10,13 @@ What PostgreSQL adds:
 - **Retry on conflict.** A serialization failure or deadlock (SQLSTATE
   40001/40P01) — possible now that several front ends write to one database —
   aborts the whole batch, which is run again from the start (a few times).
+- **Pipeline mode** for the jobs of a batch (``PgConnection.pipelined``):
+  a statement whose answer the job does not read is sent without waiting
+  for it, so a paging report's ~20 statements (savepoints included) cost the
+  round trips of the few it reads back (a stamp, a RETURNING, a check), not
+  one each. Each job is settled (every answer in, any error raised) before
+  its RELEASE, so a failing statement still fails its own job alone; the
+  pipeline ends, every answer in, before COMMIT.
 - **A lost connection** (server restarted, network gone) fails every job of
   the batch with ``ServiceUnavailable`` (a clear 503), including when COMMIT
   itself was cut: nothing is acknowledged unless COMMIT returned. The next
@@ -224,8 +231,9 @@ class PgWriter:
             if conn.broken:
                 raise _Stale from e
             raise
-        for job in batch:
-            results.append(self._run_job(conn, job))
+        with conn.pipelined():
+            for job in batch:
+                results.append(self._run_job(conn, job))
         try:
             conn.execute("COMMIT")
         except psycopg.Error as e:
@@ -239,6 +247,7 @@ class PgWriter:
         conn.execute("SAVEPOINT job")
         try:
             value = job.fn(conn)
+            conn.settle()  # this job's answers in: a statement's error is raised here, not later
         except Exception as e:
             if is_retryable(e):
                 raise _Retry from e

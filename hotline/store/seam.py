@@ -190,6 +190,7 @@ def statement_savepoint(conn: Any, name: str = "stmt") -> Iterator[None]:
     conn.execute(f"SAVEPOINT {name}")
     try:
         yield
+        conn.settle()  # pipeline mode (pg_conn.py): the statement's error is raised here
     except BaseException:
         conn.execute(f"ROLLBACK TO SAVEPOINT {name}")
         conn.execute(f"RELEASE SAVEPOINT {name}")
