@@ -112,8 +112,10 @@ class Writer:
                 if stop:
                     return
         finally:
-            conn.close()
-            lock.close()
+            try:
+                conn.close()
+            finally:
+                lock.close()  # whatever happened to the connection, the turn is given back
 
     @staticmethod
     def _run_bare(conn: sqlite3.Connection, lock: WriteLock, job: Job) -> None:
@@ -129,6 +131,7 @@ class Writer:
     def _commit_batch(self, conn: sqlite3.Connection, lock: WriteLock, batch: list[Job]) -> None:
         started = time.perf_counter()
         results: list[tuple[Job, bool, Any]] = []
+        failed: BaseException | None = None
         lock.acquire()  # our turn among the front ends sharing this file (write_lock.py)
         try:
             conn.execute("BEGIN IMMEDIATE")
@@ -136,12 +139,14 @@ class Writer:
                 results.append(self._run_job(conn, job))
             conn.execute("COMMIT")
         except BaseException as e:  # the commit failed: nobody in this batch is saved
+            failed = e
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
-            lock.release()
-            resolve_all([(job, False, e) for job in batch])
+        finally:
+            lock.release()  # before settling: a sibling's batch can start while ours wakes callers
+        if failed is not None:
+            resolve_all([(job, False, failed) for job in batch])
             return
-        lock.release()  # before settling: a sibling's batch can start while ours wakes callers
         elapsed = time.perf_counter() - started
         self.stats.batches += 1
         self.stats.jobs += len(batch)
