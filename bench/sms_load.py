@@ -167,6 +167,12 @@ def census(db: Path) -> str:
             f"auto-reply claims won {replies}")
 
 
+def twilio_env() -> dict[str, str]:
+    return {"HOTLINE_TWILIO_ACCOUNT_SID": ACCOUNT, "HOTLINE_TWILIO_AUTH_TOKEN": TOKEN,
+            "HOTLINE_TWILIO_NUMBER": NUMBER,  # no REST call is made: TwiML answers
+            "HOTLINE_TWILIO_API_BASE": f"http://127.0.0.1:{free_port()}"}
+
+
 def check_signing() -> None:
     form = sms_form(CALM_TEXT)
     url = "http://127.0.0.1:1" + PATH
@@ -186,9 +192,7 @@ def main() -> None:
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed (Debian: apt-get install wrk)")
     check_signing()
-    os.environ.update({"HOTLINE_TWILIO_ACCOUNT_SID": ACCOUNT, "HOTLINE_TWILIO_AUTH_TOKEN": TOKEN,
-                       "HOTLINE_TWILIO_NUMBER": NUMBER,  # no REST call is made: TwiML answers
-                       "HOTLINE_TWILIO_API_BASE": f"http://127.0.0.1:{free_port()}"})
+    os.environ.update(twilio_env())  # start_hotline's servers inherit it
     tmp = Path(tempfile.mkdtemp(prefix="hotline-sms-bench-"))
     servers: list[Server] = []
     try:
