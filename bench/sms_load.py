@@ -15,7 +15,11 @@ run, alternating, each run after a warm-up,
 * **calm**: the full path for an SMS that triage rates below paging;
 * **paging**: the full path for an SMS rated ``high``, so the message opens an
   escalation and its first page in its own commit;
-* with ``--ab REV``, the same two full paths served by the code at ``REV``
+* **replay** (unless ``--no-replay``): a flood of deliveries already stored
+  (300 signed webhooks posted once before the load, then replayed in a loop),
+  as a Twilio retry storm or an attacker replaying captured webhooks makes
+  it: each must be recognised as stored and answered as its first delivery;
+* with ``--ab REV``, the same full paths served by the code at ``REV``
   (exported with ``git archive``), interleaved with the working tree's.
 
 Every request is a distinct, validly signed incoming-message webhook as Twilio
@@ -53,6 +57,7 @@ import sys
 import tempfile
 import time
 import urllib.parse
+import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -88,6 +93,7 @@ CALM_TEXT = ("Hello, I would like some information for a school project about ho
              "your time and for the work you do.")
 PER_SECOND = 1500  # signed webhooks per second of each run: more than any run has answered
 BARE_POOL = 4000  # the bare handler keeps no state: it may see a body again
+REPLAY_POOL = 300  # deliveries stored once, then replayed
 
 
 def sign(url: str, form: dict[str, str]) -> str:
@@ -145,6 +151,16 @@ def lua(path: Path, data: Path, threads: int) -> None:
     path.write_text(LUA % {"data": '"' + str(data) + '"', "threads": threads, "path": PATH})
 
 
+def deliver_once(url: str, data: Path) -> None:
+    """Post every webhook of ``data`` once, so that what wrk then sends is a replay."""
+    for line in data.read_text().splitlines():
+        sig, body = line.split("\t")
+        req = urllib.request.Request(url + PATH, data=body.encode(), method="POST", headers={
+            "Content-Type": "application/x-www-form-urlencoded", "X-Twilio-Signature": sig})
+        with urllib.request.urlopen(req) as r:
+            assert r.status == 200, r.status
+
+
 def start_bare(tmp: Path) -> Server:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
@@ -187,6 +203,7 @@ def main() -> None:
     ap.add_argument("--connections", type=int, default=32)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--ab", metavar="REV", help="also serve the code at REV, interleaved")
+    ap.add_argument("--no-replay", action="store_true", help="leave out the replay flood")
     ap.add_argument("--no-write", action="store_true")
     args = ap.parse_args()
     if shutil.which("wrk") is None:
@@ -209,8 +226,19 @@ def main() -> None:
             kinds += [(f"{s.name} calm", s, CALM_TEXT), (f"{s.name} paging", s, PAGING_TEXT)]
         scripts: dict[tuple[str, int], tuple[Path, Path]] = {}
         started = time.perf_counter()
+        for s in servers[1:] if not args.no_replay else []:
+            label = f"{s.name} replay"
+            stem = label.replace(" ", "-")
+            write_signed(tmp / f"{stem}.tsv", s.url, CALM_TEXT, REPLAY_POOL)
+            deliver_once(s.url, tmp / f"{stem}.tsv")
+            lua(tmp / f"{stem}.lua", tmp / f"{stem}.tsv", args.threads)
+            kinds.append((label, s, CALM_TEXT))
+            for r in range(args.rounds):
+                scripts[(label, r)] = (tmp / f"{stem}.lua", tmp / f"{stem}.lua")
         for r in range(args.rounds):
             for label, s, text in kinds:
+                if (label, r) in scripts:
+                    continue
                 pair = []
                 for phase, seconds in (("warm", args.warmup), ("run", args.duration)):
                     stem = f"{label.replace(' ', '-')}-{r}-{phase}"
