@@ -75,9 +75,10 @@ def _url_forms(url: str) -> tuple[bytes, ...]:
 
 
 def signed_params(params: MultiDictProxy[str]) -> bytes:
-    """Every name, then each of its distinct values, names and values sorted (Twilio's order)."""
-    return "".join(name + value for name in sorted(set(params))
-                   for value in sorted(set(params.getall(name)))).encode("utf-8", "surrogatepass")
+    """Every name, then each of its distinct values, names and values sorted (Twilio's order:
+    the distinct (name, value) pairs, sorted, are exactly that, in one sort)."""
+    return "".join([name + value for name, value in sorted(set(params.items()))]).encode(
+        "utf-8", "surrogatepass")
 
 
 def signature_is_valid(auth_token: str, url: str, params: MultiDictProxy[str],
