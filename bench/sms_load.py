@@ -19,6 +19,8 @@ run, alternating, each run after a warm-up,
   (300 signed webhooks posted once before the load, then replayed in a loop),
   as a Twilio retry storm or an attacker replaying captured webhooks makes
   it: each must be recognised as stored and answered as its first delivery;
+* **forged** (unless ``--no-replay``): webhooks of the same shape signed with
+  another token, each a 403 that stores nothing (non-2xx counts them);
 * with ``--ab REV``, the same full paths served by the code at ``REV``
   (exported with ``git archive``), interleaved with the working tree's.
 
@@ -96,10 +98,10 @@ BARE_POOL = 4000  # the bare handler keeps no state: it may see a body again
 REPLAY_POOL = 300  # deliveries stored once, then replayed
 
 
-def sign(url: str, form: dict[str, str]) -> str:
+def sign(url: str, form: dict[str, str], token: str = TOKEN) -> str:
     """Twilio's scheme (docs: URL + each name and its value, names sorted; one value each)."""
     s = url + "".join(k + form[k] for k in sorted(form))
-    return base64.b64encode(hmac.new(TOKEN.encode(), s.encode(), hashlib.sha1).digest()).decode()
+    return base64.b64encode(hmac.new(token.encode(), s.encode(), hashlib.sha1).digest()).decode()
 
 
 def sms_form(text: str) -> dict[str, str]:
@@ -113,12 +115,12 @@ def sms_form(text: str) -> dict[str, str]:
     }
 
 
-def write_signed(path: Path, url: str, text: str, count: int) -> None:
+def write_signed(path: Path, url: str, text: str, count: int, token: str = TOKEN) -> None:
     """One signed webhook per line: signature TAB body (both URL-safe, no tabs)."""
     with open(path, "w", encoding="ascii") as f:
         for _ in range(count):
             form = sms_form(text)
-            f.write(sign(url + PATH, form) + "\t" + urllib.parse.urlencode(form) + "\n")
+            f.write(sign(url + PATH, form, token) + "\t" + urllib.parse.urlencode(form) + "\n")
 
 
 LUA = """
@@ -203,7 +205,8 @@ def main() -> None:
     ap.add_argument("--connections", type=int, default=32)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--ab", metavar="REV", help="also serve the code at REV, interleaved")
-    ap.add_argument("--no-replay", action="store_true", help="leave out the replay flood")
+    ap.add_argument("--no-replay", action="store_true",
+                    help="leave out the replay and forged floods")
     ap.add_argument("--no-write", action="store_true")
     args = ap.parse_args()
     if shutil.which("wrk") is None:
@@ -231,6 +234,13 @@ def main() -> None:
             stem = label.replace(" ", "-")
             write_signed(tmp / f"{stem}.tsv", s.url, CALM_TEXT, REPLAY_POOL)
             deliver_once(s.url, tmp / f"{stem}.tsv")
+            lua(tmp / f"{stem}.lua", tmp / f"{stem}.tsv", args.threads)
+            kinds.append((label, s, CALM_TEXT))
+            for r in range(args.rounds):
+                scripts[(label, r)] = (tmp / f"{stem}.lua", tmp / f"{stem}.lua")
+            label = f"{s.name} forged"
+            stem = label.replace(" ", "-")
+            write_signed(tmp / f"{stem}.tsv", s.url, CALM_TEXT, REPLAY_POOL, token="f" * 32)
             lua(tmp / f"{stem}.lua", tmp / f"{stem}.tsv", args.threads)
             kinds.append((label, s, CALM_TEXT))
             for r in range(args.rounds):
