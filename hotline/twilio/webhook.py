@@ -22,7 +22,9 @@ import functools
 import hashlib
 import hmac
 import re
-from collections.abc import Mapping
+import time
+import weakref
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Final
 from urllib.parse import parse_qsl, urlparse
@@ -188,17 +190,66 @@ async def read_bounded(request: web.Request, limit: int = MAX_WEBHOOK_BYTES) -> 
     return bytes(body)
 
 
+REFUSALS_LOGGED_PER_MINUTE: Final = 20  # per reason; the metric counts every refusal
+
+
+class RefusalLog:
+    """How many refusal lines may still be written this minute, per reason.
+
+    A flood of forged webhooks costs us a parse and an HMAC each; it should not
+    also cost a log line each (at thousands a second, gigabytes a day: a disk
+    filled, and real events buried). The first ``limit`` refusals of a reason in
+    a minute are logged as before; the rest only counted, in
+    ``hotline_webhook_signature_failures_total`` and, once the minute is over,
+    in one ``twilio.refused_suppressed`` line with the count.
+    """
+
+    def __init__(self, limit: int = REFUSALS_LOGGED_PER_MINUTE,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self._limit, self._clock = limit, clock
+        self._minute: float = -1.0
+        self._counts: dict[str, int] = {}
+
+    def admit(self, reason: str) -> tuple[bool, dict[str, int]]:
+        """Count a refusal: whether it may be logged, and the previous minute's
+        suppressed counts per reason (once, as a new minute starts)."""
+        minute = self._clock() // 60
+        over: dict[str, int] = {}
+        if minute != self._minute:
+            over = {r: n - self._limit for r, n in self._counts.items() if n > self._limit}
+            self._minute, self._counts = minute, {}
+        n = self._counts[reason] = self._counts.get(reason, 0) + 1
+        return n <= self._limit, over
+
+
+_REFUSALS: weakref.WeakKeyDictionary[Metrics, RefusalLog] = weakref.WeakKeyDictionary()
+
+
+def _refusals(metrics: Metrics) -> RefusalLog:
+    """One refusal log per service (its metrics object): not shared across apps."""
+    found = _REFUSALS.get(metrics)
+    if found is None:
+        found = _REFUSALS[metrics] = RefusalLog()
+    return found
+
+
 async def verified_form(request: web.Request, *, public_url: str, auth_token: str,
                         account_sid: str, logger: str, metrics: Metrics) -> MultiDictProxy[str]:
     """The webhook's form, only if Twilio signed it (over the public URL) for our account.
 
     Refusals are logged as ``twilio.refused`` with the route and a reason word:
-    never a field value, so a forged request cannot write into our logs.
+    never a field value, so a forged request cannot write into our logs; at most
+    ``REFUSALS_LOGGED_PER_MINUTE`` per reason (``RefusalLog``), so a flood of them
+    cannot fill the disk with lines either.
     """
-    log = get_logger(logger)
 
     def refuse(reason: str, message: str) -> Forbidden:
-        log.warning("twilio.refused", route=request.path, reason=reason)
+        log = get_logger(logger)
+        may_log, suppressed = _refusals(metrics).admit(reason)
+        for why, count in suppressed.items():
+            log.warning("twilio.refused_suppressed", reason=why, count=count)
+        if may_log:
+            log.warning("twilio.refused", route=request.path, reason=reason)
         route = request.match_info.route.resource  # a route, never the (forged) path a request made up
         endpoint = route.canonical if route is not None else "unmatched"
         metrics.webhook_signature_failures.labels(endpoint).inc()

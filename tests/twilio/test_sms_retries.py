@@ -1,6 +1,9 @@
-"""A delivery Twilio retries (or anyone replays) is one message and gets the answer its
+"""Floods of deliveries the SMS webhook has seen before, or that Twilio never signed.
+
+A delivery Twilio retries (or anyone replays) is one message and gets the answer its
 first delivery got: it reads whether that delivery won the thread's automatic reply
-and never claims one itself (hotline/twilio/conversations.py)."""
+and never claims one itself (hotline/twilio/conversations.py). A forged one is a 403,
+counted, and logged at most a few times a minute (hotline/twilio/webhook.py)."""
 
 from __future__ import annotations
 
@@ -9,8 +12,10 @@ import re
 from pathlib import Path
 
 import pytest
+from structlog.testing import capture_logs
 
-from tests.helpers.twilio_fake import FakeTwilio, sid
+from hotline.twilio.webhook import REFUSALS_LOGGED_PER_MINUTE, RefusalLog
+from tests.helpers.twilio_fake import FakeTwilio, sid, sign
 from tests.twilio.conftest import SmsLive, sms_server, twiml_reply
 
 pytestmark = pytest.mark.both_stores
@@ -67,3 +72,33 @@ async def test_a_plain_sms_is_one_group_commit(sms: SmsLive) -> None:
     await asyncio.sleep(0.3)  # a woken worker would have written by now
     assert _group_commits(await sms.metrics()) - before == 4
     assert sms.count("twilio_jobs") == 0
+
+
+def test_refusal_lines_are_bounded_per_minute_and_the_rest_counted() -> None:
+    now = [600.0]
+    refusals = RefusalLog(limit=3, clock=lambda: now[0])
+    assert [refusals.admit("bad_signature") for _ in range(5)] == [
+        (True, {}), (True, {}), (True, {}), (False, {}), (False, {})]
+    assert refusals.admit("missing_signature") == (True, {})  # each reason has its own
+    now[0] = 660.0  # the next minute: the count of what was not logged, once
+    assert refusals.admit("bad_signature") == (True, {"bad_signature": 2})
+    assert refusals.admit("bad_signature") == (True, {})
+
+
+async def test_a_forged_flood_is_refused_counted_and_not_logged_line_by_line(
+        sms: SmsLive) -> None:
+    """Each forged webhook is a 403 that stores nothing and is counted in the metric; the
+    log gets at most REFUSALS_LOGGED_PER_MINUTE lines of it (one minute, one reason),
+    where before it got one line per request."""
+    flood = REFUSALS_LOGGED_PER_MINUTE + 15
+    with capture_logs() as logs:
+        for i in range(flood):
+            status, _ = await sms.text(f"forged {i}", signature=sign("0" * 32, "x", {}))
+            assert status == 403
+    lines = [e for e in logs if e["event"] == "twilio.refused"]
+    suppressed = sum(e["count"] for e in logs if e["event"] == "twilio.refused_suppressed")
+    assert REFUSALS_LOGGED_PER_MINUTE <= len(lines) + suppressed <= flood  # a minute may turn
+    assert len(lines) < flood and all(e["reason"] == "bad_signature" for e in lines)
+    scrape = await sms.metrics()
+    assert f'hotline_webhook_signature_failures_total{{endpoint="/twilio/sms"}} {flood}.0' in scrape
+    assert sms.count("messages") == 0 and sms.count("tips") == 0
