@@ -200,8 +200,10 @@ class RefusalLog:
     also cost a log line each (at thousands a second, gigabytes a day: a disk
     filled, and real events buried). The first ``limit`` refusals of a reason in
     a minute are logged as before; the rest only counted, in
-    ``hotline_webhook_signature_failures_total`` and, once the minute is over,
-    in one ``twilio.refused_suppressed`` line with the count.
+    ``hotline_webhook_signature_failures_total`` (every one, at once) and in
+    one ``twilio.refused_suppressed`` line with the count, written at the first
+    refusal of a later minute (a flood that stops leaves its last minute's
+    count in the metric only).
     """
 
     def __init__(self, limit: int = REFUSALS_LOGGED_PER_MINUTE,
