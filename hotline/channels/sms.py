@@ -13,7 +13,8 @@ Order of work for ``POST /twilio/sms``, each step refusing before the next:
    and stops there: never a tip)
 6. one ``intake.submit``; the follow-up jobs and the auto-reply claim commit in
    the same transaction as the message
-7. only then the TwiML answer: the automatic reply, once per window
+7. only then the TwiML answer: the automatic reply, once per window (a retried
+   MessageSid gets the answer its first delivery got, read, never claimed again)
 
 No storage code here: the channel asks the Twilio services and the intake.
 """
@@ -142,26 +143,30 @@ async def incoming_message(request: web.Request) -> web.Response:
     lang = lang_keyword or detect_language(msg.body)
     claim = tw.conversations.claim_keys(msg.sender, msg.message_sid, force=lang_keyword is not None)
     # A retried MMS is caught before its media is downloaded again; a plain SMS is
-    # caught by the intake itself (one read less on the common path).
+    # caught by the intake itself (one read less on the common path). A retry only
+    # reads whether its first delivery won the reply: it never claims one.
     if msg.media and await tw.conversations.has_message(msg.message_sid):
-        reply = auto_reply and await tw.conversations.claim(claim)
+        reply = auto_reply and await tw.conversations.won(claim)
         log.info("sms.received", channel=channel, duplicate=True, auto_reply=reply)
         return _twiml(tw.texts.text(lang) if reply else None)
 
     outcomes = await tw.fetch_media(msg)
-    record_jobs = tw.jobs.plan(msg.message_sid, outcomes)
+    record_jobs = tw.jobs.plan(msg.message_sid, outcomes)  # None: no follow-up work
     claimed: list[bool] = []
 
     def with_message(conn: sqlite3.Connection, tip_id: TipId, message_id: str) -> None:
-        record_jobs(conn, tip_id, message_id)
+        if record_jobs is not None:
+            record_jobs(conn, tip_id, message_id)
         if auto_reply:
             claimed.append(tw.conversations.claim_in(conn, claim))
 
-    result = await s.intake.submit(_inbound(msg, outcomes, lang, keyword),
-                                   with_message=with_message)
-    tw.jobs.wake()
-    if result.duplicate and auto_reply:  # committed meanwhile by a concurrent retry
-        claimed.append(await tw.conversations.claim(claim))
+    result = await s.intake.submit(
+        _inbound(msg, outcomes, lang, keyword),
+        with_message=with_message if record_jobs is not None or auto_reply else None)
+    if record_jobs is not None and not result.duplicate:
+        tw.jobs.wake()  # only for jobs this message recorded: a wake is a claim write
+    if result.duplicate and auto_reply:  # a retry: stored before, or meanwhile by a concurrent one
+        claimed.append(await tw.conversations.won(claim))
     reply = bool(claimed and claimed[0])
     log.info("sms.received", tip=result.tip_id, channel=channel, new_tip=result.new_tip,
              duplicate=result.duplicate, attachments=sum(o.data is not None for o in outcomes),

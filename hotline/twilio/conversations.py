@@ -13,6 +13,12 @@ delivery (our first answer was lost) gets the same answer again. Claims older
 than the window are deleted as they are passed: the table is not a history
 of who texted when.
 
+A retried delivery (its MessageSid is stored already) never claims: it only
+reads whether its first delivery won the claim, still inside the window, and
+answers the same. A replay or a retry storm is then reads alone (no writer
+job, no budget unit), and an old delivery replayed after the window cannot
+make us text a phone that may no longer be in the reporter's hands.
+
 A flood from many numbers would win a claim per number, and each reply costs
 money (and is what SMS-pumping fraud is after). So every claim also takes one
 unit of a **global** budget, ``sms.auto_reply_budget`` replies per minute,
@@ -100,6 +106,12 @@ class Conversations:
             " external_key = excluded.external_key", (keys.thread, keys.now, keys.message))
         return True
 
-    async def claim(self, keys: ClaimKeys) -> bool:
-        """``claim_in`` as its own write (a retried delivery, found already stored)."""
-        return await self._db.write(lambda conn: self.claim_in(conn, keys))
+    async def won(self, keys: ClaimKeys) -> bool:
+        """Whether this delivery, already stored, won its thread's reply in this window.
+
+        A read, never a claim: the first delivery decided in its own commit.
+        """
+        row = await self._db.fetchone(
+            "SELECT external_key FROM sms_auto_replies WHERE thread_hash = ? AND replied_at >= ?",
+            (keys.thread, keys.cutoff))
+        return row is not None and bytes(row["external_key"]) == keys.message

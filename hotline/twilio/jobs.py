@@ -168,8 +168,10 @@ class TwilioJobs:
             "index": ref.index, "content_type": ref.content_type}), at)
 
     def plan(self, message_sid: str, outcomes: Sequence[MediaOutcome]
-             ) -> Callable[[sqlite3.Connection, TipId, str], None]:
-        """The rows to write with the message, as a function for the writer thread."""
+             ) -> Callable[[sqlite3.Connection, TipId, str], None] | None:
+        """The rows to write with the message, as a function for the writer thread;
+        None when the message leaves no follow-up work (a plain SMS, by default), so
+        nothing is written for it and the worker need not be woken."""
         now = self._clock()
         jobs: list[_NewJob] = []
         for o in outcomes:
@@ -182,6 +184,8 @@ class TwilioJobs:
         if self._delete_messages:
             jobs.append(_NewJob(DELETE_MESSAGE, self._wrap(DELETE_MESSAGE, {"message": message_sid}),
                                 now + self._backoff[0]))
+        if not jobs:
+            return None
         group = self._secret.hash(EXTERNAL_LABEL, message_sid.encode())
         stamp = utc_now_text()
 

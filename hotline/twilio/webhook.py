@@ -1,24 +1,37 @@
 """Twilio webhooks in: the signature check and the incoming-message form.
 
-The signature is checked with twilio's own ``RequestValidator`` over the URL
-Twilio called, rebuilt from ``HOTLINE_PUBLIC_URL`` plus the raw path and query
-string we received (behind a proxy, the host we see is not the one Twilio
-signed). ``RequestValidator`` accepts the URL with and without the default
-port, as Twilio signs inconsistently. Every error text here is content-free:
-it names a field, never its value.
+The signature is Twilio's scheme (``RequestValidator``'s, TWILIO.md §1): a
+base64 HMAC-SHA1 under the auth token of the URL Twilio called, rebuilt from
+``HOTLINE_PUBLIC_URL`` plus the raw path and query string we received (behind
+a proxy, the host we see is not the one Twilio signed), followed by every
+parameter name and each of its distinct values, sorted. Like
+``RequestValidator.validate`` it accepts the URL with and without the default
+port, as Twilio signs inconsistently; unlike it, the sorted parameters are
+joined once (not once per URL form), the keyed HMAC state is made once per
+token and copied, the URL forms are parsed once per URL, the second form is
+only hashed when the first does not match, and the compare is
+``hmac.compare_digest`` on bytes (its own compare is a Python loop over
+characters). A test holds it equal to ``RequestValidator`` on generated input.
+Every error text here is content-free: it names a field, never its value.
 """
 
 from __future__ import annotations
 
+import base64
+import functools
+import hashlib
+import hmac
 import re
-from collections.abc import Mapping
+import time
+import weakref
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Final
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlparse
 
 from aiohttp import web
 from multidict import MultiDict, MultiDictProxy
-from twilio.request_validator import RequestValidator
+from twilio.request_validator import add_port, remove_port
 
 from ..errors import BadRequest, Forbidden, PayloadTooLarge, UnsupportedMediaType
 from ..logging import get_logger
@@ -49,11 +62,40 @@ def parse_form(body: bytes) -> MultiDictProxy[str]:
     return MultiDictProxy(MultiDict(pairs))
 
 
+@functools.lru_cache(maxsize=4)
+def _keyed(auth_token: str) -> hmac.HMAC:
+    """The HMAC state keyed with the token, copied per request (the key is hashed once)."""
+    return hmac.new(auth_token.encode("utf-8"), digestmod=hashlib.sha1)
+
+
+@functools.lru_cache(maxsize=64)  # bounded: the query string is the caller's to choose
+def _url_forms(url: str) -> tuple[bytes, ...]:
+    """The URL as Twilio may have signed it: without the port, then with the default one."""
+    parsed = urlparse(url)
+    forms = dict.fromkeys((remove_port(parsed), add_port(parsed)))  # one if they are the same
+    return tuple(u.encode("utf-8", "surrogatepass") for u in forms)
+
+
+def signed_params(params: MultiDictProxy[str]) -> bytes:
+    """Every name, then each of its distinct values, names and values sorted (Twilio's order:
+    the distinct (name, value) pairs, sorted, are exactly that, in one sort)."""
+    return "".join([name + value for name, value in sorted(set(params.items()))]).encode(
+        "utf-8", "surrogatepass")
+
+
 def signature_is_valid(auth_token: str, url: str, params: MultiDictProxy[str],
                        signature: str | None) -> bool:
     if not signature:
         return False
-    return bool(RequestValidator(auth_token).validate(url, params, signature))
+    given = signature.encode("utf-8", "surrogatepass")
+    tail = signed_params(params)
+    for form in _url_forms(url):
+        mac = _keyed(auth_token).copy()
+        mac.update(form)
+        mac.update(tail)
+        if hmac.compare_digest(base64.b64encode(mac.digest()), given):
+            return True
+    return False
 
 
 def is_sid(value: str, prefix: str | None = None) -> bool:
@@ -148,17 +190,68 @@ async def read_bounded(request: web.Request, limit: int = MAX_WEBHOOK_BYTES) -> 
     return bytes(body)
 
 
+REFUSALS_LOGGED_PER_MINUTE: Final = 20  # per reason; the metric counts every refusal
+
+
+class RefusalLog:
+    """How many refusal lines may still be written this minute, per reason.
+
+    A flood of forged webhooks costs us a parse and an HMAC each; it should not
+    also cost a log line each (at thousands a second, gigabytes a day: a disk
+    filled, and real events buried). The first ``limit`` refusals of a reason in
+    a minute are logged as before; the rest only counted, in
+    ``hotline_webhook_signature_failures_total`` (every one, at once) and in
+    one ``twilio.refused_suppressed`` line with the count, written at the first
+    refusal of a later minute (a flood that stops leaves its last minute's
+    count in the metric only).
+    """
+
+    def __init__(self, limit: int = REFUSALS_LOGGED_PER_MINUTE,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self._limit, self._clock = limit, clock
+        self._minute: float = -1.0
+        self._counts: dict[str, int] = {}
+
+    def admit(self, reason: str) -> tuple[bool, dict[str, int]]:
+        """Count a refusal: whether it may be logged, and the previous minute's
+        suppressed counts per reason (once, as a new minute starts)."""
+        minute = self._clock() // 60
+        over: dict[str, int] = {}
+        if minute != self._minute:
+            over = {r: n - self._limit for r, n in self._counts.items() if n > self._limit}
+            self._minute, self._counts = minute, {}
+        n = self._counts[reason] = self._counts.get(reason, 0) + 1
+        return n <= self._limit, over
+
+
+_REFUSALS: weakref.WeakKeyDictionary[Metrics, RefusalLog] = weakref.WeakKeyDictionary()
+
+
+def _refusals(metrics: Metrics) -> RefusalLog:
+    """One refusal log per service (its metrics object): not shared across apps."""
+    found = _REFUSALS.get(metrics)
+    if found is None:
+        found = _REFUSALS[metrics] = RefusalLog()
+    return found
+
+
 async def verified_form(request: web.Request, *, public_url: str, auth_token: str,
                         account_sid: str, logger: str, metrics: Metrics) -> MultiDictProxy[str]:
     """The webhook's form, only if Twilio signed it (over the public URL) for our account.
 
     Refusals are logged as ``twilio.refused`` with the route and a reason word:
-    never a field value, so a forged request cannot write into our logs.
+    never a field value, so a forged request cannot write into our logs; at most
+    ``REFUSALS_LOGGED_PER_MINUTE`` per reason (``RefusalLog``), so a flood of them
+    cannot fill the disk with lines either.
     """
-    log = get_logger(logger)
 
     def refuse(reason: str, message: str) -> Forbidden:
-        log.warning("twilio.refused", route=request.path, reason=reason)
+        log = get_logger(logger)
+        may_log, suppressed = _refusals(metrics).admit(reason)
+        for why, count in suppressed.items():
+            log.warning("twilio.refused_suppressed", reason=why, count=count)
+        if may_log:
+            log.warning("twilio.refused", route=request.path, reason=reason)
         route = request.match_info.route.resource  # a route, never the (forged) path a request made up
         endpoint = route.canonical if route is not None else "unmatched"
         metrics.webhook_signature_failures.labels(endpoint).inc()

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from multidict import MultiDict, MultiDictProxy
+from twilio.request_validator import RequestValidator
 
 from hotline.config import load_config
 from hotline.errors import BadRequest, ConfigError
@@ -39,6 +40,41 @@ def test_signature_vectors_with_and_without_the_default_port() -> None:
     assert not signature_is_valid("12346", VECTOR_URL, params, "RSOYDt4T1cUTdK1PDd93/VVr8B8=")
     tampered = MultiDictProxy(MultiDict({**VECTOR_PARAMS, "Digits": "1235"}))
     assert not signature_is_valid("12345", VECTOR_URL, tampered, "RSOYDt4T1cUTdK1PDd93/VVr8B8=")
+
+
+_URLS = st.sampled_from(["https://help.example.org/twilio/sms", "https://help.example.org:443/t",
+                         "http://127.0.0.1:8080/twilio/sms?site=a%20b", "http://x.org/p?q=1&r=",
+                         "https://h.example:8443/sms", "http://x.org:80/sms"])
+_TEXT = st.text(st.characters(codec="utf-8"), max_size=12)
+
+
+@given(token=st.text(min_size=1, max_size=8), url=_URLS,
+       pairs=st.lists(st.tuples(st.sampled_from(["Body", "From", "body", "Media", "To", "É"]), _TEXT),
+                      max_size=8),
+       signed_with=st.sampled_from(["same", "with_port", "without_port", "other"]))
+def test_signature_check_agrees_with_twilios_validator(
+        token: str, url: str, pairs: list[tuple[str, str]], signed_with: str) -> None:
+    """Our one-pass check says what ``RequestValidator.validate`` says, on both answers:
+    repeated names, repeated and blank values, case, non-ASCII, ports, query strings."""
+    from urllib.parse import urlparse
+
+    from twilio.request_validator import add_port, remove_port
+    params = MultiDictProxy(MultiDict(pairs))
+    validator = RequestValidator(token)
+    signed_url = {"same": url, "with_port": add_port(urlparse(url)),
+                  "without_port": remove_port(urlparse(url)), "other": url + "x"}[signed_with]
+    signature = validator.compute_signature(signed_url, params)
+    for candidate in (signature, signature[:-2] + "A=", signature.lower()):
+        assert signature_is_valid(token, url, params, candidate) == \
+            validator.validate(url, params, candidate)
+    assert signature_is_valid(token, url, params, signature) == (signed_with != "other")
+
+
+@pytest.mark.parametrize("signature", ["é" * 28, "\udcff" * 28, "x" * 10_000,
+                                       " RSOYDt4T1cUTdK1PDd93/VVr8B8="])
+def test_a_signature_that_is_not_base64_ascii_is_invalid_not_an_error(signature: str) -> None:
+    params = MultiDictProxy(MultiDict(VECTOR_PARAMS))
+    assert not signature_is_valid("12345", VECTOR_URL, params, signature)
 
 
 def test_webhook_url_keeps_a_path_prefix_and_the_raw_query() -> None:
