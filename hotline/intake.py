@@ -9,6 +9,7 @@ This is the only place where plaintext, triage, sealing and storage meet;
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -25,7 +26,8 @@ from crypto import (
 from triage_rules.triage import Triage
 
 from .deletion import reporter_wrote
-from .domain import Channel, Direction, MessageId, TipId, Urgency, new_message_id, new_tip_ref
+from .domain import Channel, Direction, MessageId, Rng, TipId, Urgency, new_message_id, new_tip_ref
+from .entropy import Draw
 from .errors import NotFound, ServiceUnavailable
 from .keystore import KeyStore
 from .logging import get_logger
@@ -125,7 +127,8 @@ class Intake:
         tip_refs: Callable[[], str] = new_tip_ref,
     ) -> None:
         self._db, self._keystore, self._secret = db, keystore, secret
-        self._tip_refs = tip_refs  # injected so a test can make references collide
+        # Injected so a test can make references collide; the default draws from each report's Rng.
+        self._tip_refs = None if tip_refs is new_tip_ref else tip_refs
         self._rules, self._instance_id, self._recovery = rules, instance_id, recovery
         self._paging, self._default_delay, self._clock = paging, default_delay, clock
         self._metrics = metrics
@@ -133,15 +136,20 @@ class Intake:
         self.page_opened: Callable[[], None] = lambda: None  # the page worker's wake-up
         self._log = get_logger("hotline.intake")
 
-    async def submit(self, inbound: Inbound, *, with_message: StoreHook | None = None) -> IntakeResult:
+    async def submit(self, inbound: Inbound, *, with_message: StoreHook | None = None,
+                     rng: Rng | None = None) -> IntakeResult:
+        """Triage, seal, commit; return after the commit. ``rng``: the channel's draw of
+        random bytes for this report (``hotline.entropy``), else one is read here."""
+        draw = rng if rng is not None else Draw()
         for _attempt in range(3):
             try:
-                return await self._submit_once(inbound, with_message)
+                return await self._submit_once(inbound, with_message, draw)
             except _ThreadRace:
                 continue
         raise ServiceUnavailable("could not store the message, please try again")
 
-    async def _submit_once(self, inbound: Inbound, with_message: StoreHook | None) -> IntakeResult:
+    async def _submit_once(self, inbound: Inbound, with_message: StoreHook | None,
+                           draw: Rng) -> IntakeResult:
         external_key = self._external_key(inbound)
         # The write checks the external id again, authoritatively. The early read only
         # spares a Twilio retry the sealing; a web form's token was just checked
@@ -156,13 +164,13 @@ class Intake:
         # The second reader (if on) may raise the rules' urgency, never lower it.
         decision = self._rules.triage(inbound.text, channel=rules_channel(inbound.channel))
         urgency = max(decision.urgency, inbound.urgency_floor or Urgency.LOW)
-        target = await self._target_tip(inbound)
+        target = await self._target_tip(inbound, draw)
         for _attempt in range(DIRECTORY_TRIES):
             directory, stamp = await self._directories.get()
             try:
                 stored, message_id, parts, paged, refs, urgency = await self._seal_and_store(
                     inbound, target, directory, stamp, urgency, decision,
-                    external_key, with_message)
+                    external_key, with_message, draw)
                 break
             except _DirectoryChanged:  # an admin changed who is paged: seal for the new directory
                 self._directories.invalidate(stamp)
@@ -185,10 +193,10 @@ class Intake:
     async def _seal_and_store(
         self, inbound: Inbound, target: _TipTarget, directory: Directory, stamp: Stamp,
         urgency: Urgency, decision: Triage,
-        external_key: bytes | None, with_message: StoreHook | None,
+        external_key: bytes | None, with_message: StoreHook | None, draw: Rng,
     ) -> tuple[IntakeResult | None, MessageId, list[tuple[int, bytes]], list[bool], list[str], Urgency]:
         """Seal for ``directory`` and commit, unless the directory changed since ``stamp``."""
-        message_id = new_message_id()
+        message_id = new_message_id(draw)
         now = self._clock()
         page_plan = self._page_plan(directory, target.ref, inbound.channel, urgency, now, message_id)
         plan = await self._recipients(target, directory, now, page_plan)
@@ -197,14 +205,15 @@ class Intake:
         ctx = EnvelopeContext(self._instance_id, target.id, message_id, Direction.IN.value,
                               inbound.channel.value)
         body = _body(inbound, now, urgency, decision)
-        sealed = seal(ctx, body, plan.recipients)
+        sealed = seal(ctx, body, plan.recipients, rng=draw)
         parts = [(i, encrypt_part_bytes(ctx, sealed.message_key, i, a.data))
                  for i, a in enumerate(inbound.attachments, start=1)]
         row = q.NewMessage(
             id=message_id, tip_id=target.id, direction=Direction.IN.value,
             created_at=q.utc_now_text(now), urgency=urgency.value,
             ruleset_version=decision.ruleset_version, external_key=external_key,
-            envelope=wrap(target.storage_key, sealed.envelope, label=target.id), attachments=parts,
+            envelope=wrap(target.storage_key, sealed.envelope, label=target.id, rng=draw),
+            attachments=parts,
             channel=inbound.channel.value,
         )
         paged: list[bool] = []
@@ -236,7 +245,7 @@ class Intake:
 
     # -- tip resolution --------------------------------------------------------
 
-    async def _target_tip(self, inbound: Inbound) -> _TipTarget:
+    async def _target_tip(self, inbound: Inbound, draw: Rng) -> _TipTarget:
         if inbound.tip_id is not None:
             row = await self._db.fetchone("SELECT id, ref FROM tips WHERE id = ?", (inbound.tip_id,))
             if row is None:
@@ -252,7 +261,10 @@ class Intake:
         # committed envelope can lack its key, and the key store's fsync is not
         # in series with this message's commit.
         tip_id, key = await self._keystore.take_new()
-        return _TipTarget(tip_id, self._tip_refs(), True, key)
+        return _TipTarget(tip_id, self._new_ref(draw), True, key)
+
+    def _new_ref(self, rng: Rng = os.urandom) -> str:
+        return self._tip_refs() if self._tip_refs is not None else new_tip_ref(rng)
 
     async def _existing(self, tip_id: TipId, ref: str) -> _TipTarget:
         key = await self._keystore.get(tip_id)
@@ -374,7 +386,7 @@ class Intake:
                 if not is_unique_violation(e, "tips", "ref"):
                     raise
                 self._log.info("intake.ref_taken", tip=target.id)
-                ref = self._tip_refs()
+                ref = self._new_ref()  # on the writer thread: its own read, not the report's draw
         raise ServiceUnavailable("could not store the message, please try again")
 
     @staticmethod

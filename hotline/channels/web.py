@@ -21,8 +21,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sqlite3
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -34,6 +36,7 @@ from crypto import CryptoError, ReplyKeyPair, derive_receipt_keys, open_envelope
 from .. import csrf, receipts
 from ..deletion import request_by_reporter
 from ..domain import Channel, Direction, MessageId, TipId, Urgency
+from ..entropy import Draw
 from ..errors import Forbidden, NotFound, TooManyRequests
 from ..intake import RECEIPT_LABEL, Inbound
 from ..logging import get_logger
@@ -132,7 +135,8 @@ async def submit_report(request: web.Request) -> web.StreamResponse:
     if used:
         return _receipt_again(request, s, post, box)
     text = clean_message(post.form.get("message"), limits(s).max_chars)
-    _, entropy = receipts.new_receipt(post.lang)
+    draw = Draw()  # every random byte of this report, from one read (hotline/entropy.py)
+    entropy = receipts.new_entropy(draw)
     window = int(s.config["web.resubmit_window"])
 
     def mark(conn: sqlite3.Connection, _tip: TipId, message: MessageId) -> None:
@@ -147,18 +151,18 @@ async def submit_report(request: web.Request) -> web.StreamResponse:
         Inbound(channel=Channel.WEB, text=text, lang=post.lang,
                 receipt=derive_receipt_keys(entropy), attachments=tuple(post.form.attachments),
                 external_id="web-form:" + post.token.nonce),
-        with_message=mark)
+        with_message=mark, rng=draw)
     if result.duplicate:  # the same form raced in twice: the first one's receipt
         _, box = await used_once.find(s.db, key, now)
         return _receipt_again(request, s, post, box)
-    return _to_receipt(s, post.lang, entropy, result.urgency >= Urgency.HIGH, window)
+    return _to_receipt(s, post.lang, entropy, result.urgency >= Urgency.HIGH, window, rng=draw)
 
 
 def _to_receipt(s: Services, lang: str, entropy: bytes, urgent: bool, window: int,
-                **query: str) -> web.Response:
+                rng: Callable[[int], bytes] = os.urandom, **query: str) -> web.Response:
     answer = see_other("/receipt", lang, **query)
     value = sealed.seal(s.secret, sealed.RECEIPT_LABEL, entropy, lang, int(time.time()) + window,
-                        urgent=urgent)
+                        urgent=urgent, rng=rng)
     answer.set_cookie(sealed.RECEIPT_COOKIE, value, httponly=True, samesite="Strict",
                       path="/receipt", secure=secure(s))
     return answer

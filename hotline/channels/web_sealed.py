@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import base64
 import binascii
+import os
 import struct
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from nacl.exceptions import CryptoError
@@ -42,11 +44,12 @@ class Sealed:
 
 
 def seal(secret: ServerSecret, label: str, entropy: bytes, lang: str, expires: int,
-         urgent: bool = False) -> str:
+         urgent: bool = False, rng: Callable[[int], bytes] = os.urandom) -> str:
+    """``rng`` gives the random nonce (a report's ``hotline.entropy.Draw`` on the post)."""
     box = SecretBox(secret.subkey(label))
     plain = (_HEADER.pack(expires) + bytes([int(urgent), len(entropy)]) + entropy
              + lang.encode()[:16])
-    return base64.urlsafe_b64encode(box.encrypt(plain)).decode().rstrip("=")
+    return base64.urlsafe_b64encode(box.encrypt(plain, rng(SecretBox.NONCE_SIZE))).decode().rstrip("=")
 
 
 def unseal(secret: ServerSecret, label: str, value: str | None,
