@@ -41,7 +41,7 @@ from .server_secret import ServerSecret
 from .store import queries as q
 from .store.rehash import find_tip
 from .store.reply_keys import seal_reply_key
-from .store.seam import Store, is_integrity_error, is_unique_violation, statement_savepoint
+from .store.seam import Store, is_integrity_error, is_unique_violation
 from .store.stamps import Stamp, directory_stamp
 
 BODY_FORMAT = 1
@@ -99,6 +99,17 @@ class _TipTarget:
     ref: str
     new: bool
     storage_key: bytes  # durable in the key store before anything is sealed under it
+    keys: _NewTipKeys | None = None  # a new tip's keyed columns, made before the write
+
+
+@dataclass(frozen=True)
+class _NewTipKeys:
+    """A new tip's keyed hashes and wrapped reply key, computed on the event loop so the
+    writer thread (which every message's commit waits on) only runs the INSERT."""
+
+    thread_hash: bytes | None = None
+    receipt_lookup: bytes | None = None
+    reply_sealed: bytes | None = None
 
 
 StoreHook = Callable[[sqlite3.Connection, TipId, MessageId], None]
@@ -137,18 +148,26 @@ class Intake:
         self._log = get_logger("hotline.intake")
 
     async def submit(self, inbound: Inbound, *, with_message: StoreHook | None = None,
+                     hook_for: Callable[[Urgency], StoreHook] | None = None,
                      rng: Rng | None = None) -> IntakeResult:
-        """Triage, seal, commit; return after the commit. ``rng``: the channel's draw of
-        random bytes for this report (``hotline.entropy``), else one is read here."""
+        """Triage, seal, commit; return after the commit.
+
+        ``with_message`` runs in the message's transaction; ``hook_for`` instead makes
+        that hook on the event loop once the urgency is decided, so whatever the hook
+        needs computed (a channel's sealing) is not done on the writer thread, which
+        every commit waits on. An exception raised by the hook rolls the message back
+        and reaches the caller. ``rng``: the channel's draw of random bytes for this
+        report (``hotline.entropy``); else one is read here."""
         draw = rng if rng is not None else Draw()
         for _attempt in range(3):
             try:
-                return await self._submit_once(inbound, with_message, draw)
+                return await self._submit_once(inbound, with_message, hook_for, draw)
             except _ThreadRace:
                 continue
         raise ServiceUnavailable("could not store the message, please try again")
 
     async def _submit_once(self, inbound: Inbound, with_message: StoreHook | None,
+                           hook_for: Callable[[Urgency], StoreHook] | None,
                            draw: Rng) -> IntakeResult:
         external_key = self._external_key(inbound)
         # The write checks the external id again, authoritatively. The early read only
@@ -164,6 +183,8 @@ class Intake:
         # The second reader (if on) may raise the rules' urgency, never lower it.
         decision = self._rules.triage(inbound.text, channel=rules_channel(inbound.channel))
         urgency = max(decision.urgency, inbound.urgency_floor or Urgency.LOW)
+        if hook_for is not None:
+            with_message = hook_for(urgency)
         target = await self._target_tip(inbound, draw)
         for _attempt in range(DIRECTORY_TRIES):
             directory, stamp = await self._directories.get()
@@ -261,7 +282,18 @@ class Intake:
         # committed envelope can lack its key, and the key store's fsync is not
         # in series with this message's commit.
         tip_id, key = await self._keystore.take_new()
-        return _TipTarget(tip_id, self._new_ref(draw), True, key)
+        return _TipTarget(tip_id, self._new_ref(draw), True, key, self._new_tip_keys(inbound, tip_id, key))
+
+    def _new_tip_keys(self, inbound: Inbound, tip_id: TipId, storage_key: bytes) -> _NewTipKeys:
+        if inbound.receipt is None:
+            return _NewTipKeys(thread_hash=(self._secret.hash(THREAD_LABEL, inbound.sender.encode())
+                                            if inbound.sender is not None else None))
+        # Wrapped under the tip's key: in clear it would let a database copy test receipts.
+        return _NewTipKeys(
+            thread_hash=(self._secret.hash(THREAD_LABEL, inbound.sender.encode())
+                         if inbound.sender is not None else None),
+            receipt_lookup=self._secret.hash(RECEIPT_LABEL, inbound.receipt.lookup_id),
+            reply_sealed=seal_reply_key(storage_key, tip_id, inbound.receipt.reply.box_public))
 
     def _new_ref(self, rng: Rng = os.urandom) -> str:
         return self._tip_refs() if self._tip_refs is not None else new_tip_ref(rng)
@@ -356,37 +388,30 @@ class Intake:
         A reference already taken (the space is small enough to read aloud, so
         birthday collisions come with volume) is replaced by a fresh one here,
         on the writer, where no other insert can take it meanwhile: a report is
-        never refused because of a reference.
+        never refused because of a reference. A taken reference is skipped by
+        the INSERT itself (``ON CONFLICT (ref) DO NOTHING``: no error, so no
+        savepoint is needed for PostgreSQL's sake); any other conflict raises.
         """
-        thread_hash = (self._secret.hash(THREAD_LABEL, inbound.sender.encode())
-                       if inbound.sender is not None else None)
-        receipt_lookup = reply_sealed = None
-        if inbound.receipt is not None:
-            receipt_lookup = self._secret.hash(RECEIPT_LABEL, inbound.receipt.lookup_id)
-            # Wrapped under the tip's key: in clear it would let a database copy test receipts.
-            reply_sealed = seal_reply_key(target.storage_key, target.id,
-                                          inbound.receipt.reply.box_public)
+        keys = target.keys or _NewTipKeys()
         ref = target.ref
         for _attempt in range(REF_ATTEMPTS):
             try:
-                with statement_savepoint(conn, "tip_insert"):  # PostgreSQL: the job goes on
-                    conn.execute(
-                        "INSERT INTO tips (id, ref, channel, urgency, urgency_source, status,"
-                        " created_at, updated_at, thread_hash, receipt_lookup, reply_sealed)"
-                        " VALUES (?,?,?,?, 'rules', 'new', ?,?,?,?,?)",
-                        (target.id, ref, inbound.channel.value, urgency.value, stamp, stamp,
-                         thread_hash, receipt_lookup, reply_sealed),
-                    )
-                return ref
+                inserted = conn.execute(
+                    "INSERT INTO tips (id, ref, channel, urgency, urgency_source, status,"
+                    " created_at, updated_at, thread_hash, receipt_lookup, reply_sealed)"
+                    " VALUES (?,?,?,?, 'rules', 'new', ?,?,?,?,?) ON CONFLICT (ref) DO NOTHING",
+                    (target.id, ref, inbound.channel.value, urgency.value, stamp, stamp,
+                     keys.thread_hash, keys.receipt_lookup, keys.reply_sealed),
+                ).rowcount
             except Exception as e:
-                if not is_integrity_error(e):
-                    raise
-                if thread_hash is not None and is_unique_violation(e, "tips", "thread_hash"):
+                if (keys.thread_hash is not None and is_integrity_error(e)
+                        and is_unique_violation(e, "tips", "thread_hash")):
                     raise _ThreadRace from None
-                if not is_unique_violation(e, "tips", "ref"):
-                    raise
-                self._log.info("intake.ref_taken", tip=target.id)
-                ref = self._new_ref()  # on the writer thread: its own read, not the report's draw
+                raise
+            if inserted == 1:
+                return ref
+            self._log.info("intake.ref_taken", tip=target.id)
+            ref = self._new_ref()  # on the writer thread: its own read, not the report's draw
         raise ServiceUnavailable("could not store the message, please try again")
 
     @staticmethod

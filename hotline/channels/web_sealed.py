@@ -82,8 +82,9 @@ def box_key(secret: ServerSecret, token_text: str) -> bytes:
     return secret.hash(REPORT_BOX_LABEL, token_text.encode())
 
 
-def seal_for_token(secret: ServerSecret, token_text: str, entropy: bytes) -> bytes:
-    return bytes(SecretBox(box_key(secret, token_text)).encrypt(entropy))
+def seal_for_token(secret: ServerSecret, token_text: str, entropy: bytes,
+                   rng: Callable[[int], bytes] = os.urandom) -> bytes:
+    return bytes(SecretBox(box_key(secret, token_text)).encrypt(entropy, rng(SecretBox.NONCE_SIZE)))
 
 
 def open_for_token(secret: ServerSecret, token_text: str, box: bytes) -> bytes | None:
