@@ -375,8 +375,9 @@ class Intake:
             with_message(conn, target.id, MessageId(row.id))
         if page_plan is not None and paged is not None:
             before = Urgency.parse(previous[0]).rank if previous is not None else None
-            if should_open(conn, target.id, urgency.rank, before,
-                           previous is not None and previous[1] is not None):
+            # A tip inserted in this very transaction has no escalation yet: no query.
+            if target.new or should_open(conn, target.id, urgency.rank, before,
+                                         previous is not None and previous[1] is not None):
                 open_escalation(conn, target.id, page_plan, stamp, paged_ids or {}, now)
                 paged.append(True)
         return None
