@@ -5,9 +5,9 @@ message id, the tip reference, the message key, an ephemeral key per
 recipient, two nonces, the receipt cookie's nonce. Each ``os.urandom`` (and
 PyNaCl's ``random``, which is ``os.urandom``) releases the GIL around its
 ``getrandom`` call; on the event loop thread, while the writer threads hold
-the GIL, every release is a wait to take it back. Measured on the intake path
-(bench/RESULTS.md, 2026-12-03 21:xx section): some 16 calls per report, ~0.1 ms
-of the event loop's time, most of it waiting.
+the GIL, every release is a wait to take it back. Profiled on the intake path
+(bench/RESULTS.md, "issue 16, the web path", 2026-12-03 21:50 UTC): some 16
+calls per report, ~0.1 ms of the event loop's wall time, most of it waiting.
 
 A ``Draw`` reads once and slices: each byte is handed out at most once (a
 piece is never given twice, and a request larger than what is left reads
