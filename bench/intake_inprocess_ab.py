@@ -35,6 +35,7 @@ from crypto import derive_receipt_keys
 from hotline.config import load_config
 from hotline.domain import Channel
 from hotline.intake import Inbound
+from hotline.logging import configure_logging
 from hotline.services import Services
 from hotline.store import used_once
 sys.path.insert(0, bench)
@@ -50,6 +51,7 @@ async def report(s):
                                  with_message=mark)
 
 async def main():
+    configure_logging("json", "warning", None)  # as the served instance runs (hotline.toml)
     root = hotline_instance(Path(tempfile.mkdtemp()) / "i", "http://127.0.0.1:1")
     s = await Services.open(load_config(root, {}), {})
     try:
