@@ -6,7 +6,7 @@ recipient, two nonces, the receipt cookie's nonce. Each ``os.urandom`` (and
 PyNaCl's ``random``, which is ``os.urandom``) releases the GIL around its
 ``getrandom`` call; on the event loop thread, while the writer threads hold
 the GIL, every release is a wait to take it back. Profiled on the intake path
-(bench/RESULTS.md, "issue 16, the web path", 2026-12-03 21:50 UTC): some 16
+(bench/RESULTS.md, "issue 16, the web path", 2026-12-03 21:40 UTC): some 16
 calls per report, ~0.1 ms of the event loop's wall time, most of it waiting.
 
 A ``Draw`` reads once and slices: each byte is handed out at most once (a
