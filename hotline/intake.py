@@ -171,8 +171,8 @@ class Intake:
                            draw: Rng) -> IntakeResult:
         external_key = self._external_key(inbound)
         # The write checks the external id again, authoritatively. The early read only
-        # spares a Twilio retry the sealing; a web form's token was just checked
-        # against the used set by the channel, so for it the read would be a wasted hop.
+        # spares a Twilio retry the sealing; a web form's single use is checked in the
+        # write (the channel's hook), and a resent form is rare, so for it no read.
         if (external_key is not None and inbound.external_id is not None
                 and inbound.channel is not Channel.WEB):
             duplicate = await self._find_duplicate(external_key, inbound.external_id)
