@@ -5,7 +5,8 @@ Run:  .venv/bin/python bench/intake_inprocess_ab.py REV [--rounds 4] [--batches 
 Why beside ``intake_load.py``: on a shared 2-core machine the HTTP bench's
 numbers swing by 2x between rounds; this one drives ``Services.intake``
 directly (32 reports in flight at a time, as the web channel hands them
-over, each after the one used-set read the channel makes), so HTTP parsing
+over: receipt keys derived, the token's single use checked in the write),
+so HTTP parsing
 and wrk share nothing with the measurement and the two codes alternate
 round by round. It prints wall seconds and process CPU per report (all
 threads), median and range. Every report is stored durably, as in the
@@ -28,23 +29,29 @@ ROOT = Path(__file__).resolve().parent.parent
 CHILD = r"""
 import asyncio, json, os, secrets, sys, tempfile, time
 from pathlib import Path
-code, bench, batches = sys.argv[1], sys.argv[2], int(sys.argv[3])
+code, bench, batches, kind = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
 sys.path[:0] = [code]
 from crypto import derive_receipt_keys
 from hotline.config import load_config
 from hotline.domain import Channel
 from hotline.intake import Inbound
+from hotline.logging import configure_logging
 from hotline.services import Services
 from hotline.store import used_once
 sys.path.insert(0, bench)
-from intake_load import CALM_TEXT, hotline_instance
+from intake_load import CALM_TEXT, PAGING_TEXT, hotline_instance
+TEXT = PAGING_TEXT if kind == "paging" else CALM_TEXT
 
 async def report(s):
-    await used_once.find(s.db, os.urandom(32), 0)  # the web channel's used-set read
-    return await s.intake.submit(Inbound(channel=Channel.WEB, text=CALM_TEXT, lang="en",
-                                         receipt=derive_receipt_keys(secrets.token_bytes(16))))
+    key = os.urandom(32)  # a fresh form token's keyed hash, spent in the message's write
+    def mark(conn, _tip, _message):
+        used_once.mark_used(conn, key, 2**40, 0)
+    return await s.intake.submit(Inbound(channel=Channel.WEB, text=TEXT, lang="en",
+                                         receipt=derive_receipt_keys(secrets.token_bytes(16))),
+                                 with_message=mark)
 
 async def main():
+    configure_logging("json", "warning", None)  # as the served instance runs (hotline.toml)
     root = hotline_instance(Path(tempfile.mkdtemp()) / "i", "http://127.0.0.1:1")
     s = await Services.open(load_config(root, {}), {})
     try:
@@ -67,6 +74,7 @@ def main() -> None:
     ap.add_argument("rev")
     ap.add_argument("--rounds", type=int, default=4)
     ap.add_argument("--batches", type=int, default=15)
+    ap.add_argument("--paging", action="store_true", help="the paging report (rated high)")
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="hotline-ab-"))
     old = tmp / "code"
@@ -79,7 +87,7 @@ def main() -> None:
     for r in range(args.rounds):
         for name in (list(codes) if r % 2 == 0 else list(reversed(codes))):
             out = subprocess.run([sys.executable, "-c", CHILD, str(codes[name]), str(ROOT / "bench"),
-                                  str(args.batches)], cwd=tmp, capture_output=True, text=True,
+                                  str(args.batches), "paging" if args.paging else "calm"], cwd=tmp, capture_output=True, text=True,
                                  check=True, env={**os.environ, "HOTLINE_LOG_LEVEL": "warning"})
             results[name].append(json.loads(out.stdout.strip().splitlines()[-1]))
             print(f"round {r + 1} {name}: {results[name][-1]}", flush=True)

@@ -17,11 +17,13 @@ What is compared, in the same run, alternating, each run after a warm-up:
   change proves its gain side by side.
 
 The full path per request: multipart parse, form-token check (signature,
-age, single use), triage with the default rule pack, seal to 2 recipients
-(on-call advocate + recovery key), wrap under the tip's storage key, durable
-commits (WAL, ``synchronous=FULL``) of the tip key and then of the message,
-the spent token and (paging) the escalation, then the 303 with the sealed
-receipt cookie. wrk does not follow the 303: the receipt page is a separate
+age; single use checked in the message's write), triage with the default rule
+pack (and the second reader, which the paging report's ``high`` consults),
+seal to 2 recipients (on-call advocate + recovery key), wrap under the tip's
+storage key (taken from the key store's pool of pairs already durable), one
+durable commit (WAL, ``synchronous=FULL``) of the tip, the message, the spent
+token and (paging) the escalation, then the 303 with the sealed receipt
+cookie. wrk does not follow the 303: the receipt page is a separate
 GET a browser makes afterwards, not part of taking the report.
 
 Form tokens are single use and bound to the form cookie. Each post carries its

@@ -9,6 +9,7 @@ This is the only place where plaintext, triage, sealing and storage meet;
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -25,7 +26,8 @@ from crypto import (
 from triage_rules.triage import Triage
 
 from .deletion import reporter_wrote
-from .domain import Channel, Direction, MessageId, TipId, Urgency, new_message_id, new_tip_ref
+from .domain import Channel, Direction, MessageId, Rng, TipId, Urgency, new_message_id, new_tip_ref
+from .entropy import Draw
 from .errors import NotFound, ServiceUnavailable
 from .keystore import KeyStore
 from .logging import get_logger
@@ -39,7 +41,7 @@ from .server_secret import ServerSecret
 from .store import queries as q
 from .store.rehash import find_tip
 from .store.reply_keys import seal_reply_key
-from .store.seam import Store, is_integrity_error, is_unique_violation, statement_savepoint
+from .store.seam import Store, is_integrity_error, is_unique_violation
 from .store.stamps import Stamp, directory_stamp
 
 BODY_FORMAT = 1
@@ -97,6 +99,17 @@ class _TipTarget:
     ref: str
     new: bool
     storage_key: bytes  # durable in the key store before anything is sealed under it
+    keys: _NewTipKeys | None = None  # a new tip's keyed columns, made before the write
+
+
+@dataclass(frozen=True)
+class _NewTipKeys:
+    """A new tip's keyed hashes and wrapped reply key, computed on the event loop so the
+    writer thread (which every message's commit waits on) only runs the INSERT."""
+
+    thread_hash: bytes | None = None
+    receipt_lookup: bytes | None = None
+    reply_sealed: bytes | None = None
 
 
 StoreHook = Callable[[sqlite3.Connection, TipId, MessageId], None]
@@ -125,7 +138,8 @@ class Intake:
         tip_refs: Callable[[], str] = new_tip_ref,
     ) -> None:
         self._db, self._keystore, self._secret = db, keystore, secret
-        self._tip_refs = tip_refs  # injected so a test can make references collide
+        # Injected so a test can make references collide; the default draws from each report's Rng.
+        self._tip_refs = None if tip_refs is new_tip_ref else tip_refs
         self._rules, self._instance_id, self._recovery = rules, instance_id, recovery
         self._paging, self._default_delay, self._clock = paging, default_delay, clock
         self._metrics = metrics
@@ -133,19 +147,32 @@ class Intake:
         self.page_opened: Callable[[], None] = lambda: None  # the page worker's wake-up
         self._log = get_logger("hotline.intake")
 
-    async def submit(self, inbound: Inbound, *, with_message: StoreHook | None = None) -> IntakeResult:
+    async def submit(self, inbound: Inbound, *, with_message: StoreHook | None = None,
+                     hook_for: Callable[[Urgency], StoreHook] | None = None,
+                     rng: Rng | None = None) -> IntakeResult:
+        """Triage, seal, commit; return after the commit.
+
+        ``with_message`` runs in the message's transaction; ``hook_for`` instead makes
+        that hook on the event loop once the urgency is decided, so whatever the hook
+        needs computed (a channel's sealing) is not done on the writer thread, which
+        every commit waits on. An exception raised by the hook rolls the message back
+        and reaches the caller. ``rng``: the channel's draw of random bytes for this
+        report (``hotline.entropy``); else one is read here."""
+        draw = rng if rng is not None else Draw()
         for _attempt in range(3):
             try:
-                return await self._submit_once(inbound, with_message)
+                return await self._submit_once(inbound, with_message, hook_for, draw)
             except _ThreadRace:
                 continue
         raise ServiceUnavailable("could not store the message, please try again")
 
-    async def _submit_once(self, inbound: Inbound, with_message: StoreHook | None) -> IntakeResult:
+    async def _submit_once(self, inbound: Inbound, with_message: StoreHook | None,
+                           hook_for: Callable[[Urgency], StoreHook] | None,
+                           draw: Rng) -> IntakeResult:
         external_key = self._external_key(inbound)
         # The write checks the external id again, authoritatively. The early read only
-        # spares a Twilio retry the sealing; a web form's token was just checked
-        # against the used set by the channel, so for it the read would be a wasted hop.
+        # spares a Twilio retry the sealing; a web form's single use is checked in the
+        # write (the channel's hook), and a resent form is rare, so for it no read.
         if (external_key is not None and inbound.external_id is not None
                 and inbound.channel is not Channel.WEB):
             duplicate = await self._find_duplicate(external_key, inbound.external_id)
@@ -156,13 +183,15 @@ class Intake:
         # The second reader (if on) may raise the rules' urgency, never lower it.
         decision = self._rules.triage(inbound.text, channel=rules_channel(inbound.channel))
         urgency = max(decision.urgency, inbound.urgency_floor or Urgency.LOW)
-        target = await self._target_tip(inbound)
+        if hook_for is not None:
+            with_message = hook_for(urgency)
+        target = await self._target_tip(inbound, draw)
         for _attempt in range(DIRECTORY_TRIES):
             directory, stamp = await self._directories.get()
             try:
                 stored, message_id, parts, paged, refs, urgency = await self._seal_and_store(
                     inbound, target, directory, stamp, urgency, decision,
-                    external_key, with_message)
+                    external_key, with_message, draw)
                 break
             except _DirectoryChanged:  # an admin changed who is paged: seal for the new directory
                 self._directories.invalidate(stamp)
@@ -185,10 +214,10 @@ class Intake:
     async def _seal_and_store(
         self, inbound: Inbound, target: _TipTarget, directory: Directory, stamp: Stamp,
         urgency: Urgency, decision: Triage,
-        external_key: bytes | None, with_message: StoreHook | None,
+        external_key: bytes | None, with_message: StoreHook | None, draw: Rng,
     ) -> tuple[IntakeResult | None, MessageId, list[tuple[int, bytes]], list[bool], list[str], Urgency]:
         """Seal for ``directory`` and commit, unless the directory changed since ``stamp``."""
-        message_id = new_message_id()
+        message_id = new_message_id(draw)
         now = self._clock()
         page_plan = self._page_plan(directory, target.ref, inbound.channel, urgency, now, message_id)
         plan = await self._recipients(target, directory, now, page_plan)
@@ -197,14 +226,15 @@ class Intake:
         ctx = EnvelopeContext(self._instance_id, target.id, message_id, Direction.IN.value,
                               inbound.channel.value)
         body = _body(inbound, now, urgency, decision)
-        sealed = seal(ctx, body, plan.recipients)
+        sealed = seal(ctx, body, plan.recipients, rng=draw)
         parts = [(i, encrypt_part_bytes(ctx, sealed.message_key, i, a.data))
                  for i, a in enumerate(inbound.attachments, start=1)]
         row = q.NewMessage(
             id=message_id, tip_id=target.id, direction=Direction.IN.value,
             created_at=q.utc_now_text(now), urgency=urgency.value,
             ruleset_version=decision.ruleset_version, external_key=external_key,
-            envelope=wrap(target.storage_key, sealed.envelope, label=target.id), attachments=parts,
+            envelope=wrap(target.storage_key, sealed.envelope, label=target.id, rng=draw),
+            attachments=parts,
             channel=inbound.channel.value,
         )
         paged: list[bool] = []
@@ -236,7 +266,7 @@ class Intake:
 
     # -- tip resolution --------------------------------------------------------
 
-    async def _target_tip(self, inbound: Inbound) -> _TipTarget:
+    async def _target_tip(self, inbound: Inbound, draw: Rng) -> _TipTarget:
         if inbound.tip_id is not None:
             row = await self._db.fetchone("SELECT id, ref FROM tips WHERE id = ?", (inbound.tip_id,))
             if row is None:
@@ -252,7 +282,21 @@ class Intake:
         # committed envelope can lack its key, and the key store's fsync is not
         # in series with this message's commit.
         tip_id, key = await self._keystore.take_new()
-        return _TipTarget(tip_id, self._tip_refs(), True, key)
+        return _TipTarget(tip_id, self._new_ref(draw), True, key, self._new_tip_keys(inbound, tip_id, key))
+
+    def _new_tip_keys(self, inbound: Inbound, tip_id: TipId, storage_key: bytes) -> _NewTipKeys:
+        if inbound.receipt is None:
+            return _NewTipKeys(thread_hash=(self._secret.hash(THREAD_LABEL, inbound.sender.encode())
+                                            if inbound.sender is not None else None))
+        # Wrapped under the tip's key: in clear it would let a database copy test receipts.
+        return _NewTipKeys(
+            thread_hash=(self._secret.hash(THREAD_LABEL, inbound.sender.encode())
+                         if inbound.sender is not None else None),
+            receipt_lookup=self._secret.hash(RECEIPT_LABEL, inbound.receipt.lookup_id),
+            reply_sealed=seal_reply_key(storage_key, tip_id, inbound.receipt.reply.box_public))
+
+    def _new_ref(self, rng: Rng = os.urandom) -> str:
+        return self._tip_refs() if self._tip_refs is not None else new_tip_ref(rng)
 
     async def _existing(self, tip_id: TipId, ref: str) -> _TipTarget:
         key = await self._keystore.get(tip_id)
@@ -331,8 +375,9 @@ class Intake:
             with_message(conn, target.id, MessageId(row.id))
         if page_plan is not None and paged is not None:
             before = Urgency.parse(previous[0]).rank if previous is not None else None
-            if should_open(conn, target.id, urgency.rank, before,
-                           previous is not None and previous[1] is not None):
+            # A tip inserted in this very transaction has no escalation yet: no query.
+            if target.new or should_open(conn, target.id, urgency.rank, before,
+                                         previous is not None and previous[1] is not None):
                 open_escalation(conn, target.id, page_plan, stamp, paged_ids or {}, now)
                 paged.append(True)
         return None
@@ -344,37 +389,30 @@ class Intake:
         A reference already taken (the space is small enough to read aloud, so
         birthday collisions come with volume) is replaced by a fresh one here,
         on the writer, where no other insert can take it meanwhile: a report is
-        never refused because of a reference.
+        never refused because of a reference. A taken reference is skipped by
+        the INSERT itself (``ON CONFLICT (ref) DO NOTHING``: no error, so no
+        savepoint is needed for PostgreSQL's sake); any other conflict raises.
         """
-        thread_hash = (self._secret.hash(THREAD_LABEL, inbound.sender.encode())
-                       if inbound.sender is not None else None)
-        receipt_lookup = reply_sealed = None
-        if inbound.receipt is not None:
-            receipt_lookup = self._secret.hash(RECEIPT_LABEL, inbound.receipt.lookup_id)
-            # Wrapped under the tip's key: in clear it would let a database copy test receipts.
-            reply_sealed = seal_reply_key(target.storage_key, target.id,
-                                          inbound.receipt.reply.box_public)
+        keys = target.keys or _NewTipKeys()
         ref = target.ref
         for _attempt in range(REF_ATTEMPTS):
             try:
-                with statement_savepoint(conn, "tip_insert"):  # PostgreSQL: the job goes on
-                    conn.execute(
-                        "INSERT INTO tips (id, ref, channel, urgency, urgency_source, status,"
-                        " created_at, updated_at, thread_hash, receipt_lookup, reply_sealed)"
-                        " VALUES (?,?,?,?, 'rules', 'new', ?,?,?,?,?)",
-                        (target.id, ref, inbound.channel.value, urgency.value, stamp, stamp,
-                         thread_hash, receipt_lookup, reply_sealed),
-                    )
-                return ref
+                inserted = conn.execute(
+                    "INSERT INTO tips (id, ref, channel, urgency, urgency_source, status,"
+                    " created_at, updated_at, thread_hash, receipt_lookup, reply_sealed)"
+                    " VALUES (?,?,?,?, 'rules', 'new', ?,?,?,?,?) ON CONFLICT (ref) DO NOTHING",
+                    (target.id, ref, inbound.channel.value, urgency.value, stamp, stamp,
+                     keys.thread_hash, keys.receipt_lookup, keys.reply_sealed),
+                ).rowcount
             except Exception as e:
-                if not is_integrity_error(e):
-                    raise
-                if thread_hash is not None and is_unique_violation(e, "tips", "thread_hash"):
+                if (keys.thread_hash is not None and is_integrity_error(e)
+                        and is_unique_violation(e, "tips", "thread_hash")):
                     raise _ThreadRace from None
-                if not is_unique_violation(e, "tips", "ref"):
-                    raise
-                self._log.info("intake.ref_taken", tip=target.id)
-                ref = self._tip_refs()
+                raise
+            if inserted == 1:
+                return ref
+            self._log.info("intake.ref_taken", tip=target.id)
+            ref = self._new_ref()  # on the writer thread: its own read, not the report's draw
         raise ServiceUnavailable("could not store the message, please try again")
 
     @staticmethod

@@ -10,8 +10,9 @@ the lookup id under a secret kept outside the database.
 from __future__ import annotations
 
 import hashlib
-import secrets
+import os
 import unicodedata
+from collections.abc import Callable
 from functools import cache
 
 from mnemonic import Mnemonic
@@ -36,9 +37,15 @@ def _index(lang: str) -> dict[str, int]:
     return {_fold(w): i for i, w in enumerate(_wordlist(lang))}
 
 
+def new_entropy(rng: Callable[[int], bytes] = os.urandom) -> bytes:
+    """A fresh receipt: 128 bits from a cryptographic source (``os.urandom`` or a
+    ``hotline.entropy.Draw``). The words are only needed when the receipt is shown."""
+    return rng(ENTROPY_BYTES)
+
+
 def new_receipt(lang: str) -> tuple[list[str], bytes]:
     """Fresh entropy and its words in ``lang`` (English when unsupported)."""
-    entropy = secrets.token_bytes(ENTROPY_BYTES)
+    entropy = new_entropy()
     return encode(entropy, lang if lang in _LANGS else "en"), entropy
 
 

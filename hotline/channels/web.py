@@ -21,8 +21,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sqlite3
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -34,8 +36,9 @@ from crypto import CryptoError, ReplyKeyPair, derive_receipt_keys, open_envelope
 from .. import csrf, receipts
 from ..deletion import request_by_reporter
 from ..domain import Channel, Direction, MessageId, TipId, Urgency
+from ..entropy import Draw
 from ..errors import Forbidden, NotFound, TooManyRequests
-from ..intake import RECEIPT_LABEL, Inbound
+from ..intake import RECEIPT_LABEL, Inbound, IntakeResult, StoreHook
 from ..logging import get_logger
 from ..ops.routes import OPS_RUNTIME
 from ..ratelimit import Strained
@@ -128,37 +131,49 @@ async def submit_report(request: web.Request) -> web.StreamResponse:
     s = request.app[SERVICES]
     post = await _checked_form(request)
     key, now = post.token.used_key(s.secret), int(time.time())
-    used, box = await used_once.find(s.db, key, now)
-    if used:
-        return _receipt_again(request, s, post, box)
     text = clean_message(post.form.get("message"), limits(s).max_chars)
-    _, entropy = receipts.new_receipt(post.lang)
-    window = int(s.config["web.resubmit_window"])
+    draw = Draw()  # every random byte of this report, from one read (hotline/entropy.py)
+    entropy = receipts.new_entropy(draw)
+    window, expiry = int(s.config["web.resubmit_window"]), _token_expiry(s, post.token)
 
-    def mark(conn: sqlite3.Connection, _tip: TipId, message: MessageId) -> None:
-        """In the message's transaction: spend the token, keep the receipt for a resend."""
-        (urgency,) = conn.execute("SELECT urgency FROM messages WHERE id = ?", (message,)).fetchone()
-        flag = bytes([_URGENT if Urgency.parse(urgency) >= Urgency.HIGH else _CALM])
-        used_once.mark_used(conn, key, _token_expiry(s, post.token), now,
-                            sealed.seal_for_token(s.secret, post.token.text, flag + entropy),
-                            now + window)
+    def mark_for(urgency: Urgency) -> StoreHook:
+        """The receipt box sealed here, on the event loop; the hook only writes the row."""
+        flag = bytes([_URGENT if urgency >= Urgency.HIGH else _CALM])
+        box = sealed.seal_for_token(s.secret, post.token.text, flag + entropy, rng=draw)
 
-    result = await s.intake.submit(
-        Inbound(channel=Channel.WEB, text=text, lang=post.lang,
-                receipt=derive_receipt_keys(entropy), attachments=tuple(post.form.attachments),
-                external_id="web-form:" + post.token.nonce),
-        with_message=mark)
-    if result.duplicate:  # the same form raced in twice: the first one's receipt
+        def mark(conn: sqlite3.Connection, _tip: TipId, _message: MessageId) -> None:
+            """In the message's transaction: spend the token, keep the receipt for a resend.
+
+            The used set is checked here, in the write, not read before it: a token
+            already spent rolls this message back (one thread hop fewer per report;
+            a replay costs the work of a post, as a fresh form would)."""
+            if not used_once.mark_used(conn, key, expiry, now, box, now + window):
+                raise _TokenSpent
+        return mark
+
+    try:
+        result: IntakeResult | None = await s.intake.submit(
+            Inbound(channel=Channel.WEB, text=text, lang=post.lang,
+                    receipt=derive_receipt_keys(entropy), attachments=tuple(post.form.attachments),
+                    external_id="web-form:" + post.token.nonce),
+            hook_for=mark_for, rng=draw)
+    except _TokenSpent:
+        result = None
+    if result is None or result.duplicate:  # sent before, or the same form raced in twice
         _, box = await used_once.find(s.db, key, now)
         return _receipt_again(request, s, post, box)
-    return _to_receipt(s, post.lang, entropy, result.urgency >= Urgency.HIGH, window)
+    return _to_receipt(s, post.lang, entropy, result.urgency >= Urgency.HIGH, window, rng=draw)
+
+
+class _TokenSpent(Exception):
+    """The form's token is in the used set already: nothing of this post is stored."""
 
 
 def _to_receipt(s: Services, lang: str, entropy: bytes, urgent: bool, window: int,
-                **query: str) -> web.Response:
+                rng: Callable[[int], bytes] = os.urandom, **query: str) -> web.Response:
     answer = see_other("/receipt", lang, **query)
     value = sealed.seal(s.secret, sealed.RECEIPT_LABEL, entropy, lang, int(time.time()) + window,
-                        urgent=urgent)
+                        urgent=urgent, rng=rng)
     answer.set_cookie(sealed.RECEIPT_COOKIE, value, httponly=True, samesite="Strict",
                       path="/receipt", secure=secure(s))
     return answer

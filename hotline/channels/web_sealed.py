@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import base64
 import binascii
+import os
 import struct
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from nacl.exceptions import CryptoError
@@ -42,11 +44,12 @@ class Sealed:
 
 
 def seal(secret: ServerSecret, label: str, entropy: bytes, lang: str, expires: int,
-         urgent: bool = False) -> str:
+         urgent: bool = False, rng: Callable[[int], bytes] = os.urandom) -> str:
+    """``rng`` gives the random nonce (a report's ``hotline.entropy.Draw`` on the post)."""
     box = SecretBox(secret.subkey(label))
     plain = (_HEADER.pack(expires) + bytes([int(urgent), len(entropy)]) + entropy
              + lang.encode()[:16])
-    return base64.urlsafe_b64encode(box.encrypt(plain)).decode().rstrip("=")
+    return base64.urlsafe_b64encode(box.encrypt(plain, rng(SecretBox.NONCE_SIZE))).decode().rstrip("=")
 
 
 def unseal(secret: ServerSecret, label: str, value: str | None,
@@ -79,8 +82,9 @@ def box_key(secret: ServerSecret, token_text: str) -> bytes:
     return secret.hash(REPORT_BOX_LABEL, token_text.encode())
 
 
-def seal_for_token(secret: ServerSecret, token_text: str, entropy: bytes) -> bytes:
-    return bytes(SecretBox(box_key(secret, token_text)).encrypt(entropy))
+def seal_for_token(secret: ServerSecret, token_text: str, entropy: bytes,
+                   rng: Callable[[int], bytes] = os.urandom) -> bytes:
+    return bytes(SecretBox(box_key(secret, token_text)).encrypt(entropy, rng(SecretBox.NONCE_SIZE)))
 
 
 def open_for_token(secret: ServerSecret, token_text: str, box: bytes) -> bytes | None:

@@ -16,6 +16,7 @@ from yarl import URL
 
 from hotline import csrf
 from hotline.app import make_app
+from hotline.ops.shred import Deletion, shred
 from hotline.server_secret import ServerSecret
 from tests.conftest import Browser, Live, free_port
 from tests.helpers.html import Form, form_by_action, receipt_words
@@ -96,6 +97,21 @@ async def test_past_the_window_a_resubmission_is_told_it_was_already_sent(
     assert status == 200 and receipt_words(html) == []
     assert "This message was already sent" in html and "We did not send it twice" in html
     assert _count(live) == 1
+
+
+async def test_a_form_replayed_after_its_tip_was_shredded_stores_nothing(
+        live: Live, browser: Browser) -> None:
+    """The used set is checked in the message's own write, not read before it: with the
+    message gone (shredded), only the used set still knows the token, and it must refuse."""
+    form = await _report_form(browser)
+    await browser.submit(form, {"message": "first"})
+    s = live.services
+    (tip_id,) = [r[0] for r in await s.db.fetchall("SELECT id FROM tips")]
+    assert await shred(s.db, s.keystore, [Deletion(tip_id, "admin")], actor="test") == 1
+    assert _count(live, "SELECT COUNT(*) FROM tips") == 0
+    status, html = await browser.submit(form, {"message": "first"})
+    assert status == 200 and "already sent" in html
+    assert _count(live, "SELECT COUNT(*) FROM tips") == 0 and _count(live) == 0
 
 
 async def test_a_followup_message_sent_twice_is_added_once(live: Live, browser: Browser) -> None:
