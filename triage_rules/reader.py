@@ -11,7 +11,9 @@ probabilities, P(critical) and P(high or critical), and suggests:
 * else nothing.
 
 ``combine`` takes the higher of the rules' urgency and the suggestion: the
-reader can only raise. It does not raise a message the rules rated ``low``:
+reader can only raise. It raises a message a ``final`` rule judged not a live
+report (a story, an exercise: ``Decision.live``) to ``high`` at most, and it
+does not raise a message the rules rated ``low``:
 that urgency comes only from a rule that judged the message not a live report
 (spam, a joke, news, a question; the packs' default is ``normal``), and the
 rules stay what administrators tune. The thresholds were chosen by
@@ -72,12 +74,17 @@ class Reading:
         }
 
 
-def combine(rules: Urgency, reading: Reading | None) -> Urgency:
+def combine(rules: Urgency, reading: Reading | None, *, live: bool = True) -> Urgency:
     """The urgency with the reader's suggestion: the higher of the two (it never lowers),
-    except that a message the rules rated ``low`` (not a live report) stays low."""
-    if reading is None or reading.suggests is None or rules is Urgency.LOW or reading.suggests <= rules:
+    except that a message the rules rated ``low`` (not a live report) stays low, and one a
+    ``final`` rule judged not a live report (``live=False``: a story, an exercise, a role
+    play, whose "tonight" is the story's) is raised to ``high`` at most."""
+    if reading is None or reading.suggests is None or rules is Urgency.LOW:
         return rules
-    return reading.suggests
+    suggests = reading.suggests
+    if not live and suggests is Urgency.CRITICAL:
+        suggests = Urgency.HIGH
+    return suggests if suggests > rules else rules
 
 
 Term = str | tuple[str, str] | tuple[str, str, str]

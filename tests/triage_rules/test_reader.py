@@ -96,6 +96,19 @@ def test_combine_is_the_higher_of_the_two(rules: Urgency, p_critical: float, p_h
     assert combine(rules, None) is rules
 
 
+def test_a_story_or_an_exercise_is_raised_to_high_at_most(ruleset: RuleSet) -> None:
+    """A ``final`` rule judged it not a live report: the reader's critical becomes high."""
+    story = "I'm writing a thriller where a girl is locked in a container and moved tonight"
+    decision = ruleset.evaluate(story, spans=False)
+    assert not decision.live and decision.urgency is Urgency.NORMAL
+    sure = Reading("rd-test", 0.99, 0.99, Urgency.CRITICAL)
+    assert combine(decision.urgency, sure, live=decision.live) is Urgency.HIGH
+    assert combine(decision.urgency, sure) is Urgency.CRITICAL  # a live report: as before
+    assert combine(Urgency.LOW, sure, live=False) is Urgency.LOW
+    real = ruleset.evaluate("this is not a role play, they are moving us tonight", spans=False)
+    assert real.live
+
+
 WORDS = ["he", "is", "hitting", "me", "now", "tonight", "passport", "years", "ago", "safe",
          "me", "pega", "ahorita", "la", "niña", "pills", "lol", "joke", "not", "no", "locked",
          "help", "ayuda", "bleeding", "sangre", "boss", "jefe", "deuda", "debt", "?", "!", "."]

@@ -162,8 +162,9 @@ def test_a_final_lower_stops_every_raise(tmp_path: Path) -> None:
     assert basis is not None and basis.step == "lowered" and basis.base is Urgency.HIGH
     assert "not_live.story" in basis.rules
     # without the final lower, presence beats distance as before; a negated one does not act
-    assert rules.evaluate("years ago he hit me and right now they are beating him").urgency is Urgency.CRITICAL
-    assert rules.evaluate("this is not a role play, they are beating him right now").urgency is Urgency.CRITICAL
+    for live in ("years ago he hit me and right now they are beating him",
+                 "this is not a role play, they are beating him right now"):
+        assert rules.evaluate(live).urgency is Urgency.CRITICAL, live
     # the same rule without final is an ordinary lower: the raise wins
     plain = rules_from(tmp_path, HARM, NOW, STORY.replace("final = true\n", ""))
     assert plain.evaluate(text).urgency is Urgency.CRITICAL
@@ -290,7 +291,8 @@ def pack() -> RuleSet:
         # not a live report: a story or an exercise, whatever its "tonight" (final lower)
         ("I'm writing a thriller where a girl is locked in a truck and moved tonight", "en", Urgency.NORMAL),
         ("for our role play I'm the caller and my boss is beating me right now", "en", Urgency.NORMAL),
-        ("es un simulacro: a una muchacha la tienen encerrada y se la llevan esta noche", "es", Urgency.NORMAL),
+        ("es un simulacro: a una muchacha la tienen encerrada y se la llevan esta noche", "es",
+         Urgency.NORMAL),
         ("this is not a role play, they are beating my sister right now", "en", Urgency.CRITICAL),
         ("no es un simulacro, nos tienen encerradas y esta noche nos llevan", "es", Urgency.CRITICAL),
     ],

@@ -32,9 +32,9 @@ from ..corpus import CorpusItem
 from ..loader import default_pack_dir, load_rules
 from ..reader import Reading, combine
 from ..urgency import Urgency
+from .fitting import choose_thresholds, fit, score, suggested, targets, vocabulary
 from .logistic import Settings
 from .sources import Data, load_training
-from .fitting import choose_thresholds, fit, score, suggested, targets, vocabulary
 
 
 @dataclass(frozen=True)
@@ -65,10 +65,12 @@ def leave_one_source_out(data: Data, settings: Settings) -> Held:
     return Held(p_crit, p_high)
 
 
-def raised_urgencies(rules: Sequence[Urgency], held: Held, thresholds: tuple[float, float]) -> list[Urgency]:
-    """The rules' urgencies raised by the held-out readings at ``thresholds``."""
-    return [combine(rule, Reading("", pc, ph, suggested(pc, ph, thresholds)))
-            for rule, pc, ph in zip(rules, held.p_critical, held.p_high, strict=True)]
+def raised_urgencies(rules: Sequence[Urgency], held: Held, thresholds: tuple[float, float],
+                     live: Sequence[bool]) -> list[Urgency]:
+    """The rules' urgencies raised by the held-out readings at ``thresholds`` (``live``: each
+    decision's ``Decision.live``)."""
+    return [combine(rule, Reading("", pc, ph, suggested(pc, ph, thresholds)), live=is_live)
+            for rule, pc, ph, is_live in zip(rules, held.p_critical, held.p_high, live, strict=True)]
 
 
 @dataclass(frozen=True)
@@ -108,7 +110,8 @@ def table(items: Sequence[CorpusItem], sources: Sequence[str], rules: Sequence[U
     groups: list[tuple[str, str, list[int]]] = []
     for source in dict.fromkeys(sources):
         for lang in ("en", "es", "all"):
-            at = [i for i, s in enumerate(sources) if s == source and (lang == "all" or items[i].lang == lang)]
+            at = [i for i, s in enumerate(sources)
+                  if s == source and (lang == "all" or items[i].lang == lang)]
             if at:
                 groups.append((source.removesuffix(".jsonl"), lang, at))
     for lang in ("en", "es", "all"):
@@ -133,10 +136,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     settings = Settings(epochs=args.epochs, rate=args.rate, l2=args.l2)
     data = load_training(args.root)
     ruleset = load_rules([default_pack_dir()])
-    rules = [d.urgency for d in evaluate_corpus(ruleset, data.items)]
+    decisions = evaluate_corpus(ruleset, data.items)
+    rules = [d.urgency for d in decisions]
+    live = [d.live for d in decisions]
     held = leave_one_source_out(data, settings)
-    thresholds = choose_thresholds(data.items, rules, held.p_critical, held.p_high)
-    final = raised_urgencies(rules, held, thresholds)
+    thresholds = choose_thresholds(data.items, rules, held.p_critical, held.p_high, live)
+    final = raised_urgencies(rules, held, thresholds, live)
     print(f"leave-one-source-out: {len(data.names)} sources, {len(data.items)} messages, "
           f"settings {settings}, rule set {ruleset.version}")
     print(f"thresholds (chosen on the pooled held-out probabilities): critical {thresholds[0]}, "

@@ -57,18 +57,21 @@ def targets(items: Sequence[CorpusItem]) -> tuple[list[int], list[int]]:
 
 
 def choose_thresholds(items: Sequence[CorpusItem], rules: Sequence[Urgency], p_crit: Sequence[float],
-                      p_high: Sequence[float]) -> tuple[float, float]:
+                      p_high: Sequence[float], live: Sequence[bool]) -> tuple[float, float]:
     """Thresholds from held-out probabilities, judged on what the reader would change.
 
     critical: the lowest threshold (on a 0.01 grid, from 0.50) at which the reader raises
     at most one low or normal message per ``CRITICAL_ALLOWANCE`` of those it could raise
-    (labelled low or normal, rated normal or high by the rules: it leaves low alone and
-    cannot lower critical) -- favouring recall while keeping false pages near zero;
+    (labelled low or normal, rated normal or high by the rules and not judged "not a live
+    report" by a ``final`` rule: it leaves low alone, cannot lower critical, and raises a
+    story or an exercise to high at most) -- favouring recall while keeping false pages
+    near zero;
     high: the threshold where raising messages the rules put at normal gains most
     (+1 for a high or critical message, -2 for a low or normal one).
     """
-    lowish = sorted((p for item, rule, p in zip(items, rules, p_crit, strict=True)
-                     if item.urgency <= Urgency.NORMAL and rule in (Urgency.NORMAL, Urgency.HIGH)),
+    lowish = sorted((p for item, rule, p, is_live in zip(items, rules, p_crit, live, strict=True)
+                     if item.urgency <= Urgency.NORMAL and rule in (Urgency.NORMAL, Urgency.HIGH)
+                     and is_live),
                     reverse=True)
     allowed = len(lowish) // CRITICAL_ALLOWANCE
     top = lowish[allowed] if allowed < len(lowish) else 0.0

@@ -36,7 +36,12 @@ from .logistic import Settings
 from .sources import OLD_GUIDE_WEIGHT, Data, load_training
 
 
-def write_weights(data: Data, settings: Settings, thresholds: tuple[float, float], path: Path) -> str:
+def write_weights(data: Data, settings: Settings, thresholds: tuple[float, float], path: Path,
+                  rules_version: str) -> str:
+    """Fit both models on every source and write the weights document; its version.
+
+    ``rules_version``: the rule set whose decisions the thresholds were chosen against (the
+    reader raises what those rules miss; other rules, other misses)."""
     crit_y, high_y = targets(data.items)
     vocab = vocabulary(data.feats)
     wc, bc = fit(data.feats, crit_y, data.weights, vocab, settings)
@@ -48,6 +53,7 @@ def write_weights(data: Data, settings: Settings, thresholds: tuple[float, float
         "skip_pairs": SKIP_PAIRS,
         "training": list(data.names),
         "training_sha256": data.sha256,
+        "thresholds_rules": rules_version,
         "settings": {"epochs": settings.epochs, "rate": settings.rate, "l2": settings.l2,
                      "seed": settings.seed, "min_df": fitting.MIN_DF,
                      "thresholds": "leave-one-source-out",
@@ -74,15 +80,17 @@ def main(argv: Sequence[str] | None = None) -> None:
     settings = Settings(epochs=args.epochs, rate=args.rate, l2=args.l2)
     data = load_training(args.root)
     ruleset = load_rules([default_pack_dir()])
-    rules = [d.urgency for d in evaluate_corpus(ruleset, data.items)]
+    decisions = evaluate_corpus(ruleset, data.items)
+    rules = [d.urgency for d in decisions]
+    live = [d.live for d in decisions]
     held = leave_one_source_out(data, settings)
-    thresholds = choose_thresholds(data.items, rules, held.p_critical, held.p_high)
+    thresholds = choose_thresholds(data.items, rules, held.p_critical, held.p_high, live)
     print(f"{len(data.items)} training messages from {len(data.names)} sources, settings {settings}, "
           f"rule set {ruleset.version}")
     print(f"thresholds (leave-one-source-out): critical {thresholds[0]}, high {thresholds[1]}\n")
-    print(table(data.items, data.sources, rules, raised_urgencies(rules, held, thresholds)))
+    print(table(data.items, data.sources, rules, raised_urgencies(rules, held, thresholds, live)))
     if not args.cv_only:
-        version = write_weights(data, settings, thresholds, args.out)
+        version = write_weights(data, settings, thresholds, args.out, ruleset.version)
         print(f"\nwrote {args.out.name}: {version}")
 
 
