@@ -29,6 +29,8 @@ SOURCES: tuple[str, ...] = (
     "triage_unseen2.jsonl",       # the second unseen set: measured once at rd-9fd4991f62a2, retired
     "triage_train3a.jsonl",       # written blind for the reader, writer A
     "triage_train3b.jsonl",       # written blind for the reader, writer B
+    "triage_train3c.jsonl",       # written blind for the reader, writer C
+    "triage_train3d.jsonl",       # written blind for the reader, writer D
 )
 OLD_GUIDE = frozenset({"triage_corpus.jsonl", "triage_heldout.jsonl"})
 OLD_GUIDE_WEIGHT = 0.5
