@@ -56,6 +56,7 @@ RULE_KEYS = (
     "tags",
     "modifier",
     "to",
+    "final",
     "acts_on",
     "from",
     "examples",

@@ -77,6 +77,13 @@ class Decision:
     def rule_ids(self) -> tuple[str, ...]:
         return tuple(hit.rule_id for hit in self.fired)
 
+    @property
+    def live(self) -> bool:
+        """False when a ``final`` lower modifier fired: a rule judged the text not a live
+        report at all (a story being written, a class exercise, a role play). The second
+        reader then raises it to ``high`` at most (``reader.combine``)."""
+        return not any(hit.modifier is not None and hit.modifier.final for hit in self.fired)
+
 
 @dataclass(frozen=True)
 class Near:

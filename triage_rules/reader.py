@@ -11,7 +11,9 @@ probabilities, P(critical) and P(high or critical), and suggests:
 * else nothing.
 
 ``combine`` takes the higher of the rules' urgency and the suggestion: the
-reader can only raise. It does not raise a message the rules rated ``low``:
+reader can only raise. It raises a message a ``final`` rule judged not a live
+report (a story, an exercise: ``Decision.live``) to ``high`` at most, and it
+does not raise a message the rules rated ``low``:
 that urgency comes only from a rule that judged the message not a live report
 (spam, a joke, news, a question; the packs' default is ``normal``), and the
 rules stay what administrators tune. The thresholds were chosen by
@@ -40,7 +42,7 @@ from operator import itemgetter
 from pathlib import Path
 
 from .errors import RuleError
-from .reader_features import CHAR_SIZES, length_bucket, normalized_text
+from .reader_features import CHAR_SIZES, SKIP_PAIRS, length_bucket, normalized_text
 from .urgency import Urgency
 
 WEIGHTS_FORMAT = 1
@@ -72,16 +74,24 @@ class Reading:
         }
 
 
-def combine(rules: Urgency, reading: Reading | None) -> Urgency:
+def combine(rules: Urgency, reading: Reading | None, *, live: bool = True) -> Urgency:
     """The urgency with the reader's suggestion: the higher of the two (it never lowers),
-    except that a message the rules rated ``low`` (not a live report) stays low."""
-    if reading is None or reading.suggests is None or rules is Urgency.LOW or reading.suggests <= rules:
+    except that a message the rules rated ``low`` (not a live report) stays low, and one a
+    ``final`` rule judged not a live report (``live=False``: a story, an exercise, a role
+    play, whose "tonight" is the story's) is raised to ``high`` at most."""
+    if reading is None or reading.suggests is None or rules is Urgency.LOW:
         return rules
-    return reading.suggests
+    suggests = reading.suggests
+    if not live and suggests is Urgency.CRITICAL:
+        suggests = Urgency.HIGH
+    return suggests if suggests > rules else rules
 
 
-Term = str | tuple[str, str]
-"""A word, or a pair of neighbouring words: how the reader keys ``w:`` and ``b:`` features."""
+Term = str | tuple[str, str] | tuple[str, str, str]
+"""How the reader keys ``w:``, ``b:`` and ``s:`` features: a word, a pair of neighbouring
+words, a pair of words one apart as ``(first, SKIP, second)`` (the only 3-tuples)."""
+
+SKIP = "_"
 
 
 @dataclass(frozen=True)
@@ -119,6 +129,8 @@ class Reader:
         words = flat.split(" ") if flat else []
         terms: set[Term] = set(words)
         terms.update(pairwise(words))
+        if SKIP_PAIRS:
+            terms.update((a, SKIP, b) for a, b in zip(words, words[2:], strict=False))
         runs = _runs(f" {flat} ")
         scale = 1.0 / math.sqrt(len(terms) + len(runs) + 1)  # + 1: the length bucket
         # the places of the known features (an unknown one gets None, which filter drops)
@@ -144,10 +156,10 @@ class Reader:
         return Reading(self.version, p_critical, p_high, suggests, shown)
 
     def _cues(self, terms: set[Term], cues: int) -> tuple[str, ...]:
-        """The known words and word pairs that pushed P(critical) up most (character runs say
-        little to a reader of ``explain``)."""
+        """The known words and neighbouring pairs that pushed P(critical) up most (character runs
+        and pairs one apart say little to a reader of ``explain``)."""
         hits = sorted(((self.critical_weights[self.terms[t]], t if isinstance(t, str) else " ".join(t))
-                       for t in terms if t in self.terms),
+                       for t in terms if t in self.terms and (isinstance(t, str) or len(t) == 2)),
                       key=lambda h: (-h[0], h[1]))
         return tuple(feature for weight, feature in hits[:cues] if weight > 0)
 
@@ -200,6 +212,9 @@ def _places(names: list[str]) -> tuple[dict[Term, int], dict[bytes, int], dict[s
         elif kind == "b:" and body.count(" ") == 1:
             first, second = body.split(" ")
             terms[first, second] = place
+        elif kind == "s:" and body.count(" ") == 1:
+            first, second = body.split(" ")
+            terms[first, SKIP, second] = place
         elif kind == "n:":
             lengths[body] = place
         else:
@@ -251,7 +266,7 @@ def reader_from_json(payload: object, *, source: str = "<weights>") -> Reader:
     try:
         if payload["format"] != WEIGHTS_FORMAT:
             raise ReaderError(f"{source}: unknown weights format {payload['format']!r}")
-        if tuple(payload["char_sizes"]) != CHAR_SIZES:
+        if tuple(payload["char_sizes"]) != CHAR_SIZES or bool(payload.get("skip_pairs")) != SKIP_PAIRS:
             raise ReaderError(f"{source}: trained with other features than this reader reads")
         vocab = payload["vocab"]
         crit, high = payload["critical"]["weights"], payload["high"]["weights"]

@@ -9,15 +9,20 @@ accents folded, case folded, texting shorthand expanded: "toy encerrada x
 favor" reads "estoy encerrada por favor"). Then, as a set (a feature counts
 once however often it occurs):
 
-* ``w:`` every word, and ``b:`` every pair of neighbouring words;
+* ``w:`` every word, ``b:`` every pair of neighbouring words, and ``s:`` every pair of
+  words one apart ("tiene moretones" and "tiene muchos moretones" share ``s:``/``b:``
+  pairs a new writer's wording is likely to keep);
 * ``n:`` the length in words, as one of five buckets;
-* ``c:`` every run of 3 to 5 characters of `` text `` (the spaces at both ends
-  and between words included, so "c: ahor" marks a word start): spellings the
+* ``c:`` every run of ``CHAR_SIZES`` characters of `` text `` (the spaces at both
+  ends and between words included, so "c: aho" marks a word start): spellings the
   corpus never showed ("ahoritita", "encerradas", "bleedin") still share most
   of their character runs with ones it did.
 
-Cost is linear in the text: one normalisation, then at most 3 slices per
-character and 2 per word.
+Cost is linear in the text: one normalisation, then one slice per character and
+character size and 3 per word. Which sizes and pairs: chosen by leave-one-source-out
+(``train/crossval.py``; ``triage_rules/README.md``): runs of 4 characters and the
+word pairs one apart generalise to a new writer as well as runs of 3, 4 and 5 did,
+for about half the features to look up.
 """
 
 from __future__ import annotations
@@ -26,8 +31,11 @@ from itertools import pairwise
 
 from .normalize import prepare_for_matching
 
-CHAR_SIZES: tuple[int, ...] = (3, 4, 5)
+CHAR_SIZES: tuple[int, ...] = (4,)
 """The character n-gram lengths."""
+
+SKIP_PAIRS = True
+"""Whether ``s:`` pairs of words one apart are features."""
 
 MAX_CHARS = 4000
 """Texts are read up to this many normalised characters (emergencies are said early; the
@@ -63,6 +71,8 @@ def features_of_normalized(flat: str) -> frozenset[str]:
     found: set[str] = {"w:" + word for word in words}
     found.add("n:" + length_bucket(len(words)))
     found.update(f"b:{a} {b}" for a, b in pairwise(words))
+    if SKIP_PAIRS:
+        found.update(f"s:{a} {b}" for a, b in zip(words, words[2:], strict=False))
     padded = f" {flat} "
     size = len(padded)
     for n in CHAR_SIZES:

@@ -256,11 +256,12 @@ class RuleReader:
         return frozenset(tags)
 
     def _modifier(self) -> Modifier | None:
-        """``modifier``, ``to`` and ``acts_on``: a rule that raises or lowers the others' urgency."""
+        """``modifier``, ``to``, ``acts_on``, ``from`` and ``final``: a rule that raises or lowers
+        the others' urgency."""
         kind = self.raw.get("modifier")
         acts_on = self._tags("acts_on")
         if kind is None:
-            for key in ("to", "acts_on", "from"):
+            for key in ("to", "acts_on", "from", "final"):
                 if key in self.raw:
                     self.issue(f'{key} is only for modifiers (modifier = "raise" or "lower")', key)
             return None
@@ -280,7 +281,14 @@ class RuleReader:
         except ValueError as exc:
             self.issue(str(exc), "to")
             return None
-        return Modifier("raise" if kind == "raise" else "lower", to, acts_on, at_least)
+        final = self.raw.get("final", False)
+        if not isinstance(final, bool):
+            self.issue(f"final must be true or false, not {final!r}", "final")
+            return None
+        if final and kind != "lower":
+            self.issue("final is only for a lower modifier (one no raise overrides)", "final")
+            return None
+        return Modifier("raise" if kind == "raise" else "lower", to, acts_on, at_least, final)
 
     def _urgency_and_score(self, modifier: bool = False) -> tuple[Urgency | None, int]:
         if modifier:

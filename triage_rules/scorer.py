@@ -16,7 +16,9 @@ Pure functions of the fired hits, the thresholds and the default urgency.
    "tonight", "ahorita") that fired and acts (same condition) lifts the
    result of step 2 to its ``to`` when that is higher: presence beats
    distance ("I left years ago but he is outside right now" stays critical;
-   "I left years ago but she still calls my parents for what I owe" is high).
+   "I left years ago but she still calls my parents for what I owe" is high) --
+   unless an acting lower modifier is ``final`` (not a live report: a story, an
+   exercise, a role play), which no raise overrides.
 
 A modifier never adds score and never acts alone: "tonight" in a message no
 other rule fired on changes nothing. ``Basis`` records which step set the
@@ -53,12 +55,16 @@ class Modifier:
     ``at_least``: it acts only when the base urgency is at least this (the
     rule key ``from``): "tonight" lifts a report already ``high`` to
     ``critical``, not a damped one.
+    ``final`` (lower only): when it acts, no raise applies -- the message is not a
+    live report (a story, a class exercise, a role play), so its "tonight" is the
+    story's, not the reporter's.
     """
 
     kind: ModifierKind
     to: Urgency
     acts_on: frozenset[str] = frozenset()
     at_least: Urgency | None = None
+    final: bool = False
 
     def acts(self, tags: frozenset[str], base: Urgency) -> bool:
         """Whether it acts, given the tags of the ordinary rules that fired (at least one did)
@@ -160,6 +166,7 @@ def urgency_and_score(
         if hit.modifier is None:
             tags.update(hit.tags)
     raised = lowest = -1
+    final = False
     lowers: list[Modifier] = []
     for hit in modifiers:
         modifier = hit.modifier
@@ -172,6 +179,9 @@ def urgency_and_score(
         else:
             lowers.append(modifier)
             lowest = rank if lowest < 0 else min(lowest, rank)
+            final = final or modifier.final
+    if final:
+        raised = -1
     now = base
     if lowers and lowest < base:
         used = [m for m in lowers if _RANK[m.to] == lowest]
@@ -211,7 +221,7 @@ def score_hits(
     raises = _acting(modifiers, "raise", tags, base.urgency)
     lowers = _acting(modifiers, "lower", tags, base.urgency)
     now = _lowered(base, lowers, ordinary, thresholds)
-    if raises:
+    if raises and not any(hit.modifier is not None and hit.modifier.final for hit, _ in lowers):
         top = max((to for _, to in raises), key=_RANK.__getitem__)
         if _RANK[top] > _RANK[now.urgency]:
             used = [hit for hit, to in raises if to is top]

@@ -59,7 +59,12 @@ class Triage:
         limits = (f" (thresholds {reader.critical_threshold:.2f} / {reader.high_threshold:.2f})"
                   if reader is not None else "")
         probs = f"P(critical) {reading.p_critical:.2f}, P(high or critical) {reading.p_high:.2f}{limits}"
-        if self.raised:
+        capped = (reading.suggests is Urgency.CRITICAL and self.urgency is not Urgency.CRITICAL
+                  and not self.decision.live and self.decision.urgency is not Urgency.LOW)
+        if capped:
+            did = ("suggests critical, but a rule judged the message not a live report (a story, an "
+                   f"exercise): {'raised to high' if self.raised else 'no change'}")
+        elif self.raised:
             did = (f"raised {self.decision.urgency} to {self.urgency}: {DEFINITIONS[self.urgency]}")
         elif reading.suggests is not None and self.decision.urgency is Urgency.LOW:
             did = (f"suggests {reading.suggests}, but a rule judged the message not a live report "
@@ -109,7 +114,7 @@ def triage(ruleset: RuleSet, reader: Reader | None, text: str, *, lang: str | No
 def with_reading(decision: Decision, reader: Reader | None, text: str, *, cues: int = 0) -> Triage:
     """A rules' decision already made (e.g. by ``explain``), with the reader's raise."""
     reading = reader.read(text, cues=cues) if reader is not None else None
-    return Triage(decision, reading, combine(decision.urgency, reading))
+    return Triage(decision, reading, combine(decision.urgency, reading, live=decision.live))
 
 
 def raise_decisions(decisions: Sequence[Decision], reader: Reader,
@@ -117,6 +122,6 @@ def raise_decisions(decisions: Sequence[Decision], reader: Reader,
     """For corpus metrics: each decision with its urgency raised by the reader (same rules fired)."""
     out: list[Decision] = []
     for decision, item in zip(decisions, items, strict=True):
-        urgency = combine(decision.urgency, reader.read(item.text))
+        urgency = combine(decision.urgency, reader.read(item.text), live=decision.live)
         out.append(decision if urgency is decision.urgency else replace(decision, urgency=urgency))
     return out

@@ -17,7 +17,7 @@ from triage_rules import RuleSet, Urgency, default_pack_dir, load_rules
 from triage_rules._reader_reference import ReferenceReader
 from triage_rules.compare import load_corpus
 from triage_rules.reader import Reader, ReaderError, Reading, combine, default_reader_path, load_reader
-from triage_rules.train.train_reader import TRAINING
+from triage_rules.train.sources import SOURCES
 from triage_rules.triage import triage, with_reading
 
 DATA = Path(__file__).resolve().parent.parent / "data"
@@ -38,8 +38,7 @@ def test_the_shipped_weights_load_and_name_their_version(reader: Reader) -> None
     payload = json.loads(default_reader_path().read_text(encoding="utf-8"))
     assert reader.version == payload["version"] and reader.version.startswith("rd-")
     assert 0.5 <= reader.critical_threshold < 1 and 0.5 <= reader.high_threshold < 1
-    assert payload["training"] == list(TRAINING)
-    assert "triage_unseen.jsonl" not in payload["training"]
+    assert payload["training"] == list(SOURCES)  # every source, the retired unseen sets included
     assert reader.size == len(payload["vocab"]) > 1000
 
 
@@ -97,6 +96,19 @@ def test_combine_is_the_higher_of_the_two(rules: Urgency, p_critical: float, p_h
     assert combine(rules, None) is rules
 
 
+def test_a_story_or_an_exercise_is_raised_to_high_at_most(ruleset: RuleSet) -> None:
+    """A ``final`` rule judged it not a live report: the reader's critical becomes high."""
+    story = "I'm writing a thriller where a girl is locked in a container and moved tonight"
+    decision = ruleset.evaluate(story, spans=False)
+    assert not decision.live and decision.urgency is Urgency.NORMAL
+    sure = Reading("rd-test", 0.99, 0.99, Urgency.CRITICAL)
+    assert combine(decision.urgency, sure, live=decision.live) is Urgency.HIGH
+    assert combine(decision.urgency, sure) is Urgency.CRITICAL  # a live report: as before
+    assert combine(Urgency.LOW, sure, live=False) is Urgency.LOW
+    real = ruleset.evaluate("this is not a role play, they are moving us tonight", spans=False)
+    assert real.live
+
+
 WORDS = ["he", "is", "hitting", "me", "now", "tonight", "passport", "years", "ago", "safe",
          "me", "pega", "ahorita", "la", "niña", "pills", "lol", "joke", "not", "no", "locked",
          "help", "ayuda", "bleeding", "sangre", "boss", "jefe", "deuda", "debt", "?", "!", "."]
@@ -128,10 +140,16 @@ def test_an_emergency_in_plain_words_is_raised_and_says_so(reader: Reader, rules
     assert "pills" not in json.dumps(record)  # a decision records ids and numbers, never text
 
 
-def test_the_training_set_is_disjoint_from_the_unseen_set() -> None:
-    unseen = {item.text for item in load_corpus(DATA / "triage_unseen.jsonl")}
-    for name in TRAINING:
-        assert not unseen & {item.text for item in load_corpus(DATA / name)}, name
+def test_no_message_of_one_source_is_in_another() -> None:
+    """Leave-one-source-out holds out a writer: a text shared by two sources would be read
+    in training and scored as unseen (a few one-word tests -- "prueba", "wrong number
+    sorry" -- are every writer's; anything longer than four words must be one source's)."""
+    owner: dict[str, str] = {}
+    for name in SOURCES:
+        for item in load_corpus(DATA / name):
+            text = " ".join(item.text.lower().split())
+            if len(text.split()) > 4:
+                assert owner.setdefault(text, name) == name, (name, owner[text], text[:60])
 
 
 def test_the_new_training_messages_cover_both_languages_channels_and_urgencies() -> None:
@@ -151,8 +169,7 @@ def reference() -> ReferenceReader:
     return ReferenceReader.load()
 
 
-@pytest.mark.parametrize("corpus", ["triage_corpus.jsonl", "triage_dev.jsonl", "triage_heldout.jsonl",
-                                    "triage_train_extra.jsonl"])
+@pytest.mark.parametrize("corpus", SOURCES)
 def test_the_reader_reads_every_corpus_message_exactly_as_the_original(
         reader: Reader, reference: ReferenceReader, corpus: str) -> None:
     items = load_corpus(DATA / corpus)

@@ -136,6 +136,40 @@ def test_presence_beats_distance(tmp_path: Path) -> None:
     assert decision.basis is not None and decision.basis.step == "raised"
 
 
+STORY = """
+[[rule]]
+id = "not_live.story"
+modifier = "lower"
+to = "normal"
+final = true
+acts_on = ["harm"]
+phrases = ["writing a novel", "role play"]
+unless = ["not"]
+[rule.examples]
+match = ["writing a novel"]
+no_match = ["this is not a role play"]
+"""
+
+
+def test_a_final_lower_stops_every_raise(tmp_path: Path) -> None:
+    """A story's "tonight" is the story's: a ``final`` lower is not overridden by presence."""
+    rules = rules_from(tmp_path, HARM, NOW, PAST, STORY)
+    text = "I am writing a novel where they are beating him right now"
+    for spans in (True, False):
+        decision = rules.evaluate(text, spans=spans)
+        assert decision.urgency is Urgency.NORMAL, decision.rule_ids
+    basis = rules.evaluate(text).basis
+    assert basis is not None and basis.step == "lowered" and basis.base is Urgency.HIGH
+    assert "not_live.story" in basis.rules
+    # without the final lower, presence beats distance as before; a negated one does not act
+    for live in ("years ago he hit me and right now they are beating him",
+                 "this is not a role play, they are beating him right now"):
+        assert rules.evaluate(live).urgency is Urgency.CRITICAL, live
+    # the same rule without final is an ordinary lower: the raise wins
+    plain = rules_from(tmp_path, HARM, NOW, STORY.replace("final = true\n", ""))
+    assert plain.evaluate(text).urgency is Urgency.CRITICAL
+
+
 def test_modifiers_add_no_score(tmp_path: Path) -> None:
     rules = rules_from(tmp_path, HARM, NOW, PAST)
     assert rules.evaluate("help right now years ago").score == 2
@@ -181,6 +215,9 @@ def test_explain_and_evaluate_agree_with_modifiers(tmp_path: Path) -> None:
         ('urgency = "high"\nto = "critical"', "to is only for modifiers"),
         ('urgency = "high"\nacts_on = ["harm"]', "acts_on is only for modifiers"),
         ('urgency = "high"\nfrom = "high"', "from is only for modifiers"),
+        ('urgency = "high"\nfinal = true', "final is only for modifiers"),
+        ('modifier = "raise"\nto = "critical"\nfinal = true', "final is only for a lower modifier"),
+        ('modifier = "lower"\nto = "normal"\nfinal = "yes"', "final must be true or false"),
         ('modifier = "raise"\nto = "critical"\ntags = ["harm"]', "a modifier has no tags"),
         ('urgency = "high"\ntags = ["Harm!"]', "tag 'Harm!' must be"),
         (
@@ -251,6 +288,13 @@ def pack() -> RuleSet:
         # 7. coercion without immediate danger stays high
         ("the boss keeps our passports and says we owe him for the trip", "en", Urgency.HIGH),
         ("el patrón dice que si renuncio me deportan y no me paga desde enero", "es", Urgency.HIGH),
+        # not a live report: a story or an exercise, whatever its "tonight" (final lower)
+        ("I'm writing a thriller where a girl is locked in a truck and moved tonight", "en", Urgency.NORMAL),
+        ("for our role play I'm the caller and my boss is beating me right now", "en", Urgency.NORMAL),
+        ("es un simulacro: a una muchacha la tienen encerrada y se la llevan esta noche", "es",
+         Urgency.NORMAL),
+        ("this is not a role play, they are beating my sister right now", "en", Urgency.CRITICAL),
+        ("no es un simulacro, nos tienen encerradas y esta noche nos llevan", "es", Urgency.CRITICAL),
     ],
 )
 def test_each_class_in_both_languages(text: str, lang: str, urgency: Urgency) -> None:
@@ -268,6 +312,7 @@ _MODIFIERS = st.none() | st.builds(
     _URGENCIES,
     st.frozensets(st.sampled_from(["harm", "coercion"]), max_size=2),
     st.none() | _URGENCIES,
+    st.booleans(),
 )
 _HITS = st.lists(
     st.builds(
