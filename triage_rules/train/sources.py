@@ -31,6 +31,7 @@ SOURCES: tuple[str, ...] = (
     "triage_train3b.jsonl",       # written blind for the reader, writer B
     "triage_train3c.jsonl",       # written blind for the reader, writer C
     "triage_train3d.jsonl",       # written blind for the reader, writer D
+    "triage_unseen3.jsonl",       # the third unseen set: measured once at rd-06aafcbf7173, retired
 )
 OLD_GUIDE = frozenset({"triage_corpus.jsonl", "triage_heldout.jsonl"})
 OLD_GUIDE_WEIGHT = 0.5
