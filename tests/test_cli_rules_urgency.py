@@ -52,3 +52,14 @@ def test_diff_reports_each_language_and_class(tmp_path: Path) -> None:
     shown = run_cli("rules", "diff", str(old), str(new), "--corpus", str(DEV)).stdout
     assert "by language and class" in shown
     assert "| class:self-harm |" in shown and "| lang:es |" in shown
+
+
+def test_explain_says_a_final_modifier_cannot_be_overridden() -> None:
+    """A `final` lower (a story, an exercise) outranks every raise; explain must say so, or an
+    administrator reading why a message with "right now" did not page would look for a bug."""
+    text = "I'm writing a thriller where a girl is locked in a basement right now"
+    shown = run_cli("rules", "explain", text).stdout
+    final_line = next(line for line in shown.splitlines() if "fired   not_live.exercise.en" in line)
+    assert "final: no raise overrides it" in final_line
+    raise_line = next(line for line in shown.splitlines() if "fired   time.now.en" in line)
+    assert "final" not in raise_line

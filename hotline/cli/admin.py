@@ -180,8 +180,9 @@ def cmd_rules_explain(args: argparse.Namespace) -> int:
         hit = next((h for h in d.fired if h.rule_id == t.rule_id), None)
         if hit is not None and hit.modifier is not None:
             m = hit.modifier
-            gives = f"modifier: {m.kind} to {m.to.value}" + (f" on {', '.join(sorted(m.acts_on))}"
-                                                             if m.acts_on else "")
+            gives = (f"modifier: {m.kind} to {m.to.value}"
+                     + (f" on {', '.join(sorted(m.acts_on))}" if m.acts_on else "")
+                     + (", final: no raise overrides it" if m.final else ""))
         else:
             gives = f"{hit.urgency.value if hit and hit.urgency else '-'}, +{hit.score if hit else 0}"
         print(f"  fired   {t.rule_id} ({gives}): " + ", ".join(repr(text[a:b]) for a, b in t.spans))
