@@ -1,13 +1,14 @@
-"""The third unseen set, retired: a regression guard on text now trained on, not a measure.
+"""The fourth unseen set, retired: a regression guard on text now trained on, not a measure.
 
 ``tests/data/triage_unseen4.jsonl`` (400 messages, 200 English / 200 Spanish, web, SMS
-and voice styles) was written from the issue-15 urgency definitions alone, and measured
-once by the integrator at rule set ``rs-160ecdf2082c385f`` and reader ``rd-06aafcbf7173``
-(with the reader: critical recall 0.93, precision 0.92, exact 0.80, two low or normal
-messages rated critical; ``triage_rules/README.md`` keeps that table). It was then
-retired: the reader trains on it, leave-one-source-out holds it out as one source, and
-later rules were changed having read its failures. The floors below are in-sample: they
-guard against regressions and say nothing about text never seen -- the fourth blind set does.
+and voice styles, 63 hard negatives) was written from the issue-15 urgency definitions
+alone, and measured once by the integrator at rule set ``rs-877d3b87a5f4f4db`` and reader
+``rd-384a6385bced`` (with the reader: critical recall 0.98, precision 0.88, exact 0.81,
+seven low or normal messages rated critical; ``triage_rules/README.md`` keeps that table).
+It was then retired: the reader trains on it, leave-one-source-out holds it out as one
+source, and later rules were changed having read its failures. The floors below are
+in-sample: they guard against regressions and say nothing about text never seen -- the
+fifth blind set does.
 """
 
 from __future__ import annotations
@@ -55,14 +56,15 @@ def test_the_set_is_large_mixed_and_tagged() -> None:
 
 
 def test_floors_rules_alone(rules_alone: Metrics) -> None:
-    """In-sample (rules changed after reading this set's failures): low recall was 0.52."""
+    """In-sample (rules changed after reading this set's failures): six low or normal
+    messages were rated critical by the rules alone when measured, two since."""
     critical = rules_alone.of(C)
-    assert critical.recall is not None and critical.recall >= 0.64
-    assert critical.precision is not None and critical.precision >= 0.89
+    assert critical.recall is not None and critical.recall >= 0.55
+    assert critical.precision is not None and critical.precision >= 0.86
     low = rules_alone.of(L)
-    assert low.recall is not None and low.recall >= 0.68
-    assert rules_alone.accuracy >= 0.68
-    assert _over(rules_alone) <= 1
+    assert low.recall is not None and low.recall >= 0.62
+    assert rules_alone.accuracy >= 0.62
+    assert _over(rules_alone) <= 2
 
 
 def test_floors_with_the_reader_trained_on_it(with_reader: Metrics, rules_alone: Metrics) -> None:
@@ -70,13 +72,13 @@ def test_floors_with_the_reader_trained_on_it(with_reader: Metrics, rules_alone:
     critical = with_reader.of(C)
     assert critical.recall is not None and critical.recall >= 0.97
     assert critical.precision is not None and critical.precision >= 0.91
-    assert with_reader.accuracy >= 0.85
-    assert _over(with_reader) <= 1
+    assert with_reader.accuracy >= 0.83
+    assert _over(with_reader) <= 2
     assert with_reader.of(C).recall > rules_alone.of(C).recall  # type: ignore[operator]
 
 
 def test_the_readme_keeps_the_figures_measured_once() -> None:
     text = README.read_text(encoding="utf-8")
-    assert "| rules + reader | es | 200 | 65 | 0.89 | 0.92 | 0.78 | 2 | no |" in text
-    assert "| rules + reader | all | 400 | 130 | 0.93 | 0.92 | 0.80 | 2 | no |" in text
+    assert "| rules + reader | en | 200 | 64 | 0.97 | 0.85 | 0.79 | 5 | no |" in text
+    assert "| rules + reader | all | 400 | 129 | 0.98 | 0.88 | 0.81 | 7 | no |" in text
     assert "**retired**" in text
