@@ -12,47 +12,30 @@ guard against regressions and say nothing about text never seen -- the fourth bl
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-import triage_rules
-from triage_rules import Urgency, default_pack_dir, load_rules
-from triage_rules.compare import Metrics, evaluate_corpus, load_corpus, metrics
-from triage_rules.reader import load_reader
-from triage_rules.triage import raise_decisions
+from tests.helpers import blind_sets
+from triage_rules import Urgency
+from triage_rules.compare import Metrics
 
-DATA = Path(__file__).resolve().parent.parent / "data"
-UNSEEN3 = DATA / "triage_unseen3.jsonl"
-README = Path(triage_rules.__file__).parent / "README.md"
+UNSEEN3 = blind_sets.DATA / "triage_unseen3.jsonl"
+README = blind_sets.README
 C, N, L = Urgency.CRITICAL, Urgency.NORMAL, Urgency.LOW
+_over = blind_sets.rated_critical_below
 
 
 @pytest.fixture(scope="module")
 def rules_alone() -> Metrics:
-    items = load_corpus(UNSEEN3)
-    return metrics(evaluate_corpus(load_rules([default_pack_dir()]), items), items)
+    return blind_sets.rules_alone(UNSEEN3)
 
 
 @pytest.fixture(scope="module")
 def with_reader() -> Metrics:
-    items = load_corpus(UNSEEN3)
-    decisions = evaluate_corpus(load_rules([default_pack_dir()]), items)
-    return metrics(raise_decisions(decisions, load_reader(), items), items)
-
-
-def _over(m: Metrics) -> int:
-    return sum(m.confusion[label.rank][C.rank] for label in (L, N))
+    return blind_sets.with_reader(UNSEEN3)
 
 
 def test_the_set_is_large_mixed_and_tagged() -> None:
-    items = load_corpus(UNSEEN3)
-    assert len(items) >= 300
-    assert {i.lang for i in items} == {"en", "es"}
-    assert {i.channel for i in items} == {"web", "sms", "voice"}
-    assert {i.urgency for i in items} == set(Urgency)
-    assert all((i.note or "").startswith("class:") for i in items)
-
+    blind_sets.assert_large_mixed_and_tagged(UNSEEN3)
 
 def test_floors_rules_alone(rules_alone: Metrics) -> None:
     """In-sample (rules changed after reading this set's failures): low recall was 0.52."""

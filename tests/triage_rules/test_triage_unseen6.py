@@ -13,40 +13,19 @@ be retired (its floors then become an in-sample guard) and a seventh set written
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-import triage_rules
-from triage_rules import Urgency, default_pack_dir, load_rules
-from triage_rules.compare import Metrics, evaluate_corpus, load_corpus, metrics
-from triage_rules.reader import load_reader
+from tests.helpers import blind_sets
+from triage_rules import Urgency
 from triage_rules.train.sources import SOURCES
-from triage_rules.triage import raise_decisions
 
-DATA = Path(__file__).resolve().parent.parent / "data"
-UNSEEN6 = DATA / "triage_unseen6.jsonl"
-README = Path(triage_rules.__file__).parent / "README.md"
-C, N, L = Urgency.CRITICAL, Urgency.NORMAL, Urgency.LOW
-
-
-def _with_reader(lang: str | None) -> Metrics:
-    items = [i for i in load_corpus(UNSEEN6) if lang is None or i.lang == lang]
-    decisions = evaluate_corpus(load_rules([default_pack_dir()]), items)
-    return metrics(raise_decisions(decisions, load_reader(), items), items)
-
-
-def _over(m: Metrics) -> int:
-    return sum(m.confusion[label.rank][C.rank] for label in (L, N))
+UNSEEN6 = blind_sets.DATA / "triage_unseen6.jsonl"
+README = blind_sets.README
+C = Urgency.CRITICAL
 
 
 def test_the_set_is_large_mixed_and_not_trained_on() -> None:
-    items = load_corpus(UNSEEN6)
-    assert len(items) >= 300
-    assert {i.lang for i in items} == {"en", "es"}
-    assert {i.channel for i in items} == {"web", "sms", "voice"}
-    assert {i.urgency for i in items} == set(Urgency)
-    assert all((i.note or "").startswith("class:") for i in items)
+    blind_sets.assert_large_mixed_and_tagged(UNSEEN6)
     assert "triage_unseen6.jsonl" not in repr(SOURCES)
 
 
@@ -57,12 +36,12 @@ def test_the_set_is_large_mixed_and_not_trained_on() -> None:
 ])
 def test_floors_as_measured_once(lang: str | None, recall: float, precision: float,
                                  exact: float, over: int) -> None:
-    m = _with_reader(lang)
+    m = blind_sets.with_reader(UNSEEN6, lang)
     critical = m.of(C)
     assert critical.recall is not None and critical.recall >= recall - 0.005
     assert critical.precision is not None and critical.precision >= precision - 0.005
     assert m.accuracy >= exact - 0.005
-    assert _over(m) <= over
+    assert blind_sets.rated_critical_below(m) <= over
 
 
 def test_the_readme_keeps_the_figures_measured_once() -> None:
