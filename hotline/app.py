@@ -39,22 +39,29 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 ADVOCATE_OVERHEAD = 16 * 1024 * 1024
 
 
+_EVERY_ANSWER = {
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Cross-Origin-Resource-Policy": "same-origin",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=(), interest-cohort=()",
+}
+_NOT_KEPT = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+
+
 def _security_headers(request: web.Request, response: web.StreamResponse) -> None:
+    """Set on every answer (one ``update`` each: the event loop pays this on every post)."""
     h = response.headers
     h.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
-    h["X-Content-Type-Options"] = "nosniff"
-    h["Referrer-Policy"] = "no-referrer"
-    h["X-Frame-Options"] = "DENY"
-    h["Cross-Origin-Opener-Policy"] = "same-origin"
-    h["Cross-Origin-Resource-Policy"] = "same-origin"
-    h["Permissions-Policy"] = "camera=(), microphone=(), geolocation=(), interest-cohort=()"
-    if request.path.startswith("/static/"):
+    h.update(_EVERY_ANSWER)
+    path = request.path
+    if path.startswith("/static/"):
         h["Cache-Control"] = "public, max-age=3600"
-    elif request.path == "/favicon.ico":  # no icon, and no asking again on every page
+    elif path == "/favicon.ico":  # no icon, and no asking again on every page
         h["Cache-Control"] = "public, max-age=604800"
     else:
-        h["Cache-Control"] = "no-store"
-        h["Pragma"] = "no-cache"
+        h.update(_NOT_KEPT)
     if request.app[SERVICES].config["service.public_url"].startswith("https://"):
         h["Strict-Transport-Security"] = "max-age=63072000"
 

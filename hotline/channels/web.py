@@ -51,6 +51,7 @@ from . import web_sealed as sealed
 from .web_form import ReporterForm, clean_message, read_form
 from .web_pages import (
     NOTICES,
+    cookie,
     is_navigation,
     lang_of,
     limits,
@@ -59,6 +60,7 @@ from .web_pages import (
     reporter_post,
     secure,
     see_other,
+    set_cookie,
     translated,
 )
 
@@ -102,7 +104,7 @@ async def _checked_form(request: web.Request) -> _Post:
     if request.headers.get("Sec-Fetch-Site", "same-origin") not in ("same-origin", "none"):
         raise Forbidden(M.FORM_EXPIRED)
     form = await read_form(request, limits(s))
-    token = csrf.check(s.secret, request.cookies.get(csrf.COOKIE), form.get("csrf_token") or None,
+    token = csrf.check(s.secret, cookie(request, csrf.COOKIE), form.get("csrf_token") or None,
                        s.config["web.csrf_max_age"])
     if isinstance(token, str):
         get_logger("hotline.web").info("csrf.refused", reason=token)
@@ -174,8 +176,7 @@ def _to_receipt(s: Services, lang: str, entropy: bytes, urgent: bool, window: in
     answer = see_other("/receipt", lang, **query)
     value = sealed.seal(s.secret, sealed.RECEIPT_LABEL, entropy, lang, int(time.time()) + window,
                         urgent=urgent, rng=rng)
-    answer.set_cookie(sealed.RECEIPT_COOKIE, value, httponly=True, samesite="Strict",
-                      path="/receipt", secure=secure(s))
+    set_cookie(answer, sealed.RECEIPT_COOKIE, value, path="/receipt", secure=secure(s))
     return answer
 
 
@@ -195,7 +196,7 @@ async def receipt_page(request: web.Request) -> web.Response:
     s = request.app[SERVICES]
     lang = lang_of(request)
     again = request.query.get("again") == "1"
-    value = request.cookies.get(sealed.RECEIPT_COOKIE)
+    value = cookie(request, sealed.RECEIPT_COOKIE)
     opened = sealed.unseal(s.secret, sealed.RECEIPT_LABEL, value)
     shown = False
     if opened is not None and value is not None:
@@ -276,14 +277,13 @@ async def open_thread(request: web.Request) -> web.StreamResponse:
     answer = see_other("/followup/thread", post.lang)
     value = sealed.seal(s.secret, sealed.THREAD_LABEL, entropy, post.lang,
                         int(time.time() + s.config["web.followup_session"]))
-    answer.set_cookie(sealed.THREAD_COOKIE, value, httponly=True, samesite="Strict",
-                      path="/followup", secure=secure(s))
+    set_cookie(answer, sealed.THREAD_COOKIE, value, path="/followup", secure=secure(s))
     return answer
 
 
 async def _cookie_thread(request: web.Request, grace: float = 0) -> tuple[_Thread, str] | None:
     s = request.app[SERVICES]
-    opened = sealed.unseal(s.secret, sealed.THREAD_LABEL, request.cookies.get(sealed.THREAD_COOKIE),
+    opened = sealed.unseal(s.secret, sealed.THREAD_LABEL, cookie(request, sealed.THREAD_COOKIE),
                            now=time.time() - grace)
     if opened is None:
         return None

@@ -13,6 +13,7 @@ content. Scripts (no ``Sec-Fetch-Mode: navigate`` and no ``text/html`` in
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable, Mapping
 from types import MappingProxyType
 from urllib.parse import urlencode
@@ -75,17 +76,17 @@ def page(request: web.Request, template: str, lang: str, status: int = 200,
          **context: object) -> web.Response:
     """Render with a fresh form token bound to the reporter's cookie (set if missing)."""
     s = request.app[SERVICES]
-    cookie = request.cookies.get(csrf.COOKIE) or csrf.new_cookie_value()
+    sent = cookie(request, csrf.COOKIE)
+    value = sent or csrf.new_cookie_value()
     lim = limits(s)
     html = request.app[RENDERER].render(
-        template, lang, csrf_token=csrf.issue(s.secret, cookie),
+        template, lang, csrf_token=csrf.issue(s.secret, value),
         max_attachments=lim.max_attachments,
         max_attachment_mb=max(1, lim.max_attachment_size // 1_000_000),
         max_chars=lim.max_chars, **context)
     response = web.Response(text=html, status=status, content_type="text/html")
-    if request.cookies.get(csrf.COOKIE) != cookie:
-        response.set_cookie(csrf.COOKIE, cookie, httponly=True, samesite="Strict", path="/",
-                            secure=secure(s))
+    if sent != value:
+        set_cookie(response, csrf.COOKIE, value, path="/", secure=secure(s))
     return response
 
 
@@ -96,6 +97,45 @@ def secure(s: Services) -> bool:
 def see_other(path: str, lang: str, **query: str) -> web.Response:
     """The answer to a post: where to GET next, with the outcome as a code."""
     return web.Response(status=303, headers={"Location": f"{path}?{urlencode({'lang': lang, **query})}"})
+
+
+def cookie(request: web.Request, name: str) -> str | None:
+    """The value of the cookie ``name`` the request carries, or None.
+
+    What ``request.cookies`` answers, without building a ``Morsel`` for every cookie in the
+    header on each post (~10 µs of the event loop). A quoted value — never one of ours, a
+    browser sends back exactly what was set — goes to aiohttp's full parser instead.
+    """
+    header = request.headers.get("Cookie")
+    if not header:
+        return None
+    if '"' in header:
+        return request.cookies.get(name)
+    found = None
+    for pair in header.split(";"):
+        key, sep, value = pair.partition("=")
+        if sep and key.strip() == name:
+            found = value.strip()  # the last of a repeated name, as aiohttp's mapping keeps
+    return found
+
+
+def set_cookie(response: web.StreamResponse, name: str, value: str, *, path: str,
+               secure: bool) -> None:
+    """Set a session cookie only this site's own requests carry: ``HttpOnly``,
+    ``SameSite=Strict``, ``Secure`` on https, no expiry (gone with the browser session).
+
+    The header aiohttp's ``set_cookie`` writes for these arguments, written directly: its
+    ``SimpleCookie`` and ``Morsel`` cost the event loop ~10 µs an answer. ``value`` must be
+    a cookie-safe token (ours are base64url), never anything a client sent.
+    """
+    if not _COOKIE_TOKEN.fullmatch(value):
+        raise ValueError("not a cookie-safe value")
+    response.headers.add(
+        "Set-Cookie",
+        f"{name}={value}; HttpOnly; Path={path}; SameSite=Strict" + ("; Secure" if secure else ""))
+
+
+_COOKIE_TOKEN = re.compile(r"[A-Za-z0-9_\-]+")
 
 
 def is_navigation(request: web.Request) -> bool:

@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from nacl.bindings import crypto_secretbox_easy
 from nacl.exceptions import CryptoError
 from nacl.secret import SecretBox
 
@@ -46,10 +47,17 @@ class Sealed:
 def seal(secret: ServerSecret, label: str, entropy: bytes, lang: str, expires: int,
          urgent: bool = False, rng: Callable[[int], bytes] = os.urandom) -> str:
     """``rng`` gives the random nonce (a report's ``hotline.entropy.Draw`` on the post)."""
-    box = SecretBox(secret.subkey(label))
     plain = (_HEADER.pack(expires) + bytes([int(urgent), len(entropy)]) + entropy
              + lang.encode()[:16])
-    return base64.urlsafe_b64encode(box.encrypt(plain, rng(SecretBox.NONCE_SIZE))).decode().rstrip("=")
+    sealed = _secretbox(secret.subkey(label), plain, rng(SecretBox.NONCE_SIZE))
+    return base64.urlsafe_b64encode(sealed).decode().rstrip("=")
+
+
+def _secretbox(key: bytes, plain: bytes, nonce: bytes) -> bytes:
+    """``SecretBox(key).encrypt(plain, nonce)``'s bytes (nonce, then MAC and ciphertext), by
+    the binding it wraps: the same libsodium call without the wrapper's objects and checks
+    (~3 µs of the event loop per box; two boxes a report). ``SecretBox.decrypt`` opens them."""
+    return nonce + crypto_secretbox_easy(plain, nonce, key)
 
 
 def unseal(secret: ServerSecret, label: str, value: str | None,
@@ -84,7 +92,7 @@ def box_key(secret: ServerSecret, token_text: str) -> bytes:
 
 def seal_for_token(secret: ServerSecret, token_text: str, entropy: bytes,
                    rng: Callable[[int], bytes] = os.urandom) -> bytes:
-    return bytes(SecretBox(box_key(secret, token_text)).encrypt(entropy, rng(SecretBox.NONCE_SIZE)))
+    return _secretbox(box_key(secret, token_text), entropy, rng(SecretBox.NONCE_SIZE))
 
 
 def open_for_token(secret: ServerSecret, token_text: str, box: bytes) -> bytes | None:
