@@ -68,28 +68,50 @@ def fold_new(conn: sqlite3.Connection, now: float, window: float) -> Folded:
     if not rows:
         return Folded(0, 0, 0)
     if window <= 0:
-        conn.executemany("UPDATE page_outbox SET fold = 'direct' WHERE id = ?",
-                         [(r[0],) for r in rows])
+        _set_fold(conn, "direct", [r[0] for r in rows])
         return Folded(len(rows), 0, 0)
     by_person: dict[int, list[tuple[int, int]]] = defaultdict(list)
     for outbox_id, advocate_id, plan in rows:  # the plan's JSON read here: portable SQL
         by_person[advocate_id].append((outbox_id, _rank(json.loads(plan).get("urgency"))))
-    direct: list[tuple[int]] = []
-    held: list[tuple[float, int]] = []
+    direct: list[int] = []
+    held: dict[float, list[int]] = defaultdict(list)  # by the window's end they wait for
     for advocate_id, pages in by_person.items():
         row = conn.execute("SELECT until FROM page_windows WHERE advocate_id = ?",
                            (advocate_id,)).fetchone()
         until = row[0] if row is not None else None
         if until is None or until <= now:
             first = min(pages, key=lambda p: (-p[1], p[0]))  # most urgent, then oldest
-            direct.append((first[0],))
+            direct.append(first[0])
             until = now + window
             _open_window(conn, advocate_id, until)
             pages = [p for p in pages if p is not first]
-        held.extend((until, outbox_id) for outbox_id, _ in pages)
-    conn.executemany("UPDATE page_outbox SET fold = 'direct' WHERE id = ?", direct)
-    conn.executemany("UPDATE page_outbox SET fold = 'held', next_attempt = ? WHERE id = ?", held)
-    return Folded(len(direct), len(held), 0)
+        held[until].extend(outbox_id for outbox_id, _ in pages)
+    _set_fold(conn, "direct", direct)
+    for until, ids in held.items():
+        _set_fold(conn, "held", ids, next_attempt=until)
+    return Folded(len(direct), sum(len(ids) for ids in held.values()), 0)
+
+
+_IDS_PER_STATEMENT = 500
+"""Ids in one ``IN (...)`` list: far below SQLite's and PostgreSQL's parameter limits."""
+
+
+def _set_fold(conn: sqlite3.Connection, fold: str, ids: list[int],
+              next_attempt: float | None = None) -> None:
+    """Mark ``ids`` in a few statements rather than one per row.
+
+    Under load one pass folds the pages of many reports; ``executemany`` stepped once per
+    row, and each step hands the GIL to the event loop and back (requests4.md, 00:02).
+    """
+    for start in range(0, len(ids), _IDS_PER_STATEMENT):
+        part = ids[start:start + _IDS_PER_STATEMENT]
+        where = f"id IN ({','.join('?' * len(part))})"  # placeholders only; values bound
+        if next_attempt is None:
+            conn.execute(f"UPDATE page_outbox SET fold = ? WHERE {where}",  # noqa: S608
+                         (fold, *part))
+        else:
+            conn.execute(f"UPDATE page_outbox SET fold = ?, next_attempt = ? WHERE {where}",  # noqa: S608
+                         (fold, next_attempt, *part))
 
 
 def summarise_due(conn: sqlite3.Connection, now: float, window: float, stamp: str) -> Folded:

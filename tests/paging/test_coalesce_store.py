@@ -13,7 +13,7 @@ import pytest
 
 from hotline.domain import new_tip_id, new_tip_ref
 from hotline.paging.ack import record_ack
-from hotline.paging.coalesce import coalesce, fold_new, summarise_due
+from hotline.paging.coalesce import Folded, coalesce, fold_new, summarise_due
 from hotline.paging.escalation import EscalationPolicy, Level, TipRef, start
 from hotline.paging.store import open_escalation
 from hotline.store.factory import connect_sync
@@ -151,3 +151,21 @@ def test_a_window_closing_while_pages_arrive_sends_only_its_summary(conn: sqlite
     turn = coalesce(conn, start_at + WINDOW, WINDOW, "x")
     assert (turn.summaries, turn.direct, turn.held) == (1, 0, 1)
     assert [f for t, f, _ in _rows(conn) if t == late] == ["held"]
+
+
+def test_a_pass_over_more_pages_than_one_statement_holds_folds_every_one(
+        conn: sqlite3.Connection) -> None:
+    """Pages are marked by id lists (hotline/paging/coalesce.py, ``_set_fold``), several
+    statements when a pass holds more than one list takes: none is left out or marked twice."""
+    tips = [_tip(conn, T0 + timedelta(milliseconds=i)) for i in range(1203)]
+    now = (T0 + timedelta(seconds=30)).timestamp()
+    folded = fold_new(conn, now, WINDOW)
+    assert (folded.direct, folded.held) == (1, 1202)
+    rows = _rows(conn)
+    assert [t for t, _, _ in rows] == tips
+    assert rows[0][1] == "direct" and all(fold == "held" for _, fold, _ in rows[1:])
+    assert conn.execute("SELECT next_attempt, COUNT(*) FROM page_outbox WHERE fold = 'held'"
+                        " GROUP BY next_attempt").fetchall() == [(now + WINDOW, 1202)]
+    more = [_tip(conn, T0 + timedelta(seconds=40 + i)) for i in range(3)]
+    assert fold_new(conn, now, 0.0) == Folded(3, 0, 0)  # no window: every new page at once
+    assert [fold for t, fold, _ in _rows(conn) if t in more] == ["direct"] * 3
