@@ -1,6 +1,16 @@
 """A/B of intake itself, in process: the code at REV against the working tree, interleaved.
 
 Run:  .venv/bin/python bench/intake_inprocess_ab.py REV [--rounds 4] [--batches 15]
+          [--paging] [--no-reader] [--web]
+
+``--web`` drives the whole web path instead of intake alone: each post is an
+aiohttp request (made off the clock, with no mocks on the path) handed to the
+application, so the middlewares, the form, the token check, intake, the
+receipt cookie and the answer's headers are measured; no socket, no HTTP
+parser (the same for every handler, the bare one included). ``--no-reader``
+turns the second reader off on both sides, to see the rest of a paging
+report. Besides wall and CPU per report it reads the event loop thread's own
+CPU and its time in the cyclic garbage collector (total and longest pass).
 
 Why beside ``intake_load.py``: on a shared 2-core machine the HTTP bench's
 numbers swing by 2x between rounds; this one drives ``Services.intake``
