@@ -141,8 +141,7 @@ class Reader:
         arrays = self.arrays
         if cues or arrays is None:
             return self._read_python(flat, cues)
-        words = flat.count(" ") + 1 if flat else 0
-        count, crit, high = arrays.sums(flat, self.lengths.get(length_bucket(words), 0))
+        count, crit, high = arrays.sums(flat, length_bucket(flat.count(" ") + 1 if flat else 0))
         scale = 1.0 / math.sqrt(count)
         return self._reading(crit * scale + self.bias[0], high * scale + self.bias[1], ())
 
@@ -318,4 +317,4 @@ def reader_from_json(payload: object, *, source: str = "<weights>") -> Reader:
         raise ReaderError(
             f"{source}: its contents do not match its version {reader.version} (they hash to {expected})"
         )
-    return replace(reader, arrays=build_tables(terms, runs, critical_weights, high_weights))
+    return replace(reader, arrays=build_tables(terms, runs, lengths, critical_weights, high_weights))

@@ -49,15 +49,16 @@ Ints = npt.NDArray[np.int64]
 RUN_SIZE = 4
 """The only run length these arrays read (``CHAR_SIZES``)."""
 
-_KIND = 60
-WORD_KEY, PAIR_KEY, SKIP_KEY, RUN_KEY = (kind << _KIND for kind in range(4))
-"""The two bits above the payload that say which kind of feature a key is."""
-
 _WORD_BITS = 30
-"""A pair's key: first id << 30 | second id."""
+"""A word's key is its id (below ``2**30``); a pair's, ``first << 30 | second``: at least
+``2**30``, since ids start at 1."""
 
 _CHAR_BITS = 13
 """A run's key: its four characters' places, 13 bits each."""
+
+SKIP_KEY, RUN_KEY, LENGTH_KEY = (kind << 60 for kind in range(1, 4))
+"""The two bits above every payload that keep pairs one apart, runs and length buckets apart
+from words and neighbouring pairs (which need none) and from one another."""
 
 _EXTRA = MAX_CHARS + 3
 """More than the distinct characters, and the words, of any text read (``MAX_CHARS``
@@ -70,8 +71,12 @@ _MAX_WEIGHT = 2.0 ** 512
 """Weights at or beyond this (or not finite) are left to the pure-Python inference:
 their sums could overflow a float, where ``fsum`` raises."""
 
-_MULTIPLIERS = (0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0xFF51AFD7ED558CCD, 0xD6E8FEB86659FD93)
-"""Odd 64-bit multipliers for the tables' hashes, tried in turn until every key has a slot."""
+_MULTIPLIERS = (
+    (0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F),
+    (0xFF51AFD7ED558CCD, 0xD6E8FEB86659FD93),
+    (0xA0761D6478BD642F, 0xE7037ED1A0B428DB),
+)
+"""Odd 64-bit multipliers for the two tables' hashes, tried in turn until every key has a slot."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -82,7 +87,7 @@ class ReaderArrays:
     """Every word of the vocabulary's words and pairs: its id, from 1."""
     unknown_word: int
     """The first id above the vocabulary's: an unknown word's id is this plus its position."""
-    char_places: npt.NDArray[np.int16]
+    char_places: Ints
     """By code point, up to the highest of the vocabulary's runs' characters and one more
     (where every higher code point is looked up): the character's place, from 1 (0: not
     in the vocabulary's runs)."""
@@ -91,75 +96,79 @@ class ReaderArrays:
     bits: int
     keys: tuple[Ints, Ints]
     """The two cuckoo tables: a vocabulary key per slot (-1: empty)."""
-    places: tuple[Ints, Ints]
+    places: tuple[npt.NDArray[np.int32], npt.NDArray[np.int32]]
     """Each slot's feature's place in the weights (0: empty)."""
-    multiplier: np.uint64
+    multipliers: tuple[np.uint64, np.uint64]
     limbs: Ints
     """Per place, the critical weight's limbs then the high weight's (``2 * limb_count`` rows)."""
     limb_count: int
     exponents: tuple[int, int]
+    lengths: Mapping[str, int]
+    """Each length bucket's key (a bucket the weights do not name has one no table holds)."""
     """Each model's unit: its weights are integer multiples of ``2**exponent``."""
 
-    def sums(self, flat: str, length_place: int) -> tuple[int, float, float]:
-        """For the normalised ``flat`` (at most ``MAX_CHARS`` characters): how many distinct
-        features it has (the length bucket included), and the exact sums of the critical and
-        the high weights of the known ones, the bucket's (``length_place``) included."""
-        words = flat.split(" ") if flat else []
-        queries: list[Ints] = []
-        if words:
-            queries += self._word_queries(words)
-        padded = f" {flat} "
-        if len(padded) >= RUN_SIZE:
-            queries.append(self._run_queries(padded))
-        query = np.concatenate(queries) if queries else np.zeros(0, np.int64)
-        places = np.append(self._lookup(query), length_place)
+    def sums(self, flat: str, bucket: str) -> tuple[int, float, float]:
+        """For the normalised ``flat`` (at most ``MAX_CHARS`` characters) whose length bucket
+        is ``bucket``: how many distinct features it has, and the exact sums of the critical
+        and of the high weights of the known ones."""
+        keys = _distinct(self._keys(flat, bucket))
+        places = self._lookup(keys)
         totals = self.limbs.take(places, axis=1).sum(axis=1).tolist()
         count = self.limb_count
-        return (len(query) + 1,
+        return (len(keys),
                 _value(totals[:count], self.exponents[0]),
                 _value(totals[count:], self.exponents[1]))
 
-    def _word_queries(self, words: list[str]) -> list[Ints]:
-        """The distinct words', pairs' and pairs-one-apart's keys."""
+    def _keys(self, flat: str, bucket: str) -> Ints:
+        """Every feature's key, once per occurrence: words, pairs, pairs one apart, runs, and
+        the length bucket last."""
+        words = flat.split(" ") if flat else []
         size = len(words)
-        ids = np.fromiter(map(self.words.get, words, repeat(0)), np.int64, size)
-        unknown = np.flatnonzero(ids == 0)
-        if len(unknown):  # ids of their own, one per distinct unknown word (its last place among them)
-            strange = list(map(words.__getitem__, unknown.tolist()))
-            last = dict(zip(strange, range(len(strange)), strict=True))
-            ids[unknown] = np.fromiter(map(last.__getitem__, strange), np.int64, len(strange))
-            ids[unknown] += self.unknown_word
-        found = [_distinct(ids.copy()) | WORD_KEY]
-        if size > 1:
-            found.append(_distinct((ids[:-1] << _WORD_BITS) | ids[1:]) | PAIR_KEY)
-        if SKIP_PAIRS and size > 2:
-            found.append(_distinct((ids[:-2] << _WORD_BITS) | ids[2:]) | SKIP_KEY)
-        return found
+        pairs, skips = max(size - 1, 0), max(size - 2, 0) if SKIP_PAIRS else 0
+        runs = max(len(flat) - 1, 0)  # the runs of 4 characters of `` flat ``
+        keys = np.empty(size + pairs + skips + runs + 1, np.int64)
+        if size:
+            ids = keys[:size]
+            ids[:] = np.fromiter(map(self.words.get, words, repeat(0)), np.int64, size)
+            unknown = np.flatnonzero(ids == 0)
+            if len(unknown):  # ids of their own, one per distinct unknown word
+                strange = list(map(words.__getitem__, unknown.tolist()))
+                last = dict(zip(strange, range(self.unknown_word, self.unknown_word + len(strange)),
+                                strict=True))
+                ids[unknown] = np.fromiter(map(last.__getitem__, strange), np.int64, len(strange))
+            at = size
+            if pairs:
+                np.left_shift(ids[:-1], _WORD_BITS, out=keys[at : at + pairs])
+                keys[at : at + pairs] |= ids[1:]
+                at += pairs
+            if skips:
+                np.left_shift(ids[:-2] | (SKIP_KEY >> _WORD_BITS), _WORD_BITS, out=keys[at : at + skips])
+                keys[at : at + skips] |= ids[2:]
+        if runs:
+            points = np.frombuffer(f" {flat} ".encode("utf-32-le", "surrogatepass"), dtype="<u4")
+            table = self.char_places
+            chars = table.take(np.minimum(points, len(table) - 1))
+            if not chars.all():  # characters the vocabulary never saw: places of their own above it
+                outside = chars == 0
+                _, rank = np.unique(points[outside], return_inverse=True)
+                chars[outside] = rank + self.unknown_char
+            two = (chars[:-1] << _CHAR_BITS) | chars[1:]
+            np.left_shift(two[:-2] | (RUN_KEY >> 2 * _CHAR_BITS), 2 * _CHAR_BITS, out=keys[-1 - runs : -1])
+            keys[-1 - runs : -1] |= two[2:]
+        keys[-1] = self.lengths.get(bucket, LENGTH_KEY | len(self.lengths))
+        return keys
 
-    def _run_queries(self, padded: str) -> Ints:
-        """The distinct runs' keys."""
-        points = np.frombuffer(padded.encode("utf-32-le", "surrogatepass"), dtype="<u4")
-        table = self.char_places
-        chars = table.take(np.minimum(points, len(table) - 1)).astype(np.int64)
-        if not chars.all():  # characters the vocabulary never saw: places of their own above it
-            outside = chars == 0
-            _, rank = np.unique(points[outside], return_inverse=True)
-            chars[outside] = rank + self.unknown_char
-        step = _CHAR_BITS
-        keys = ((chars[:-3] << 3 * step) | (chars[1:-2] << 2 * step)
-                | (chars[2:-1] << step) | chars[3:])
-        return _distinct(keys) | RUN_KEY
-
-    def _lookup(self, query: Ints) -> Ints:
+    def _lookup(self, keys: Ints) -> Ints:
         """Each key's place in the weights (0: not in the vocabulary)."""
-        first, second = _slots(query, self.multiplier, self.bits)
-        keys, places = self.keys, self.places
-        found: Ints = np.where(keys[0].take(first) == query, places[0].take(first), 0)
-        found += np.where(keys[1].take(second) == query, places[1].take(second), 0)
+        first, second = _slots(keys, self.multipliers, self.bits)
+        tables, places = self.keys, self.places
+        found: Ints = np.where(tables[0].take(first) == keys, places[0].take(first), 0)
+        found += np.where(tables[1].take(second) == keys, places[1].take(second), 0)
         return found
 
 
 def _distinct(keys: Ints) -> Ints:
+    """The distinct keys, sorted."""
     keys.sort()
     if len(keys) < 2:
         return keys
@@ -169,12 +178,12 @@ def _distinct(keys: Ints) -> Ints:
     return keys[first]
 
 
-def _slots(keys: Ints, multiplier: np.uint64, bits: int) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]:
-    """A key's slot in each table: two fields of the top bits of its product with ``multiplier``."""
-    product = keys.view(np.uint64) * multiplier
-    first = (product >> np.uint64(64 - bits)).astype(np.intp)
-    second = ((product >> np.uint64(64 - 2 * bits)) & np.uint64((1 << bits) - 1)).astype(np.intp)
-    return first, second
+def _slots(keys: Ints, multipliers: tuple[np.uint64, np.uint64],
+           bits: int) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.uint64]]:
+    """A key's slot in each table: the top ``bits`` of its product with that table's
+    multiplier, modulo ``2**64`` (they depend on every bit of the key)."""
+    unsigned, shift = keys.view(np.uint64), np.uint64(64 - bits)
+    return (unsigned * multipliers[0]) >> shift, (unsigned * multipliers[1]) >> shift
 
 
 def _value(limbs: Sequence[int], exponent: int) -> float:
@@ -184,9 +193,11 @@ def _value(limbs: Sequence[int], exponent: int) -> float:
 
 
 def build_tables(terms: Mapping[str | tuple[str, ...], int], runs: Mapping[bytes, int],
-                 critical: Sequence[float], high: Sequence[float]) -> ReaderArrays | None:
-    """The arrays for a reader's tables (``Reader.terms``, ``Reader.runs``, the weights by
-    place), or None when they cannot hold this vocabulary and these weights exactly."""
+                 buckets: Mapping[str, int], critical: Sequence[float],
+                 high: Sequence[float]) -> ReaderArrays | None:
+    """The arrays for a reader's tables (``Reader.terms``, ``Reader.runs``, ``Reader.lengths``,
+    the weights by place), or None when they cannot hold this vocabulary and these weights
+    exactly."""
     if CHAR_SIZES != (RUN_SIZE,):
         return None
     limbs = _limbs(critical, high)
@@ -198,7 +209,7 @@ def build_tables(terms: Mapping[str | tuple[str, ...], int], runs: Mapping[bytes
     if len(alphabet) + 1 + _EXTRA >= 1 << _CHAR_BITS:
         return None
     char_place = {char: place for place, char in enumerate(alphabet, start=1)}
-    char_places = np.zeros(max(map(ord, alphabet), default=0) + 2, np.int16)
+    char_places = np.zeros(max(map(ord, alphabet), default=0) + 2, np.int64)
     for char, place in char_place.items():
         char_places[ord(char)] = place
     vocabulary = sorted({word for term in terms for word in ((term,) if isinstance(term, str) else term)})
@@ -210,9 +221,9 @@ def build_tables(terms: Mapping[str | tuple[str, ...], int], runs: Mapping[bytes
     places: list[int] = []
     for term, place in terms.items():
         if isinstance(term, str):
-            keys.append(WORD_KEY | words[term])
+            keys.append(words[term])
         elif len(term) == 2:
-            keys.append(PAIR_KEY | words[term[0]] << _WORD_BITS | words[term[1]])
+            keys.append(words[term[0]] << _WORD_BITS | words[term[1]])
         else:
             keys.append(SKIP_KEY | words[term[0]] << _WORD_BITS | words[term[2]])
         places.append(place)
@@ -222,10 +233,13 @@ def build_tables(terms: Mapping[str | tuple[str, ...], int], runs: Mapping[bytes
             key = key << _CHAR_BITS | char_place[char]
         keys.append(RUN_KEY | key)
         places.append(place)
+    lengths = {bucket: LENGTH_KEY | number for number, bucket in enumerate(buckets)}
+    keys += lengths.values()
+    places += buckets.values()
     cuckoo = _cuckoo(np.array(keys, np.int64), np.array(places, np.int64))
     if cuckoo is None:
         return None
-    bits, tables, slot_places, multiplier = cuckoo
+    bits, tables, slot_places, multipliers = cuckoo
     return ReaderArrays(
         words=words,
         unknown_word=unknown_word,
@@ -234,10 +248,11 @@ def build_tables(terms: Mapping[str | tuple[str, ...], int], runs: Mapping[bytes
         bits=bits,
         keys=tables,
         places=slot_places,
-        multiplier=multiplier,
+        multipliers=multipliers,
         limbs=table,
         limb_count=count,
         exponents=exponents,
+        lengths=lengths,
     )
 
 
@@ -245,33 +260,45 @@ def _limbs(critical: Sequence[float], high: Sequence[float]) -> tuple[Ints, int,
     """Both models' weights as integers in 32-bit limbs (low limbs unsigned, the top one
     signed), one row per limb, and each model's unit exponent; None for weights not finite
     or too large to sum safely, or too far apart in size for a few limbs."""
-    exponents: list[int] = []
-    integers: list[list[int]] = []
+    models: list[tuple[Ints, Ints]] = []
+    units: list[int] = []
     for weights in (critical, high):
-        if not all(math.isfinite(w) and abs(w) < _MAX_WEIGHT for w in weights):
+        values = np.array(weights, np.float64)
+        if not (np.isfinite(values).all() and (np.abs(values) < _MAX_WEIGHT).all()):
             return None
-        ratios = [w.as_integer_ratio() for w in weights]
-        # the unit: the smallest power of two every weight is an integer multiple of
-        exponent = min((-(d.bit_length() - 1) for n, d in ratios if n), default=0)
-        integers.append([n << (-(d.bit_length() - 1) - exponent) for n, d in ratios])
-        exponents.append(exponent)
-    widest = max((abs(i).bit_length() for model in integers for i in model), default=0)
+        fractions, exponents = np.frexp(values)  # value = fraction * 2**exponent, 1/2 <= |fraction| < 1
+        mantissas = np.ldexp(fractions, 53).astype(np.int64)  # exact: 53 bits
+        nonzero = mantissas != 0
+        unit = int(exponents[nonzero].min()) - 53 if nonzero.any() else 0
+        # value = mantissa * 2**(exponent - 53) = (mantissa << shift) * 2**unit
+        models.append((mantissas, np.where(nonzero, exponents - 53 - unit, 0).astype(np.int64)))
+        units.append(unit)
+    widest = 53 + max(int(shifts.max(initial=0)) for _, shifts in models)
     count = widest // _LIMB + 1  # + 1: room for the sign in the top limb
     if count > _MAX_LIMBS:
         return None
     mask = (1 << _LIMB) - 1
-    rows = [[(i >> (_LIMB * limb)) & mask if limb < count - 1 else i >> (_LIMB * limb) for i in model]
-            for model in integers for limb in range(count)]
-    return np.array(rows, np.int64), count, (exponents[0], exponents[1])
+    rows: list[Ints] = []
+    for mantissas, shifts in models:
+        if widest < 63:  # the integers fit in int64: cut them there
+            integers = mantissas << shifts
+            rows += [(integers >> (_LIMB * limb)) & mask for limb in range(count - 1)]
+            rows.append(integers >> (_LIMB * (count - 1)))
+        else:  # as Python integers
+            big = list(map(int.__lshift__, mantissas.tolist(), shifts.tolist()))
+            rows += [np.array([(i >> (_LIMB * limb)) & mask for i in big], np.int64) for limb in range(count - 1)]
+            rows.append(np.array([i >> (_LIMB * (count - 1)) for i in big], np.int64))
+    return np.stack(rows), count, (units[0], units[1])
 
 
-def _cuckoo(keys: Ints, places: Ints) -> tuple[int, tuple[Ints, Ints], tuple[Ints, Ints], np.uint64] | None:
+def _cuckoo(keys: Ints, places: Ints) -> tuple[int, tuple[Ints, Ints], tuple[npt.NDArray[np.int32], npt.NDArray[np.int32]],
+                                              tuple[np.uint64, np.uint64]] | None:
     """Two tables of ``2**bits`` slots holding each key in one of its two slots (``_slots``)."""
-    bits = max(4, (2 * len(keys) - 1).bit_length())  # each table at most half full
+    bits = max(4, (len(keys) - 1).bit_length())  # each table at least as large as the keys
     for _ in range(3):
-        for number in _MULTIPLIERS:
-            multiplier = np.uint64(number)
-            first, second = _slots(keys, multiplier, bits)
+        for pair in _MULTIPLIERS:
+            multipliers = (np.uint64(pair[0]), np.uint64(pair[1]))
+            first, second = _slots(keys, multipliers, bits)
             held = _insert((first.tolist(), second.tolist()), 1 << bits)
             if held is not None:
                 tables, slot_places = [], []
@@ -279,11 +306,11 @@ def _cuckoo(keys: Ints, places: Ints) -> tuple[int, tuple[Ints, Ints], tuple[Int
                     at = np.flatnonzero(side >= 0)
                     table = np.full(1 << bits, -1, np.int64)
                     table[at] = keys.take(side[at])
-                    chosen = np.zeros(1 << bits, np.int64)
+                    chosen = np.zeros(1 << bits, np.int32)
                     chosen[at] = places.take(side[at])
                     tables.append(table)
                     slot_places.append(chosen)
-                return bits, (tables[0], tables[1]), (slot_places[0], slot_places[1]), multiplier
+                return bits, (tables[0], tables[1]), (slot_places[0], slot_places[1]), multipliers
         bits += 1
     return None
 
