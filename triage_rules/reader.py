@@ -48,6 +48,10 @@ from .urgency import Urgency
 
 WEIGHTS_FORMAT = 1
 
+ARRAYS_FROM = 160
+"""From this many normalised characters on, a reading over arrays costs less than one in
+pure Python (``bench/reader_bench.py``: about equal at 160, 37 vs 45 µs at 200)."""
+
 
 class ReaderError(RuleError):
     """A weights file that cannot be used (unreadable, malformed, or not matching its version)."""
@@ -134,12 +138,13 @@ class Reader:
         """``read`` for a text already normalised: ``prepare_for_matching(text).text``, which
         the rules computed already (``triage``); read up to ``MAX_CHARS`` characters.
 
-        Without cues, over arrays (``reader_arrays``) when this reader has them; with cues
-        (``explain``), or for weights the arrays cannot hold exactly, in pure Python. Both
-        give what the original reader gave, bit for bit."""
+        Over arrays (``reader_arrays``) from ``ARRAYS_FROM`` characters on, when this
+        reader has them; in pure Python for shorter texts (where a few dozen numpy calls
+        cost more than they save), with cues (``explain``), and for weights the arrays
+        cannot hold exactly. Both give what the original reader gave, bit for bit."""
         flat = flat[:MAX_CHARS]
         arrays = self.arrays
-        if cues or arrays is None:
+        if cues or arrays is None or len(flat) < ARRAYS_FROM:
             return self._read_python(flat, cues)
         count, crit, high = arrays.sums(flat, length_bucket(flat.count(" ") + 1 if flat else 0))
         scale = 1.0 / math.sqrt(count)

@@ -33,11 +33,9 @@ feature sizes); ``Reader.read`` then reads in pure Python, as it did before.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from itertools import repeat
-from operator import add
 
 import numpy as np
 import numpy.typing as npt
@@ -192,7 +190,7 @@ def _value(limbs: Sequence[int], exponent: int) -> float:
     return float(total << exponent) if exponent >= 0 else total / (1 << -exponent)
 
 
-def build_tables(terms: Mapping[str | tuple[str, ...], int], runs: Mapping[bytes, int],
+def build_tables(terms: Mapping[str | tuple[str, str] | tuple[str, str, str], int], runs: Mapping[bytes, int],
                  buckets: Mapping[str, int], critical: Sequence[float],
                  high: Sequence[float]) -> ReaderArrays | None:
     """The arrays for a reader's tables (``Reader.terms``, ``Reader.runs``, ``Reader.lengths``,
@@ -286,13 +284,18 @@ def _limbs(critical: Sequence[float], high: Sequence[float]) -> tuple[Ints, int,
             rows.append(integers >> (_LIMB * (count - 1)))
         else:  # as Python integers
             big = list(map(int.__lshift__, mantissas.tolist(), shifts.tolist()))
-            rows += [np.array([(i >> (_LIMB * limb)) & mask for i in big], np.int64) for limb in range(count - 1)]
+            rows += [np.array([(i >> (_LIMB * limb)) & mask for i in big], np.int64)
+                     for limb in range(count - 1)]
             rows.append(np.array([i >> (_LIMB * (count - 1)) for i in big], np.int64))
     return np.stack(rows), count, (units[0], units[1])
 
 
-def _cuckoo(keys: Ints, places: Ints) -> tuple[int, tuple[Ints, Ints], tuple[npt.NDArray[np.int32], npt.NDArray[np.int32]],
-                                              tuple[np.uint64, np.uint64]] | None:
+Places = npt.NDArray[np.int32]
+Cuckoo = tuple[int, tuple[Ints, Ints], tuple[Places, Places], tuple[np.uint64, np.uint64]]
+"""``bits``, the two tables' keys and places, their multipliers."""
+
+
+def _cuckoo(keys: Ints, places: Ints) -> Cuckoo | None:
     """Two tables of ``2**bits`` slots holding each key in one of its two slots (``_slots``)."""
     bits = max(4, (len(keys) - 1).bit_length())  # each table at least as large as the keys
     for _ in range(3):
