@@ -146,6 +146,10 @@ class Reader:
         arrays = self.arrays
         if cues or arrays is None or len(flat) < ARRAYS_FROM:
             return self._read_python(flat, cues)
+        return self._read_arrays(arrays, flat)
+
+    def _read_arrays(self, arrays: ReaderArrays, flat: str) -> Reading:
+        """The features as integer keys, a cuckoo table lookup, two exact integer sums."""
         count, crit, high = arrays.sums(flat, length_bucket(flat.count(" ") + 1 if flat else 0))
         scale = 1.0 / math.sqrt(count)
         return self._reading(crit * scale + self.bias[0], high * scale + self.bias[1], ())

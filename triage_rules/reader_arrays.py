@@ -64,7 +64,9 @@ characters, two spaces of padding): the room above the vocabulary's own ids and 
 for the ones it does not know."""
 
 _LIMB = 32
-_MAX_LIMBS = 8
+_MAX_CELLS = 1 << 23
+"""At most this many limbs in all (64 MB): weights of the trainer's span need 2 per weight
+and model; any finite weights below ``_MAX_WEIGHT`` need at most 52."""
 _MAX_WEIGHT = 2.0 ** 512
 """Weights at or beyond this (or not finite) are left to the pure-Python inference:
 their sums could overflow a float, where ``fsum`` raises."""
@@ -273,7 +275,7 @@ def _limbs(critical: Sequence[float], high: Sequence[float]) -> tuple[Ints, int,
         units.append(unit)
     widest = 53 + max(int(shifts.max(initial=0)) for _, shifts in models)
     count = widest // _LIMB + 1  # + 1: room for the sign in the top limb
-    if count > _MAX_LIMBS:
+    if 2 * count * len(critical) > _MAX_CELLS:
         return None
     mask = (1 << _LIMB) - 1
     rows: list[Ints] = []
