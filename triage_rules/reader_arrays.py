@@ -65,8 +65,9 @@ for the ones it does not know."""
 
 _LIMB = 32
 _MAX_CELLS = 1 << 23
-"""At most this many limbs in all (64 MB): weights of the trainer's span need 2 per weight
-and model; any finite weights below ``_MAX_WEIGHT`` need at most 52."""
+"""At most this many cells in the two tables (64 MB): weights of the trainer's span need 2
+limbs per weight and model (the shipped reader's tables: 1.3 million cells, 10 MB); any
+finite weights below ``_MAX_WEIGHT`` at most 52."""
 _MAX_WEIGHT = 2.0 ** 512
 """Weights at or beyond this (or not finite) are left to the pure-Python inference:
 their sums could overflow a float, where ``fsum`` raises."""
@@ -94,26 +95,26 @@ class ReaderArrays:
     unknown_char: int
     """The first place above the vocabulary's characters: the others get places from here."""
     bits: int
-    keys: tuple[Ints, Ints]
-    """The two cuckoo tables: a vocabulary key per slot (-1: empty)."""
-    places: tuple[npt.NDArray[np.int32], npt.NDArray[np.int32]]
-    """Each slot's feature's place in the weights (0: empty)."""
+    tables: tuple[Ints, Ints]
+    """The two cuckoo tables, ``2**bits`` rows each: a vocabulary key (-1: empty slot), then
+    the limbs of its critical weight and of its high weight (all 0 in an empty slot)."""
     multipliers: tuple[np.uint64, np.uint64]
-    limbs: Ints
-    """Per place, the critical weight's limbs then the high weight's (``2 * limb_count`` rows)."""
     limb_count: int
+    """Limbs per weight."""
     exponents: tuple[int, int]
+    """Each model's unit: its weights are integer multiples of ``2**exponent``."""
     lengths: Mapping[str, int]
     """Each length bucket's key (a bucket the weights do not name has one no table holds)."""
-    """Each model's unit: its weights are integer multiples of ``2**exponent``."""
 
     def sums(self, flat: str, bucket: str) -> tuple[int, float, float]:
         """For the normalised ``flat`` (at most ``MAX_CHARS`` characters) whose length bucket
         is ``bucket``: how many distinct features it has, and the exact sums of the critical
         and of the high weights of the known ones."""
         keys = _distinct(self._keys(flat, bucket))
-        places = self._lookup(keys)
-        totals = self.limbs.take(places, axis=1).sum(axis=1).tolist()
+        first, second = _slots(keys, self.multipliers, self.bits)
+        # each known key is in one of its two slots; a slot's row holds its key then its limbs
+        one, two = self.tables[0].take(first, axis=0), self.tables[1].take(second, axis=0)
+        totals = ((one[:, 0] == keys) @ one[:, 1:] + (two[:, 0] == keys) @ two[:, 1:]).tolist()
         count = self.limb_count
         return (len(keys),
                 _value(totals[:count], self.exponents[0]),
@@ -157,14 +158,6 @@ class ReaderArrays:
             keys[-1 - runs : -1] |= two[2:]
         keys[-1] = self.lengths.get(bucket, LENGTH_KEY | len(self.lengths))
         return keys
-
-    def _lookup(self, keys: Ints) -> Ints:
-        """Each key's place in the weights (0: not in the vocabulary)."""
-        first, second = _slots(keys, self.multipliers, self.bits)
-        tables, places = self.keys, self.places
-        found: Ints = np.where(tables[0].take(first) == keys, places[0].take(first), 0)
-        found += np.where(tables[1].take(second) == keys, places[1].take(second), 0)
-        return found
 
 
 def _distinct(keys: Ints) -> Ints:
@@ -236,20 +229,28 @@ def build_tables(terms: Mapping[str | tuple[str, str] | tuple[str, str, str], in
     lengths = {bucket: LENGTH_KEY | number for number, bucket in enumerate(buckets)}
     keys += lengths.values()
     places += buckets.values()
-    cuckoo = _cuckoo(np.array(keys, np.int64), np.array(places, np.int64))
+    cuckoo = _cuckoo(np.array(keys, np.int64))
     if cuckoo is None:
         return None
-    bits, tables, slot_places, multipliers = cuckoo
+    bits, held, multipliers = cuckoo
+    if 2 * (1 << bits) * (1 + 2 * count) > _MAX_CELLS:
+        return None
+    rows = np.concatenate((np.array(keys, np.int64)[None, :], table.take(places, axis=1)))
+    tables = []
+    for side in held:  # per slot: the row of the key it holds; an empty slot: key -1, limbs 0
+        slots = np.zeros((1 << bits, len(rows)), np.int64)
+        slots[:, 0] = -1
+        at = np.flatnonzero(side >= 0)
+        slots[at] = rows.T.take(side[at], axis=0)
+        tables.append(slots)
     return ReaderArrays(
         words=words,
         unknown_word=unknown_word,
         char_places=char_places,
         unknown_char=len(alphabet) + 1,
         bits=bits,
-        keys=tables,
-        places=slot_places,
+        tables=(tables[0], tables[1]),
         multipliers=multipliers,
-        limbs=table,
         limb_count=count,
         exponents=exponents,
         lengths=lengths,
@@ -292,13 +293,9 @@ def _limbs(critical: Sequence[float], high: Sequence[float]) -> tuple[Ints, int,
     return np.stack(rows), count, (units[0], units[1])
 
 
-Places = npt.NDArray[np.int32]
-Cuckoo = tuple[int, tuple[Ints, Ints], tuple[Places, Places], tuple[np.uint64, np.uint64]]
-"""``bits``, the two tables' keys and places, their multipliers."""
-
-
-def _cuckoo(keys: Ints, places: Ints) -> Cuckoo | None:
-    """Two tables of ``2**bits`` slots holding each key in one of its two slots (``_slots``)."""
+def _cuckoo(keys: Ints) -> tuple[int, tuple[Ints, Ints], tuple[np.uint64, np.uint64]] | None:
+    """Two tables of ``2**bits`` slots holding each key in one of its two slots (``_slots``):
+    ``bits``, per slot of each table the index of the key it holds (-1: none), the multipliers."""
     bits = max(4, (len(keys) - 1).bit_length())  # each table at least as large as the keys
     for _ in range(3):
         for pair in _MULTIPLIERS:
@@ -306,16 +303,7 @@ def _cuckoo(keys: Ints, places: Ints) -> Cuckoo | None:
             first, second = _slots(keys, multipliers, bits)
             held = _insert((first.tolist(), second.tolist()), 1 << bits)
             if held is not None:
-                tables, slot_places = [], []
-                for side in held:
-                    at = np.flatnonzero(side >= 0)
-                    table = np.full(1 << bits, -1, np.int64)
-                    table[at] = keys.take(side[at])
-                    chosen = np.zeros(1 << bits, np.int32)
-                    chosen[at] = places.take(side[at])
-                    tables.append(table)
-                    slot_places.append(chosen)
-                return bits, (tables[0], tables[1]), (slot_places[0], slot_places[1]), multipliers
+                return bits, held, multipliers
         bits += 1
     return None
 
