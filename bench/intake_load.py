@@ -56,7 +56,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+# The code imported below: the tree, or (``instance_for``) an exported commit setting up its own instance.
+sys.path.insert(0, os.environ.get("HOTLINE_BENCH_CODE", str(ROOT)))
 
 from crypto import Identity  # noqa: E402
 from hotline import csrf  # noqa: E402
@@ -213,10 +214,29 @@ def hotline_instance(root: Path, url: str) -> Path:
     return root
 
 
+SETUP_WITH = r"""
+import sys
+from pathlib import Path
+sys.path.insert(0, sys.argv[1])
+from intake_load import hotline_instance
+hotline_instance(Path(sys.argv[2]), sys.argv[3])
+"""
+
+
+def instance_for(code: Path, root: Path, url: str) -> Path:
+    """An instance made by the code that will serve it: an older commit refuses a database
+    whose schema a newer tree migrated (so ``--ab REV`` must not set it up with the tree)."""
+    if code == ROOT:
+        return hotline_instance(root, url)
+    subprocess.run([sys.executable, "-c", SETUP_WITH, str(ROOT / "bench"), str(root), url],
+                   check=True, cwd=code, env={**os.environ, "HOTLINE_BENCH_CODE": str(code)})
+    return root
+
+
 def start_hotline(name: str, code: Path, tmp: Path) -> Server:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    inst = hotline_instance(tmp / name, url)
+    inst = instance_for(code, tmp / name, url)
     env = {**os.environ, "PYTHONPATH": str(code), "HOTLINE_OPS_PORT": "0"}  # two servers run
     proc = subprocess.Popen([sys.executable, "-m", "hotline.cli.main", "serve", str(inst),
                              "--port", str(port)], cwd=code, env=env, stderr=subprocess.DEVNULL)
