@@ -324,8 +324,8 @@ class RuleReader:
         if isinstance(score, bool) or not isinstance(score, int) or abs(score) > 1000:
             self.issue("score must be a whole number from -1000 to 1000", "score")
             score = 0
-        if "urgency" not in self.raw and not score:
-            self.issue("rule needs an urgency, a non-zero score, or both")
+        if "urgency" not in self.raw and not score and "cap" not in self.raw:
+            self.issue("rule needs an urgency, a non-zero score or a cap")
         return urgency, score
 
     def _near(self) -> tuple[Near, ...]:

@@ -114,6 +114,14 @@ def test_a_capped_text_stays_live_for_the_reader(tmp_path: Path) -> None:
     assert decision.live  # not a `final`: the second reader may still raise it
 
 
+def test_a_rule_may_give_only_a_cap(tmp_path: Path) -> None:
+    """A cap-only rule (no urgency, no score) changes nothing but the ceiling."""
+    text = RULES.replace('cap = "high"\nurgency = "low"\n', 'cap = "high"\n')
+    rules = rules_from(tmp_path, text)
+    assert rules.evaluate("our film crew").urgency is Urgency.NORMAL  # the default, as if nothing fired
+    assert rules.evaluate("our film crew: they are beating him").urgency is Urgency.HIGH
+
+
 @pytest.mark.parametrize(("cap", "message"), [
     ('"critical"', "caps nothing"),
     ('"urgentish"', "urgentish"),
@@ -140,6 +148,13 @@ def pack() -> RuleSet:
     # a scam text's deadline
     ("URGENT: your account is locked and they are holding your package, pay now or lose it tonight "
      "bit.ly/x9", "en", "spam.phishing.en"),
+    # account-security phishing with a deadline, a researcher, a training scenario (caution.not_now)
+    ("ALERT: Unusual sign-in detected. Your Apple ID will be LOCKED in 2 hrs. Confirm identity now",
+     "en", "caution.not_now.en"),
+    ("Soy estudiante de posgrado, para un estudio: ¿qué frases usa la gente cuando dice 'estoy en "
+     "peligro, me tienen encerrada'?", "es", "caution.not_now.es"),
+    ("Tabletop training exercise next week: a worker is locked in and the boss returns in 20 "
+     "minutes. Could staff observe?", "en", "caution.not_now.en"),
     # a survivor years out, not in danger now
     ("Survivor here, I got out years ago. My trafficker is still there in that town right now, "
      "I just want to talk to someone about a safety plan.", "en", None),

@@ -42,22 +42,22 @@ def test_the_set_is_large_mixed_tagged_and_retired() -> None:
 
 
 def test_floors_rules_alone(rules_alone: Metrics) -> None:
-    """As measured once: four low or normal messages rated critical by the rules alone; one
-    since the caps (a film crew's "screaming" and "locked container", two harm rules)."""
+    """As measured once: four low or normal messages rated critical by the rules alone; none
+    since the caps (in-sample: the caps were chosen after reading them)."""
     critical = rules_alone.of(C)
     assert critical.recall is not None and critical.recall >= 0.42
-    assert critical.precision is not None and critical.precision >= 0.90
+    assert critical.precision is not None and critical.precision >= 0.91
     assert rules_alone.accuracy >= 0.59
-    assert _over(rules_alone) <= 1
+    assert _over(rules_alone) == 0
 
 
 def test_floors_with_the_reader_trained_on_it(with_reader: Metrics, rules_alone: Metrics) -> None:
     """In-sample floors (the reader trained on these messages): a regression guard only."""
     critical = with_reader.of(C)
     assert critical.recall is not None and critical.recall >= 0.99
-    assert critical.precision is not None and critical.precision >= 0.95
+    assert critical.precision is not None and critical.precision >= 0.96
     assert with_reader.accuracy >= 0.87
-    assert _over(with_reader) <= 1
+    assert _over(with_reader) == 0
     assert with_reader.of(C).recall > rules_alone.of(C).recall  # type: ignore[operator]
 
 
