@@ -47,6 +47,8 @@ class Hit:
     spans: tuple[tuple[int, int], ...]
     tags: frozenset[str] = frozenset()
     modifier: Modifier | None = None
+    cap: Urgency | None = None
+    """The most the rules may rate a message this rule fired on (the rule key ``cap``)."""
 
 
 @dataclass(frozen=True)
@@ -185,10 +187,11 @@ class Rule:
     at_least: int = 1
     tags: frozenset[str] = frozenset()
     modifier: Modifier | None = None
+    cap: Urgency | None = None
 
     def hit(self, spans: tuple[Span, ...] = ()) -> Hit:
         """This rule's hit with ``spans``."""
-        return Hit(self.id, self.urgency, self.score, spans, self.tags, self.modifier)
+        return Hit(self.id, self.urgency, self.score, spans, self.tags, self.modifier, self.cap)
 
     def applies(self, *, lang: str | None = None, channel: str | None = None) -> bool:
         """Whether the rule's language and channel conditions admit this text.
