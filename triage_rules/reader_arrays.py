@@ -111,10 +111,17 @@ class ReaderArrays:
         is ``bucket``: how many distinct features it has, and the exact sums of the critical
         and of the high weights of the known ones."""
         keys = _distinct(self._keys(flat, bucket))
-        first, second = _slots(keys, self.multipliers, self.bits)
-        # each known key is in one of its two slots; a slot's row holds its key then its limbs
-        one, two = self.tables[0].take(first, axis=0), self.tables[1].take(second, axis=0)
-        totals = ((one[:, 0] == keys) @ one[:, 1:] + (two[:, 0] == keys) @ two[:, 1:]).tolist()
+        # each known key is in one of its two slots (most in the first table: insertion tries
+        # it first), and a slot's row holds its key then its limbs; the second table is
+        # probed only for the keys the first does not hold
+        shift = np.uint64(64 - self.bits)
+        one = self.tables[0].take((keys.view(np.uint64) * self.multipliers[0]) >> shift, axis=0)
+        found = one[:, 0] == keys
+        sums = found @ one[:, 1:]
+        rest = keys[~found]
+        two = self.tables[1].take((rest.view(np.uint64) * self.multipliers[1]) >> shift, axis=0)
+        sums += (two[:, 0] == rest) @ two[:, 1:]
+        totals = sums.tolist()
         count = self.limb_count
         return (len(keys),
                 _value(totals[:count], self.exponents[0]),
