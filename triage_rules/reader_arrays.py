@@ -250,6 +250,8 @@ def build_tables(terms: Mapping[str | tuple[str, str] | tuple[str, str, str], in
         at = np.flatnonzero(side >= 0)
         slots[at] = rows.T.take(side[at], axis=0)
         tables.append(slots)
+    for array in (char_places, *tables):
+        array.flags.writeable = False  # shared by every thread that reads: never changed
     return ReaderArrays(
         words=words,
         unknown_word=unknown_word,
