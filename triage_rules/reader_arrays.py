@@ -12,17 +12,22 @@ integer key and each step is one numpy call over all of them:
   does not know gets an id of its own above them: the text's distinct features
   are still counted exactly); a pair is the two ids side by side; a run is its
   four characters' places in the vocabulary's alphabet, 13 bits each (a character
-  outside it gets a place of its own above it). Two bits say which kind of
-  feature a key is, so the kinds never meet.
-* **distinct**: sort, keep the first of each run of equal keys.
-* **lookup**: a cuckoo hash table of the vocabulary's keys (every key in one of
-  two slots, one per table): two gathers and two comparisons give each query its
-  place in the weights, 0 (weighing 0.0) when unknown.
-* **exact sums**: each weight is an integer multiple of the smallest unit of
-  precision among the weights (``2**exponent``); the integers are stored as
-  32-bit limbs, one row per limb, so the sum of any set of weights is a few
-  integer column sums (no rounding at all), put back together as a Python
-  integer and divided by ``2**-exponent``: Python's integer division is
+  outside it gets a place of its own above it); a length bucket is its number.
+  Two bits above the payload keep pairs one apart, runs and buckets apart from
+  the rest, so the kinds never meet.
+* **distinct**: one sort, keep the first of each run of equal keys; their number
+  is the feature count that scales the sums.
+* **lookup**: a cuckoo hash table of the vocabulary's keys: every key is in one
+  of two slots, one per table, and a slot's row holds the key itself and its
+  weights, so a probe reads one row. The first table holds most keys (insertion
+  tries it first); the second is probed only for the keys the first does not
+  hold. A key is found only where the row's key equals it: a hash collision costs
+  a probe, never a wrong feature.
+* **exact sums**: each weight is an integer multiple of a unit ``2**exponent``
+  (53 bits below the smallest weight's exponent); the integers are stored as
+  32-bit limbs (the top one signed) in the rows, so the sum of any set of weights
+  is a few integer column sums (no rounding at all), put back together as a
+  Python integer and divided by ``2**-exponent``: Python's integer division is
   correctly rounded, as ``math.fsum`` is, so the sum is the same float, bit for
   bit, as the original reader's ``fsum`` over the same weights.
 
