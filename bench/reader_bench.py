@@ -1,18 +1,30 @@
-"""What the second reader costs per message: today's ``Reader.read`` beside the original.
+"""What the second reader costs per message: the original, the pure-Python reader, the arrays.
 
 Run:  .venv/bin/python bench/reader_bench.py [--budget SECONDS]
 
 Times (median CPU µs of single calls, least disturbed of five rounds, as
-``triage_scale.py`` does but in CPU time: the machine is shared), the original reader (``_reader_reference``, what
-``Reader.read`` was before it was rewritten) and ``Reader.read`` measured in
+``triage_scale.py`` does but in CPU time: the machine is shared), measured in
 alternation on the same texts, at 200, 1,500 and 2,000 characters:
+
+* the original reader (``_reader_reference``, what ``Reader.read`` was first);
+* the pure-Python reader (``Reader._read_python`` after normalising: what
+  ``Reader.read`` was before the arrays, and still is for short texts, cues and
+  weights the arrays cannot hold);
+* ``Reader.read`` now (normalises, then reads over arrays from ``ARRAYS_FROM``
+  characters on);
+* ``Reader.read_normalized`` on the text the rules normalised already: what
+  ``triage`` (intake) pays for the reader now.
+
+Texts:
 
 * ``sparse``: ``triage_scale.py``'s typical texts (95% general words);
 * ``dense``: ``triage_scale.py``'s dense texts (every word from the rules' vocabulary);
-* ``corpus``: labelled messages of both languages joined up to the length.
+* ``corpus``: labelled messages of both languages joined up to the length;
+* ``intake paging``: the report ``intake_load.py`` posts that pages (1,491 characters).
 
 Then the default packs' ``evaluate`` and ``triage`` (packs + reader, what intake
-calls) on the 2,000-character corpus texts, and the start-up: loading and
+calls) on the 1,500- and 2,000-character corpus texts, before (rules, then the
+pure-Python reader normalising again) and now, and the start-up: loading and
 checking the weights (first time in the process, and again: the per-process
 cache).
 """
@@ -33,12 +45,21 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
+from intake_load import PAGING_TEXT  # noqa: E402
 from triage_scale import SEED, VOCABULARY, text_of, vocabulary  # noqa: E402
 
 from triage_rules import default_pack_dir, load_rules  # noqa: E402
 from triage_rules._reader_reference import ReferenceReader  # noqa: E402
 from triage_rules.compare import load_corpus  # noqa: E402
-from triage_rules.reader import default_reader_path, load_reader, reader_from_json, reader_version  # noqa: E402
+from triage_rules.normalize import prepare_for_matching  # noqa: E402
+from triage_rules.reader import (  # noqa: E402
+    Reading,
+    default_reader_path,
+    load_reader,
+    reader_from_json,
+    reader_version,
+)
+from triage_rules.reader_features import normalized_text  # noqa: E402
 from triage_rules.triage import triage  # noqa: E402
 
 LENGTHS = (200, 1_500, 2_000)
@@ -102,32 +123,58 @@ def main() -> None:
         "sparse": lambda length: [text_of(length, words, seed, general) for seed in range(TEXTS)],
         "dense": lambda length: [text_of(length, words, seed) for seed in range(TEXTS)],
         "corpus": lambda length: corpus_texts(length, TEXTS),
+        # the 1,491-character report intake_load.py posts that pages (the rules say high,
+        # so intake consults the reader), cut to the length
+        "intake paging": lambda length: [PAGING_TEXT[:length]],
     }
 
     def med(function: Callable[[str], object], texts: list[str]) -> float:
         return statistics.median(median_us(functools.partial(function, t), args.budget / TEXTS)
                                  for t in texts)
 
-    print(f"reader {reader.version} ({reader.size:,} features); median CPU µs of one call\n")
-    print("| text | chars | original `read` µs | `Reader.read` µs | original / now |")
-    print("|---|---:|---:|---:|---:|")
+    print(f"reader {reader.version} ({reader.size:,} features; arrays: "
+          f"{'yes' if reader.arrays is not None else 'no'}); median CPU µs of one call\n")
+    print("| text | chars | original µs | pure Python (before) µs | `read` now µs "
+          "| `read_normalized` (in `triage`) µs | before / in `triage` |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+
+    def before_read(text: str) -> Reading:
+        return reader._read_python(normalized_text(text), 0)
+
     for kind, make in kinds.items():
-        for length in LENGTHS:
+        for length in LENGTHS if kind != "intake paging" else (200, len(PAGING_TEXT)):
             texts = make(length)
-            assert all(reader.read(t) == reference.read(t) for t in texts)
-            before, after = [], []
-            for _ in range(2):  # alternate, so a drift of the machine hits both
-                before.append(med(reference.read, texts))
-                after.append(med(reader.read, texts))
-            b, a = min(before), min(after)
-            print(f"| {kind} | {length:,} | {b:,.0f} | {a:,.0f} | {b / a:.1f}× |")
+            flats = [prepare_for_matching(t).text for t in texts]
+            assert all(reader.read(t) == reference.read(t) == before_read(t) == reader.read_normalized(f)
+                       for t, f in zip(texts, flats, strict=True))
+            rounds: dict[str, list[float]] = {"original": [], "before": [], "now": [], "shared": []}
+            for _ in range(2):  # alternate, so a drift of the machine hits all
+                rounds["original"].append(med(reference.read, texts))
+                rounds["before"].append(med(before_read, texts))
+                rounds["now"].append(med(reader.read, texts))
+                rounds["shared"].append(med(reader.read_normalized, flats))
+            o, b, n, f = (min(rounds[k]) for k in ("original", "before", "now", "shared"))
+            print(f"| {kind} | {length:,} | {o:,.0f} | {b:,.0f} | {n:,.0f} | {f:,.0f} | {b / f:.1f}× |")
     default = load_rules([default_pack_dir()])
-    plain = corpus_texts(2_000, TEXTS)
-    print("\n| what (corpus texts, 2,000 characters) | µs per message |")
-    print("|---|---:|")
-    print(f"| default packs, `evaluate(spans=False)` | {med(functools.partial(default.evaluate, spans=False), plain):,.0f} |")
-    print(f"| default packs + original reader | {med(lambda t: (default.evaluate(t, spans=False), reference.read(t)), plain):,.0f} |")
-    print(f"| default packs + reader, `triage` (what intake calls) | {med(functools.partial(triage, default, reader), plain):,.0f} |")
+
+    def triage_before(text: str) -> object:
+        decision = default.evaluate(text, spans=False)
+        return decision, before_read(text)
+
+    print("\n| what (corpus texts) | chars | µs per message |")
+    print("|---|---:|---:|")
+    for length in (1_500, 2_000):
+        plain = corpus_texts(length, TEXTS)
+        rows: dict[str, list[float]] = {}
+        for _ in range(2):
+            for label, function in (
+                ("default packs, `evaluate(spans=False)`", functools.partial(default.evaluate, spans=False)),
+                ("packs + pure-Python reader normalising again (before)", triage_before),
+                ("packs + reader, `triage` now (what intake calls)", functools.partial(triage, default, reader)),
+            ):
+                rows.setdefault(label, []).append(med(function, plain))
+        for label, values in rows.items():
+            print(f"| {label} | {length:,} | {min(values):,.0f} |")
     print(f"\nstart-up (wall ms): `load_reader` {first_load:,.0f} ms the first time in the process, "
           f"{again_load:,.1f} ms again (cached); parse + version check + tables, best of 3: "
           f"now {min(loads_now):,.0f} ms, original {min(loads_original):,.0f} ms (on every load)")

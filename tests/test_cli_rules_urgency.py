@@ -63,3 +63,17 @@ def test_explain_says_a_final_modifier_cannot_be_overridden() -> None:
     assert "final: no raise overrides it" in final_line
     raise_line = next(line for line in shown.splitlines() if "fired   time.now.en" in line)
     assert "final" not in raise_line
+
+
+def test_explain_names_the_cap_that_held_a_message_below_critical() -> None:
+    """A capped message (a test text quoting violence): explain says the rules gave high because
+    a cap held them, and which rule carries the cap -- else "beating me" at high looks like a bug."""
+    text = "this is a test message, please ignore: help they are beating me"
+    out = json.loads(run_cli("rules", "explain", text, "--no-reader", "--lang", "en", "--json").stdout)
+    assert out["urgency"] == "high"
+    assert out["basis"]["step"] == "capped" and out["basis"]["base"] == "critical"
+    assert "context.info.en" in out["basis"]["rules"]
+    shown = run_cli("rules", "explain", text, "--no-reader", "--lang", "en").stdout
+    assert "capped from critical by context.info.en" in shown
+    cap_line = next(line for line in shown.splitlines() if "fired   context.info.en" in line)
+    assert "cap high" in cap_line

@@ -53,6 +53,7 @@ RULE_KEYS = (
     "negation_window",
     "urgency",
     "score",
+    "cap",
     "tags",
     "modifier",
     "to",

@@ -17,8 +17,9 @@ from .matching import (
     Span,
     TermMatcher,
 )
-from .normalize import normalize, prepare_for_matching
+from .normalize import NormalizedText, normalize, prepare_for_matching
 from .prefilter import Prefilter
+from .prepared import PreparedText
 from .scorer import Basis, Modifier, score_hits, urgency_and_score
 from .urgency import Urgency
 
@@ -46,6 +47,8 @@ class Hit:
     spans: tuple[tuple[int, int], ...]
     tags: frozenset[str] = frozenset()
     modifier: Modifier | None = None
+    cap: Urgency | None = None
+    """The most the rules may rate a message this rule fired on (the rule key ``cap``)."""
 
 
 @dataclass(frozen=True)
@@ -184,10 +187,11 @@ class Rule:
     at_least: int = 1
     tags: frozenset[str] = frozenset()
     modifier: Modifier | None = None
+    cap: Urgency | None = None
 
     def hit(self, spans: tuple[Span, ...] = ()) -> Hit:
         """This rule's hit with ``spans``."""
-        return Hit(self.id, self.urgency, self.score, spans, self.tags, self.modifier)
+        return Hit(self.id, self.urgency, self.score, spans, self.tags, self.modifier, self.cap)
 
     def applies(self, *, lang: str | None = None, channel: str | None = None) -> bool:
         """Whether the rule's language and channel conditions admit this text.
@@ -318,7 +322,8 @@ class RuleSet:
         return Prefilter([(rule.matchers, rule.negation) for rule in self.rules])
 
     def evaluate(
-        self, text: str, *, lang: str | None = None, channel: str | None = None, spans: bool = True
+        self, text: str, *, lang: str | None = None, channel: str | None = None, spans: bool = True,
+        prepared: NormalizedText | PreparedText | None = None,
     ) -> Decision:
         """The urgency, score and fired rules for ``text``.
 
@@ -332,8 +337,11 @@ class RuleSet:
         With ``spans=False`` every hit's ``spans`` is empty and each rule stops
         at its first hit that counts: the same urgency, score and rule ids,
         faster. That is all a triage decision records; ``explain`` shows spans.
+
+        ``prepared``: ``prepare_for_matching(text)`` if the caller has it already (``triage``
+        shares it with the second reader).
         """
-        doc = Doc(prepare_for_matching(text))
+        doc = Doc(prepared if prepared is not None else prepare_for_matching(text))
         fired: list[Hit] = []
         rules, plain = self.rules, self._plain_hits
         candidates, checked = self._prefilter.checked_candidates(doc.data)

@@ -177,6 +177,7 @@ class RuleReader:
         tags = self._tags("tags")
         modifier = self._modifier()
         urgency, score = self._urgency_and_score(modifier is not None)
+        cap = self._cap()
         if modifier is not None and tags:
             self.issue("a modifier has no tags (tags say what a modifier acts on: use acts_on)", "tags")
         if not (phrases or patterns or near or all_groups or any_groups) and not self.unresolved:
@@ -210,6 +211,7 @@ class RuleReader:
             at_least=at_least,
             tags=tags,
             modifier=modifier,
+            cap=cap,
         )
         self._run_examples(rule)
         return None if self.failed else rule
@@ -290,6 +292,21 @@ class RuleReader:
             return None
         return Modifier("raise" if kind == "raise" else "lower", to, acts_on, at_least, final)
 
+    def _cap(self) -> Urgency | None:
+        """``cap``: the most the rules may rate a message this rule fires on (not critical)."""
+        value = self.raw.get("cap")
+        if value is None:
+            return None
+        try:
+            cap = Urgency.parse(value if isinstance(value, str) else repr(value))
+        except ValueError as exc:
+            self.issue(str(exc), "cap")
+            return None
+        if cap is Urgency.CRITICAL:
+            self.issue("cap = \"critical\" caps nothing (use low, normal or high)", "cap")
+            return None
+        return cap
+
     def _urgency_and_score(self, modifier: bool = False) -> tuple[Urgency | None, int]:
         if modifier:
             for key in ("urgency", "score"):
@@ -307,8 +324,8 @@ class RuleReader:
         if isinstance(score, bool) or not isinstance(score, int) or abs(score) > 1000:
             self.issue("score must be a whole number from -1000 to 1000", "score")
             score = 0
-        if "urgency" not in self.raw and not score:
-            self.issue("rule needs an urgency, a non-zero score, or both")
+        if "urgency" not in self.raw and not score and "cap" not in self.raw:
+            self.issue("rule needs an urgency, a non-zero score or a cap")
         return urgency, score
 
     def _near(self) -> tuple[Near, ...]:

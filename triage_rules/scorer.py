@@ -19,6 +19,14 @@ Pure functions of the fired hits, the thresholds and the default urgency.
    "I left years ago but she still calls my parents for what I owe" is high) --
    unless an acting lower modifier is ``final`` (not a live report: a story, an
    exercise, a role play), which no raise overrides.
+4. **Cap.** A rule with a ``cap`` that fired (a question about the service, a
+   past story, spam, a test, research) holds the result of step 3 at most at its
+   ``cap`` (the lowest of them), but never below a fired rule's own ``urgency``
+   floor (``selfharm.intent``'s critical stands: "I got out years ago, tonight I
+   end it"): words of danger in such a text are the rules' weakest evidence, and
+   the rules rate critical only on evidence that really is critical. The second
+   reader, which reads the whole message, may still raise it (a cap is not a
+   ``final``: the text is not judged "not a live report").
 
 A modifier never adds score and never acts alone: "tonight" in a message no
 other rule fired on changes nothing. ``Basis`` records which step set the
@@ -80,13 +88,14 @@ class Basis:
 
     ``step``: ``floor`` (a rule's urgency), ``score`` (the summed score reached
     a threshold), ``raised`` / ``lowered`` (a modifier changed the base
-    urgency ``base``), ``default`` (nothing decided). ``rules``: the rules
+    urgency ``base``), ``capped`` (a fired rule's ``cap`` held the urgency
+    ``base`` below it), ``default`` (nothing decided). ``rules``: the rules
     that did it (for ``raised`` / ``lowered``: the modifiers, then the rules
     they acted on).
     """
 
     urgency: Urgency
-    step: Literal["floor", "score", "raised", "lowered", "default"]
+    step: Literal["floor", "score", "raised", "lowered", "capped", "default"]
     rules: tuple[str, ...] = ()
     base: Urgency | None = None
 
@@ -103,6 +112,7 @@ class Basis:
             "score": f"summed score of {names}",
             "raised": f"raised from {self.base} by {names}",
             "lowered": f"lowered from {self.base} by {names}",
+            "capped": f"capped from {self.base} by {names}",
             "default": "no rule decided: the rule set's default",
         }[self.step]
         return f"{self.urgency}: {self.definition} ({how})"
@@ -130,6 +140,8 @@ class _Fired(Protocol):
     def tags(self) -> frozenset[str]: ...
     @property
     def modifier(self) -> Modifier | None: ...
+    @property
+    def cap(self) -> Urgency | None: ...
 
 
 def urgency_and_score(
@@ -144,8 +156,11 @@ def urgency_and_score(
     """
     score = 0
     top = -1
+    cap = 99
     modifiers: list[_Fired] = []
     for hit in fired:
+        if hit.cap is not None and _RANK_OF_ID[id(hit.cap)] < cap:
+            cap = _RANK_OF_ID[id(hit.cap)]
         if hit.modifier is not None:
             modifiers.append(hit)
             continue
@@ -153,13 +168,16 @@ def urgency_and_score(
         level = hit.urgency
         if level is not None and _RANK_OF_ID[id(level)] > top:
             top = _RANK_OF_ID[id(level)]
+    if top > cap:
+        cap = top  # a rule's own urgency floor stands; a cap holds scores and raises
     ordinary = len(fired) - len(modifiers)
     if ordinary:
         for urgency, minimum in thresholds:
             if score >= minimum and _RANK_OF_ID[id(urgency)] > top:
                 top = _RANK_OF_ID[id(urgency)]
     if not modifiers or not ordinary:
-        return (_BY_RANK[top] if top >= 0 else default), score
+        reached = top if top >= 0 else _RANK[default]
+        return _BY_RANK[min(reached, cap)], score
     base = top if top >= 0 else _RANK[default]
     tags: set[str] = set()
     for hit in fired:
@@ -202,7 +220,7 @@ def urgency_and_score(
                 if kept_score >= minimum and _RANK[urgency] > kept_top:
                     kept_top = _RANK[urgency]
         now = max(kept_top, lowest)
-    return _BY_RANK[max(now, raised)], score
+    return _BY_RANK[min(max(now, raised), cap)], score
 
 
 def score_hits(
@@ -211,6 +229,25 @@ def score_hits(
     default: Urgency,
 ) -> tuple[Urgency, int, Basis]:
     """The urgency, summed score and basis for the fired rules (see the module documentation)."""
+    urgency, score, basis = _uncapped(fired, thresholds, default)
+    capping = [hit for hit in fired if hit.cap is not None]
+    if not capping:
+        return urgency, score, basis
+    cap = min((hit.cap for hit in capping if hit.cap is not None), key=_RANK.__getitem__)
+    floors = [hit.urgency for hit in fired if hit.modifier is None and hit.urgency is not None]
+    cap = max([cap, *floors], key=_RANK.__getitem__)  # a rule's own urgency floor stands
+    if _RANK[cap] >= _RANK[urgency]:
+        return urgency, score, basis
+    names = tuple(hit.rule_id for hit in capping if hit.cap is cap)
+    return cap, score, Basis(cap, "capped", names, urgency)
+
+
+def _uncapped(
+    fired: Sequence[_Fired],
+    thresholds: Sequence[tuple[Urgency, int]],
+    default: Urgency,
+) -> tuple[Urgency, int, Basis]:
+    """Steps 1-3: base, lower, raise."""
     ordinary = [hit for hit in fired if hit.modifier is None]
     score = sum(map(_SCORE, ordinary))
     base = _base(ordinary, score, thresholds) or Basis(default, "default")

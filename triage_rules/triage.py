@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 
 from .corpus import CorpusItem
 from .model import Decision, RuleSet
+from .normalize import prepare_for_matching
 from .reader import Reader, Reading, combine
 from .urgency import DEFINITIONS, Urgency
 
@@ -104,11 +105,17 @@ def triage(ruleset: RuleSet, reader: Reader | None, text: str, *, lang: str | No
     ``read_moot=False`` (intake): when the rules' urgency is one the reader cannot change
     (``UNREAD``), it is not consulted -- the urgency is the same either way -- and the
     decision says so (``unread_by``, a ``skipped`` reason in the record) rather than
-    showing probabilities nobody computed."""
-    decision = ruleset.evaluate(text, lang=lang, channel=channel, spans=False)
+    showing probabilities nobody computed.
+
+    The text is normalised once (``prepare_for_matching``): the rules match it, and the
+    reader reads the same normalised text (``Reader.read_normalized``), as ``Reader.read``
+    would have normalised it again."""
+    prepared = prepare_for_matching(text)  # normalised once, for the rules and the reader
+    decision = ruleset.evaluate(text, lang=lang, channel=channel, spans=False, prepared=prepared)
     if not read_moot and reader is not None and decision.urgency in UNREAD:
         return Triage(decision, None, decision.urgency, unread_by=reader.version)
-    return with_reading(decision, reader, text, cues=cues)
+    reading = reader.read_normalized(prepared.text, cues=cues) if reader is not None else None
+    return Triage(decision, reading, combine(decision.urgency, reading, live=decision.live))
 
 
 def with_reading(decision: Decision, reader: Reader | None, text: str, *, cues: int = 0) -> Triage:

@@ -185,6 +185,8 @@ def cmd_rules_explain(args: argparse.Namespace) -> int:
                      + (", final: no raise overrides it" if m.final else ""))
         else:
             gives = f"{hit.urgency.value if hit and hit.urgency else '-'}, +{hit.score if hit else 0}"
+        if hit is not None and hit.cap is not None:
+            gives += f", cap {hit.cap.value}: the rules give at most {hit.cap.value}"
         print(f"  fired   {t.rule_id} ({gives}): " + ", ".join(repr(text[a:b]) for a, b in t.spans))
     for t in explained.traces:
         if t.negated and not t.fired:

@@ -323,6 +323,7 @@ _HITS = st.lists(
         st.just(()),
         st.frozensets(st.sampled_from(["harm", "coercion", "signal"]), max_size=2),
         _MODIFIERS,
+        st.none() | st.sampled_from([Urgency.LOW, Urgency.NORMAL, Urgency.HIGH]),
     ),
     max_size=8,
 )

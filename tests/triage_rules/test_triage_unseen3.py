@@ -39,8 +39,11 @@ def test_the_set_is_large_mixed_and_tagged() -> None:
 
 def test_floors_rules_alone(rules_alone: Metrics) -> None:
     """In-sample (rules changed after reading this set's failures): low recall was 0.52."""
+    # Rules alone: critical recall floor lowered, false pages tightened, on purpose (triage4):
+    # the rules' critical paths were narrowed (caps; a second signal for violence and abduction
+    # words) and the reader carries more of critical recall.
     critical = rules_alone.of(C)
-    assert critical.recall is not None and critical.recall >= 0.64
+    assert critical.recall is not None and critical.recall >= 0.61
     assert critical.precision is not None and critical.precision >= 0.89
     low = rules_alone.of(L)
     assert low.recall is not None and low.recall >= 0.68

@@ -41,13 +41,16 @@ def test_the_set_is_large_mixed_and_tagged() -> None:
 def test_floors_rules_alone(rules_alone: Metrics) -> None:
     """In-sample (rules changed after reading this set's failures): six low or normal
     messages were rated critical by the rules alone when measured, two since."""
+    # Rules alone: critical recall floor lowered, false pages tightened, on purpose (triage4):
+    # the rules' critical paths were narrowed (caps; a second signal for violence and abduction
+    # words) and the reader carries more of critical recall.
     critical = rules_alone.of(C)
-    assert critical.recall is not None and critical.recall >= 0.55
+    assert critical.recall is not None and critical.recall >= 0.51
     assert critical.precision is not None and critical.precision >= 0.86
     low = rules_alone.of(L)
     assert low.recall is not None and low.recall >= 0.62
-    assert rules_alone.accuracy >= 0.62
-    assert _over(rules_alone) <= 2
+    assert rules_alone.accuracy >= 0.61
+    assert _over(rules_alone) <= 0
 
 
 def test_floors_with_the_reader_trained_on_it(with_reader: Metrics, rules_alone: Metrics) -> None:
