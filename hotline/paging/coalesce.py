@@ -101,7 +101,8 @@ def _set_fold(conn: sqlite3.Connection, fold: str, ids: list[int],
     """Mark ``ids`` in a few statements rather than one per row.
 
     Under load one pass folds the pages of many reports; ``executemany`` stepped once per
-    row, and each step hands the GIL to the event loop and back (requests4.md, 00:02).
+    row, and each step hands the GIL to the event loop and back (one more hand-off per paging
+    report under load, measured as a statement per report by bench/writer_cost.py).
     """
     for start in range(0, len(ids), _IDS_PER_STATEMENT):
         part = ids[start:start + _IDS_PER_STATEMENT]
