@@ -112,14 +112,16 @@ class Basis:
 
     ``step``: ``floor`` (a rule's urgency), ``score`` (the summed score reached
     a threshold), ``raised`` / ``lowered`` (a modifier changed the base
-    urgency ``base``), ``capped`` (a fired rule's ``cap`` held the urgency
-    ``base`` below it), ``default`` (nothing decided). ``rules``: the rules
-    that did it (for ``raised`` / ``lowered``: the modifiers, then the rules
-    they acted on).
+    urgency ``base``), ``held`` (a ``holds`` lower -- a statement of safety --
+    kept a raise to ``base`` from applying), ``capped`` (a fired rule's ``cap``
+    held the urgency ``base`` below it), ``default`` (nothing decided).
+    ``rules``: the rules that did it (for ``raised`` / ``lowered``: the
+    modifiers, then the rules they acted on; for ``held``: the holding
+    modifiers, then the raises they stopped).
     """
 
     urgency: Urgency
-    step: Literal["floor", "score", "raised", "lowered", "capped", "default"]
+    step: Literal["floor", "score", "raised", "lowered", "held", "capped", "default"]
     rules: tuple[str, ...] = ()
     base: Urgency | None = None
 
@@ -136,6 +138,7 @@ class Basis:
             "score": f"summed score of {names}",
             "raised": f"raised from {self.base} by {names}",
             "lowered": f"lowered from {self.base} by {names}",
+            "held": f"held by {names}: no raise to {self.base} over a statement of safety",
             "capped": f"capped from {self.base} by {names}",
             "default": "no rule decided: the rule set's default",
         }[self.step]
@@ -289,12 +292,19 @@ def _uncapped(
     now = _lowered(base, lowers, ordinary, thresholds)
     if lowers:
         raises = [(hit, to) for hit, to in raises if hit.modifier is not None and not hit.modifier.yields]
-    if raises and not any(hit.modifier is not None and hit.modifier.blocks_raises for hit, _ in lowers):
-        top = max((to for _, to in raises), key=_RANK.__getitem__)
-        if _RANK[top] > _RANK[now.urgency]:
-            used = [hit for hit, to in raises if to is top]
-            return top, score, Basis(top, "raised", _with_targets(used, ordinary), now.urgency)
-    return now.urgency, score, now
+    if not raises:
+        return now.urgency, score, now
+    top = max((to for _, to in raises), key=_RANK.__getitem__)
+    if _RANK[top] <= _RANK[now.urgency]:
+        return now.urgency, score, now
+    if any(hit.modifier is not None and hit.modifier.final for hit, _ in lowers):
+        return now.urgency, score, now
+    holding = [hit for hit, _ in lowers if hit.modifier is not None and hit.modifier.holds]
+    if holding:  # a statement of safety: the raise it stops is shown (``base`` is what it would give)
+        names = tuple(hit.rule_id for hit in holding) + tuple(hit.rule_id for hit, to in raises if to is top)
+        return now.urgency, score, Basis(now.urgency, "held", names, top)
+    used = [hit for hit, to in raises if to is top]
+    return top, score, Basis(top, "raised", _with_targets(used, ordinary), now.urgency)
 
 
 def _lowered(

@@ -43,21 +43,22 @@ def test_the_set_is_large_mixed_tagged_and_retired() -> None:
 
 
 def test_floors_rules_alone(rules_alone: Metrics) -> None:
-    """In-sample (the rules' changes since were chosen after reading its failures)."""
+    """As measured once: two low or normal messages rated critical by the rules alone; none
+    since the time/presence/safety changes (in-sample: chosen after reading its failures)."""
     critical = rules_alone.of(C)
     assert critical.recall is not None and critical.recall >= 0.52
-    assert critical.precision is not None and critical.precision >= 0.86
-    assert rules_alone.accuracy >= 0.62
-    assert _over(rules_alone) <= 2
+    assert critical.precision is not None and critical.precision >= 0.98
+    assert rules_alone.accuracy >= 0.64
+    assert _over(rules_alone) == 0
 
 
 def test_floors_with_the_reader_trained_on_it(with_reader: Metrics, rules_alone: Metrics) -> None:
     """In-sample floors (the reader trained on these messages): a regression guard only."""
     critical = with_reader.of(C)
-    assert critical.recall is not None and critical.recall >= 0.96
-    assert critical.precision is not None and critical.precision >= 0.91
-    assert with_reader.accuracy >= 0.83
-    assert _over(with_reader) <= 2
+    assert critical.recall is not None and critical.recall >= 0.99
+    assert critical.precision is not None and critical.precision >= 0.98
+    assert with_reader.accuracy >= 0.86
+    assert _over(with_reader) == 0
     assert with_reader.of(C).recall > rules_alone.of(C).recall  # type: ignore[operator]
 
 

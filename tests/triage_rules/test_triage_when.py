@@ -108,7 +108,10 @@ def test_a_statement_of_safety_holds_against_every_raise_and_stays_live(tmp_path
         held = rules.evaluate("they locked him in before. i am okay right now", spans=spans)
         assert held.urgency is H, held.rule_ids
         assert held.live  # not a `final`: the second reader may still raise it
-    assert "safety.okay" in rules.evaluate("they locked him in before. i am okay right now").rule_ids
+    basis = rules.evaluate("they locked him in before. i am okay right now").basis
+    assert basis is not None and basis.step == "held" and basis.base is C
+    assert basis.rules == ("safety.okay", "time.now")
+    assert "held by safety.okay, time.now: no raise to critical" in basis.describe()
     # without it the time word raises as before
     assert rules.evaluate("they locked him in before. right now").urgency is C
 
