@@ -82,7 +82,7 @@ def test_danger_rules_reach_critical_alone_and_never_fall_below_high() -> None:
 
 
 def test_damping_keeps_a_danger_rule_at_high() -> None:
-    decision = pack().evaluate("my brother said he'd kill me if I ate his leftovers haha", lang="en")
+    decision = pack().evaluate("my brother said he'd kill me if I told mom haha", lang="en")
     assert set(decision.rule_ids) == {"danger.kill_threat.en", "context.joke.en"}
     assert decision.urgency is Urgency.HIGH
 

@@ -153,7 +153,8 @@ def test_explain_shows_holds_and_yields() -> None:
     assert "yields: not when a lower modifier acts" in Modifier("raise", C, yields=True).describe()
     text = "they make us steal and keep our passports. I'm okay right now, I'm at the laundromat"
     shown = run_cli("rules", "explain", "--no-reader", text).stdout
-    assert "safety.okay_now.en (modifier: lower to high on harm, sexual, holds: no raise overrides it)" in shown
+    shown_line = "safety.okay_now.en (modifier: lower to high on harm, sexual, holds: no raise overrides it)"
+    assert shown_line in shown
 
 
 # -- the default packs -------------------------------------------------------------------------
@@ -205,7 +206,8 @@ def test_a_past_time_beats_a_presence_word(text: str, lang: str) -> None:
          "laundromat", "en"),
         ("my madam says the oath will kill my family, I am not in danger now, I'm at the shop", "en"),
         ("He's not violent. He takes all the money from my dates and holds my ID. I'm okay today.", "en"),
-        ("nos obligan a robar y tienen nuestros pasaportes, ahorita estoy bien, estoy en la lavandería", "es"),
+        ("nos obligan a robar y tienen nuestros pasaportes, ahorita estoy bien, estoy en la "
+         "lavandería", "es"),
         ("el patrón nos quitó los pasaportes y dice que al que se vaya lo busca. Nadie ha sido "
          "golpeado, pero ahorita tenemos miedo", "es"),
     ],
@@ -247,3 +249,22 @@ def test_the_reader_may_raise_a_bystanders_report_the_rules_floor_at_normal() ->
     both = triage(pack(), load_reader(), text, lang="en")
     assert both.rules_urgency is N
     assert both.urgency >= both.rules_urgency  # the reader is consulted (not low) and only raises
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "urgency"),
+    [
+        ("my coworker is gonna kill me, I ate his lunch. sorry meant to text my wife", "en", N),
+        ("my mom will kill me, I forgot her birthday", "en", N),
+        ("mi roomie dice que me mata si me como su yogur otra vez", "es", N),
+        ("me mata la espalda después de este turno doble", "es", N),
+        ("he said he'll kill me if I leave the farm tonight", "en", C),
+        ("dice que me mata esta noche si me voy del rancho", "es", C),
+    ],
+)
+def test_a_figure_of_speech_is_not_a_threat(text: str, lang: str, urgency: Urgency) -> None:
+    decision = pack().evaluate(text, lang=lang)
+    assert decision.urgency <= urgency if urgency is N else decision.urgency is urgency, (
+        decision.rule_ids, decision.basis)
+    if urgency is N:
+        assert not decision.live  # the reader raises it to high at most
