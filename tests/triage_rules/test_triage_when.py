@@ -268,3 +268,17 @@ def test_a_figure_of_speech_is_not_a_threat(text: str, lang: str, urgency: Urgen
         decision.rule_ids, decision.basis)
     if urgency is N:
         assert not decision.live  # the reader raises it to high at most
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "low"),
+    [
+        ("hello?", "en", True),
+        ("hola?", "es", True),
+        ("hello? they locked us in the van, help", "en", False),
+        ("hola? nos tienen encerradas, ayuda", "es", False),
+    ],
+)
+def test_a_greeting_alone_is_low_a_greeting_with_a_report_is_not(text: str, lang: str, low: bool) -> None:
+    decision = pack().evaluate(text, lang=lang)
+    assert (decision.urgency is L) is low, (decision.rule_ids, decision.basis)
