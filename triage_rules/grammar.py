@@ -58,6 +58,8 @@ RULE_KEYS = (
     "modifier",
     "to",
     "final",
+    "holds",
+    "yields",
     "acts_on",
     "from",
     "examples",

@@ -1,5 +1,8 @@
 """The compiler: one ``[[rule]]`` table validated against the grammar and compiled into a ``Rule``.
 
+The matching keys are compiled here; the simple keys (where a rule applies, what it
+gives: urgency, score, cap, tags, the modifier keys) are read by ``rule_keys.py``.
+
 Every problem is reported with its file and line (through the file reader
 that owns the rule); a rule is compiled into its matchers only when its keys
 are valid, and then every ``match`` / ``no_match`` example runs against it.
@@ -10,20 +13,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from . import rule_keys
 from ._re2 import PatternError
 from .grammar import (
     DEFAULT_NEGATION_WINDOW,
     EXAMPLE_KEYS,
     GROUP_KEYS,
     ID_CHARS,
-    KNOWN_CHANNELS,
     LIST_PREFIX,
     MAX_GROUPS,
     MAX_ID_LENGTH,
     MAX_NEGATION_WINDOW,
-    MAX_TAG,
     MAX_WITHIN,
-    MODIFIER_KINDS,
     NEAR_KEYS,
     RULE_KEYS,
     unknown_key_message,
@@ -41,8 +42,6 @@ from .model import Examples, Group, Near, Rule
 from .normalize import normalize
 from .positions import Section
 from .rule_checks import missing_groups, quote_spans, unreachable_characters
-from .scorer import Modifier
-from .urgency import Urgency
 
 if TYPE_CHECKING:
     from .loader import FileReader
@@ -162,8 +161,8 @@ class RuleReader:
         if not isinstance(description, str):
             self.issue("description must be a text", "description")
             description = ""
-        langs = self._languages()
-        channels = self._channels()
+        langs = rule_keys.languages(self)
+        channels = rule_keys.channels(self)
         phrases = self.phrases(self.raw, "phrases")
         patterns = self.patterns(self.raw, "patterns")
         near = self._near()
@@ -174,10 +173,10 @@ class RuleReader:
         window = self.integer("negation_window", DEFAULT_NEGATION_WINDOW, 1, MAX_NEGATION_WINDOW)
         if "negation_window" in self.raw and not unless:
             self.issue("negation_window has no effect without unless", "negation_window")
-        tags = self._tags("tags")
-        modifier = self._modifier()
-        urgency, score = self._urgency_and_score(modifier is not None)
-        cap = self._cap()
+        tags = rule_keys.tags(self, "tags")
+        modifier = rule_keys.modifier(self)
+        urgency, score = rule_keys.urgency_and_score(self, modifier is not None)
+        cap = rule_keys.rule_cap(self)
         if modifier is not None and tags:
             self.issue("a modifier has no tags (tags say what a modifier acts on: use acts_on)", "tags")
         if not (phrases or patterns or near or all_groups or any_groups) and not self.unresolved:
@@ -230,103 +229,6 @@ class RuleReader:
             self.issue(f"id {value!r} must be 1 to {MAX_ID_LENGTH} of a-z 0-9 _ . -", "id")
             return
         self.rule_id = value
-
-    def _languages(self) -> frozenset[str]:
-        langs = self.strings(self.raw, "lang")
-        for lang in langs:
-            if not (2 <= len(lang) <= 3 and lang.isascii() and lang.isalpha() and lang.islower()):
-                self.issue(
-                    f"lang {lang!r} must be a lower-case language code like 'en'",
-                    "lang",
-                    literal=lang,
-                )
-        return frozenset(langs)
-
-    def _channels(self) -> frozenset[str]:
-        channels = self.strings(self.raw, "channels")
-        for channel in channels:
-            if channel not in KNOWN_CHANNELS:
-                known = ", ".join(sorted(KNOWN_CHANNELS))
-                self.issue(f"unknown channel {channel!r} (known: {known})", "channels", literal=channel)
-        return frozenset(channels)
-
-    def _tags(self, key: str) -> frozenset[str]:
-        tags = self.strings(self.raw, key)
-        for tag in tags:
-            if not tag or len(tag) > MAX_TAG or not set(tag) <= ID_CHARS:
-                self.issue(f"tag {tag!r} must be 1-{MAX_TAG} of a-z 0-9 _ . -", key, literal=tag)
-        return frozenset(tags)
-
-    def _modifier(self) -> Modifier | None:
-        """``modifier``, ``to``, ``acts_on``, ``from`` and ``final``: a rule that raises or lowers
-        the others' urgency."""
-        kind = self.raw.get("modifier")
-        acts_on = self._tags("acts_on")
-        if kind is None:
-            for key in ("to", "acts_on", "from", "final"):
-                if key in self.raw:
-                    self.issue(f'{key} is only for modifiers (modifier = "raise" or "lower")', key)
-            return None
-        if kind not in MODIFIER_KINDS:
-            self.issue(f'modifier must be "raise" or "lower", not {kind!r}', "modifier")
-            return None
-        value = self.raw.get("to")
-        if value is None:
-            self.issue(f"a {kind} modifier needs to = the urgency it {kind}s to", "modifier")
-            return None
-        try:
-            to = Urgency.parse(value if isinstance(value, str) else repr(value))
-            floor = self.raw.get("from")
-            at_least = (
-                None if floor is None else Urgency.parse(floor if isinstance(floor, str) else repr(floor))
-            )
-        except ValueError as exc:
-            self.issue(str(exc), "to")
-            return None
-        final = self.raw.get("final", False)
-        if not isinstance(final, bool):
-            self.issue(f"final must be true or false, not {final!r}", "final")
-            return None
-        if final and kind != "lower":
-            self.issue("final is only for a lower modifier (one no raise overrides)", "final")
-            return None
-        return Modifier("raise" if kind == "raise" else "lower", to, acts_on, at_least, final)
-
-    def _cap(self) -> Urgency | None:
-        """``cap``: the most the rules may rate a message this rule fires on (not critical)."""
-        value = self.raw.get("cap")
-        if value is None:
-            return None
-        try:
-            cap = Urgency.parse(value if isinstance(value, str) else repr(value))
-        except ValueError as exc:
-            self.issue(str(exc), "cap")
-            return None
-        if cap is Urgency.CRITICAL:
-            self.issue("cap = \"critical\" caps nothing (use low, normal or high)", "cap")
-            return None
-        return cap
-
-    def _urgency_and_score(self, modifier: bool = False) -> tuple[Urgency | None, int]:
-        if modifier:
-            for key in ("urgency", "score"):
-                if key in self.raw:
-                    self.issue(f"a modifier has no {key}: it raises or lowers the others' urgency (to)", key)
-            return None, 0
-        urgency: Urgency | None = None
-        if "urgency" in self.raw:
-            value = self.raw["urgency"]
-            try:
-                urgency = Urgency.parse(value if isinstance(value, str) else repr(value))
-            except ValueError as exc:
-                self.issue(str(exc), "urgency")
-        score = self.raw.get("score", 0)
-        if isinstance(score, bool) or not isinstance(score, int) or abs(score) > 1000:
-            self.issue("score must be a whole number from -1000 to 1000", "score")
-            score = 0
-        if "urgency" not in self.raw and not score and "cap" not in self.raw:
-            self.issue("rule needs an urgency, a non-zero score or a cap")
-        return urgency, score
 
     def _near(self) -> tuple[Near, ...]:
         raw = self.raw.get("near")

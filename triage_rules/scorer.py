@@ -14,11 +14,15 @@ Pure functions of the fired hits, the thresholds and the default urgency.
    self-harm is not a past situation).
 3. **Raise.** A ``raise`` modifier (a time or presence word: "right now",
    "tonight", "ahorita") that fired and acts (same condition) lifts the
-   result of step 2 to its ``to`` when that is higher: presence beats
+   result of step 2 to its ``to`` when that is higher: a time word beats
    distance ("I left years ago but he is outside right now" stays critical;
    "I left years ago but she still calls my parents for what I owe" is high) --
    unless an acting lower modifier is ``final`` (not a live report: a story, an
-   exercise, a role play), which no raise overrides.
+   exercise, a role play) or ``holds`` (a statement of safety now: "I'm okay
+   right now", "nobody has been violent"), which no raise overrides. A raise
+   that ``yields`` (a presence word alone: "she is here now", "está aquí") does
+   not apply when any lower modifier acts: a past time beats a presence word
+   ("three years ago they held him ... he is back, he is here with us").
 4. **Cap.** A rule with a ``cap`` that fired (a question about the service, a
    past story, spam, a test, research) holds the result of step 3 at most at its
    ``cap`` (the lowest of them), but never below a fired rule's own ``urgency``
@@ -66,6 +70,11 @@ class Modifier:
     ``final`` (lower only): when it acts, no raise applies -- the message is not a
     live report (a story, a class exercise, a role play), so its "tonight" is the
     story's, not the reporter's.
+    ``holds`` (lower only): when it acts, no raise applies either, but the message
+    stays a live report the second reader may raise (a statement of safety now:
+    "I'm okay right now" says what "right now" is about).
+    ``yields`` (raise only): it does not apply when any lower modifier acts (a
+    presence word alone, "she is here now", gives way to "three years ago").
     """
 
     kind: ModifierKind
@@ -73,6 +82,21 @@ class Modifier:
     acts_on: frozenset[str] = frozenset()
     at_least: Urgency | None = None
     final: bool = False
+    holds: bool = False
+    yields: bool = False
+
+    @property
+    def blocks_raises(self) -> bool:
+        """Whether, acting, it keeps every raise from applying (``final`` or ``holds``)."""
+        return self.final or self.holds
+
+    def describe(self) -> str:
+        """What it does, for ``explain``."""
+        return (f"modifier: {self.kind} to {self.to.value}"
+                + (f" on {', '.join(sorted(self.acts_on))}" if self.acts_on else "")
+                + (", final: no raise overrides it" if self.final else "")
+                + (", holds: no raise overrides it" if self.holds and not self.final else "")
+                + (", yields: not when a lower modifier acts" if self.yields else ""))
 
     def acts(self, tags: frozenset[str], base: Urgency) -> bool:
         """Whether it acts, given the tags of the ordinary rules that fired (at least one did)
@@ -88,14 +112,16 @@ class Basis:
 
     ``step``: ``floor`` (a rule's urgency), ``score`` (the summed score reached
     a threshold), ``raised`` / ``lowered`` (a modifier changed the base
-    urgency ``base``), ``capped`` (a fired rule's ``cap`` held the urgency
-    ``base`` below it), ``default`` (nothing decided). ``rules``: the rules
-    that did it (for ``raised`` / ``lowered``: the modifiers, then the rules
-    they acted on).
+    urgency ``base``), ``held`` (a ``holds`` lower -- a statement of safety --
+    kept a raise to ``base`` from applying), ``capped`` (a fired rule's ``cap``
+    held the urgency ``base`` below it), ``default`` (nothing decided).
+    ``rules``: the rules that did it (for ``raised`` / ``lowered``: the
+    modifiers, then the rules they acted on; for ``held``: the holding
+    modifiers, then the raises they stopped).
     """
 
     urgency: Urgency
-    step: Literal["floor", "score", "raised", "lowered", "capped", "default"]
+    step: Literal["floor", "score", "raised", "lowered", "held", "capped", "default"]
     rules: tuple[str, ...] = ()
     base: Urgency | None = None
 
@@ -112,6 +138,7 @@ class Basis:
             "score": f"summed score of {names}",
             "raised": f"raised from {self.base} by {names}",
             "lowered": f"lowered from {self.base} by {names}",
+            "held": f"held by {names}: no raise to {self.base} over a statement of safety",
             "capped": f"capped from {self.base} by {names}",
             "default": "no rule decided: the rule set's default",
         }[self.step]
@@ -183,8 +210,8 @@ def urgency_and_score(
     for hit in fired:
         if hit.modifier is None:
             tags.update(hit.tags)
-    raised = lowest = -1
-    final = False
+    raised = lowest = yielding = -1
+    blocked = False
     lowers: list[Modifier] = []
     for hit in modifiers:
         modifier = hit.modifier
@@ -193,12 +220,17 @@ def urgency_and_score(
             continue
         rank = _RANK[modifier.to]
         if modifier.kind == "raise":
-            raised = max(raised, rank)
+            if modifier.yields:
+                yielding = max(yielding, rank)
+            else:
+                raised = max(raised, rank)
         else:
             lowers.append(modifier)
             lowest = rank if lowest < 0 else min(lowest, rank)
-            final = final or modifier.final
-    if final:
+            blocked = blocked or modifier.blocks_raises
+    if not lowers:
+        raised = max(raised, yielding)
+    if blocked:
         raised = -1
     now = base
     if lowers and lowest < base:
@@ -258,12 +290,21 @@ def _uncapped(
     raises = _acting(modifiers, "raise", tags, base.urgency)
     lowers = _acting(modifiers, "lower", tags, base.urgency)
     now = _lowered(base, lowers, ordinary, thresholds)
-    if raises and not any(hit.modifier is not None and hit.modifier.final for hit, _ in lowers):
-        top = max((to for _, to in raises), key=_RANK.__getitem__)
-        if _RANK[top] > _RANK[now.urgency]:
-            used = [hit for hit, to in raises if to is top]
-            return top, score, Basis(top, "raised", _with_targets(used, ordinary), now.urgency)
-    return now.urgency, score, now
+    if lowers:
+        raises = [(hit, to) for hit, to in raises if hit.modifier is not None and not hit.modifier.yields]
+    if not raises:
+        return now.urgency, score, now
+    top = max((to for _, to in raises), key=_RANK.__getitem__)
+    if _RANK[top] <= _RANK[now.urgency]:
+        return now.urgency, score, now
+    if any(hit.modifier is not None and hit.modifier.final for hit, _ in lowers):
+        return now.urgency, score, now
+    holding = [hit for hit, _ in lowers if hit.modifier is not None and hit.modifier.holds]
+    if holding:  # a statement of safety: the raise it stops is shown (``base`` is what it would give)
+        names = tuple(hit.rule_id for hit in holding) + tuple(hit.rule_id for hit, to in raises if to is top)
+        return now.urgency, score, Basis(now.urgency, "held", names, top)
+    used = [hit for hit, to in raises if to is top]
+    return top, score, Basis(top, "raised", _with_targets(used, ordinary), now.urgency)
 
 
 def _lowered(

@@ -180,9 +180,7 @@ def cmd_rules_explain(args: argparse.Namespace) -> int:
         hit = next((h for h in d.fired if h.rule_id == t.rule_id), None)
         if hit is not None and hit.modifier is not None:
             m = hit.modifier
-            gives = (f"modifier: {m.kind} to {m.to.value}"
-                     + (f" on {', '.join(sorted(m.acts_on))}" if m.acts_on else "")
-                     + (", final: no raise overrides it" if m.final else ""))
+            gives = m.describe()
         else:
             gives = f"{hit.urgency.value if hit and hit.urgency else '-'}, +{hit.score if hit else 0}"
         if hit is not None and hit.cap is not None:

@@ -82,9 +82,17 @@ def test_danger_rules_reach_critical_alone_and_never_fall_below_high() -> None:
 
 
 def test_damping_keeps_a_danger_rule_at_high() -> None:
-    decision = pack().evaluate("my brother said he'd kill me if I ate his leftovers haha", lang="en")
+    # a damping word that is not one of not_live.joke's markers: the danger rule's high floor stays
+    decision = pack().evaluate("my brother said he'd kill me if I told mom, kidding", lang="en")
     assert set(decision.rule_ids) == {"danger.kill_threat.en", "context.joke.en"}
     assert decision.urgency is Urgency.HIGH
+
+
+def test_a_joke_marker_holds_danger_words_at_normal_and_not_live() -> None:
+    decision = pack().evaluate("my brother said he'd kill me if I told mom haha", lang="en")
+    assert set(decision.rule_ids) == {"danger.kill_threat.en", "context.joke.en", "not_live.joke.en"}
+    assert decision.urgency is Urgency.NORMAL
+    assert not decision.live  # the reader raises it to high at most
 
 
 def test_every_default_rule_has_several_examples() -> None:

@@ -313,6 +313,8 @@ _MODIFIERS = st.none() | st.builds(
     st.frozensets(st.sampled_from(["harm", "coercion"]), max_size=2),
     st.none() | _URGENCIES,
     st.booleans(),
+    st.booleans(),
+    st.booleans(),
 )
 _HITS = st.lists(
     st.builds(

@@ -35,6 +35,9 @@ SOURCES: tuple[str, ...] = (
     "triage_unseen4.jsonl",       # the fourth unseen set: measured once at rd-384a6385bced, retired
     "triage_unseen5.jsonl",       # the fifth unseen set: measured once at rd-a538ef0c4840, retired
     "triage_unseen6.jsonl",       # the sixth unseen set: measured once at rd-8eac8b0e7b51, retired
+    "triage_unseen7.jsonl",       # the seventh unseen set: measured once at rd-383a7538aad3, retired
+    "triage_train5a.jsonl",       # written blind for the reader: boundary cases and hard negatives
+    "triage_train5b.jsonl",       # written blind for the reader: SMS, voice, regional Spanish
 )
 OLD_GUIDE = frozenset({"triage_corpus.jsonl", "triage_heldout.jsonl"})
 OLD_GUIDE_WEIGHT = 0.5
