@@ -126,6 +126,14 @@ class _DirectoryChanged(Exception):
     """The paging directory changed after this message was sealed; seal it again."""
 
 
+class _Duplicate(Exception):
+    """The message's external id was committed before: nothing of this one is stored."""
+
+    def __init__(self, stored: IntakeResult) -> None:
+        super().__init__("duplicate")
+        self.stored = stored
+
+
 class _ThreadRace(Exception):
     """Another message created this reporter's thread first; seal again for that tip."""
 
@@ -246,7 +254,10 @@ class Intake:
             return self._store(conn, inbound, target, row, plan, urgency, now, with_message,
                                page_plan, paged, paged_ids, refs)
 
-        stored = await self._db.write(store)
+        try:
+            stored = await self._db.write(store)
+        except _Duplicate as d:  # rolled back with everything the write did before it
+            stored = d.stored
         return stored, message_id, parts, paged, refs, urgency
 
     def _page_plan(self, directory: Directory, tip_ref: str, channel: Channel, urgency: Urgency,
@@ -345,15 +356,8 @@ class Intake:
                paged: list[bool] | None = None,
                paged_ids: Mapping[str, int] | None = None,
                refs: list[str] | None = None) -> IntakeResult | None:
-        if row.external_key is not None:
-            found = conn.execute(
-                "SELECT m.id, m.tip_id, m.urgency, t.ref FROM messages m JOIN tips t"
-                " ON t.id = m.tip_id WHERE m.external_key = ?", (row.external_key,)).fetchone()
-            if found is not None:
-                return IntakeResult(TipId(found[1]), found[3], MessageId(found[0]),
-                                    Urgency.parse(found[2]), False, True, False)
-        stamp = q.utc_now_text(now)
-        previous: tuple[str, object] | None = None
+        stamp = row.created_at
+        previous: tuple[str, str, object] | None = None
         if target.new:
             ref = self._insert_tip(conn, inbound, target, urgency, stamp)
             if ref != target.ref:
@@ -362,10 +366,11 @@ class Intake:
                 if page_plan is not None:  # the page names the reference the tip really has
                     page_plan = replace(page_plan, tip_ref=TipRef(ref))
         else:
-            previous = conn.execute("SELECT urgency, acked_at FROM tips WHERE id = ?",
-                                    (target.id,)).fetchone()
-            self._raise_tip_urgency(conn, target.id, urgency, stamp)
-        q.insert_message(conn, row)
+            previous = conn.execute("SELECT urgency, urgency_source, acked_at FROM tips"
+                                    " WHERE id = ?", (target.id,)).fetchone()
+            self._raise_tip_urgency(conn, target.id, urgency, stamp, previous)
+        if q.insert_message_once(conn, row) is None:  # this external id is stored already
+            raise _Duplicate(self._stored_already(conn, row.external_key))
         if not target.new:  # the reporter wrote again: their pending deletion request ends
             reporter_wrote(conn, target.id, inbound.channel.value, stamp)
         q.add_tip_advocates(conn, target.id, plan.advocate_ids)
@@ -377,7 +382,7 @@ class Intake:
             before = Urgency.parse(previous[0]).rank if previous is not None else None
             # A tip inserted in this very transaction has no escalation yet: no query.
             if target.new or should_open(conn, target.id, urgency.rank, before,
-                                         previous is not None and previous[1] is not None):
+                                         previous is not None and previous[2] is not None):
                 open_escalation(conn, target.id, page_plan, stamp, paged_ids or {}, now)
                 paged.append(True)
         return None
@@ -416,10 +421,16 @@ class Intake:
         raise ServiceUnavailable("could not store the message, please try again")
 
     @staticmethod
+    def _stored_already(conn: sqlite3.Connection, external_key: bytes | None) -> IntakeResult:
+        found = conn.execute(
+            "SELECT m.id, m.tip_id, m.urgency, t.ref FROM messages m JOIN tips t"
+            " ON t.id = m.tip_id WHERE m.external_key = ?", (external_key,)).fetchone()
+        return IntakeResult(TipId(found[1]), found[3], MessageId(found[0]),
+                            Urgency.parse(found[2]), False, True, False)
+
+    @staticmethod
     def _raise_tip_urgency(conn: sqlite3.Connection, tip_id: str, urgency: Urgency,
-                           stamp: str) -> None:
-        row = conn.execute("SELECT urgency, urgency_source FROM tips WHERE id = ?",
-                           (tip_id,)).fetchone()
+                           stamp: str, row: tuple[str, str, object]) -> None:
         new = row[0]
         if row[1] == "rules" and urgency > Urgency.parse(row[0]):
             new = urgency.value

@@ -16,7 +16,7 @@ from .connection import open_sqlite
 from .migrate import migrate
 from .reader import Reader
 from .seam import DB_FILENAME
-from .stamps import watch_directory
+from .stamps import transaction_hook, watch_directory
 from .writer import CommitObserver, Writer
 
 T = TypeVar("T")
@@ -54,7 +54,8 @@ class Database:
         self.migrate = migrate  # False: a database with its own schema
         self.backup_dir = backup_dir
         self.writer = Writer(path, batch_max=batch_max, observer=observer,
-                             on_open=watch_directory if migrate else None)
+                             on_open=watch_directory if migrate else None,
+                             on_transaction=transaction_hook if migrate else None)
         self._reader: Reader | None = None
 
     async def open(self) -> None:
