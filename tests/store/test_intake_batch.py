@@ -21,6 +21,7 @@ from crypto import derive_receipt_keys
 from hotline.domain import Channel
 from hotline.intake import Inbound, IntakeResult
 from hotline.services import Services
+from hotline.store.write_lock import WriteLock
 from tests.helpers.instance import make_instance
 from tests.ops.helpers import opened, sms_tip, web_tip
 
@@ -30,15 +31,30 @@ CALM = "Hello, which languages do you answer in? It is for a school poster."
 
 
 async def in_one_batch(s: Services, reports: list[Awaitable[IntakeResult]]) -> list[Any]:
-    """Run ``reports`` so that their writes are queued behind a held job, then let go."""
+    """Run ``reports`` so that their writes are queued behind a held job, then let go.
+
+    SQLite: the file's write turn is held here, as a sibling front end would hold it
+    (store/write_lock.py), so the writer waits at BEGIN with a first job while the
+    reports queue. PostgreSQL: a job waits on a gate inside the writer's thread."""
     gate, entered = threading.Event(), threading.Event()
+    turn: WriteLock | None = None
 
     def hold(conn: Any) -> None:
         entered.set()
-        gate.wait(30)
+        if turn is None:
+            gate.wait(30)
 
+    if s.db.kind == "sqlite":
+        turn = WriteLock(s.db.path)  # type: ignore[attr-defined]
+        turn.acquire()
+        entered.set()
     held = asyncio.ensure_future(s.db.write(hold))
-    assert await asyncio.to_thread(entered.wait, 30)  # the writer is in the held job
+    assert await asyncio.to_thread(entered.wait, 30)
+    for _ in range(2000):  # the writer has taken the held job
+        if s.db.writer.queue_depth() == 0:
+            break
+        await asyncio.sleep(0.005)
+    await asyncio.sleep(0.05)
     tasks = [asyncio.ensure_future(r) for r in reports]
     for _ in range(2000):
         if s.db.writer.queue_depth() >= len(reports):
@@ -46,6 +62,8 @@ async def in_one_batch(s: Services, reports: list[Awaitable[IntakeResult]]) -> l
         await asyncio.sleep(0.005)
     assert s.db.writer.queue_depth() == len(reports)
     gate.set()
+    if turn is not None:
+        turn.close()
     await held
     return await asyncio.gather(*tasks, return_exceptions=True)
 
