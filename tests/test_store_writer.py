@@ -17,6 +17,7 @@ from hotline.store.connection import open_sqlite
 from hotline.store.factory import open_store
 from hotline.store.migrate import available_migrations
 from hotline.store.seam import Store, StoreTarget, is_unique_violation, statement_savepoint
+from hotline.store.write_lock import WriteLock
 
 BOTH = pytest.mark.both_stores
 
@@ -154,10 +155,17 @@ async def test_a_caller_that_gives_up_does_not_cancel_its_queued_write(target: S
     try:
         release = asyncio.Event()
         loop = asyncio.get_running_loop()
+        # Something holds the writer so the next job queues: on SQLite the file's write
+        # turn, held here as a sibling front end would (its jobs run on the event loop,
+        # store/loop_writer.py); on PostgreSQL a job waiting on the writer's thread.
+        turn = WriteLock(target.path) if target.kind == "sqlite" else None  # type: ignore[arg-type]
 
-        def slow(c: sqlite3.Connection) -> None:  # holds the writer so the next job queues
-            asyncio.run_coroutine_threadsafe(release.wait(), loop).result(30)
+        def slow(c: sqlite3.Connection) -> None:
+            if turn is None:
+                asyncio.run_coroutine_threadsafe(release.wait(), loop).result(30)
 
+        if turn is not None:
+            turn.acquire()
         first = asyncio.ensure_future(db.write(slow))
         await asyncio.sleep(0.2)
         queued = asyncio.ensure_future(db.write(lambda c: c.execute(
@@ -165,6 +173,8 @@ async def test_a_caller_that_gives_up_does_not_cancel_its_queued_write(target: S
         await asyncio.sleep(0.1)
         queued.cancel()  # the caller gives up (a timeout, a client gone)
         release.set()
+        if turn is not None:
+            turn.close()
         await first
         with pytest.raises(asyncio.CancelledError):
             await queued
