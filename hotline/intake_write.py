@@ -29,7 +29,7 @@ from .paging.escalation import EscalationPlan, TipRef
 from .paging.store import open_escalation, should_open
 from .store import queries as q
 from .store.seam import is_integrity_error, is_unique_violation
-from .store.stamps import Stamp, directory_stamp
+from .store.stamps import Stamp, directory_stamp_later
 
 REF_ATTEMPTS = 16
 """Fresh short references tried for a new tip before giving up. With N tips stored,
@@ -95,19 +95,22 @@ def write_message(conn: sqlite3.Connection, w: MessageWrite) -> tuple[str, bool]
     """Store the report in the current transaction; return (the tip's reference, paged?).
 
     Raises ``DirectoryChanged``, ``ThreadRace`` or ``Duplicate`` (module docstring)."""
-    if directory_stamp(conn) != w.stamp:  # first, before anything is written
-        raise DirectoryChanged
+    # First (on PostgreSQL its answer is looked at after the next statement that waits).
+    directory_now = directory_stamp_later(conn)
     target, urgency, stamp = w.target, w.urgency, w.row.created_at
     page_plan, ref = w.page_plan, target.ref
     previous: tuple[str, str, object] | None = None
     if target.new:
         ref = _insert_tip(conn, w)
-        if ref != target.ref and page_plan is not None:  # the page names the tip's real reference
-            page_plan = replace(page_plan, tip_ref=TipRef(ref))
     else:
         previous = conn.execute("SELECT urgency, urgency_source, acked_at FROM tips"
                                 " WHERE id = ?", (target.id,)).fetchone()
+    if directory_now() != w.stamp:  # the job's rows so far are taken back with it
+        raise DirectoryChanged
+    if previous is not None:
         _raise_tip_urgency(conn, target.id, urgency, stamp, previous)
+    if ref != target.ref and page_plan is not None:  # the page names the tip's real reference
+        page_plan = replace(page_plan, tip_ref=TipRef(ref))
     if q.insert_message_once(conn, w.row) is None:  # this external id is stored already
         raise Duplicate(_stored_already(conn, w.row.external_key))
     if not target.new:  # the reporter wrote again: their pending deletion request ends

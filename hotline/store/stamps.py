@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
+from collections.abc import Callable
 from typing import Any
 
 from .seam import kind_of
@@ -115,6 +116,21 @@ def directory_stamp(conn: sqlite3.Connection | Any) -> Stamp:
     if w.txn:
         w.stamp, w.stamp_changes = stamp, w.changes
     return stamp
+
+
+def directory_stamp_later(conn: sqlite3.Connection | Any) -> Callable[[], Stamp]:
+    """The stamp now, to be looked at later in the same job.
+
+    On PostgreSQL the read (``FOR SHARE``: its lock is taken when the server runs it,
+    at once) is sent in the writer's pipeline without waiting for its answer; the
+    caller looks at it after its next statement it had to wait for anyway, so the
+    stamp costs no round trip of its own. Whatever the job wrote before looking is
+    taken back with it if the stamp moved. On SQLite it is read now."""
+    if kind_of(conn) == "postgresql":
+        cur = conn.execute("SELECT n FROM directory_changes WHERE id = 1 FOR SHARE")
+        return lambda: (0, int(cur.fetchone()[0]))
+    stamp = directory_stamp(conn)
+    return lambda: stamp
 
 
 def _directory_digest(conn: sqlite3.Connection) -> bytes:
