@@ -217,3 +217,35 @@ async def test_a_statement_failing_unread_fails_its_own_job_not_the_next(target:
         assert [r[0] for r in rows] == ["before", "after"]
     finally:
         await db.close()
+
+
+async def test_sqlite_jobs_run_on_the_loop_unless_the_file_is_shared(tmp_path: Path) -> None:
+    """One front end: the write callables run on the event loop (no thread hop per statement).
+    Once the file's write turn had to be waited for (a sibling front end writes), batches run
+    on the writer's helper thread with the turn, so the sibling never waits for this loop."""
+    import threading
+
+    from hotline.store import loop_writer
+
+    target = StoreTarget("sqlite", path=tmp_path / "t.db")
+    db = await _db(target)
+    try:
+        where: list[str] = []
+
+        def job(c: sqlite3.Connection) -> None:
+            where.append(threading.current_thread().name)
+
+        await db.write(job)
+        assert where == [threading.current_thread().name]  # this loop's thread
+        turn = WriteLock(target.path)  # type: ignore[arg-type]
+        turn.acquire()  # a sibling holds the file
+        waiting = asyncio.ensure_future(db.write(job))
+        await asyncio.sleep(0.2)
+        assert not waiting.done()  # nobody is answered before its commit
+        turn.close()
+        await waiting
+        await db.write(job)  # within SHARED_FOR of the wait: still on the helper
+        assert where[1].startswith("hotline-writer") and where[2] == where[1]
+        assert loop_writer.SHARED_FOR >= 1
+    finally:
+        await db.close()

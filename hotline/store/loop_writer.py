@@ -13,7 +13,14 @@ is told once per batch (the helper's future), not once per job.
 
 What it costs: the loop is busy while SQLite runs each statement (the
 statements are short: indexed inserts and point reads; anything long goes
-through ``run_bare``, on the helper). ``bench/RESULTS.md`` has the A/B.
+through ``run_bare``, on the helper). And the file's write turn is held
+from BEGIN until the loop gets round to the batch's jobs: nothing to anyone
+while this process is the file's only writer, but with several front ends
+on one file (``serve --workers N``) a sibling waits for the turn through
+that delay too, and two workers served 10-20 % fewer reports a second
+(``bench/RESULTS.md``). So a batch whose turn had to be waited for (the file
+is shared now) runs its jobs on the helper, with the turn, as ``writer.py``
+does, and so do the batches of the next ``SHARED_FOR`` seconds.
 
 One event loop per writer (the loop the service runs on); the connection is
 used by one side at a time, in order: helper (BEGIN), loop (the jobs), helper
@@ -40,6 +47,8 @@ from .write_lock import WriteLock
 from .writer import CommitObserver, Writer, WriterStats
 
 T = TypeVar("T")
+SHARED_FOR = 2.0
+"""Seconds after a wait for the write turn during which batches run on the helper."""
 
 
 class LoopWriter:
@@ -59,6 +68,7 @@ class LoopWriter:
         self._lock: WriteLock | None = None
         self._thread: threading.Thread | None = None  # the helper (benches read its CPU)
         self._closed = False
+        self._shared_until = 0.0  # monotonic time until which the file counts as shared
         self.stats = WriterStats()
 
     def start(self) -> None:
@@ -159,13 +169,33 @@ class LoopWriter:
         assert conn is not None and lock is not None
         started = time.perf_counter()
 
-        def begin() -> None:
-            lock.acquire()  # our turn among the front ends sharing this file
+        def begin() -> bool:
+            """Take the turn and BEGIN; True if the jobs should run here (file shared)."""
+            waited = not lock.try_acquire()
+            if waited:
+                lock.acquire()  # a sibling front end holds the file: wait in the kernel
             try:
                 conn.execute("BEGIN IMMEDIATE")
             except BaseException:
                 lock.release()
                 raise
+            now = time.monotonic()
+            if waited:
+                self._shared_until = now + SHARED_FOR
+            return now < self._shared_until
+
+        def run_jobs() -> tuple[list[tuple[Job, bool, Any]], BaseException | None]:
+            results: list[tuple[Job, bool, Any]] = []
+            try:
+                if hook is not None:
+                    hook(conn, True)
+                if len(batch) == 1:
+                    results.append(Writer._run_alone(conn, batch[0]))
+                else:
+                    results.extend(Writer._run_job(conn, job) for job in batch)
+            except BaseException as e:  # a savepoint statement failed: nobody is saved
+                return results, e
+            return results, None
 
         def finish(commit: bool) -> None:
             try:
@@ -176,32 +206,32 @@ class LoopWriter:
                     conn.execute("ROLLBACK")
                 raise
             finally:
+                if hook is not None:
+                    hook(conn, False)
                 lock.release()
 
+        def all_here() -> tuple[list[tuple[Job, bool, Any]], BaseException | None]:
+            results, failed = run_jobs()
+            try:
+                finish(failed is None)
+            except BaseException as e:
+                failed = failed or e
+            return results, failed
+
         try:
-            await loop.run_in_executor(self._helper, begin)
+            shared = await loop.run_in_executor(self._helper, begin)
         except Exception as e:
             for job in batch:
                 _settle(job, False, e)
             return
-        results: list[tuple[Job, bool, Any]] = []
-        failed: BaseException | None = None
-        try:
-            if hook is not None:
-                hook(conn, True)
-            if len(batch) == 1:
-                results.append(Writer._run_alone(conn, batch[0]))
-            else:
-                results.extend(Writer._run_job(conn, job) for job in batch)
-        except BaseException as e:  # a savepoint statement failed: nobody is saved
-            failed = e
-        try:
-            await loop.run_in_executor(self._helper, finish, failed is None)
-        except BaseException as e:  # the commit failed: nobody in this batch is saved
-            failed = failed or e
-        finally:
-            if hook is not None:
-                hook(conn, False)
+        if shared:  # jobs, COMMIT and the turn given back on the helper, without a hand-back
+            results, failed = await loop.run_in_executor(self._helper, all_here)
+        else:
+            results, failed = run_jobs()
+            try:
+                await loop.run_in_executor(self._helper, finish, failed is None)
+            except BaseException as e:  # the commit failed: nobody in this batch is saved
+                failed = failed or e
         if failed is not None:
             for job in batch:
                 _settle(job, False, failed)
