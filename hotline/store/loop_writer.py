@@ -218,14 +218,19 @@ class LoopWriter:
                 failed = failed or e
             return results, failed
 
+        def begin_and_maybe_all() -> tuple[list[tuple[Job, bool, Any]], BaseException | None] | None:
+            """BEGIN; if the file is shared, the whole batch here, in the same call: the
+            turn is never held while the loop gets round to a hand-back. None: loop's turn."""
+            return all_here() if begin() else None
+
         try:
-            shared = await loop.run_in_executor(self._helper, begin)
+            done = await loop.run_in_executor(self._helper, begin_and_maybe_all)
         except Exception as e:
             for job in batch:
                 _settle(job, False, e)
             return
-        if shared:  # jobs, COMMIT and the turn given back on the helper, without a hand-back
-            results, failed = await loop.run_in_executor(self._helper, all_here)
+        if done is not None:  # jobs, COMMIT and the turn given back on the helper
+            results, failed = done
         else:
             results, failed = run_jobs()
             try:
