@@ -17,6 +17,7 @@ from hotline.store.connection import open_sqlite
 from hotline.store.factory import open_store
 from hotline.store.migrate import available_migrations
 from hotline.store.seam import Store, StoreTarget, is_unique_violation, statement_savepoint
+from hotline.store.write_lock import WriteLock
 
 BOTH = pytest.mark.both_stores
 
@@ -154,10 +155,17 @@ async def test_a_caller_that_gives_up_does_not_cancel_its_queued_write(target: S
     try:
         release = asyncio.Event()
         loop = asyncio.get_running_loop()
+        # Something holds the writer so the next job queues: on SQLite the file's write
+        # turn, held here as a sibling front end would (its jobs run on the event loop,
+        # store/loop_writer.py); on PostgreSQL a job waiting on the writer's thread.
+        turn = WriteLock(target.path) if target.kind == "sqlite" else None  # type: ignore[arg-type]
 
-        def slow(c: sqlite3.Connection) -> None:  # holds the writer so the next job queues
-            asyncio.run_coroutine_threadsafe(release.wait(), loop).result(30)
+        def slow(c: sqlite3.Connection) -> None:
+            if turn is None:
+                asyncio.run_coroutine_threadsafe(release.wait(), loop).result(30)
 
+        if turn is not None:
+            turn.acquire()
         first = asyncio.ensure_future(db.write(slow))
         await asyncio.sleep(0.2)
         queued = asyncio.ensure_future(db.write(lambda c: c.execute(
@@ -165,6 +173,8 @@ async def test_a_caller_that_gives_up_does_not_cancel_its_queued_write(target: S
         await asyncio.sleep(0.1)
         queued.cancel()  # the caller gives up (a timeout, a client gone)
         release.set()
+        if turn is not None:
+            turn.close()
         await first
         with pytest.raises(asyncio.CancelledError):
             await queued
@@ -205,5 +215,37 @@ async def test_a_statement_failing_unread_fails_its_own_job_not_the_next(target:
         assert [r[0] for r in await db.fetchall("SELECT id FROM tips")] == ["t1"]
         rows = await db.fetchall("SELECT action FROM audit ORDER BY id")
         assert [r[0] for r in rows] == ["before", "after"]
+    finally:
+        await db.close()
+
+
+async def test_sqlite_jobs_run_on_the_loop_unless_the_file_is_shared(tmp_path: Path) -> None:
+    """One front end: the write callables run on the event loop (no thread hop per statement).
+    Once the file's write turn had to be waited for (a sibling front end writes), batches run
+    on the writer's helper thread with the turn, so the sibling never waits for this loop."""
+    import threading
+
+    from hotline.store import loop_writer
+
+    target = StoreTarget("sqlite", path=tmp_path / "t.db")
+    db = await _db(target)
+    try:
+        where: list[str] = []
+
+        def job(c: sqlite3.Connection) -> None:
+            where.append(threading.current_thread().name)
+
+        await db.write(job)
+        assert where == [threading.current_thread().name]  # this loop's thread
+        turn = WriteLock(target.path)  # type: ignore[arg-type]
+        turn.acquire()  # a sibling holds the file
+        waiting = asyncio.ensure_future(db.write(job))
+        await asyncio.sleep(0.2)
+        assert not waiting.done()  # nobody is answered before its commit
+        turn.close()
+        await waiting
+        await db.write(job)  # within SHARED_FOR of the wait: still on the helper
+        assert where[1].startswith("hotline-writer") and where[2] == where[1]
+        assert loop_writer.SHARED_FOR >= 1
     finally:
         await db.close()

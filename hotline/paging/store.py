@@ -62,27 +62,71 @@ def should_open(conn: sqlite3.Connection, tip_id: str, urgency_rank: int, previo
     return not (was_acked and previous_rank is not None and urgency_rank <= previous_rank)
 
 
+_OPEN = (
+    "INSERT INTO escalations (id, tip_id, code, plan, cursor, status, opened_at, next_due)"
+    " SELECT ?,?,?,?,?,?,?,? WHERE NOT EXISTS (SELECT 1 FROM page_summaries WHERE code = ?"
+    " AND status IN ('pending', 'sent')) ON CONFLICT (code) WHERE status = 'open' DO NOTHING")
+
+
 def open_escalation(conn: sqlite3.Connection, tip_id: str, plan: EscalationPlan, opened_at: str,
                     people: Mapping[str, int], now: datetime) -> str:
     """Open it; a first step due now goes into the outbox in this same commit, so the
-    worker can send it straight away, without a commit of its own in between."""
-    code = new_code(conn)
-    conn.execute(
-        "INSERT INTO escalations (id, tip_id, code, plan, cursor, status, opened_at, next_due)"
-        " VALUES (?,?,?,?,0,'open',?,?)",
-        (plan.id, tip_id, code, json.dumps(plan_to_dict(plan)), opened_at,
-         plan.started_at.timestamp()))
-    conn.execute("INSERT INTO audit (at, actor, action, tip_id, detail) VALUES (?,?,?,?,?)",
-                 (opened_at, "paging", "page.opened", tip_id,
-                  f"urgency={plan.urgency.value} levels={len(plan.levels)}"))
+    worker can send it straight away, without a commit of its own in between.
+
+    Three statements where it took eight or more: the row is inserted with its
+    cursor already past the first step (worked out here, as ``record_step``
+    would), its code checked free by the INSERT itself (the open codes' unique
+    index, and a live summary's code by ``NOT EXISTS``: a taken code inserts
+    nothing and the next is tried, as ``new_code`` did with two reads per
+    try), then its audit lines and its first pages one INSERT each."""
+    cursor, status, next_due = 0, "open", plan.started_at.timestamp()
+    pages: list[tuple[Action, int]] = []
     if plan.started_at <= now:
         state = EscalationState()
         actions = next_actions(plan, state, now)
         after = mark_sent(plan, state, actions)
-        due = due_at(plan, after)
-        record_step(conn, plan.id, [(a, people[a.person]) for a in actions if a.person in people],
-                    after.cursor, due.timestamp() if due else None, now, opened_at)
+        if after.cursor > cursor:  # as record_step: the cursor only moves forward
+            due = due_at(plan, after)
+            pages = [(a, people[a.person]) for a in actions if a.person in people]
+            cursor, next_due = after.cursor, (due.timestamp() if due else None)
+            status = "open" if next_due is not None else "exhausted"
+    code = _insert_with_free_code(conn, (plan.id, tip_id, "", json.dumps(plan_to_dict(plan)),
+                                         cursor, status, opened_at, next_due))
+    audit = [(opened_at, "paging", "page.opened", tip_id,
+              f"urgency={plan.urgency.value} levels={len(plan.levels)}")]
+    if status == "exhausted":
+        audit.append((opened_at, "paging", "page.exhausted", tip_id, None))
+    conn.execute("INSERT INTO audit (at, actor, action, tip_id, detail) VALUES "  # noqa: S608
+                 + ",".join(["(?,?,?,?,?)"] * len(audit)), [v for row in audit for v in row])
+    _insert_pages(conn, plan.id, pages, now, opened_at)
     return code
+
+
+def _insert_with_free_code(conn: sqlite3.Connection, row: tuple[object, ...],
+                           digits: int = CODE_DIGITS) -> str:
+    """Insert the escalation ``row`` (its code left blank) under a free code; return the code."""
+    for size, tries in ((digits, 20), (6, 50)):
+        for _ in range(tries):
+            code = f"{secrets.randbelow(10 ** size):0{size}d}"
+            values = (*row[:2], code, *row[3:], code)
+            if conn.execute(_OPEN, values).rowcount == 1:
+                return code
+    raise RuntimeError("no free page code: too many open escalations")
+
+
+def _insert_pages(conn: sqlite3.Connection, escalation_id: str, actions: list[tuple[Action, int]],
+                  now: datetime, stamp: str) -> int:
+    """A step's pages in the outbox in one INSERT (a key already there is skipped)."""
+    if not actions:
+        return 0
+    at = now.timestamp()
+    rows = ",".join(["(?,?,?,?,?,?,?,'pending')"] * len(actions))  # placeholders only
+    return int(conn.execute(
+        "INSERT INTO page_outbox (key, escalation_id, advocate_id, level, repeat,"  # noqa: S608
+        f" created_at, next_attempt, status) VALUES {rows} ON CONFLICT DO NOTHING",
+        [v for action, advocate_id in actions
+         for v in (action.key, escalation_id, advocate_id, action.level, action.repeat, stamp,
+                   at)]).rowcount)
 
 
 def load_escalation(row: sqlite3.Row | tuple) -> tuple[EscalationPlan, EscalationState]:  # type: ignore[type-arg]
@@ -102,15 +146,7 @@ def record_step(conn: sqlite3.Connection, escalation_id: str, actions: list[tupl
                        (escalation_id,)).fetchone()
     if row is None or row[1] != "open" or row[0] >= new_cursor:
         return 0
-    added = 0
-    for action, advocate_id in actions:
-        cur = conn.execute(
-            "INSERT INTO page_outbox (key, escalation_id, advocate_id, level, repeat,"
-            " created_at, next_attempt, status) VALUES (?,?,?,?,?,?,?,'pending')"
-            " ON CONFLICT DO NOTHING",
-            (action.key, escalation_id, advocate_id, action.level, action.repeat, stamp,
-             now.timestamp()))
-        added += cur.rowcount
+    added = _insert_pages(conn, escalation_id, actions, now, stamp)
     status = "open" if next_due is not None else "exhausted"
     conn.execute("UPDATE escalations SET cursor = ?, next_due = ?, status = ? WHERE id = ?",
                  (new_cursor, next_due, status, escalation_id))

@@ -13,11 +13,12 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from .connection import open_sqlite
+from .loop_writer import LoopWriter
 from .migrate import migrate
 from .reader import Reader
 from .seam import DB_FILENAME
-from .stamps import watch_directory
-from .writer import CommitObserver, Writer
+from .stamps import transaction_hook, watch_directory
+from .writer import CommitObserver
 
 T = TypeVar("T")
 __all__ = ["DB_FILENAME", "Database", "initialise"]
@@ -53,8 +54,9 @@ class Database:
         self.path = path
         self.migrate = migrate  # False: a database with its own schema
         self.backup_dir = backup_dir
-        self.writer = Writer(path, batch_max=batch_max, observer=observer,
-                             on_open=watch_directory if migrate else None)
+        self.writer = LoopWriter(path, batch_max=batch_max, observer=observer,
+                                 on_open=watch_directory if migrate else None,
+                                 on_transaction=transaction_hook if migrate else None)
         self._reader: Reader | None = None
 
     async def open(self) -> None:
@@ -65,7 +67,7 @@ class Database:
         self._reader.start()
 
     async def close(self) -> None:
-        self.writer.close()
+        await self.writer.aclose()
         if self._reader is not None:
             self._reader.close()
             self._reader = None

@@ -35,31 +35,56 @@ class NewMessage:
     channel: str | None = None  # the channel bound into the envelope's header
 
 
+_INSERT_MESSAGE = (
+    "INSERT INTO messages (id, tip_id, seq, direction, created_at, urgency, ruleset_version,"
+    " author_id, external_key, envelope, channel) VALUES (?, ?,"
+    " (SELECT COALESCE(MAX(seq), 0) + 1 FROM messages WHERE tip_id = ?),"
+    " ?, ?, ?, ?, ?, ?, ?, ?)")
+
+
 def insert_message(conn: sqlite3.Connection, msg: NewMessage) -> int:
     """Insert ``msg`` as its tip's next message; return its sequence number.
 
     One statement (the next ``seq`` is computed in the INSERT itself): every
     statement on the writer thread is a GIL hand-off the event loop pays for."""
-    seq = conn.execute(
-        "INSERT INTO messages (id, tip_id, seq, direction, created_at, urgency, ruleset_version,"
-        " author_id, external_key, envelope, channel) VALUES (?, ?,"
-        " (SELECT COALESCE(MAX(seq), 0) + 1 FROM messages WHERE tip_id = ?),"
-        " ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq",
+    seq = _insert_message(conn, msg, "")
+    assert seq is not None
+    return seq
+
+
+def insert_message_once(conn: sqlite3.Connection, msg: NewMessage) -> int | None:
+    """``insert_message``, or None if a message with ``msg.external_key`` is stored already.
+
+    The duplicate is caught by the INSERT itself (the column's UNIQUE constraint,
+    ``ON CONFLICT (external_key) DO NOTHING``), not by a read before it: no error,
+    so nothing is spoilt on PostgreSQL, and no statement more on the way of a new one."""
+    return _insert_message(conn, msg, " ON CONFLICT (external_key) DO NOTHING")
+
+
+def _insert_message(conn: sqlite3.Connection, msg: NewMessage, on_conflict: str) -> int | None:
+    row = conn.execute(
+        _INSERT_MESSAGE + on_conflict + " RETURNING seq",
         (msg.id, msg.tip_id, msg.tip_id, msg.direction, msg.created_at, msg.urgency,
          msg.ruleset_version, msg.author_id, msg.external_key, msg.envelope, msg.channel),
-    ).fetchone()[0]
-    for part, blob in msg.attachments:
+    ).fetchone()
+    if row is None:
+        return None
+    if msg.attachments:
         conn.execute(
-            "INSERT INTO attachments (message_id, part, size, blob) VALUES (?,?,?,?)",
-            (msg.id, part, len(blob), blob),
-        )
-    return int(seq)
+            "INSERT INTO attachments (message_id, part, size, blob) VALUES "
+            + ",".join(["(?,?,?,?)"] * len(msg.attachments)),
+            [v for part, blob in msg.attachments for v in (msg.id, part, len(blob), blob)])
+    return int(row[0])
 
 
 def add_tip_advocates(conn: sqlite3.Connection, tip_id: str, ids: Sequence[AdvocateId]) -> None:
-    conn.executemany(
-        "INSERT INTO tip_advocates (tip_id, advocate_id) VALUES (?, ?) ON CONFLICT DO NOTHING",
-        [(tip_id, i) for i in ids],
+    """One INSERT for all of them (not one statement per advocate)."""
+    if not ids:
+        return
+    conn.execute(
+        "INSERT INTO tip_advocates (tip_id, advocate_id) VALUES "
+        + ",".join(["(?, ?)"] * len(ids)) + " ON CONFLICT DO NOTHING",
+        [v for i in ids for v in (tip_id, i)],
     )
 
 

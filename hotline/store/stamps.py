@@ -9,19 +9,23 @@ the current one.
 
 The stamp is a digest of the four tables' rows, so it moves exactly when
 the directory does. Reading them for every message would cost what the
-cache saves, so the digest is kept (in a temporary table of the writer's
-connection) with the two numbers that say nothing can have changed since:
-``PRAGMA data_version``, which moves whenever another connection commits to
-the file, and a count of this connection's own changes to the four tables,
-kept by temporary triggers (a write rolled back rolls its count back too).
-While both stand still, the stamp is one small read (the two numbers and the
-kept digest in one statement: each statement on the writer is a GIL hand-off
-the event loop pays for). When another process
-commits anything (``hotline serve --workers N`` makes that every batch: a
-sibling's tips), the digest is computed again, once per transaction, and it
-is unchanged unless the directory changed: another worker's tip is not a
-reason to seal a message again (it was: under load, reports were refused
-with 503 after ``DIRECTORY_TRIES`` reseals).
+cache saves, so the digest is kept (in memory, per writer connection) with
+the two numbers that say nothing can have changed since: ``PRAGMA
+data_version``, which moves whenever another connection commits to the
+file, and a count of this connection's own changes to the four tables, kept
+by temporary triggers that call a function of the connection (a change
+rolled back still counts: the digest is then computed again and comes out
+the same). And within one write transaction of the writer (announced by
+``transaction_hook``) nobody else can commit, so
+while this connection's own count stands still the stamp is read once per
+transaction, not once per message: under load a batch of messages pays one
+statement for it, where it paid one each (each statement on the writer is a
+GIL hand-off the event loop pays for). When another process commits anything
+(``hotline serve --workers N`` makes that every batch: a sibling's tips),
+the digest is computed again, once per transaction, and it is unchanged
+unless the directory changed: another worker's tip is not a reason to seal
+a message again (it was: under load, reports were refused with 503 after
+``DIRECTORY_TRIES`` reseals).
 
 On PostgreSQL several front ends write, so the counter is a real row
 (``directory_changes``, bumped by statement triggers: see the baseline
@@ -33,31 +37,65 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
+from collections.abc import Callable
 from typing import Any
 
 from .seam import kind_of
 
 DIRECTORY_TABLES = ("advocates", "oncall", "paging_settings", "advocate_notifiers")
 Stamp = tuple[int, int]
+_CHANGED = "hl_directory_changed"
+
+
+class _Watch:
+    """One watched connection's counters and kept digest (only its writer thread uses it)."""
+
+    __slots__ = ("changes", "conn", "digest", "digest_changes", "digest_version", "stamp",
+                 "stamp_changes", "txn")
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+        self.changes = 0  # this connection's own changes to the four tables (triggers)
+        self.digest: bytes | None = None
+        self.digest_version = self.digest_changes = -1
+        self.txn = False  # inside a write transaction of the writer: the stamp below is its
+        self.stamp: Stamp | None = None
+        self.stamp_changes = -1
+
+    def changed(self) -> None:
+        self.changes += 1
+
+
+_watches: dict[int, _Watch] = {}
+
+
+def _watch_of(conn: Any) -> _Watch | None:
+    w = _watches.get(id(conn))
+    return w if w is not None and w.conn is conn else None  # an id reused by another connection
 
 
 def watch_directory(conn: sqlite3.Connection) -> None:
     """Install the change counter on the writer's connection (once, at open)."""
-    conn.execute("CREATE TEMP TABLE IF NOT EXISTS directory_changes (n INTEGER NOT NULL)")
-    if conn.execute("SELECT COUNT(*) FROM temp.directory_changes").fetchone()[0] == 0:
-        conn.execute("INSERT INTO temp.directory_changes (n) VALUES (0)")
-    conn.execute("CREATE TEMP TABLE IF NOT EXISTS directory_digest"
-                 " (data_version INTEGER NOT NULL, n INTEGER NOT NULL, digest BLOB NOT NULL)")
+    w = _Watch(conn)
+    conn.create_function(_CHANGED, 0, w.changed)
     for table in DIRECTORY_TABLES:
         for event in ("INSERT", "UPDATE", "DELETE"):
-            name, body = f"directory_{table}_{event.lower()}", "UPDATE directory_changes SET n = n + 1"
-            sql = f"CREATE TEMP TRIGGER IF NOT EXISTS {name} AFTER {event} ON main.{table} BEGIN {body}; END"
-            conn.execute(sql)
+            name = f"directory_{table}_{event.lower()}"
+            conn.execute(f"DROP TRIGGER IF EXISTS temp.{name}")
+            conn.execute(f"CREATE TEMP TRIGGER {name} AFTER {event} ON main.{table}"
+                         f" BEGIN SELECT {_CHANGED}(); END")
+    _watches[id(conn)] = w
 
 
-_STAMP = ("SELECT v.data_version, c.n, k.data_version, k.n, k.digest"
-          " FROM pragma_data_version AS v, temp.directory_changes AS c"
-          " LEFT JOIN temp.directory_digest AS k")
+def transaction_hook(conn: Any, started: bool) -> None:
+    """The writer began (True) or ended (False) a write transaction on ``conn``.
+
+    Between the two nobody else can commit to the file (``BEGIN IMMEDIATE``
+    holds its write lock), so a stamp read once stands for the transaction
+    unless this connection changes the directory itself."""
+    w = _watch_of(conn)
+    if w is not None:
+        w.txn, w.stamp = started, None
 
 
 def directory_stamp(conn: sqlite3.Connection | Any) -> Stamp:
@@ -65,14 +103,34 @@ def directory_stamp(conn: sqlite3.Connection | Any) -> Stamp:
     if kind_of(conn) == "postgresql":
         (n,) = conn.execute("SELECT n FROM directory_changes WHERE id = 1 FOR SHARE").fetchone()
         return 0, int(n)
-    version, changes, kept_version, kept_changes, kept = conn.execute(_STAMP).fetchone()
-    if kept is not None and kept_version == version and kept_changes == changes:
-        return 0, int.from_bytes(kept, "big")
-    digest = _directory_digest(conn)
-    conn.execute("DELETE FROM temp.directory_digest")
-    conn.execute("INSERT INTO temp.directory_digest (data_version, n, digest) VALUES (?, ?, ?)",
-                 (version, changes, digest))
-    return 0, int.from_bytes(digest, "big")
+    w = _watch_of(conn)
+    if w is None:  # not a watched connection: no shortcut is safe
+        return 0, int.from_bytes(_directory_digest(conn), "big")
+    if w.stamp is not None and w.stamp_changes == w.changes:
+        return w.stamp  # this transaction's, and nothing here changed the directory since
+    (version,) = conn.execute("PRAGMA data_version").fetchone()
+    if w.digest is None or w.digest_version != version or w.digest_changes != w.changes:
+        w.digest_changes = w.changes  # before reading: a change during the read recounts
+        w.digest, w.digest_version = _directory_digest(conn), version
+    stamp = (0, int.from_bytes(w.digest, "big"))
+    if w.txn:
+        w.stamp, w.stamp_changes = stamp, w.changes
+    return stamp
+
+
+def directory_stamp_later(conn: sqlite3.Connection | Any) -> Callable[[], Stamp]:
+    """The stamp now, to be looked at later in the same job.
+
+    On PostgreSQL the read (``FOR SHARE``: its lock is taken when the server runs it,
+    at once) is sent in the writer's pipeline without waiting for its answer; the
+    caller looks at it after its next statement it had to wait for anyway, so the
+    stamp costs no round trip of its own. Whatever the job wrote before looking is
+    taken back with it if the stamp moved. On SQLite it is read now."""
+    if kind_of(conn) == "postgresql":
+        cur = conn.execute("SELECT n FROM directory_changes WHERE id = 1 FOR SHARE")
+        return lambda: (0, int(cur.fetchone()[0]))
+    stamp = directory_stamp(conn)
+    return lambda: stamp
 
 
 def _directory_digest(conn: sqlite3.Connection) -> bytes:

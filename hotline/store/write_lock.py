@@ -55,6 +55,15 @@ class WriteLock:
         fcntl.flock(self._fd, fcntl.LOCK_EX)
         self.held = True
 
+    def try_acquire(self) -> bool:
+        """Take the turn if nobody holds it; False (without waiting) if somebody does."""
+        try:
+            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        self.held = True
+        return True
+
     def release(self) -> None:
         if self.held:
             self.held = False

@@ -2,11 +2,18 @@
 
 Handlers submit plain ``fn(conn) -> T`` callables and await their own future.
 The writer drains whatever is queued (up to ``batch_max``), runs each callable
-inside its own SAVEPOINT in one transaction, commits once (``synchronous=FULL``
-so the commit is on disk), and only then resolves the futures. A callable that
-raises is rolled back alone; the others in its batch still commit. If the
-commit itself fails, every future in the batch fails: nobody is told "saved"
-for something that is not.
+in one transaction, commits once (``synchronous=FULL`` so the commit is on
+disk), and only then resolves the futures. A callable that raises is rolled
+back alone; the others in its batch still commit. If the commit itself fails,
+every future in the batch fails: nobody is told "saved" for something that is
+not.
+
+Savepoints only where a job can fail on its own: a batch of one job has none
+(a failure rolls the whole transaction back: nothing else is in it), and in a
+larger batch each job opens a ``SAVEPOINT`` that is never released (COMMIT
+releases them all; ``ROLLBACK TO`` the latest one undoes just the failed
+job). Every statement on this thread is a GIL hand-off the event loop pays
+for, and under load each job's ``RELEASE`` was one per report.
 
 Maintenance that SQLite refuses inside a transaction (``wal_checkpoint``,
 ``VACUUM``) goes through ``run_bare``: the writer commits what came before it,
@@ -52,9 +59,14 @@ class WriterStats:
 class Writer:
     def __init__(self, path: Path, *, batch_max: int = 256, name: str = "writer",
                  observer: CommitObserver | None = None,
-                 on_open: Callable[[sqlite3.Connection], None] | None = None) -> None:
+                 on_open: Callable[[sqlite3.Connection], None] | None = None,
+                 on_transaction: Callable[[sqlite3.Connection, bool], None] | None = None,
+                 ) -> None:
         self._path = path
         self._on_open = on_open  # per-connection set-up (temporary triggers), on the thread
+        # Told (conn, True) after each batch's BEGIN and (conn, False) after its end: what a
+        # callable may keep for the length of one transaction (store/stamps.py).
+        self._on_transaction = on_transaction
         self.observer = observer
         self._batch_max = batch_max
         self._jobs = WorkQueue()
@@ -132,17 +144,26 @@ class Writer:
         started = time.perf_counter()
         results: list[tuple[Job, bool, Any]] = []
         failed: BaseException | None = None
+        hook = self._on_transaction
         lock.acquire()  # our turn among the front ends sharing this file (write_lock.py)
         try:
             conn.execute("BEGIN IMMEDIATE")
-            for job in batch:
-                results.append(self._run_job(conn, job))
-            conn.execute("COMMIT")
+            if hook is not None:
+                hook(conn, True)
+            if len(batch) == 1:
+                results.append(self._run_alone(conn, batch[0]))
+            else:
+                for job in batch:
+                    results.append(self._run_job(conn, job))
+            if conn.in_transaction:
+                conn.execute("COMMIT")
         except BaseException as e:  # the commit failed: nobody in this batch is saved
             failed = e
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
         finally:
+            if hook is not None:
+                hook(conn, False)
             lock.release()  # before settling: a sibling's batch can start while ours wakes callers
         if failed is not None:
             resolve_all([(job, False, failed) for job in batch])
@@ -157,13 +178,21 @@ class Writer:
                 self.observer(elapsed, len(batch))
 
     @staticmethod
+    def _run_alone(conn: sqlite3.Connection, job: Job) -> tuple[Job, bool, Any]:
+        """The batch's only job: no savepoint; a failure rolls back the transaction."""
+        try:
+            return job, True, job.fn(conn)
+        except Exception as e:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            return job, False, e
+
+    @staticmethod
     def _run_job(conn: sqlite3.Connection, job: Job) -> tuple[Job, bool, Any]:
+        """One job of several, in a savepoint left open (COMMIT releases them all)."""
         conn.execute("SAVEPOINT job")
         try:
-            value = job.fn(conn)
+            return job, True, job.fn(conn)
         except Exception as e:
-            conn.execute("ROLLBACK TO job")
-            conn.execute("RELEASE job")
+            conn.execute("ROLLBACK TO job")  # the latest "job": this one's; it stays open
             return job, False, e
-        conn.execute("RELEASE job")
-        return job, True, value
