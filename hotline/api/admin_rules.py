@@ -14,7 +14,7 @@ from triage_rules.compare import FeedbackRecord, feedback_report
 
 from ..domain import Role
 from ..services import SERVICES
-from .routes import authed
+from .common import authed
 
 
 def setup_admin_rules(app: web.Application) -> None:

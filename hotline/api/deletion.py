@@ -16,7 +16,7 @@ from ..deletion import request_state, set_request_hold
 from ..errors import NotFound
 from ..ops.routes import OPS_RUNTIME
 from ..services import SERVICES
-from .routes import _advocate, _tip_row, authed
+from .common import authed, current_advocate, tip_row
 
 
 def setup_deletion(app: web.Application) -> None:
@@ -26,9 +26,9 @@ def setup_deletion(app: web.Application) -> None:
 
 
 async def show(request: web.Request) -> web.Response:
-    s, a = request.app[SERVICES], _advocate(request)
+    s, a = request.app[SERVICES], current_advocate(request)
     tip_id = request.match_info["tip"]
-    await _tip_row(s, a, tip_id)
+    await tip_row(s, a, tip_id)
     state = await request_state(s.db, tip_id)
     if state is None:
         raise NotFound("no deletion has been requested for this tip")
@@ -36,9 +36,9 @@ async def show(request: web.Request) -> web.Response:
 
 
 async def _set(request: web.Request, held: bool) -> web.Response:
-    s, a = request.app[SERVICES], _advocate(request)
+    s, a = request.app[SERVICES], current_advocate(request)
     tip_id = request.match_info["tip"]
-    await _tip_row(s, a, tip_id)
+    await tip_row(s, a, tip_id)
     changed = await s.db.write(
         lambda conn: set_request_hold(conn, tip_id, a.id, a.fingerprint, held))
     runtime = request.app.get(OPS_RUNTIME)

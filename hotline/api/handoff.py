@@ -47,7 +47,7 @@ from ..errors import BadRequest, Conflict, Forbidden, NotFound
 from ..services import SERVICES
 from ..store import queries as q
 from ..store.grants import NewGrant, grantees, insert_grants
-from .routes import _advocate, _field, _json, _tip_row, authed
+from .common import authed, current_advocate, field, json_body, tip_row
 
 MAX_GRANT_BYTES = 4096
 MAX_GRANTS = 10_000
@@ -78,7 +78,7 @@ def _grants(data: dict[str, Any]) -> dict[str, tuple[Grant, bytes]]:
     for item in items:
         if not isinstance(item, dict):
             raise BadRequest("each of 'grants' must be an object with 'id' and 'grant'")
-        message_id, raw = _field(item, "id", str), _field(item, "grant", str)
+        message_id, raw = field(item, "id", str), field(item, "grant", str)
         if len(raw) > MAX_GRANT_BYTES or message_id in out:
             raise BadRequest("a grant is too large, or a message id appears twice")
         try:
@@ -110,11 +110,11 @@ def check_grant(grant: Grant, header: EnvelopeHeader, *, granter: PublicIdentity
 
 
 async def handoff(request: web.Request) -> web.Response:
-    s, a = request.app[SERVICES], _advocate(request)
+    s, a = request.app[SERVICES], current_advocate(request)
     tip_id = request.match_info["tip"]
-    await _tip_row(s, a, tip_id)
-    data = await _json(request)
-    to = _field(data, "to", str)
+    await tip_row(s, a, tip_id)
+    data = await json_body(request)
+    to = field(data, "to", str)
     if not is_fingerprint(to):
         raise BadRequest("'to' must be the colleague's fingerprint")
     if to == a.fingerprint:

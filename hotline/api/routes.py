@@ -9,13 +9,7 @@ reporter's receipt key on a web reply and never on a note).
 
 from __future__ import annotations
 
-import asyncio
-import base64
-import binascii
-import json
-import re
 import sqlite3
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
@@ -30,24 +24,18 @@ from ..errors import (
     Forbidden,
     NotFound,
     ServiceUnavailable,
-    UnsupportedMediaType,
 )
 from ..intake import THREAD_LABEL
-from ..media_type import media_type
 from ..paging.acknowledge import ack_by_api
 from ..services import SERVICES, Services
 from ..store import queries as q
 from ..store.grants import tip_grants
-from ..store.inbox import TIP_COLUMNS
 from ..store.reply_keys import ReporterKey, reporter_key
 from ..twilio.outbox import Delivery, SmsOutbox
 from . import inbox
 from .auth import Advocate
+from .common import authed, b64, b64_field, current_advocate, field, json_body, tip_row
 from .outgoing import seal_outgoing_text
-
-_REQ_ADVOCATE: web.RequestKey[Advocate] = web.RequestKey("advocate", Advocate)
-
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def add_routes(app: web.Application) -> None:
@@ -68,90 +56,21 @@ def add_routes(app: web.Application) -> None:
     r.add_get("/api/admin/audit", authed(audit_log, Role.ADMIN))
 
 
-def authed(handler: Handler, role: Role | None = None) -> Handler:
-    async def wrapped(request: web.Request) -> web.StreamResponse:
-        s = request.app[SERVICES]
-        advocate = await s.auth.advocate_for(request.headers.get("Authorization"))
-        if role is Role.ADMIN and advocate.role is not Role.ADMIN:
-            raise Forbidden("this needs the admin role")
-        request[_REQ_ADVOCATE] = advocate
-        return await handler(request)
-
-    return wrapped
-
-
-def _advocate(request: web.Request) -> Advocate:
-    return request[_REQ_ADVOCATE]
-
-
-_PARSE_INLINE_BYTES = 64 * 1024
-
-
-async def _json(request: web.Request) -> dict[str, Any]:
-    if media_type(request) != "application/json":
-        raise UnsupportedMediaType("send application/json")
-    body = await request.read()  # bounded per route (body_limits), after the token check
-    try:
-        # A large body (an upload of envelopes) is parsed off the event loop.
-        data = (json.loads(body) if len(body) < _PARSE_INLINE_BYTES
-                else await asyncio.to_thread(json.loads, body))
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        raise BadRequest("the body is not valid JSON") from None
-    if _SURROGATE_ESCAPE.search(body) and _has_lone_surrogate(data):
-        raise BadRequest("the body holds an unpaired surrogate (\\ud800-\\udfff): not text")
-    if not isinstance(data, dict):
-        raise BadRequest("the body must be a JSON object")
-    return data
-
-
-# JSON may escape half of a UTF-16 pair; Python reads that as a str no codec can
-# encode, which would fail far from here (a MAC, an SQL bind). Only a body that
-# holds such an escape is checked, so envelopes (base64) cost nothing more.
-_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
-
-
-def _has_lone_surrogate(data: Any) -> bool:
-    try:
-        json.dumps(data, ensure_ascii=False).encode("utf-8")
-    except UnicodeEncodeError:
-        return True
-    return False
-
-
-def _field(data: dict[str, Any], name: str, kind: type) -> Any:
-    value = data.get(name)
-    if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
-        raise BadRequest(f"'{name}' is missing or not a {kind.__name__}")
-    return value
-
-
-def _b64(data: dict[str, Any], name: str) -> bytes:
-    value = _field(data, name, str)
-    try:  # a non-ASCII str is a ValueError, not a binascii.Error
-        return base64.b64decode(value.encode("ascii"), validate=True)
-    except (UnicodeEncodeError, binascii.Error):
-        raise BadRequest(f"'{name}' is not base64") from None
-
-
-def _enc(b: bytes) -> str:
-    return base64.b64encode(b).decode()
-
-
 # -- login ---------------------------------------------------------------------
 
 async def challenge(request: web.Request) -> web.Response:
-    data = await _json(request)
-    c = request.app[SERVICES].auth.challenge(_field(data, "fingerprint", str)[:100])
-    return web.json_response({"nonce": _enc(c.nonce), "expires_at": c.expires_at,
+    data = await json_body(request)
+    c = request.app[SERVICES].auth.challenge(field(data, "fingerprint", str)[:100])
+    return web.json_response({"nonce": b64(c.nonce), "expires_at": c.expires_at,
                               "origin": c.origin, "instance_id": c.instance_id})
 
 
 async def token(request: web.Request) -> web.Response:
-    data = await _json(request)
+    data = await json_body(request)
     tok, expires, advocate = await request.app[SERVICES].auth.login(
-        _field(data, "fingerprint", str), _b64(data, "nonce"),
-        _field(data, "expires_at", int), _b64(data, "signature"),
-        _field(data, "origin", str) if "origin" in data else None)
+        field(data, "fingerprint", str), b64_field(data, "nonce"),
+        field(data, "expires_at", int), b64_field(data, "signature"),
+        field(data, "origin", str) if "origin" in data else None)
     return web.json_response({"token": tok, "expires_at": expires, "role": advocate.role.value,
                               "name": advocate.name, "fingerprint": advocate.fingerprint})
 
@@ -163,7 +82,7 @@ async def logout(request: web.Request) -> web.Response:
 
 
 async def me(request: web.Request) -> web.Response:
-    a = _advocate(request)
+    a = current_advocate(request)
     return web.json_response({"name": a.name, "fingerprint": a.fingerprint, "role": a.role.value})
 
 
@@ -176,24 +95,14 @@ def _tip_json(row: sqlite3.Row) -> dict[str, Any]:
 
 
 async def list_tips(request: web.Request) -> web.Response:
-    a = _advocate(request)
+    a = current_advocate(request)
     return await inbox.list_tips(request, a.id, a.fingerprint)
 
 
-async def _tip_row(s: Services, a: Advocate, tip_id: str) -> sqlite3.Row:
-    row = await s.db.fetchone(
-        f"SELECT {TIP_COLUMNS} FROM tips t"
-        " JOIN tip_advocates ta ON ta.tip_id = t.id WHERE t.id = ? AND ta.advocate_id = ?",
-        (tip_id, a.id))
-    if row is None:  # the same answer for "no such tip" and "not yours"
-        raise NotFound("no such tip, or it is not shared with you")
-    return row
-
-
 async def get_tip(request: web.Request) -> web.Response:
-    s, a = request.app[SERVICES], _advocate(request)
+    s, a = request.app[SERVICES], current_advocate(request)
     tip_id = request.match_info["tip"]
-    tip = await _tip_row(s, a, tip_id)
+    tip = await tip_row(s, a, tip_id)
     key = await s.keystore.get(tip_id)
     if key is None:
         raise NotFound("this tip has been deleted")
@@ -217,9 +126,9 @@ async def get_tip(request: web.Request) -> web.Response:
         "id": r["id"], "seq": r["seq"], "direction": r["direction"],
         "channel": r["channel"] or tip["channel"], "created_at": r["created_at"], "urgency": r["urgency"],
         "ruleset_version": r["ruleset_version"], "author": r["author"],
-        "envelope": _enc(unwrap(key, bytes(r["envelope"]), label=tip_id)),
+        "envelope": b64(unwrap(key, bytes(r["envelope"]), label=tip_id)),
         "attachments": by_message.get(r["id"], []),
-        "grants": [_enc(g) for g in grants.get(r["id"], [])],
+        "grants": [b64(g) for g in grants.get(r["id"], [])],
         "delivery": None if r["delivery_status"] is None else {
             "status": r["delivery_status"], "attempts": r["delivery_attempts"],
             "error": r["delivery_error"]},
@@ -243,9 +152,9 @@ async def signer_keys(s: Services, tip_id: str) -> list[dict[str, Any]]:
         " OR fingerprint IN (SELECT grantor FROM grants WHERE tip_id = ?) ORDER BY id",
         (tip_id, tip_id, tip_id))
     keys = [{"name": r["name"], "fingerprint": r["fingerprint"], "active": bool(r["active"]),
-             "pub_file": _enc(bytes(r["pub_file"])), "role": "advocate"} for r in rows]
+             "pub_file": b64(bytes(r["pub_file"])), "role": "advocate"} for r in rows]
     keys.append({"name": s.recovery.name, "fingerprint": s.recovery.fingerprint, "active": True,
-                 "pub_file": _enc(s.recovery.to_pub_file()), "role": "recovery"})
+                 "pub_file": b64(s.recovery.to_pub_file()), "role": "recovery"})
     return keys
 
 
@@ -253,9 +162,9 @@ MAX_PART_DIGITS = 6
 
 
 async def get_attachment(request: web.Request) -> web.Response:
-    s, a = request.app[SERVICES], _advocate(request)
+    s, a = request.app[SERVICES], current_advocate(request)
     tip_id, message_id = request.match_info["tip"], request.match_info["message"]
-    await _tip_row(s, a, tip_id)
+    await tip_row(s, a, tip_id)
     raw_part = request.match_info["part"]
     # ASCII digits and a bound: int() reads '１', and past 2**63 the SQL bind fails.
     if not (raw_part.isascii() and raw_part.isdigit() and len(raw_part) <= MAX_PART_DIGITS):
@@ -273,23 +182,23 @@ async def get_attachment(request: web.Request) -> web.Response:
 
 async def tip_recipients(request: web.Request) -> web.Response:
     """Whom a new advocate message on this tip must be sealed to."""
-    s, a = request.app[SERVICES], _advocate(request)
+    s, a = request.app[SERVICES], current_advocate(request)
     tip_id = request.match_info["tip"]
-    tip = await _tip_row(s, a, tip_id)
+    tip = await tip_row(s, a, tip_id)
     advocates = await s.db.fetchall(
         "SELECT a.name, a.fingerprint, a.pub_file FROM tip_advocates t JOIN advocates a"
         " ON a.id = t.advocate_id WHERE t.tip_id = ? AND a.active = 1 ORDER BY a.id", (tip_id,))
     reply = await _reporter(s, tip_id)
     reporter = None
     if reply is not None:
-        reporter = {"fingerprint": reply.fingerprint, "box_public": _enc(reply.box_public)}
+        reporter = {"fingerprint": reply.fingerprint, "box_public": b64(reply.box_public)}
     return web.json_response({
         "instance_id": s.instance_id,
         "channel": new_message_channel(tip),
         "recovery": {"fingerprint": s.recovery.fingerprint,
-                     "pub_file": _enc(s.recovery.to_pub_file())},
+                     "pub_file": b64(s.recovery.to_pub_file())},
         "advocates": [{"name": r["name"], "fingerprint": r["fingerprint"],
-                       "pub_file": _enc(bytes(r["pub_file"]))} for r in advocates],
+                       "pub_file": b64(bytes(r["pub_file"]))} for r in advocates],
         "reporter": reporter,
     })
 
@@ -332,15 +241,15 @@ def _check_envelope(header: EnvelopeHeader, s: Services, tip: sqlite3.Row, messa
 
 
 async def post_message(request: web.Request) -> web.Response:
-    s, a = request.app[SERVICES], _advocate(request)
+    s, a = request.app[SERVICES], current_advocate(request)
     tip_id = request.match_info["tip"]
-    tip = await _tip_row(s, a, tip_id)
-    data = await _json(request)
-    message_id = _field(data, "id", str)
+    tip = await tip_row(s, a, tip_id)
+    data = await json_body(request)
+    message_id = field(data, "id", str)
     if not is_valid_message_id(message_id):
         raise BadRequest("'id' is not a message id")
     try:
-        direction = Direction(_field(data, "direction", str))
+        direction = Direction(field(data, "direction", str))
     except ValueError:
         raise BadRequest("'direction' must be 'out' or 'note'") from None
     if direction is Direction.IN:
@@ -355,7 +264,7 @@ async def post_message(request: web.Request) -> web.Response:
     if outgoing is not None:
         envelope = await seal_outgoing_text(s, tip, message_id, a, outgoing[2], data)
     else:
-        envelope = _b64(data, "envelope")
+        envelope = b64_field(data, "envelope")
     try:
         header = read_header(envelope)
     except CryptoError as e:
@@ -405,7 +314,7 @@ async def _outgoing_text(s: Services, tip_id: str,
     if s.twilio is None or not s.config["twilio.number"]:
         raise ServiceUnavailable("Twilio is not configured: set HOTLINE_TWILIO_ACCOUNT_SID, "
                                  "HOTLINE_TWILIO_AUTH_TOKEN and HOTLINE_TWILIO_NUMBER")
-    to, text = _field(data, "to", str), _field(data, "text", str)
+    to, text = field(data, "to", str), field(data, "text", str)
     if not text.strip() or len(text) > MAX_SMS_CHARS:
         raise BadRequest(f"'text' must have 1 to {MAX_SMS_CHARS} characters")
     row = await s.db.fetchone("SELECT thread_hash FROM tips WHERE id = ?", (tip_id,))
@@ -416,16 +325,16 @@ async def _outgoing_text(s: Services, tip_id: str,
 
 
 async def triage(request: web.Request) -> web.Response:
-    s, a = request.app[SERVICES], _advocate(request)
+    s, a = request.app[SERVICES], current_advocate(request)
     tip_id = request.match_info["tip"]
-    tip = await _tip_row(s, a, tip_id)
-    data = await _json(request)
+    tip = await tip_row(s, a, tip_id)
+    data = await json_body(request)
     urgency = status = None
     try:
         if "urgency" in data:
-            urgency = Urgency.parse(_field(data, "urgency", str))
+            urgency = Urgency.parse(field(data, "urgency", str))
         if "status" in data:
-            status = Status(_field(data, "status", str))
+            status = Status(field(data, "status", str))
     except ValueError as e:
         raise BadRequest(str(e)) from None
     if urgency is None and status is None:
@@ -452,7 +361,7 @@ async def triage(request: web.Request) -> web.Response:
                     f"from={tip['status']} to={status.value}")
 
     await s.db.write(store)
-    return web.json_response(_tip_json(await _tip_row(s, a, tip_id)))
+    return web.json_response(_tip_json(await tip_row(s, a, tip_id)))
 
 
 _RULE_ID_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_.-")
@@ -473,19 +382,19 @@ def _feedback(value: Any) -> tuple[tuple[str, ...], Urgency, str] | None:
     if not isinstance(version, str) or not 0 < len(version) <= 64 or not version.isascii():
         raise BadRequest("'feedback.ruleset_version' is missing or malformed")
     try:
-        rules_urgency = Urgency.parse(_field(value, "rules_urgency", str))
+        rules_urgency = Urgency.parse(field(value, "rules_urgency", str))
     except ValueError as e:
         raise BadRequest(str(e)) from None
     return tuple(sorted(set(rules))), rules_urgency, version
 
 
 async def ack(request: web.Request) -> web.Response:
-    s, a = request.app[SERVICES], _advocate(request)
+    s, a = request.app[SERVICES], current_advocate(request)
     tip_id = request.match_info["tip"]
-    await _tip_row(s, a, tip_id)
+    await tip_row(s, a, tip_id)
 
     await ack_by_api(s.db, s.metrics, tip_id, a.id, a.fingerprint)
-    return web.json_response(_tip_json(await _tip_row(s, a, tip_id)))
+    return web.json_response(_tip_json(await tip_row(s, a, tip_id)))
 
 
 # -- admin -----------------------------------------------------------------------

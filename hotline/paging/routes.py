@@ -22,7 +22,7 @@ from aiohttp import web
 from multidict import MultiDictProxy
 from twilio.twiml.voice_response import VoiceResponse
 
-from ..api.routes import _advocate, _json, authed
+from ..api.common import authed, current_advocate, json_body
 from ..channels.sms import _twilio, verified_form
 from ..domain import Role
 from ..errors import BadRequest, NotFound
@@ -159,7 +159,7 @@ async def summary_key(request: web.Request) -> web.Response:
 
 
 async def tip_pages(request: web.Request) -> web.Response:
-    s, a = request.app[SERVICES], _advocate(request)
+    s, a = request.app[SERVICES], current_advocate(request)
     tip_id = request.match_info["tip"]
     tip = await s.db.fetchone(
         "SELECT t.acked_at, (SELECT name FROM advocates WHERE id = t.acked_by) AS acked_by FROM tips t"
@@ -223,7 +223,7 @@ async def admin_oncall(request: web.Request) -> web.Response:
 
 async def my_notifiers(request: web.Request) -> web.Response:
     """How I am paged, in order (each advocate chooses; their contacts are the admin's)."""
-    s, a = request.app[SERVICES], _advocate(request)
+    s, a = request.app[SERVICES], current_advocate(request)
     d = await load_directory(s.db)
     person = d.by_id.get(a.id)
     chain = person.chain() if person is not None else ()
@@ -232,8 +232,8 @@ async def my_notifiers(request: web.Request) -> web.Response:
 
 
 async def set_my_notifiers(request: web.Request) -> web.Response:
-    s, a = request.app[SERVICES], _advocate(request)
-    data = await _json(request)
+    s, a = request.app[SERVICES], current_advocate(request)
+    data = await json_body(request)
     via = data.get("via")
     if not isinstance(via, list) or not all(
             isinstance(v, dict) and isinstance(v.get("kind"), str)
