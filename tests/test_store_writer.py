@@ -249,3 +249,42 @@ async def test_sqlite_jobs_run_on_the_loop_unless_the_file_is_shared(tmp_path: P
         assert loop_writer.SHARED_FOR >= 1
     finally:
         await db.close()
+
+
+async def test_sqlite_a_loop_blocked_by_a_sync_writer_does_not_hold_the_turn(tmp_path: Path) -> None:
+    """The write turn is never held waiting on a loop that cannot come back. Something on
+    the loop (a test's or a tool's in-process admin write, a slow callback) that blocks it
+    while waiting for the same file's write lock must not deadlock with a batch that has
+    BEGUN and waits for that loop to run its jobs: the helper runs them itself after a
+    short grace, commits, and the blocked writer gets the lock (else it waits out its
+    busy timeout and fails with "database is locked")."""
+    target = StoreTarget("sqlite", path=tmp_path / "t.db")
+    db = await _db(target)
+    outcome: list[str] = []
+
+    def blocking_admin_write() -> None:  # runs ON the loop, as an in-process admin write would
+        import time
+        time.sleep(0.3)  # the batch below has taken the turn and BEGUN meanwhile
+        conn = sqlite3.connect(target.path, timeout=3)  # type: ignore[arg-type]
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            conn.execute("INSERT INTO audit (at, actor, action, detail) VALUES ('t', 'admin', 'x', '')")
+            conn.execute("COMMIT")
+            outcome.append("admin committed")
+        except sqlite3.OperationalError as e:
+            outcome.append(f"admin failed: {e}")
+        finally:
+            conn.close()
+
+    def job(c: sqlite3.Connection) -> None:
+        c.execute("INSERT INTO audit (at, actor, action, detail) VALUES ('t', 'job', 'y', '')")
+
+    try:
+        writing = asyncio.ensure_future(db.write(job))
+        await asyncio.sleep(0)  # the drain task starts and hands BEGIN to the helper
+        asyncio.get_running_loop().call_soon(blocking_admin_write)
+        await writing
+        assert outcome == ["admin committed"]
+    finally:
+        await db.close()
+    assert await _count(target) == 2

@@ -24,7 +24,12 @@ does, and so do the batches of the next ``SHARED_FOR`` seconds.
 
 One event loop per writer (the loop the service runs on); the connection is
 used by one side at a time, in order: helper (BEGIN), loop (the jobs), helper
-(COMMIT). Jobs queued while a batch commits make the next batch.
+(COMMIT), all within one call on the helper, which hands the jobs to the loop
+and waits for them. If the loop does not take them within ``LOOP_GRACE`` (it is
+blocked: by anything that waits on the loop for this same file's write lock,
+an in-process admin write, a slow callback), the helper claims and runs them
+itself, so the turn is never held waiting on a loop that cannot come back.
+Jobs queued while a batch commits make the next batch.
 """
 
 from __future__ import annotations
@@ -49,6 +54,9 @@ from .writer import CommitObserver, Writer, WriterStats
 T = TypeVar("T")
 SHARED_FOR = 2.0
 """Seconds after a wait for the write turn during which batches run on the helper."""
+LOOP_GRACE = 0.05
+"""Seconds the helper, holding the turn, waits for the loop to take a batch's jobs before
+it runs them itself (a loop blocked by something waiting for this same file's lock)."""
 
 
 class LoopWriter:
@@ -210,33 +218,46 @@ class LoopWriter:
                     hook(conn, False)
                 lock.release()
 
-        def all_here() -> tuple[list[tuple[Job, bool, Any]], BaseException | None]:
-            results, failed = run_jobs()
+        def whole_batch() -> tuple[list[tuple[Job, bool, Any]], BaseException | None]:
+            """On the helper: BEGIN, the jobs (on the loop if it takes them within
+            ``LOOP_GRACE``, else here), COMMIT and the turn given back, all in this one
+            call, so the turn is never held waiting on a loop that cannot come back."""
+            shared = begin()
+            done = threading.Event()
+            claim = threading.Lock()
+            box: list[tuple[list[tuple[Job, bool, Any]], BaseException | None]] = []
+
+            def on_loop() -> None:
+                if claim.acquire(blocking=False):  # else the helper took the jobs
+                    try:
+                        box.append(run_jobs())
+                    finally:
+                        done.set()
+
+            if not shared:
+                try:
+                    loop.call_soon_threadsafe(on_loop)
+                except RuntimeError:  # the loop is closed: the jobs run here
+                    pass
+                if not done.wait(LOOP_GRACE) and not claim.acquire(blocking=False):
+                    done.wait()  # the loop took them just now: they are short
+            if not box:  # shared file, or the loop did not come back in time
+                if shared:
+                    claim.acquire()
+                box.append(run_jobs())
+            results, failed = box[0]
             try:
                 finish(failed is None)
-            except BaseException as e:
+            except BaseException as e:  # the commit failed: nobody in this batch is saved
                 failed = failed or e
             return results, failed
 
-        def begin_and_maybe_all() -> tuple[list[tuple[Job, bool, Any]], BaseException | None] | None:
-            """BEGIN; if the file is shared, the whole batch here, in the same call: the
-            turn is never held while the loop gets round to a hand-back. None: loop's turn."""
-            return all_here() if begin() else None
-
         try:
-            done = await loop.run_in_executor(self._helper, begin_and_maybe_all)
+            results, failed = await loop.run_in_executor(self._helper, whole_batch)
         except Exception as e:
             for job in batch:
                 _settle(job, False, e)
             return
-        if done is not None:  # jobs, COMMIT and the turn given back on the helper
-            results, failed = done
-        else:
-            results, failed = run_jobs()
-            try:
-                await loop.run_in_executor(self._helper, finish, failed is None)
-            except BaseException as e:  # the commit failed: nobody in this batch is saved
-                failed = failed or e
         if failed is not None:
             for job in batch:
                 _settle(job, False, failed)
