@@ -276,8 +276,10 @@ def test_a_dare_or_prank_is_a_joke(text: str, lang: str) -> None:
 
 
 @pytest.mark.parametrize(("text", "lang"), [
-    ("my 13 yo nephew sells gum on the bus 9 hours a day, a man keeps all the money, he is not in school", "en"),
-    ("mi sobrino de 13 años vende chicles en el bus todo el día, un señor se queda con todo el dinero, no va a la escuela",
+    ("my 13 yo nephew sells gum on the bus 9 hours a day, a man keeps all the money, he is not in school",
+     "en"),
+    ("mi sobrino de 13 años vende chicles en el bus todo el día, un señor se queda con todo el dinero, "
+     "no va a la escuela",
      "es"),
 ])
 def test_a_minor_exploited_with_no_harm_under_way_is_high(text: str, lang: str) -> None:
@@ -285,8 +287,10 @@ def test_a_minor_exploited_with_no_harm_under_way_is_high(text: str, lang: str) 
 
 
 @pytest.mark.parametrize(("text", "lang"), [
-    ("he keeps posting my ads and takes the money, says he will hurt me if i stop. im home safe tonight", "en"),
-    ("sigue publicando mis anuncios y se queda el dinero, dice que me va a golpear. ya estoy en casa a salvo esta noche",
+    ("he keeps posting my ads and takes the money, says he will hurt me if i stop. im home safe tonight",
+     "en"),
+    ("sigue publicando mis anuncios y se queda el dinero, dice que me va a golpear. "
+     "ya estoy en casa a salvo esta noche",
      "es"),
 ])
 def test_home_safe_tonight_is_a_statement_of_safety(text: str, lang: str) -> None:
@@ -296,7 +300,8 @@ def test_home_safe_tonight_is_a_statement_of_safety(text: str, lang: str) -> Non
 
 
 @pytest.mark.parametrize(("text", "lang"), [
-    ("Two years ago they got me out of that farm. Tonight I have everything ready so I don't wake up tomorrow", "en"),
+    ("Two years ago they got me out of that farm. Tonight I have everything ready so I don't wake up "
+     "tomorrow", "en"),
     ("Hace dos años me sacaron de esa finca. Esta noche ya tengo todo listo para no despertar mañana", "es"),
     ("hace dos anos me sacaron de ahi. esta noche tengo todo listo para no volver a despertar", "es"),
 ])
