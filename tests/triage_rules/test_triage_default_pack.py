@@ -246,3 +246,66 @@ def test_explain_traces_every_rule() -> None:
     assert danger.negated == ((9, 18),)
     spanish = next(t for t in explanation.traces if t.rule_id == "danger.statement.es")
     assert not spanish.applies
+
+
+# The eighth blind set's classes (new wordings, not its messages): en and es, with and without accents.
+
+@pytest.mark.parametrize(("text", "lang"), [
+    ("Nobody here is in danger, this isn't a report. Who can send me your yearly figures?", "en"),
+    ("To be clear no one is in danger right now, I'm asking for a school project", "en"),
+    ("Nadie aquí está en peligro, no es una denuncia. ¿A quién pido las cifras?", "es"),
+    ("nadie aqui esta en peligro ahora mismo, no es una emergencia, es para un trabajo", "es"),
+])
+def test_a_denial_before_danger_words_is_not_critical(text: str, lang: str) -> None:
+    decision = pack().evaluate(text, lang=lang)
+    assert decision.urgency in (Urgency.LOW, Urgency.NORMAL)
+    assert any(rule_id.startswith("denial.") for rule_id in decision.rule_ids)
+
+
+@pytest.mark.parametrize(("text", "lang"), [
+    ("im live right now and chat dared me to say im being held hostage by my dog, ha ha, bye", "en"),
+    ("this is a prank call, they locked me in the bathroom right now", "en"),
+    ("estoy en directo ahora mismo y me retaron a decir que mi perro me tiene secuestrado, adiós", "es"),
+    ("es una bromita, mi primo me tiene encerrado en el baño esta noche", "es"),
+])
+def test_a_dare_or_prank_is_a_joke(text: str, lang: str) -> None:
+    decision = pack().evaluate(text, lang=lang)
+    assert decision.urgency is not Urgency.CRITICAL
+    assert f"not_live.joke.{lang}" in decision.rule_ids
+    assert not decision.live
+
+
+@pytest.mark.parametrize(("text", "lang"), [
+    ("my 13 yo nephew sells gum on the bus 9 hours a day, a man keeps all the money, he is not in school",
+     "en"),
+    ("mi sobrino de 13 años vende chicles en el bus todo el día, un señor se queda con todo el dinero, "
+     "no va a la escuela",
+     "es"),
+])
+def test_a_minor_exploited_with_no_harm_under_way_is_high(text: str, lang: str) -> None:
+    assert pack().evaluate(text, lang=lang).urgency is Urgency.HIGH
+
+
+@pytest.mark.parametrize(("text", "lang"), [
+    ("he keeps posting my ads and takes the money, says he will hurt me if i stop. im home safe tonight",
+     "en"),
+    ("sigue publicando mis anuncios y se queda el dinero, dice que me va a golpear. "
+     "ya estoy en casa a salvo esta noche",
+     "es"),
+])
+def test_home_safe_tonight_is_a_statement_of_safety(text: str, lang: str) -> None:
+    decision = pack().evaluate(text, lang=lang)
+    assert decision.urgency is not Urgency.CRITICAL  # "tonight" is the statement's, not danger's
+    assert {"safety.home_safe.en", "safety.okay_now.es"} & set(decision.rule_ids)
+
+
+@pytest.mark.parametrize(("text", "lang"), [
+    ("Two years ago they got me out of that farm. Tonight I have everything ready so I don't wake up "
+     "tomorrow", "en"),
+    ("Hace dos años me sacaron de esa finca. Esta noche ya tengo todo listo para no despertar mañana", "es"),
+    ("hace dos anos me sacaron de ahi. esta noche tengo todo listo para no volver a despertar", "es"),
+])
+def test_an_intent_to_die_in_a_euphemism_is_critical_after_a_past_clause(text: str, lang: str) -> None:
+    decision = pack().evaluate(text, lang=lang)
+    assert decision.urgency is Urgency.CRITICAL
+    assert f"selfharm.intent.{lang}" in decision.rule_ids

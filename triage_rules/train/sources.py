@@ -38,6 +38,7 @@ SOURCES: tuple[str, ...] = (
     "triage_unseen7.jsonl",       # the seventh unseen set: measured once at rd-383a7538aad3, retired
     "triage_train5a.jsonl",       # written blind for the reader: boundary cases and hard negatives
     "triage_train5b.jsonl",       # written blind for the reader: SMS, voice, regional Spanish
+    "triage_unseen8.jsonl",       # the eighth unseen set: measured once at rd-5590031ba7c3, retired
 )
 OLD_GUIDE = frozenset({"triage_corpus.jsonl", "triage_heldout.jsonl"})
 OLD_GUIDE_WEIGHT = 0.5
