@@ -24,9 +24,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
 from playwright.async_api import async_playwright  # noqa: E402
+from results_md import publish  # noqa: E402
 
 from crypto import LAPTOP, PHONE, KdfParams, encrypt_identity  # noqa: E402
 from tests.console.browser import ARGS, need_chromium  # noqa: E402
@@ -115,10 +116,7 @@ def main() -> None:
     ap.add_argument("--no-append", action="store_true")
     args = ap.parse_args()
     text = report(asyncio.run(bench(args.runs)), args.runs)
-    print(text)
-    if not args.no_append:
-        with open(ROOT / "bench" / "RESULTS.md", "a", encoding="utf-8") as f:
-            f.write(text)
+    publish(text, append=not args.no_append)
 
 
 if __name__ == "__main__":

@@ -72,6 +72,7 @@ from tests.helpers.twilio_fake import FakeTwilio  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "bench"))
 from intake_load import free_port, multipart, wait_healthy  # noqa: E402
+from results_md import publish  # noqa: E402
 
 SECRET = secrets.token_hex(16)  # paging.webhook_secret for this run
 NUMBER = "+15005550006"
@@ -374,10 +375,7 @@ def main() -> None:
     ap.add_argument("--no-write", action="store_true")
     args = ap.parse_args()
     report = asyncio.run(run(args))
-    print(report)
-    if not args.no_write:
-        with open(ROOT / "bench" / "RESULTS.md", "a", encoding="utf-8") as f:
-            f.write(report)
+    publish(report, append=not args.no_write)
 
 
 if __name__ == "__main__":

@@ -51,6 +51,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
 from intake_load import PAGING_TEXT, lua, run_wrk, start_bare  # noqa: E402
+from results_md import publish  # noqa: E402
 
 from crypto import EnvelopeContext, Identity, Recipient, derive_receipt_keys, new_storage_key, seal, wrap  # noqa: E402
 from hotline.rules_holder import RulesHolder  # noqa: E402
@@ -192,10 +193,7 @@ The floor, each step warm and alone (thread CPU, µs per report; the commit's is
 
 Floor / server CPU budget = **{floor / cpu_budget:.2f}**; floor / GIL budget = **{floor / gil_budget:.2f}**.
 """
-    print(report)
-    if not args.no_write:
-        with open(ROOT / "bench" / "RESULTS.md", "a", encoding="utf-8") as f:
-            f.write(report)
+    publish(report, append=not args.no_write)
 
 
 if __name__ == "__main__":

@@ -59,6 +59,8 @@ ROOT = Path(__file__).resolve().parent.parent
 # The code imported below: the tree, or (``instance_for``) an exported commit setting up its own instance.
 sys.path.insert(0, os.environ.get("HOTLINE_BENCH_CODE", str(ROOT)))
 
+from results_md import publish  # noqa: E402
+
 from crypto import Identity  # noqa: E402
 from hotline import csrf  # noqa: E402
 from hotline.domain import Role  # noqa: E402
@@ -116,11 +118,15 @@ def form_from_get(url: str) -> tuple[str, str]:
     return cookie, token.group(1)
 
 
-def body(token: str, text: str) -> str:
-    fields = {"csrf_token": token, "lang": "en", "message": text}
+def multipart(fields: dict[str, str]) -> tuple[str, str]:
+    """A form's fields as the browser sends them: the body and its Content-Type."""
     parts = [f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'
              for k, v in fields.items()]
-    return "".join(parts) + f"--{BOUNDARY}--\r\n"
+    return "".join(parts) + f"--{BOUNDARY}--\r\n", CTYPE
+
+
+def body(token: str, text: str) -> str:
+    return multipart({"csrf_token": token, "lang": "en", "message": text})[0]
 
 
 def _q(s: str) -> str:
@@ -346,10 +352,7 @@ count of answered requests by the posts in flight when wrk stopped.
 |---|---|---|---|---|---|---|---|
 {chr(10).join(rows)}
 """
-    print(report)
-    if not args.no_write:
-        with open(ROOT / "bench" / "RESULTS.md", "a", encoding="utf-8") as f:
-            f.write(report)
+    publish(report, append=not args.no_write)
 
 
 if __name__ == "__main__":

@@ -58,6 +58,7 @@ from intake_load import (  # noqa: E402
     summary,
     wait_healthy,
 )
+from results_md import publish  # noqa: E402
 
 from hotline import csrf  # noqa: E402
 from hotline.instance import InstancePaths  # noqa: E402
@@ -328,10 +329,7 @@ After the runs (calm and paging reports, 1.5 KB of text each, no attachments): d
 per message, and the main database's group commits (all writers, page worker included) per message:
 {"; ".join(sizes)}.
 """
-    print(report)
-    if not args.no_write:
-        with open(ROOT / "bench" / "RESULTS.md", "a", encoding="utf-8") as f:
-            f.write(report)
+    publish(report, append=not args.no_write)
 
 
 if __name__ == "__main__":

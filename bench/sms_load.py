@@ -75,6 +75,7 @@ from intake_load import (  # noqa: E402 - the shared harness
     summary,
     wait_healthy,
 )
+from results_md import publish  # noqa: E402
 from twilio.request_validator import RequestValidator  # noqa: E402
 
 ACCOUNT = "AC" + "5" * 32
@@ -304,10 +305,7 @@ committed during the measured seconds.
 After the runs (warm-ups included):
 {censuses}
 """
-    print(report)
-    if not args.no_write:
-        with open(ROOT / "bench" / "RESULTS.md", "a", encoding="utf-8") as f:
-            f.write(report)
+    publish(report, append=not args.no_write)
 
 
 if __name__ == "__main__":
