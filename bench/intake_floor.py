@@ -50,7 +50,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
-from intake_load import PAGING_TEXT, lua, run_wrk, start_bare  # noqa: E402
+from intake_load import PAGING_TEXT, add_load_flags, lua, run_wrk, start_bare  # noqa: E402
 from results_md import publish  # noqa: E402
 
 from crypto import EnvelopeContext, Identity, Recipient, derive_receipt_keys, new_storage_key, seal, wrap  # noqa: E402
@@ -103,11 +103,7 @@ def durable_commit_us(tmp: Path, group: int, envelope_bytes: int) -> float:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--duration", type=int, default=10)
-    ap.add_argument("--warmup", type=int, default=3)
-    ap.add_argument("--connections", type=int, default=32)
-    ap.add_argument("--threads", type=int, default=2)
+    add_load_flags(ap)
     ap.add_argument("--no-write", action="store_true")
     args = ap.parse_args()
     if shutil.which("wrk") is None:

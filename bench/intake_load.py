@@ -264,6 +264,16 @@ def start_bare(tmp: Path) -> Server:
     return Server("bare", url, proc)
 
 
+def add_load_flags(ap: argparse.ArgumentParser) -> None:
+    """The load every HTTP bench applies, the same for the bare handler and the full path:
+    a comparison is fair only if both sides get these flags."""
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--duration", type=int, default=10)
+    ap.add_argument("--warmup", type=int, default=3)
+    ap.add_argument("--connections", type=int, default=32)
+    ap.add_argument("--threads", type=int, default=2)
+
+
 def summary(runs: list[Run], attr: str) -> str:
     values = [getattr(r, attr) for r in runs]
     fmt = "{:.0f}" if attr == "rps" else "{:.1f}" if attr != "cpu_ms" else "{:.2f}"
@@ -273,11 +283,7 @@ def summary(runs: list[Run], attr: str) -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--duration", type=int, default=10)
-    ap.add_argument("--warmup", type=int, default=3)
-    ap.add_argument("--connections", type=int, default=32)
-    ap.add_argument("--threads", type=int, default=2)
+    add_load_flags(ap)
     ap.add_argument("--ab", metavar="REV", help="also serve the code at REV, interleaved")
     ap.add_argument("--no-write", action="store_true")
     args = ap.parse_args()

@@ -50,6 +50,7 @@ from intake_load import (  # noqa: E402
     PAGING_TEXT,
     TOKENS_PER_SECOND,
     Run,
+    add_load_flags,
     form_from_get,
     free_port,
     hotline_instance,
@@ -212,11 +213,7 @@ def _finish_instance(root: Path) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--duration", type=int, default=10)
-    ap.add_argument("--warmup", type=int, default=3)
-    ap.add_argument("--connections", type=int, default=32)
-    ap.add_argument("--threads", type=int, default=2)
+    add_load_flags(ap)
     ap.add_argument("--postgres", metavar="URL", help="a PostgreSQL server URL (postgresql://…)")
     ap.add_argument("--pg-cluster", action="store_true", help="start a throwaway cluster")
     ap.add_argument("--only", help="comma-separated subset of: sqlite1,sqlite2,pg1,pg2")

@@ -69,6 +69,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 from intake_load import (  # noqa: E402 - the shared harness
     Run,
     Server,
+    add_load_flags,
     free_port,
     run_wrk,
     start_hotline,
@@ -200,11 +201,7 @@ def check_signing() -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--duration", type=int, default=10)
-    ap.add_argument("--warmup", type=int, default=3)
-    ap.add_argument("--connections", type=int, default=32)
-    ap.add_argument("--threads", type=int, default=2)
+    add_load_flags(ap)
     ap.add_argument("--ab", metavar="REV", help="also serve the code at REV, interleaved")
     ap.add_argument("--no-replay", action="store_true",
                     help="leave out the replay and forged floods")

@@ -242,8 +242,6 @@ class LoopWriter:
                 if not done.wait(LOOP_GRACE) and not claim.acquire(blocking=False):
                     done.wait()  # the loop took them just now: they are short
             if not box:  # shared file, or the loop did not come back in time
-                if shared:
-                    claim.acquire()
                 box.append(run_jobs())
             results, failed = box[0]
             try:
